@@ -1,0 +1,96 @@
+"""The contract every backend keeps, so that one lesson runs on all of them.
+
+The facade (`labkit.cluster`) validates input, then calls these methods; a
+backend translates them to its engine and describes the result as a
+`ClusterState`. Operations return as soon as the engine has accepted the
+change (like `kubectl` and `docker service`): convergence is observed with
+`state()` while `advance()` lets time pass.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from ..model import ClusterState, Event
+
+LABEL = "io.labkit"  # every object labkit makes carries this label (value: lab/session id)
+
+
+@dataclass(frozen=True)
+class UpdateStrategy:
+    """How a new image rolls out.
+
+    Kubernetes reads `max_surge`/`max_unavailable` (ints or "25%") and `type`;
+    Swarm reads `parallelism`, `delay`, `order`, `failure_action`, `monitor`
+    and `max_failure_ratio`. `None` means the engine's own default, so the
+    real defaults stay in one place: the backend.
+    """
+
+    type: str = "RollingUpdate"  # or "Recreate" (Kubernetes)
+    max_surge: int | str | None = None
+    max_unavailable: int | str | None = None
+    min_ready_seconds: float | None = None
+    parallelism: int | None = None
+    delay: float | None = None
+    order: str | None = None  # "stop-first" | "start-first"
+    failure_action: str | None = None  # "pause" | "rollback" | "continue"
+    monitor: float | None = None
+    max_failure_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class DeploySpec:
+    """What `Cluster.deploy` asks for, already validated by the facade."""
+
+    name: str
+    image: str
+    replicas: int = 1
+    env: dict[str, str] = field(default_factory=dict)
+    ports: tuple[str, ...] = ()  # "8080:80" as docker -p takes it
+    network: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    strategy: UpdateStrategy = UpdateStrategy()
+    cpu: int = 0  # millicores requested per replica (0: none, as Kubernetes when unset)
+    memory: int = 0  # MiB requested per replica
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the facade needs from a backend."""
+
+    name: str  # "sim", "docker", "swarm", "kubernetes"
+    flavor: str  # "kubernetes", "swarm" or "docker"
+
+    def state(self) -> ClusterState: ...
+    def events(self, since: float = 0.0) -> list[Event]: ...
+    def now(self) -> float: ...
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` of cluster time pass (virtual on the simulator, real elsewhere)."""
+
+    def deploy(self, spec: DeploySpec) -> None: ...
+    def scale(self, name: str, replicas: int) -> None: ...
+    def update(self, name: str, image: str, strategy: UpdateStrategy) -> None: ...
+    def rollback(self, name: str) -> None: ...
+    def pause(self, name: str) -> None: ...
+    def resume(self, name: str) -> None: ...
+    def delete(self, name: str) -> None: ...
+    def history(self, name: str) -> list[tuple[int, str]]:
+        """(revision, image) pairs, oldest first, as `kubectl rollout history` lists them."""
+
+    def run_container(self, name: str, image: str, restart: str) -> None:
+        """One container outside any workload (`docker run -d --restart=...`); its
+        Replica has workload ""."""
+
+    def start_container(self, name: str) -> None: ...
+    def remove_container(self, name: str) -> None: ...
+    def fail_node(self, name: str) -> None: ...
+    def recover_node(self, name: str) -> None: ...
+    def drain(self, name: str) -> None: ...
+    def uncordon(self, name: str) -> None: ...
+    def kill_replica(self, name: str | None = None) -> str:
+        """Kill one replica's container (a random one when `name` is None); return its name."""
+
+    def reset(self) -> None:
+        """Remove everything this backend made (by label), nothing else."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,497 @@
+"""The simulator as a labkit backend: wires the components and takes snapshots.
+
+    kubernetes flavor: api-server + etcd + scheduler + controller-manager on a
+                       control-plane node; kubelet + runtime on each worker
+    swarm flavor:      managers (raft store, orchestrator, scheduler) and workers
+    docker flavor:     one host, a container runtime, nobody watching
+"""
+from __future__ import annotations
+
+import hashlib
+
+from ... import catalog
+from ...errors import InvalidInput, NotFound, Refused, Unavailable
+from ...model import ClusterState, Component, Event, Node, Replica, Workload
+from ..base import DeploySpec, UpdateStrategy
+from .api import K8S_DEFAULTS, SWARM_DEFAULTS, APIServer, fenceposts
+from .clock import Clock
+from .controllers import (DeploymentController, NodeLifecycleController, ReplicaSetController, delete_pod,
+                          suffix)
+from .node import NodeAgent
+from .objects import Deployment, NodeObj, Pod, Service, Template
+from .orchestrator import SwarmOrchestrator
+from .scheduler import Scheduler, bind, unbind
+from .store import Store
+
+RESTART = {"no": "Never", "on-failure": "OnFailure", "always": "Always", "unless-stopped": "Always"}
+CONTROL_PLANE = ("api-server", "etcd", "scheduler", "controller-manager")
+
+
+class SimBackend:
+    name = "sim"
+
+    def __init__(self, nodes: int = 3, flavor: str | None = None, seed: int = 0, managers: int = 1,
+                 rate: float = 100.0, node_cpu: int = 4000, node_memory: int = 8192, **options) -> None:
+        if options:
+            raise InvalidInput(f"the simulator does not take {', '.join(sorted(options))}",
+                               "it takes nodes, flavor, seed, managers, rate, node_cpu, node_memory")
+        self._args = dict(nodes=nodes, flavor=flavor, seed=seed, managers=managers, rate=rate,
+                          node_cpu=node_cpu, node_memory=node_memory)
+        self.flavor = flavor or "kubernetes"
+        self.seed = seed
+        self.clock = Clock(seed)
+        self.store = Store()
+        self.api = APIServer(self.store, self.clock, self.flavor)
+        self.agents: dict[str, NodeAgent] = {}
+        self.scheduler = self.replicasets = self.deployments = self.orchestrator = self.lifecycle = None
+        self.node_size = (node_cpu, node_memory)
+        self.store.watch("pods", self._dispatch)
+        if self.flavor == "kubernetes":
+            self.scheduler = Scheduler(self.api, self.clock, rate)
+            self.deployments = DeploymentController(self.api, self.clock)
+            self.replicasets = ReplicaSetController(self.api, self.clock, self.deployments.queue.add)
+            self.lifecycle = NodeLifecycleController(self.api, self.clock, self._mark_pods_not_ready)
+            self.add_node("control-plane", "control-plane")
+            for _ in range(nodes):
+                self.add_node()
+        elif self.flavor == "swarm":
+            self.scheduler = Scheduler(self.api, self.clock, rate)
+            self.orchestrator = SwarmOrchestrator(self.api, self.clock)
+            self.lifecycle = NodeLifecycleController(self.api, self.clock, lambda node: None,
+                                                     grace=15.0, eviction=0.0)
+            self.api.has_quorum = self.has_quorum
+            for i in range(nodes):
+                self.add_node(role="manager" if i < managers else "worker")
+        else:
+            self.add_node("docker-host", "worker")
+        self.tokens = {role: self._token(role) for role in ("worker", "manager")}
+
+    # -- building the cluster ------------------------------------------------------------
+    def add_node(self, name: str | None = None, role: str = "worker") -> str:
+        """A new machine joins (`minikube node add`, `docker swarm join`)."""
+        index = len(self.api.items("nodes"))
+        name = name or f"node-{sum(1 for n in self.api.items('nodes').values() if n.role != 'control-plane') + 1}"
+        cpu, memory = self.node_size
+        node = NodeObj(name, role, index, cpu, memory, 110 if self.flavor == "kubernetes" else 0)
+        self.agents[name] = NodeAgent(self.api, self.clock, node)
+        self.api.write("nodes", node)
+        if index:
+            self.api.record("RegisteredNode", f"node/{name}", f"Node {name} event: Registered Node {name}",
+                            source="kubelet")
+        return name
+
+    def _token(self, role: str) -> str:
+        digest = hashlib.sha256(f"{self.seed}-{role}".encode()).hexdigest()
+        return f"SWMTKN-1-{digest[:50]}-{digest[50:60]}{'w' if role == 'worker' else 'm'}{digest[:14]}"
+
+    def has_quorum(self) -> bool:
+        managers = [n for n in self.api.items("nodes").values() if n.role == "manager"]
+        return sum(n.up for n in managers) * 2 > len(managers)
+
+    def _dispatch(self, event: str, pod: Pod) -> None:
+        if pod.node is not None:
+            if event == "DELETED" and self.scheduler is None:
+                unbind(self.api, pod)
+            agent = self.agents.get(pod.node)
+            if agent is not None:
+                agent.on_pod(event, pod)
+
+    def _mark_pods_not_ready(self, node: NodeObj) -> None:
+        pods = self.api.items("pods")
+        for name in sorted(node.pods):
+            pod = pods[name]
+            if pod.ready:
+                pod.ready = False
+                self.api.write("pods", pod)
+
+    # -- time and looking ------------------------------------------------------------------
+    def now(self) -> float:
+        return self.clock.now
+
+    def advance(self, seconds: float) -> None:
+        self.clock.run_until(self.clock.now + seconds)
+
+    def events(self, since: float = 0.0) -> list[Event]:
+        return [Event(t, reason, obj, message, type, source)
+                for t, reason, obj, message, type, source in self.api.events if t >= since]
+
+    def state(self) -> ClusterState:
+        return ClusterState(
+            backend=self.name, flavor=self.flavor, time=self.clock.now,
+            nodes=tuple(self._node(n) for n in self.api.items("nodes").values()),
+            workloads=tuple(self._workloads()), replicas=tuple(self._replicas()),
+            components=tuple(self._components()), version=self.store.revision,
+            extra={"tokens": self.tokens} if self.flavor == "swarm" else {})
+
+    def _node(self, n: NodeObj) -> Node:
+        if self.flavor == "docker":
+            status = "Running" if n.up else "Down"
+        elif self.flavor == "swarm":
+            status = ("Ready" if n.ready else "Down") + ("" if n.availability == "active" else f" ({n.availability})")
+        else:
+            status = ("Ready" if n.ready else "NotReady") + \
+                (",SchedulingDisabled" if not n.schedulable and n.role != "control-plane" else "")
+        return Node(n.name, n.role, n.ready, n.schedulable, n.cpu, n.memory, n.pods_capacity,
+                    n.cpu_used, n.memory_used, len(n.pods), status)
+
+    def _replicas(self):
+        services = self.api.items("services")
+        for pod in self.api.items("pods").values():
+            if pod.slot:  # Swarm: only each slot's current task, and any still stopping
+                names = services[pod.owner].slots.get(pod.slot, ()) if pod.owner in services else ()
+                if names and names[-1] != pod.name and not pod.deleting:
+                    continue
+            yield Replica(pod.name, pod.app, pod.node, pod.image, pod.phase, pod.ready, pod.restarts,
+                          pod.revision, pod.reason, created=pod.created)
+
+    def _workloads(self):
+        if self.flavor == "kubernetes":
+            yield from (self._deployment_status(d) for d in self.api.items("deployments").values())
+        elif self.flavor == "swarm":
+            yield from (self._service_status(s) for s in self.api.items("services").values())
+        else:
+            yield from (self._group_status(d) for d in self.api.items("deployments").values())
+
+    def _deployment_status(self, d: Deployment) -> Workload:
+        sets = self.deployments.replica_sets(d.name)
+        new = next((rs for rs in sets if rs.template.hash() == d.template.hash()), None)
+        current = sum(rs.active for rs in sets)
+        updated = new.active if new else 0
+        available = sum(rs.available for rs in sets)
+        surge, unavailable = fenceposts(d.strategy, d.replicas)
+        if d.paused:
+            rollout = "paused"
+        elif d.condition == "ProgressDeadlineExceeded":
+            rollout = "failed"
+        elif updated == d.replicas == current == available and new is not None and new.replicas == d.replicas:
+            rollout = "complete"
+        else:
+            rollout = "progressing"
+        return Workload(d.name, d.template.image, d.replicas, current, sum(rs.ready for rs in sets), updated,
+                        available, new.revision if new else 0, "deployment", d.strategy["type"], surge,
+                        unavailable, d.paused, rollout, d.condition, tuple(sorted(d.labels.items())))
+
+    def _service_status(self, svc: Service) -> Workload:
+        live = [t for slot, t in self.orchestrator.tasks(svc).items()
+                if slot <= svc.replicas and t is not None and not t.deleting and t.phase != "failed"]
+        ready = sum(1 for t in live if t.ready)
+        updated = sum(1 for t in live if t.template is svc.template)
+        rollout = {"updating": "progressing", "rollback_started": "rolling back", "paused": "paused",
+                   "rollback_paused": "paused"}.get(svc.update_state, "complete")
+        config = svc.update_config
+        return Workload(svc.name, svc.template.image, svc.replicas, len(live), ready, updated, ready,
+                        svc.version, "service", config["order"], 1 if config["order"] == "start-first" else 0,
+                        config["parallelism"] or svc.replicas, svc.update_state.endswith("paused"), rollout,
+                        svc.update_message, tuple(sorted(svc.labels.items())))
+
+    def _group_status(self, d: Deployment) -> Workload:
+        pods = [p for p in self.api.items("pods").values() if p.app == d.name and not p.deleting]
+        alive = [p for p in pods if p.phase != "failed"]
+        ready = sum(1 for p in alive if p.ready)
+        return Workload(d.name, d.template.image, d.replicas, len(alive), ready, len(alive), ready, 1,
+                        "containers", "none", labels=tuple(sorted(d.labels.items())))
+
+    def _components(self):
+        if self.flavor == "kubernetes":
+            running = {"api-server": self.api.running, "etcd": self.store.up, "scheduler": self.scheduler.running,
+                       "controller-manager": self.deployments.queue.running}
+            for name in CONTROL_PLANE:
+                yield Component(name, running[name], "control-plane")
+        for node_name, agent in self.agents.items():
+            node = agent.node
+            if self.flavor == "swarm" and node.role == "manager":
+                yield Component("manager", node.up, node_name)
+            if node.role != "control-plane":
+                agent_name = {"kubernetes": "kubelet", "swarm": "agent"}.get(self.flavor, "docker-daemon")
+                yield Component(agent_name, agent.alive, node_name)
+                yield Component("container-runtime", node.up, node_name)
+
+    # -- workloads ---------------------------------------------------------------------------
+    def deploy(self, spec: DeploySpec) -> None:
+        template = Template(spec.image, spec.env, spec.ports, spec.cpu, spec.memory)
+        labels = {"app": spec.name, **spec.labels}
+        if self.flavor == "kubernetes":
+            self.api.admit_new("deployments", spec.name)
+            strategy = self._k8s_strategy(K8S_DEFAULTS, spec.strategy)
+            self.api.write("deployments", Deployment(spec.name, spec.replicas, template, strategy, labels,
+                                                     self.clock.now))
+        elif self.flavor == "swarm":
+            self.api.admit_new("services", spec.name)
+            self.api.write("services", Service(spec.name, spec.replicas, template,
+                                               self._swarm_config(SWARM_DEFAULTS, spec.strategy), labels))
+        else:
+            self._require_image(spec.image)
+            self.api.admit_new("deployments", spec.name)
+            group = Deployment(spec.name, spec.replicas, template, dict(K8S_DEFAULTS), labels, self.clock.now)
+            self.api.write("deployments", group)
+            self._set_containers(group)
+
+    @staticmethod
+    def _k8s_strategy(base: dict, plan: UpdateStrategy) -> dict:
+        strategy = dict(base)
+        for key in ("type", "max_surge", "max_unavailable", "min_ready_seconds"):
+            if getattr(plan, key) is not None:
+                strategy[key] = getattr(plan, key)
+        return strategy
+
+    @staticmethod
+    def _swarm_config(base: dict, plan: UpdateStrategy) -> dict:
+        config = dict(base)
+        for key in SWARM_DEFAULTS:
+            if getattr(plan, key) is not None:
+                config[key] = getattr(plan, key)
+        return config
+
+    def _get(self, name: str):
+        kind = "services" if self.flavor == "swarm" else "deployments"
+        obj = self.api.get(kind, name)
+        if obj is None:
+            raise NotFound(f'{kind[:-1]} "{name}" not found', "list them with cluster.workloads")
+        return obj
+
+    def scale(self, name: str, replicas: int) -> None:
+        self.api.check()
+        obj = self._get(name)
+        obj.replicas = replicas
+        kind = "services" if self.flavor == "swarm" else "deployments"
+        self.api.write(kind, obj)
+        if self.flavor == "docker":
+            self._set_containers(obj)
+
+    def update(self, name: str, image: str, strategy: UpdateStrategy) -> None:
+        self.api.check()
+        obj = self._get(name)
+        if self.flavor == "docker":
+            raise Refused("plain Docker has no rolling update: you would stop each container and start a new one "
+                          "by hand", "this is what orchestrators add: try labkit.connect(flavor='swarm')")
+        if self.flavor == "kubernetes":
+            obj.strategy = self._k8s_strategy(obj.strategy, strategy)
+            if image != obj.template.image:
+                obj.template = obj.template.copy(image=image)
+            self.api.write("deployments", obj)
+            return
+        obj.update_config = self._swarm_config(obj.update_config, strategy)
+        if image == obj.template.image:
+            self.api.write("services", obj)
+            return
+        obj.previous, obj.template = obj.template, obj.template.copy(image=image)
+        obj.version += 1
+        self.api.write("services", obj)
+        self.orchestrator.start_update(obj)
+
+    def rollback(self, name: str) -> None:
+        self.api.check()
+        obj = self._get(name)
+        if self.flavor == "docker":
+            raise Refused("plain Docker keeps no history to roll back to", "try labkit.connect(flavor='swarm')")
+        if self.flavor == "kubernetes":
+            sets = self.deployments.replica_sets(name)
+            current = obj.template.hash()
+            older = [rs for rs in sets if rs.template.hash() != current]
+            if not older:
+                raise NotFound(f'no rollout history found for deployment "{name}"',
+                               "there is nothing to go back to until you have updated the image once")
+            obj.template = older[-1].template
+            self.api.write("deployments", obj)
+            return
+        if obj.previous is None:
+            raise NotFound(f"service {name} does not have a previous spec", "update it once before rolling back")
+        obj.template, obj.previous = obj.previous, obj.template
+        obj.version += 1
+        self.api.write("services", obj)
+        self.orchestrator.start_update(obj, rollback=True)
+
+    def pause(self, name: str) -> None:
+        self._set_paused(name, True)
+
+    def resume(self, name: str) -> None:
+        self._set_paused(name, False)
+
+    def _set_paused(self, name: str, paused: bool) -> None:
+        self.api.check()
+        obj = self._get(name)
+        if self.flavor != "kubernetes":
+            raise Refused(f"{self.flavor} has no pause for rollouts",
+                          "Swarm pauses an update by itself when a task fails (failure_action='pause')")
+        obj.paused = paused
+        self.api.write("deployments", obj)
+
+    def history(self, name: str) -> list[tuple[int, str]]:
+        obj = self._get(name)
+        if self.flavor == "kubernetes":
+            return [(rs.revision, rs.template.image) for rs in self.deployments.replica_sets(name)]
+        if self.flavor == "swarm":
+            return ([(obj.version - 1, obj.previous.image)] if obj.previous else []) + [(obj.version, obj.template.image)]
+        return [(1, obj.template.image)]
+
+    def delete(self, name: str) -> None:
+        self.api.check()
+        obj = self._get(name)
+        pods = self.api.items("pods")
+        owned = [p for p in pods.values() if p.app == name]
+        if self.flavor == "kubernetes":  # the garbage collector's job: owners go, their pods follow
+            for rs in self.deployments.replica_sets(name):
+                self.api.remove("replicasets", rs.name)
+        self.api.remove("services" if self.flavor == "swarm" else "deployments", obj.name)
+        for pod in owned:
+            delete_pod(self.api, pod, source="garbage-collector")
+
+    # -- plain containers ------------------------------------------------------------------
+    def _require_image(self, image: str) -> None:
+        if catalog.lookup(image) is None:
+            raise NotFound(f"Unable to find image '{image}' locally: pull access denied, "
+                           "repository does not exist or may require authorization",
+                           f"the course's images are {', '.join(catalog.DEMO_IMAGES)}")
+
+    def _set_containers(self, group: Deployment) -> None:
+        """Docker flavor: what a person does by hand, `docker run` / `docker rm` until the count is right."""
+        mine = sorted((p for p in self.api.items("pods").values() if p.app == group.name and not p.deleting),
+                      key=lambda p: p.created)
+        for pod in mine[group.replicas:]:
+            delete_pod(self.api, pod, source="docker")
+        taken = {p.name for p in self.api.items("pods").values()}
+        numbers = (f"{group.name}-{i}" for i in range(1, 10 ** 6) if f"{group.name}-{i}" not in taken)
+        for _ in range(group.replicas - len(mine)):
+            self._start_pod(next(numbers), group.name, group.template, "Never")
+
+    def _start_pod(self, name: str, app: str, template: Template, policy: str) -> None:
+        pod = Pod(name, app, "", template, 1, self.clock.now, restart_policy=policy)
+        if self.flavor == "kubernetes":
+            self.api.write("pods", pod)  # the scheduler places a bare pod
+            return
+        host = next(iter(self.agents.values())).node  # docker: the host; swarm: the manager you typed on
+        if not host.up:
+            raise Unavailable(f"{host.name} is down: its Docker daemon does not answer",
+                              f"recover it with cluster.recover_node({host.name!r})")
+        bind(self.api, pod, host)
+
+    def run_container(self, name: str, image: str, restart: str) -> None:
+        self.api.check()
+        if self.flavor != "kubernetes":
+            self._require_image(image)
+        self._start_pod(name, "", Template(image), RESTART[restart] if self.flavor != "kubernetes" else "Always")
+
+    def _container(self, name: str) -> Pod:
+        pod = self.api.items("pods").get(name)
+        if pod is None:
+            raise NotFound(f"No such container: {name}", "list them with cluster.state().replicas")
+        return pod
+
+    def start_container(self, name: str) -> None:
+        pod = self._container(name)
+        agent = self.agents[pod.node]
+        if not agent.alive:
+            raise Unavailable(f"{pod.node} is down", f"recover it first: cluster.recover_node({pod.node!r})")
+        if pod.container_up or pod.name in agent.busy:
+            return
+        pod.phase, pod.reason, pod.backoff = "pending", "", 0.0
+        self.api.write("pods", pod)
+        agent.start(pod)
+
+    def remove_container(self, name: str) -> None:
+        delete_pod(self.api, self._container(name), source="docker")
+
+    def kill_replica(self, name: str | None = None) -> str:
+        pod = self._container(name)
+        if not pod.container_up:
+            raise Refused(f"{name} is not running", "kill a running replica")
+        self.api.record("Killed", f"pod/{name}", "container killed from outside (exit code 137)", "Warning",
+                        source="container-runtime")
+        self.agents[pod.node].crash(pod, exit_code=137)
+        return name
+
+    # -- nodes --------------------------------------------------------------------------------
+    def _node_obj(self, name: str) -> NodeObj:
+        if name not in self.agents:
+            raise NotFound(f"no node named {name!r}", f"nodes: {', '.join(self.agents)}")
+        return self.agents[name].node
+
+    def fail_node(self, name: str) -> None:
+        node = self._node_obj(name)
+        if not node.up:
+            raise Refused(f"{name} is already down", f"recover it with cluster.recover_node({name!r})")
+        self.api.record("NodeFailed", f"node/{name}", f"{name} lost power", "Warning", source="student")
+        self.agents[name].fail()
+
+    def recover_node(self, name: str) -> None:
+        node = self._node_obj(name)
+        if node.up and self.agents[name].running:
+            raise Refused(f"{name} is not down", "fail it first with cluster.fail_node(...)")
+        self.agents[name].running = True
+        self.agents[name].recover()
+
+    def drain(self, name: str) -> None:
+        node = self._node_obj(name)
+        if self.flavor == "docker":
+            raise Refused("one Docker host has nowhere to move its containers to",
+                          "that is what a cluster adds: try labkit.connect(flavor='swarm')")
+        self.api.check()
+        node.schedulable = False
+        node.availability = "drain"
+        self.api.write("nodes", node)
+        self.api.record("NodeNotSchedulable", f"node/{name}", f"Node {name} status is now: NodeNotSchedulable",
+                        source="kubectl" if self.flavor == "kubernetes" else "manager")
+        pods = self.api.items("pods")
+        for pod_name in sorted(node.pods):
+            pod = pods[pod_name]
+            if pod.owner:  # a bare pod / plain container has nothing to recreate it
+                delete_pod(self.api, pod, source="drain")
+                self.api.record("Evicted", f"pod/{pod_name}", f"Evicting pod {pod_name}", source="drain")
+
+    def uncordon(self, name: str) -> None:
+        node = self._node_obj(name)
+        self.api.check()
+        node.schedulable = node.role != "control-plane"
+        node.availability = "active"
+        self.api.write("nodes", node)
+
+    # -- lesson 5: stop one component at a time ------------------------------------------------
+    def stop_component(self, name: str, node: str | None = None) -> None:
+        self._switch(name, node, False)
+
+    def start_component(self, name: str, node: str | None = None) -> None:
+        self._switch(name, node, True)
+
+    def _switch(self, name: str, node: str | None, on: bool) -> None:
+        if self.flavor != "kubernetes":
+            raise Refused("only the kubernetes flavor has separate control-plane components",
+                          "use labkit.connect(flavor='kubernetes')")
+        if name == "kubelet":
+            agent = self.agents.get(node or "")
+            if agent is None or agent.node.role == "control-plane":
+                raise NotFound(f"no kubelet on {node!r}", f"name a worker node, e.g. node='node-1'")
+            agent.running = on
+            if on:
+                agent.recover()
+            else:
+                agent.node.silent_since = self.clock.now
+            return
+        if name not in CONTROL_PLANE:
+            raise NotFound(f"no component named {name!r}", f"choose one of {', '.join(CONTROL_PLANE)}, kubelet")
+        if name == "api-server":
+            self.api.running = on
+        elif name == "etcd":
+            self.store.up = on
+        elif name == "scheduler":
+            self.scheduler.running = on
+            if on:
+                self.scheduler.start()
+        else:
+            for queue in (self.deployments.queue, self.replicasets.queue):
+                queue.running = on
+                if on:
+                    queue.start()
+            self.lifecycle.running = on
+        self.api.record("Started" if on else "Stopped", f"component/{name}", f"{name} {'started' if on else 'stopped'}",
+                        "Normal" if on else "Warning", source="student")
+
+    # -- housekeeping ------------------------------------------------------------------------------
+    def join_token(self, role: str = "worker") -> str:
+        return self.tokens[role]
+
+    def reset(self) -> None:
+        """Everything in the simulator is labkit's: start again from a fresh cluster."""
+        self.__init__(**self._args)
+
+    def close(self) -> None:
+        pass

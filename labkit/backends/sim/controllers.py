@@ -1,0 +1,325 @@
+"""kube-controller-manager: the loops that make the cluster match what was asked.
+
+Each controller keeps a queue of keys to look at; watches put keys in it,
+and the queue drains once per moment of virtual time, so a burst of changes
+costs one look (the informer + work-queue pattern of the real thing).
+Status counters are kept from the watch stream, as informers do, so a
+look at a deployment costs O(replica sets), not O(pods).
+"""
+from __future__ import annotations
+
+import string
+from typing import Callable
+
+from .api import APIServer, fenceposts
+from .clock import Clock
+from .objects import Deployment, NodeObj, Pod, ReplicaSet
+
+SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet Kubernetes uses for generated names
+NODE_MONITOR_PERIOD = 5.0
+NODE_GRACE_PERIOD = 40.0  # node-monitor-grace-period: silent this long -> NotReady
+EVICTION_TIMEOUT = 300.0  # default tolerationSeconds for not-ready / unreachable
+
+
+class WorkQueue:
+    """Coalescing work queue: keys added while waiting are looked at once."""
+
+    def __init__(self, clock: Clock, api: APIServer, sync: Callable[[str], None]) -> None:
+        self.clock, self.api, self.sync = clock, api, sync
+        self.keys: dict[str, None] = {}
+        self.scheduled = False
+        self.running = True
+
+    def add(self, key: str) -> None:
+        self.keys[key] = None
+        if not self.scheduled and self.running:
+            self.scheduled = True
+            self.clock.call_later(0.0, self._drain)
+
+    def _drain(self) -> None:
+        self.scheduled = False
+        if not self.running:
+            return
+        if not self.api.reachable:  # retry when the API answers again
+            self.scheduled = True
+            self.clock.call_later(1.0, self._drain)
+            return
+        keys, self.keys = list(self.keys), {}
+        for key in keys:
+            self.sync(key)
+
+    def start(self) -> None:
+        self.running = True
+        if self.keys and not self.scheduled:
+            self.scheduled = True
+            self.clock.call_later(0.0, self._drain)
+
+
+def suffix(clock: Clock, length: int = 5) -> str:
+    return "".join(clock.rng.choice(SUFFIX_CHARS) for _ in range(length))
+
+
+class ReplicaSetController:
+    """Keeps each ReplicaSet's number of pods at its `replicas`."""
+
+    def __init__(self, api: APIServer, clock: Clock, on_status: Callable[[str], None]) -> None:
+        self.api, self.clock, self.on_status = api, clock, on_status
+        self.queue = WorkQueue(clock, api, self.sync)
+        self.seen: dict[str, tuple[bool, bool, bool]] = {}  # pod -> (active, ready, available)
+        api.store.watch("replicasets", lambda ev, rs: self.queue.add(rs.name))
+        api.store.watch("pods", self._on_pod)
+
+    def min_ready(self, rs: ReplicaSet) -> float:
+        owner = self.api.items("deployments").get(rs.owner)
+        return owner.strategy.get("min_ready_seconds", 0.0) if owner else 0.0
+
+    def _on_pod(self, event: str, pod: Pod) -> None:
+        rs = self.api.items("replicasets").get(pod.owner)
+        if rs is None:
+            return
+        before = self.seen.get(pod.name, (False, False, False))
+        if event == "DELETED":
+            self.seen.pop(pod.name, None)
+            rs.pods.discard(pod.name)
+            after = (False, False, False)
+        else:
+            active = not pod.deleting
+            ready = active and pod.ready
+            min_ready = self.min_ready(rs)
+            available = ready and (min_ready <= 0 or self.clock.now - (pod.ready_since or 0) >= min_ready)
+            if ready and not available:
+                self.clock.call_later(min_ready, lambda p=pod: self._recheck(p))
+            after = (active, ready, available)
+            self.seen[pod.name] = after
+        if after != before:
+            rs.active += after[0] - before[0]
+            rs.ready += after[1] - before[1]
+            rs.available += after[2] - before[2]
+            self.queue.add(rs.name)
+            self.on_status(rs.owner)
+
+    def _recheck(self, pod: Pod) -> None:
+        if self.api.items("pods").get(pod.name) is pod:
+            self._on_pod("MODIFIED", pod)
+
+    def sync(self, name: str) -> None:
+        rs = self.api.items("replicasets").get(name)
+        if rs is None:
+            return
+        diff = rs.replicas - rs.active
+        if diff > 0:
+            for _ in range(diff):
+                self._create_pod(rs)
+        elif diff < 0:
+            pods = self.api.items("pods")
+            active = [pods[n] for n in rs.pods if n in pods and not pods[n].deleting]
+            for pod in sorted(active, key=deletion_rank)[:-diff]:
+                delete_pod(self.api, pod, source="replicaset-controller")
+                self.api.record("SuccessfulDelete", f"replicaset/{rs.name}", f"Deleted pod: {pod.name}",
+                                source="replicaset-controller")
+
+    def _create_pod(self, rs: ReplicaSet) -> None:
+        name = f"{rs.name}-{suffix(self.clock)}"
+        pod = Pod(name, rs.owner, rs.name, rs.template, rs.revision, self.clock.now)
+        rs.pods.add(name)
+        self.api.write("pods", pod)
+        self.api.record("SuccessfulCreate", f"replicaset/{rs.name}", f"Created pod: {name}",
+                        source="replicaset-controller")
+
+
+def deletion_rank(pod: Pod) -> tuple:
+    """Which pods go first when scaling down: as Kubernetes ranks them (unscheduled,
+    pending, not ready, more restarts, newest first)."""
+    return (pod.node is not None, pod.phase == "running", pod.ready, -pod.restarts, -pod.created)
+
+
+def delete_pod(api: APIServer, pod: Pod, source: str) -> None:
+    """Graceful deletion: mark it; the kubelet stops the container and removes it."""
+    if pod.deleting:
+        return
+    pod.deleting = True
+    pod.phase = "terminating"
+    pod.ready = False
+    api.write("pods", pod)
+
+
+class DeploymentController:
+    """Rolls deployments out: new ReplicaSet up, old ones down, within maxSurge/maxUnavailable."""
+
+    def __init__(self, api: APIServer, clock: Clock) -> None:
+        self.api, self.clock = api, clock
+        self.queue = WorkQueue(clock, api, self.sync)
+        self.owned: dict[str, set[str]] = {}  # deployment -> replica set names
+        self.markers: dict[str, tuple] = {}  # deployment -> counts at the last look, to see progress
+        api.store.watch("deployments", lambda ev, d: self.queue.add(d.name))
+        api.store.watch("replicasets", self._on_rs)
+
+    def _on_rs(self, event: str, rs: ReplicaSet) -> None:
+        owned = self.owned.setdefault(rs.owner, set())
+        (owned.discard if event == "DELETED" else owned.add)(rs.name)
+        self.queue.add(rs.owner)
+
+    def replica_sets(self, name: str) -> list[ReplicaSet]:
+        items = self.api.items("replicasets")
+        return sorted((items[n] for n in self.owned.get(name, ()) if n in items), key=lambda rs: rs.revision)
+
+    def sync(self, name: str) -> None:
+        d = self.api.items("deployments").get(name)
+        if d is None:
+            return
+        sets = self.replica_sets(name)
+        new = next((rs for rs in sets if rs.template.hash() == d.template.hash()), None)
+        if d.paused:
+            self._scale_paused(d, sets, new)
+            return
+        if new is None:
+            new = self._new_replica_set(d, sets)
+            sets.append(new)
+        if new.revision != max(rs.revision for rs in sets):
+            new.revision = max(rs.revision for rs in sets) + 1  # rollback: the old revision becomes the newest
+            self.api.write("replicasets", new)
+        old = [rs for rs in sets if rs is not new]
+        if d.strategy["type"] == "Recreate":
+            self._recreate(d, new, old)
+        else:
+            self._rolling(d, new, old)
+        self._track_progress(d, new, old)
+        self._clean_history(d, old)
+
+    def _new_replica_set(self, d: Deployment, sets: list[ReplicaSet]) -> ReplicaSet:
+        revision = max((rs.revision for rs in sets), default=0) + 1
+        rs = ReplicaSet(f"{d.name}-{d.template.hash()}", d.name, 0, d.template, revision)
+        if not sets:  # the first revision starts at full size
+            rs.replicas = d.replicas
+        self.api.write("replicasets", rs)
+        d.last_progress = self.clock.now
+        self._scaled(d, rs, rs.replicas, "up")
+        return rs
+
+    def _set_replicas(self, d: Deployment, rs: ReplicaSet, count: int) -> None:
+        if count != rs.replicas:
+            way = "up" if count > rs.replicas else "down"
+            rs.replicas = count
+            self.api.write("replicasets", rs)
+            self._scaled(d, rs, count, way)
+
+    def _scaled(self, d: Deployment, rs: ReplicaSet, count: int, way: str) -> None:
+        self.api.record("ScalingReplicaSet", f"deployment/{d.name}",
+                        f"Scaled {way} replica set {rs.name} to {count}", source="deployment-controller")
+
+    def _rolling(self, d: Deployment, new: ReplicaSet, old: list[ReplicaSet]) -> None:
+        surge, unavailable = fenceposts(d.strategy, d.replicas)
+        if not any(rs.replicas for rs in old):
+            self._set_replicas(d, new, d.replicas)
+            return
+        total = new.replicas + sum(rs.replicas for rs in old)
+        if new.replicas < d.replicas:
+            up = min(d.replicas + surge - total, d.replicas - new.replicas)
+            if up > 0:
+                self._set_replicas(d, new, new.replicas + up)
+        elif new.replicas > d.replicas:
+            self._set_replicas(d, new, d.replicas)
+        total = new.replicas + sum(rs.replicas for rs in old)
+        min_available = d.replicas - unavailable
+        room = total - min_available - (new.replicas - new.available)
+        for rs in old:  # first the old replicas that are not available anyway
+            unhealthy = rs.replicas - rs.available
+            if room <= 0:
+                break
+            if unhealthy > 0:
+                cut = min(unhealthy, room)
+                self._set_replicas(d, rs, rs.replicas - cut)
+                room -= cut
+        total = new.replicas + sum(rs.replicas for rs in old)
+        available = new.available + sum(min(rs.available, rs.replicas) for rs in old)
+        room = available - min_available
+        for rs in old:
+            if room <= 0:
+                break
+            cut = min(rs.replicas, room)
+            if cut > 0:
+                self._set_replicas(d, rs, rs.replicas - cut)
+                room -= cut
+
+    def _recreate(self, d: Deployment, new: ReplicaSet, old: list[ReplicaSet]) -> None:
+        for rs in old:
+            self._set_replicas(d, rs, 0)
+        if all(rs.active == 0 and not rs.pods for rs in old):
+            self._set_replicas(d, new, d.replicas)
+
+    def _scale_paused(self, d: Deployment, sets: list[ReplicaSet], new: ReplicaSet | None) -> None:
+        """Paused: no rollout, but a change of `replicas` still applies (to the newest set)."""
+        target = new or (sets[-1] if sets else None)
+        if target is None:
+            return
+        others = sum(rs.replicas for rs in sets if rs is not target)
+        self._set_replicas(d, target, max(d.replicas - others, 0))
+
+    def _track_progress(self, d: Deployment, new: ReplicaSet, old: list[ReplicaSet]) -> None:
+        complete = (new.replicas == d.replicas and new.available == d.replicas
+                    and not any(rs.replicas or rs.active for rs in old))
+        marker = (new.replicas, new.available, sum(rs.replicas for rs in old), d.replicas)
+        if complete:
+            if d.condition != "NewReplicaSetAvailable":
+                d.condition = "NewReplicaSetAvailable"
+                self.api.record("RolloutComplete", f"deployment/{d.name}",
+                                f'deployment "{d.name}" successfully rolled out', source="deployment-controller")
+            d.last_progress = self.clock.now
+        elif self.markers.get(d.name) != marker:
+            d.last_progress = self.clock.now
+            if d.condition != "ReplicaSetUpdated":
+                d.condition = "ReplicaSetUpdated"
+            self.clock.call_later(d.progress_deadline + 0.5, lambda n=d.name: self.queue.add(n))
+        elif self.clock.now - d.last_progress > d.progress_deadline and d.condition != "ProgressDeadlineExceeded":
+            d.condition = "ProgressDeadlineExceeded"
+            self.api.record("ProgressDeadlineExceeded", f"deployment/{d.name}",
+                            f'ReplicaSet "{new.name}" has timed out progressing.', type="Warning",
+                            source="deployment-controller")
+        self.markers[d.name] = marker
+
+    def _clean_history(self, d: Deployment, old: list[ReplicaSet]) -> None:
+        spent = [rs for rs in old if rs.replicas == 0 and rs.active == 0 and not rs.pods]
+        for rs in spent[:max(len(spent) - d.history_limit, 0)]:
+            self.api.remove("replicasets", rs.name)
+
+
+class NodeLifecycleController:
+    """Notices silent nodes: NotReady after the grace period, pods evicted later."""
+
+    def __init__(self, api: APIServer, clock: Clock, on_node_down: Callable[[NodeObj], None],
+                 grace: float = NODE_GRACE_PERIOD, eviction: float = EVICTION_TIMEOUT) -> None:
+        self.api, self.clock, self.on_node_down = api, clock, on_node_down
+        self.grace, self.eviction = grace, eviction
+        self.running = True
+        self.not_ready_since: dict[str, float] = {}
+        clock.call_later(NODE_MONITOR_PERIOD, self.monitor)
+
+    def monitor(self) -> None:
+        self.clock.call_later(NODE_MONITOR_PERIOD, self.monitor)
+        if not self.running or not self.api.reachable:
+            return
+        now = self.clock.now
+        for node in list(self.api.items("nodes").values()):
+            if node.silent_since is None:  # heartbeats arrive
+                self.not_ready_since.pop(node.name, None)
+                continue
+            if node.ready and node.silent_since is not None and now - node.silent_since >= self.grace:
+                node.ready = False
+                self.not_ready_since[node.name] = now
+                self.api.write("nodes", node)
+                self.api.record("NodeNotReady", f"node/{node.name}",
+                                f"Node {node.name} status is now: NodeNotReady", type="Warning",
+                                source="node-lifecycle-controller")
+                self.on_node_down(node)
+            since = self.not_ready_since.get(node.name)
+            if since is not None and now - since >= self.eviction and node.pods:
+                self.evict(node)
+
+    def evict(self, node: NodeObj) -> None:
+        pods = self.api.items("pods")
+        for name in sorted(node.pods):
+            pod = pods.get(name)
+            if pod is not None and not pod.deleting:
+                delete_pod(self.api, pod, source="node-lifecycle-controller")
+                self.api.record("TaintManagerEviction", f"pod/{name}", f"Marking for deletion Pod default/{name}",
+                                source="node-lifecycle-controller")

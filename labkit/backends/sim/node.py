@@ -1,0 +1,157 @@
+"""One node's agent: the kubelet (Swarm: the worker's agent) and its container runtime.
+
+It watches the pods bound to its node, pulls images, starts and stops
+containers, restarts crashed ones by the pod's restart policy with an
+exponential back-off, and reports each step to the API server. When the
+node fails, it falls silent: the control plane only learns of it when the
+heartbeats stop (see NodeLifecycleController).
+"""
+from __future__ import annotations
+
+from ... import catalog
+from .api import APIServer
+from .clock import Clock
+from .objects import NodeObj, Pod
+
+BACKOFF_START, BACKOFF_CAP = 10.0, 300.0  # kubelet's CrashLoopBackOff
+
+
+class NodeAgent:
+    def __init__(self, api: APIServer, clock: Clock, node: NodeObj) -> None:
+        self.api, self.clock, self.node = api, clock, node
+        self.busy: set[str] = set()  # pods with a step in flight
+        self.running = True  # the kubelet process (lesson 5 can stop it)
+
+    @property
+    def alive(self) -> bool:
+        return self.node.up and self.running
+
+    def later(self, delay: float, pod: Pod, step) -> None:
+        generation = pod.generation
+        self.busy.add(pod.name)
+
+        def run() -> None:
+            self.busy.discard(pod.name)
+            if self.alive and pod.generation == generation and self.api.items("pods").get(pod.name) is pod:
+                step(pod)
+        self.clock.call_later(delay, run)
+
+    def on_pod(self, event: str, pod: Pod) -> None:
+        if event == "DELETED" or not self.alive or pod.name in self.busy:
+            return
+        if pod.deleting:
+            self.stop(pod)
+        elif pod.phase == "pending" and not pod.container_up and pod.reason not in ("ErrImagePull", "ImagePullBackOff"):
+            self.start(pod)
+
+    # -- starting ------------------------------------------------------------------
+    def start(self, pod: Pod) -> None:
+        image = pod.image
+        if image in self.node.images:
+            self.later(self.clock.jitter(0.3, 0.8), pod, self.run)
+            return
+        self.event(pod, "Pulling", f'Pulling image "{image}"')
+        self.later(self.clock.jitter(0.5, 1.5), pod, self.pulled)
+
+    def pulled(self, pod: Pod) -> None:
+        if catalog.lookup(pod.image) is None:
+            self.pull_failed(pod)
+            return
+        self.node.images.add(pod.image)
+        self.event(pod, "Pulled", f'Successfully pulled image "{pod.image}"')
+        self.later(self.clock.jitter(0.2, 0.5), pod, self.run)
+
+    def pull_failed(self, pod: Pod) -> None:
+        message = (f'Failed to pull image "{pod.image}": pull access denied, repository does not exist '
+                   "or may require authorization")
+        self.event(pod, "Failed", message, "Warning")
+        if pod.restart_policy == "Never":  # a Swarm task is rejected; the orchestrator tries again
+            pod.phase, pod.reason = "failed", "No such image"
+            self.api.write("pods", pod)
+            return
+        pod.reason = "ImagePullBackOff" if pod.backoff else "ErrImagePull"
+        pod.backoff = min(max(pod.backoff * 2, BACKOFF_START), BACKOFF_CAP)
+        self.api.write("pods", pod)
+        self.later(pod.backoff, pod, self.start)
+
+    def run(self, pod: Pod) -> None:
+        pod.container_up = True
+        pod.phase, pod.ready, pod.ready_since, pod.reason = "running", True, self.clock.now, ""
+        pod.generation += 1
+        self.api.write("pods", pod)
+        self.event(pod, "Started", f"Started container {pod.app or pod.name}")
+        behaviour = catalog.lookup(pod.image)
+        if behaviour and behaviour.crash_after is not None:
+            self.later(behaviour.crash_after, pod, lambda p: self.crash(p, behaviour.exit_code))
+
+    # -- stopping ------------------------------------------------------------------
+    def crash(self, pod: Pod, exit_code: int = 1) -> None:
+        """The container's process ended by itself (or was killed from outside)."""
+        pod.container_up = False
+        pod.ready, pod.ready_since = False, None
+        pod.generation += 1
+        pod.phase = "failed"
+        restart = pod.restart_policy == "Always" or (pod.restart_policy == "OnFailure" and exit_code != 0)
+        if not restart:
+            pod.reason = f"Exited ({exit_code})" if self.api.flavor == "docker" else "Error"
+            self.api.write("pods", pod)
+            self.event(pod, "Died", f"container exited with code {exit_code}", "Warning")
+            return
+        delay = pod.backoff
+        pod.backoff = min(max(pod.backoff * 2, BACKOFF_START), BACKOFF_CAP)
+        pod.reason = "CrashLoopBackOff" if delay else "Error"
+        self.api.write("pods", pod)
+        self.event(pod, "BackOff", "Back-off restarting failed container", "Warning")
+        self.later(delay, pod, self.restart)
+
+    def restart(self, pod: Pod) -> None:
+        pod.restarts += 1
+        self.run(pod)
+
+    def stop(self, pod: Pod) -> None:
+        was_up = pod.container_up
+        pod.container_up = False
+        pod.generation += 1
+        if was_up:
+            self.event(pod, "Killing", f"Stopping container {pod.app or pod.name}")
+        self.later(self.clock.jitter(0.3, 1.0) if was_up else 0.1, pod,
+                   lambda p: self.api.remove("pods", p.name))
+
+    def event(self, pod: Pod, reason: str, message: str, type: str = "Normal") -> None:
+        self.api.record(reason, f"pod/{pod.name}", message, type, source="kubelet")
+
+    # -- the node itself -------------------------------------------------------------
+    def fail(self) -> None:
+        """Power off: containers stop, nothing is reported (docker: the daemon dies with them)."""
+        self.node.up = False
+        self.node.silent_since = self.clock.now
+        pods = self.api.items("pods")
+        for name in sorted(self.node.pods):
+            pod = pods[name]
+            pod.container_up = False
+            pod.generation += 1
+            if self.api.flavor == "docker":
+                pod.phase, pod.ready, pod.reason = "failed", False, "HostDown"
+                self.api.write("pods", pod)
+        self.busy.clear()
+
+    def recover(self) -> None:
+        """Power on: the kubelet registers again, then deals with the pods it finds."""
+        self.node.up = True
+        self.node.silent_since = None
+        if not self.node.ready:
+            self.node.ready = True
+            self.api.write("nodes", self.node)
+            self.api.record("NodeReady", f"node/{self.node.name}",
+                            f"Node {self.node.name} status is now: NodeReady", source="kubelet")
+        pods = self.api.items("pods")
+        for name in sorted(self.node.pods):
+            pod = pods[name]
+            if pod.deleting:
+                self.stop(pod)
+            elif not pod.container_up and (pod.restart_policy == "Always" or pod.phase != "failed"):
+                if pod.phase == "running":
+                    pod.restarts += 1
+                pod.phase, pod.ready = "pending", False
+                self.api.write("pods", pod)
+                self.start(pod)

@@ -1,0 +1,154 @@
+"""The simulator's API objects: the resources the API server stores in etcd.
+
+Plain mutable records (with __slots__: a cluster may hold 150,000 pods).
+Components change them and hand them back to the API server, which
+persists them and tells the watchers.
+"""
+from __future__ import annotations
+
+import hashlib
+
+
+class NodeObj:
+    __slots__ = ("name", "role", "index", "up", "ready", "schedulable", "availability", "cpu", "memory",
+                 "pods_capacity", "cpu_used", "memory_used", "pods", "app_counts", "silent_since",
+                 "images", "taints", "resource_version")
+
+    def __init__(self, name: str, role: str, index: int, cpu: int, memory: int, pods_capacity: int) -> None:
+        self.name, self.role, self.index = name, role, index
+        self.up = True  # the machine and its kubelet/agent are alive
+        self.ready = True  # what the control plane believes
+        self.schedulable = role != "control-plane"
+        self.availability = "active"  # Swarm: active / pause / drain
+        self.cpu, self.memory, self.pods_capacity = cpu, memory, pods_capacity
+        self.cpu_used = self.memory_used = 0
+        self.pods: set[str] = set()
+        self.app_counts: dict[str, int] = {}
+        self.silent_since: float | None = None
+        self.images: set[str] = set()
+        self.taints: list[str] = ["node-role.kubernetes.io/control-plane:NoSchedule"] if role == "control-plane" else []
+        self.resource_version = 0
+
+    def fits(self, pod: "Pod") -> str:
+        """Why `pod` cannot go here ('' when it can), in the scheduler's words."""
+        if not self.ready:
+            return "node(s) were not ready"
+        if not self.schedulable:
+            return "node(s) were unschedulable" if self.role != "control-plane" else \
+                "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"
+        if self.pods_capacity and len(self.pods) >= self.pods_capacity:
+            return "Too many pods"
+        if pod.cpu and self.cpu_used + pod.cpu > self.cpu:
+            return "Insufficient cpu"
+        if pod.memory and self.memory_used + pod.memory > self.memory:
+            return "Insufficient memory"
+        return ""
+
+
+class Template:
+    """What a pod is made from; a change of template is a new revision."""
+
+    __slots__ = ("image", "env", "ports", "cpu", "memory", "_hash")
+
+    def __init__(self, image: str, env: dict | None = None, ports: tuple = (), cpu: int = 0, memory: int = 0):
+        self._hash = ""
+        self.image, self.env, self.ports, self.cpu, self.memory = image, dict(env or {}), tuple(ports), cpu, memory
+
+    def hash(self) -> str:
+        if self._hash:
+            return self._hash
+        text = repr((self.image, sorted(self.env.items()), self.ports, self.cpu, self.memory))
+        self._hash = hashlib.sha256(text.encode()).hexdigest()[:10]
+        return self._hash
+
+    def copy(self, **changes) -> "Template":
+        fields = {k: getattr(self, k) for k in self.__slots__ if k != "_hash"}
+        fields.update(changes)
+        return Template(**fields)
+
+
+class Deployment:
+    __slots__ = ("name", "replicas", "template", "strategy", "paused", "labels", "history_limit",
+                 "progress_deadline", "last_progress", "condition", "created", "resource_version")
+
+    def __init__(self, name: str, replicas: int, template: Template, strategy, labels: dict, created: float):
+        self.name, self.replicas, self.template, self.strategy = name, replicas, template, strategy
+        self.paused = False
+        self.labels = labels
+        self.history_limit = 10  # revisionHistoryLimit
+        self.progress_deadline = 600.0  # progressDeadlineSeconds
+        self.last_progress = created
+        self.condition = "NewReplicaSetAvailable"  # or ReplicaSetUpdated / ProgressDeadlineExceeded
+        self.created = created
+        self.resource_version = 0
+
+
+class ReplicaSet:
+    __slots__ = ("name", "owner", "replicas", "template", "revision", "pods", "active", "ready", "available",
+                 "resource_version")
+
+    def __init__(self, name: str, owner: str, replicas: int, template: Template, revision: int):
+        self.name, self.owner, self.replicas, self.template, self.revision = name, owner, replicas, template, revision
+        self.pods: set[str] = set()
+        self.active = self.ready = self.available = 0  # status, kept by the controller from watches
+        self.resource_version = 0
+
+
+class Service:
+    """A Swarm service: slots of tasks, an update config and the previous spec."""
+
+    __slots__ = ("name", "replicas", "template", "previous", "update_config", "rollback_config",
+                 "update_state", "update_message", "version", "slots", "labels", "next_slot",
+                 "resource_version")
+
+    def __init__(self, name: str, replicas: int, template: Template, update_config: dict, labels: dict):
+        self.name, self.replicas, self.template = name, replicas, template
+        self.previous: Template | None = None
+        self.update_config = update_config
+        self.rollback_config = dict(update_config)
+        self.update_state = ""  # "", updating, paused, completed, rollback_started, rollback_paused, rollback_completed
+        self.update_message = ""
+        self.version = 1
+        self.slots: dict[int, list[str]] = {}  # slot -> task names, newest last (task history)
+        self.labels = labels
+        self.next_slot = 1
+        self.resource_version = 0
+
+
+class Pod:
+    """A pod (Kubernetes), a task (Swarm) or a plain container (Docker)."""
+
+    __slots__ = ("name", "app", "owner", "node", "template", "phase", "ready", "ready_since", "restarts",
+                 "reason", "deleting", "created", "revision", "slot", "restart_policy", "container_up",
+                 "backoff", "generation", "resource_version")
+
+    def __init__(self, name: str, app: str, owner: str, template: Template, revision: int, created: float,
+                 restart_policy: str = "Always", slot: int = 0) -> None:
+        self.name, self.app, self.owner, self.template = name, app, owner, template
+        self.node: str | None = None
+        self.phase = "pending"
+        self.ready = False
+        self.ready_since: float | None = None
+        self.restarts = 0
+        self.reason = ""
+        self.deleting = False
+        self.created = created
+        self.revision = revision
+        self.slot = slot
+        self.restart_policy = restart_policy  # Always / OnFailure / Never (Kubernetes words)
+        self.container_up = False
+        self.backoff = 0.0
+        self.generation = 0  # bumps on every container start/stop, to drop stale timers
+        self.resource_version = 0
+
+    @property
+    def image(self) -> str:
+        return self.template.image
+
+    @property
+    def cpu(self) -> int:
+        return self.template.cpu
+
+    @property
+    def memory(self) -> int:
+        return self.template.memory

@@ -1,0 +1,50 @@
+"""The images the course uses, and how each behaves.
+
+One table for every backend: the simulator reads it to decide what a
+container does (serve a page, crash after a while), `labkit.images` builds
+the real images from it, and the console uses it for friendly errors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DemoImage:
+    page: str = ""  # what GET / answers
+    crash_after: float | None = None  # seconds after start, None: runs until stopped
+    exit_code: int = 1
+
+
+DEMO_IMAGES: dict[str, DemoImage] = {
+    "web-server:1": DemoImage(page="hello v1"),
+    "web-server:2": DemoImage(page="hello v2"),
+    "web-server:broken": DemoImage(page="hello v3 (crashes after 3 s)", crash_after=3.0),
+}
+# The names the course notes use, as tags of the demo images.
+ALIASES: dict[str, str] = {
+    "my-web-server:latest": "web-server:1",
+    "my-web-app:latest": "web-server:1",
+    "hello-minikube:latest": "web-server:1",
+    "web-server:latest": "web-server:2",
+}
+# Well-known public images the simulator pretends it can pull (a real engine here cannot).
+PUBLIC_IMAGES = ("nginx", "httpd", "busybox", "redis", "alpine")
+
+
+def normalize(ref: str) -> str:
+    """`my-web-server` -> `my-web-server:latest`; digests and registries kept as given."""
+    last = ref.rsplit("/", 1)[-1]
+    return ref if (":" in last or "@" in ref) else f"{ref}:latest"
+
+
+def lookup(ref: str) -> DemoImage | None:
+    """How an image behaves, or None when no registry would have it."""
+    ref = normalize(ref)
+    ref = ALIASES.get(ref, ref)
+    if ref in DEMO_IMAGES:
+        return DEMO_IMAGES[ref]
+    repo = ref.split("@")[0].rsplit(":", 1)[0]
+    if repo.removeprefix("library/").removeprefix("docker.io/library/") in PUBLIC_IMAGES:
+        return DemoImage(page=f"{repo} default page")
+    return None

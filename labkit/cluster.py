@@ -1,0 +1,441 @@
+"""The facade every lesson talks to: one `Cluster`, whatever runs underneath.
+
+It checks what the student asked for (names, images, counts, nodes) before
+any backend sees it, so bad input never leaves anything half made, and it
+implements the few ideas that are the same on every backend (waiting for
+convergence, canaries as a second workload) once, here.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import random
+from typing import Callable, Iterable
+
+from . import validate
+from .backends.base import Backend, DeploySpec, UpdateStrategy
+from .errors import AlreadyExists, InvalidInput, NotFound, Refused, Timeout
+from .model import ClusterState, Event, Replica
+from .model import Workload as WorkloadStatus
+
+BACKENDS = {
+    "sim": "labkit.backends.sim:SimBackend",
+    "docker": "labkit.backends.docker_engine:DockerBackend",
+    "swarm": "labkit.backends.swarm:SwarmBackend",
+    "kubernetes": "labkit.backends.kubernetes:KubernetesBackend",
+}
+FLAVORS = ("kubernetes", "swarm", "docker")
+CANARY_SUFFIX = "-canary"
+RESTART_POLICIES = ("no", "on-failure", "always", "unless-stopped")
+
+
+def connect(backend: str | None = None, nodes: int = 3, flavor: str | None = None,
+            seed: int = 0, **options) -> "Cluster":
+    """Open a cluster. `backend` defaults to `$LABKIT_BACKEND`, else the simulator.
+
+    `flavor` picks what the simulator imitates ("kubernetes", "swarm" or
+    "docker": one host, nothing watching); real backends have one flavor each.
+    """
+    backend = backend or os.environ.get("LABKIT_BACKEND") or "sim"
+    if backend not in BACKENDS:
+        raise InvalidInput(f"unknown backend {backend!r}", f"choose one of {', '.join(BACKENDS)}")
+    if flavor is not None and flavor not in FLAVORS:
+        raise InvalidInput(f"unknown flavor {flavor!r}", f"choose one of {', '.join(FLAVORS)}")
+    if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= 5000:
+        raise InvalidInput(f"nodes must be a whole number from 1 to 5000, not {nodes!r}", "e.g. nodes=3")
+    module, cls = BACKENDS[backend].split(":")
+    factory = getattr(importlib.import_module(module), cls)
+    return Cluster(factory(nodes=nodes, flavor=flavor, seed=seed, **options), seed=seed)
+
+
+class Cluster:
+    """A cluster of nodes running workloads; see `labkit.connect`."""
+
+    def __init__(self, backend: Backend, seed: int = 0) -> None:
+        self.backend = backend
+        self._rng = random.Random(seed)
+        self._listeners: list[Callable[[ClusterState], None]] = []
+
+    # -- looking -------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    @property
+    def flavor(self) -> str:
+        return self.backend.flavor
+
+    @property
+    def live(self) -> bool:
+        """True when time passes by itself (real engines); False on the simulator."""
+        return self.backend.name != "sim"
+
+    def state(self) -> ClusterState:
+        return self.backend.state()
+
+    def events(self, since: float = 0.0) -> list[Event]:
+        return self.backend.events(since)
+
+    def now(self) -> float:
+        return self.backend.now()
+
+    @property
+    def nodes(self) -> list[str]:
+        return [n.name for n in self.state().nodes]
+
+    def workload(self, name: str) -> "Workload":
+        self._known_workload(name)
+        return Workload(self, name)
+
+    @property
+    def workloads(self) -> list["Workload"]:
+        return [Workload(self, w.name) for w in self.state().workloads]
+
+    def on_change(self, callback: Callable[[ClusterState], None]) -> Callable[[], None]:
+        """Call `callback(state)` after every change made through this facade and every
+        step of simulated time; returns a function that stops the calls."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def _changed(self) -> None:
+        if self._listeners:
+            state = self.state()
+            for callback in list(self._listeners):
+                callback(state)
+
+    # -- workloads -----------------------------------------------------------
+    def deploy(self, name: str, image: str, replicas: int = 1, *, env: dict | None = None,
+               ports: Iterable[str] = (), network: str | None = None,
+               labels: dict | None = None, cpu: int = 0, memory: int = 0,
+               **strategy) -> "Workload":
+        """Create a workload of `replicas` copies of `image` (returns at once; see `wait`)."""
+        spec = DeploySpec(
+            name=validate.name(name), image=validate.image(image),
+            replicas=validate.replicas(replicas, self.backend.name), env=dict(env or {}),
+            ports=tuple(ports), network=network, labels=dict(labels or {}),
+            strategy=make_strategy(**strategy), cpu=cpu, memory=memory)
+        if self.state().workload(name):
+            raise AlreadyExists(f"a workload named {name!r} already exists",
+                                f"pick another name, or use cluster.workload({name!r}).update(...)")
+        self.backend.deploy(spec)
+        self._changed()
+        return Workload(self, name)
+
+    # -- plain containers (lesson 1: `docker run`, nothing watching) ---------------
+    def run_container(self, image: str, name: str | None = None, restart: str = "no") -> str:
+        """Start one container on its own, as `docker run -d` does; returns its name.
+
+        `restart` is Docker's restart policy: "no" (the default: a crash stays
+        a crash), "on-failure", "always" or "unless-stopped".
+        """
+        image = validate.image(image)
+        if restart not in RESTART_POLICIES:
+            raise InvalidInput(f"unknown restart policy {restart!r}", f"use one of {', '.join(RESTART_POLICIES)}")
+        taken = {r.name for r in self.state().replicas}
+        if name is None:
+            base = image.split("/")[-1].split(":")[0].split("@")[0]
+            name = next(f"{base}-{i}" for i in range(1, len(taken) + 2) if f"{base}-{i}" not in taken)
+        elif validate.name(name, "container name") in taken:
+            raise AlreadyExists(f"a container named {name!r} already exists",
+                                f"remove it with cluster.remove_container({name!r}) or pick another name")
+        self.backend.run_container(name, image, restart)
+        self._changed()
+        return name
+
+    def start_container(self, name: str) -> None:
+        """Start a stopped or crashed container again, by hand."""
+        self.backend.start_container(self._known_container(name))
+        self._changed()
+
+    def remove_container(self, name: str) -> None:
+        self.backend.remove_container(self._known_container(name))
+        self._changed()
+
+    def _known_container(self, name: str) -> str:
+        names = [r.name for r in self.state().replicas if not r.workload]
+        if name not in names:
+            raise NotFound(f"no container named {name!r}", _closest(name, names))
+        return name
+
+    # -- nodes and failures ------------------------------------------------------
+    def fail_node(self, name: str) -> None:
+        """Switch a node off, as if its power failed."""
+        node = self._known_node(name)
+        others = [n for n in self.state().nodes if n.ready and n.name != node]
+        if not others and self.flavor != "docker":
+            raise Refused(f"{node} is the last working node: failing it leaves nothing to heal onto",
+                          "add nodes with labkit.connect(nodes=3), or fail another node")
+        self.backend.fail_node(node)
+        self._changed()
+
+    def recover_node(self, name: str) -> None:
+        self.backend.recover_node(self._known_node(name))
+        self._changed()
+
+    def drain(self, name: str) -> None:
+        """Move every replica off a node and keep new ones away (`kubectl drain`)."""
+        self.backend.drain(self._known_node(name))
+        self._changed()
+
+    def uncordon(self, name: str) -> None:
+        self.backend.uncordon(self._known_node(name))
+        self._changed()
+
+    def kill_replica(self, name: str | None = None) -> str:
+        """Kill one replica's container; a random running one when `name` is None."""
+        replicas = [r for r in self.state().replicas if r.phase == "running"]
+        if name is None:
+            if not replicas:
+                raise NotFound("there is no running replica to kill", "deploy something first")
+            name = self._rng.choice(sorted(r.name for r in replicas))
+        elif name not in {r.name for r in self.state().replicas}:
+            raise NotFound(f"no replica named {name!r}", _closest(name, [r.name for r in replicas]))
+        killed = self.backend.kill_replica(name)
+        self._changed()
+        return killed
+
+    # -- time --------------------------------------------------------------------
+    def run(self, seconds: float) -> ClusterState:
+        """Let `seconds` of cluster time pass (instant on the simulator)."""
+        seconds = validate.seconds(seconds, "seconds")
+        step = max(seconds / 50, 0.5) if self._listeners else seconds
+        end = self.now() + seconds
+        while self.now() < end - 1e-9:
+            self.backend.advance(min(step, end - self.now()))
+            self._changed()
+        return self.state()
+
+    def wait(self, timeout: float = 600, until: Callable[[ClusterState], bool] | None = None,
+             step: float = 0.5) -> ClusterState:
+        """Let time pass until every workload has converged (or `until(state)` holds).
+
+        Raises `labkit.Timeout` with what is still missing after `timeout`
+        seconds of cluster time.
+        """
+        timeout = validate.seconds(timeout, "timeout")
+        check = until or (lambda s: s.converged)
+        deadline = self.now() + timeout
+        state = self.state()
+        while not check(state):
+            if self.now() >= deadline:
+                raise Timeout(f"not converged after {timeout:g} s: {_missing(state)}",
+                              "look at cluster.events() for Warnings, or wait longer: cluster.wait(timeout=...)")
+            self.backend.advance(min(step, max(deadline - self.now(), 1e-3)))
+            self._changed()
+            state = self.state()
+        return state
+
+    # -- housekeeping ----------------------------------------------------------
+    def reset(self) -> None:
+        """Remove every workload, container and node that labkit made; nothing else."""
+        self.backend.reset()
+        self._changed()
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def view(self, **options):
+        """A live picture of the nodes and replicas (a widget; static HTML where none can show)."""
+        from .views import ClusterView
+        return ClusterView(self, **options)
+
+    def _repr_html_(self) -> str:
+        from .views.static import cluster_html
+        return cluster_html(self.state())
+
+    def __repr__(self) -> str:
+        s = self.state()
+        return (f"<Cluster {self.name}/{self.flavor}: {len(s.nodes)} nodes, "
+                f"{len(s.workloads)} workloads, {s.count()} running replicas>")
+
+    def _known_node(self, name: str) -> str:
+        names = self.nodes
+        if name not in names:
+            raise NotFound(f"no node named {name!r}", _closest(name, names))
+        return name
+
+    def _known_workload(self, name: str) -> WorkloadStatus:
+        state = self.state()
+        found = state.workload(name)
+        if found is None:
+            raise NotFound(f"no workload named {name!r}", _closest(name, [w.name for w in state.workloads]))
+        return found
+
+
+class Workload:
+    """A handle on one deployment / service / group of containers."""
+
+    def __init__(self, cluster: Cluster, name: str) -> None:
+        self.cluster = cluster
+        self.name = name
+
+    @property
+    def _backend(self) -> Backend:
+        return self.cluster.backend
+
+    def status(self) -> WorkloadStatus:
+        return self.cluster._known_workload(self.name)
+
+    def replicas(self) -> list[Replica]:
+        return self.cluster.state().replicas_of(self.name)
+
+    def scale(self, replicas: int) -> "Workload":
+        count = validate.replicas(replicas, self._backend.name)
+        self.status()
+        self._backend.scale(self.name, count)
+        self.cluster._changed()
+        return self
+
+    def update(self, image: str, **strategy) -> "Workload":
+        """Roll out a new image (Kubernetes: max_surge, max_unavailable, type;
+        Swarm: parallelism, delay, order, failure_action, monitor)."""
+        image = validate.image(image)
+        plan = make_strategy(**strategy)
+        self.status()
+        self._backend.update(self.name, image, plan)
+        self.cluster._changed()
+        return self
+
+    def rollback(self) -> "Workload":
+        """Go back to the previous revision (`kubectl rollout undo`, `docker service rollback`)."""
+        self.status()
+        self._backend.rollback(self.name)
+        self.cluster._changed()
+        return self
+
+    def pause(self) -> "Workload":
+        self.status()
+        self._backend.pause(self.name)
+        self.cluster._changed()
+        return self
+
+    def resume(self) -> "Workload":
+        self.status()
+        self._backend.resume(self.name)
+        self.cluster._changed()
+        return self
+
+    def history(self) -> list[tuple[int, str]]:
+        self.status()
+        return self._backend.history(self.name)
+
+    def delete(self) -> None:
+        self.status()
+        self._backend.delete(self.name)
+        self.cluster._changed()
+
+    def canary(self, image: str, percent: float = 10) -> "Workload":
+        """Send `percent` of the replicas to `image` as a second workload `<name>-canary`
+        behind the same app label (the Kubernetes way); `promote()` or `abort()` ends it."""
+        image = validate.image(image)
+        percent = validate.percentage(percent)
+        status = self.status()
+        canary_name = self.name + CANARY_SUFFIX
+        if self.cluster.state().workload(canary_name):
+            raise AlreadyExists(f"{self.name} already has a canary running",
+                                f"call cluster.workload({self.name!r}).promote() or .abort() first")
+        validate.name(canary_name, "canary name")
+        total = status.desired
+        count = max(1, round(total * percent / 100)) if total else 0
+        self.cluster.deploy(canary_name, image, replicas=count,
+                            labels={"app": self.name, "track": "canary"})
+        self.scale(max(total - count, 0))
+        return Workload(self.cluster, canary_name)
+
+    def promote(self) -> "Workload":
+        """The canary looked good: roll the new image out to all and remove the canary."""
+        canary = self._canary()
+        total = self.status().desired + canary.desired
+        self.scale(total)
+        self.update(canary.image)
+        self._backend.delete(canary.name)
+        self.cluster._changed()
+        return self
+
+    def abort(self) -> "Workload":
+        """The canary looked bad: remove it and give its share back to the stable image."""
+        canary = self._canary()
+        self._backend.delete(canary.name)
+        self.scale(self.status().desired + canary.desired)
+        return self
+
+    def _canary(self) -> WorkloadStatus:
+        canary = self.cluster.state().workload(self.name + CANARY_SUFFIX)
+        if canary is None:
+            raise NotFound(f"{self.name} has no canary", f"start one with .canary(image, percent=10)")
+        return canary
+
+    def wait(self, timeout: float = 600) -> WorkloadStatus:
+        """Let time pass until this workload has converged."""
+        def done(state: ClusterState) -> bool:
+            w = state.workload(self.name)
+            return w is not None and w.current == w.desired == w.ready == w.updated == w.available \
+                and w.rollout in ("complete", "paused")
+        self.cluster.wait(timeout, until=done)
+        return self.status()
+
+    def rollout_plot(self, **options):
+        """A matplotlib figure of the last rollout: old and new replicas over time."""
+        from .views.rollout import rollout_figure
+        return rollout_figure(self.cluster, self.name, **options)
+
+    def __repr__(self) -> str:
+        w = self.status()
+        return (f"<Workload {w.name}: {w.image}, {w.ready}/{w.desired} ready, "
+                f"{w.updated} up-to-date, rollout {w.rollout}>")
+
+
+def make_strategy(type: str = "RollingUpdate", max_surge=None, max_unavailable=None,
+                  min_ready_seconds=None, parallelism=None, delay=None, order=None,
+                  failure_action=None, monitor=None, max_failure_ratio=None) -> UpdateStrategy:
+    """Check the rollout options a student may pass and bundle them."""
+    if type not in ("RollingUpdate", "Recreate"):
+        raise InvalidInput(f"unknown strategy type {type!r}", "use 'RollingUpdate' or 'Recreate'")
+    if max_surge is not None:
+        max_surge = validate.percent_or_int(max_surge, "max_surge")
+    if max_unavailable is not None:
+        max_unavailable = validate.percent_or_int(max_unavailable, "max_unavailable")
+    if max_surge in (0, "0%") and max_unavailable in (0, "0%"):
+        raise InvalidInput("max_surge and max_unavailable cannot both be 0: the rollout could never start",
+                           "allow one extra replica (max_surge=1) or one missing (max_unavailable=1)")
+    if parallelism is not None and (isinstance(parallelism, bool) or not isinstance(parallelism, int)
+                                    or parallelism < 0):
+        raise InvalidInput(f"parallelism must be a whole number >= 0, not {parallelism!r}",
+                           "1 updates one task at a time; 0 updates all at once")
+    if order not in (None, "stop-first", "start-first"):
+        raise InvalidInput(f"order must be 'stop-first' or 'start-first', not {order!r}", "")
+    if failure_action not in (None, "pause", "rollback", "continue"):
+        raise InvalidInput(f"failure_action must be 'pause', 'rollback' or 'continue', not {failure_action!r}", "")
+    if max_failure_ratio is not None and not (isinstance(max_failure_ratio, (int, float))
+                                              and 0 <= max_failure_ratio <= 1):
+        raise InvalidInput(f"max_failure_ratio must be between 0 and 1, not {max_failure_ratio!r}", "")
+    return UpdateStrategy(
+        type=type, max_surge=max_surge, max_unavailable=max_unavailable,
+        min_ready_seconds=None if min_ready_seconds is None else validate.seconds(min_ready_seconds, "min_ready_seconds"),
+        parallelism=parallelism, delay=None if delay is None else validate.seconds(delay, "delay"),
+        order=order, failure_action=failure_action,
+        monitor=None if monitor is None else validate.seconds(monitor, "monitor"),
+        max_failure_ratio=max_failure_ratio)
+
+
+def _closest(name: str, choices: list[str]) -> str:
+    match = difflib.get_close_matches(name, choices, n=1)
+    if match:
+        return f"did you mean {match[0]!r}?"
+    return f"choose one of: {', '.join(sorted(choices)[:10])}" if choices else "there are none yet"
+
+
+def _missing(state: ClusterState) -> str:
+    parts = [f"{w.name} {w.ready}/{w.desired} ready, {w.updated} up-to-date ({w.rollout})"
+             for w in state.workloads if not (w.current == w.desired == w.ready == w.updated == w.available)]
+    pending = state.count(phase="pending")
+    if pending:
+        parts.append(f"{pending} replicas pending")
+    return "; ".join(parts) or "the condition you gave is still false"

@@ -1,0 +1,133 @@
+"""Backend-neutral snapshots of a cluster.
+
+Every backend (simulator, Docker, Swarm, Kubernetes) describes itself with
+these plain frozen dataclasses, and every view renders from them alone, so a
+lesson looks the same whatever runs underneath.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Phase = Literal["pending", "running", "terminating", "failed", "succeeded"]
+PHASES: tuple[str, ...] = ("pending", "running", "terminating", "failed", "succeeded")
+Role = Literal["control-plane", "worker", "manager"]
+
+
+@dataclass(frozen=True)
+class Node:
+    """One machine of the cluster (a Kubernetes node, a Swarm node, a Docker host)."""
+
+    name: str
+    role: str = "worker"  # "control-plane" (Kubernetes), "manager" (Swarm) or "worker"
+    ready: bool = True
+    schedulable: bool = True  # False when cordoned / drained / paused
+    cpu_capacity: int = 4000  # millicores
+    memory_capacity: int = 8192  # MiB
+    pods_capacity: int = 110
+    cpu_allocated: int = 0
+    memory_allocated: int = 0
+    pods_allocated: int = 0
+    status: str = ""  # backend's own word: "Ready", "NotReady", "Down", "Drain", ...
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Replica:
+    """One running copy of a workload: a pod, a Swarm task or a container."""
+
+    name: str
+    workload: str
+    node: str | None
+    image: str
+    phase: str = "pending"  # one of PHASES
+    ready: bool = False
+    restarts: int = 0
+    revision: int = 1
+    reason: str = ""  # e.g. "ImagePullBackOff", "CrashLoopBackOff", "Unschedulable"
+    ip: str = ""
+    created: float = 0.0
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A deployment, a Swarm service, or a group of labelled containers."""
+
+    name: str
+    image: str
+    desired: int
+    current: int = 0  # replicas that exist and are not terminating
+    ready: int = 0
+    updated: int = 0  # replicas on the newest template
+    available: int = 0  # ready for at least min_ready_seconds
+    revision: int = 1
+    kind: str = "deployment"  # "deployment", "service", "containers"
+    strategy: str = "RollingUpdate"  # "RollingUpdate", "Recreate", "stop-first", "start-first"
+    max_surge: int = 0  # resolved absolute numbers for the current rollout bounds
+    max_unavailable: int = 0
+    paused: bool = False
+    rollout: str = "complete"  # "complete", "progressing", "paused", "failed", "rolling back"
+    message: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened, in the shape of `kubectl get events`."""
+
+    time: float
+    reason: str  # e.g. "Scheduled", "Pulling", "Started", "Killing", "NodeNotReady"
+    object: str  # "pod/web-7f9c-abcde", "node/node-2", "deployment/web"
+    message: str
+    type: str = "Normal"  # "Normal" or "Warning"
+    source: str = ""  # the component that said it: "scheduler", "kubelet", "api-server", ...
+
+
+@dataclass(frozen=True)
+class Component:
+    """A part of the control plane or of a node, for the architecture view."""
+
+    name: str  # "api-server", "etcd", "scheduler", "controller-manager", "kubelet", ...
+    running: bool = True
+    node: str = ""
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """One consistent picture of a cluster at one moment."""
+
+    backend: str
+    flavor: str  # "kubernetes", "swarm" or "docker"
+    time: float
+    nodes: tuple[Node, ...] = ()
+    workloads: tuple[Workload, ...] = ()
+    replicas: tuple[Replica, ...] = ()
+    components: tuple[Component, ...] = ()
+    version: int = 0  # grows whenever anything changes (store revision on the simulator)
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def node(self, name: str) -> Node | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def workload(self, name: str) -> Workload | None:
+        return next((w for w in self.workloads if w.name == name), None)
+
+    def replicas_of(self, workload: str) -> list[Replica]:
+        return [r for r in self.replicas if r.workload == workload]
+
+    def replicas_on(self, node: str) -> list[Replica]:
+        return [r for r in self.replicas if r.node == node]
+
+    def count(self, workload: str | None = None, phase: str | None = "running",
+              image: str | None = None) -> int:
+        """How many replicas match; `None` means any."""
+        return sum(1 for r in self.replicas
+                   if (workload is None or r.workload == workload)
+                   and (phase is None or r.phase == phase)
+                   and (image is None or r.image == image))
+
+    @property
+    def converged(self) -> bool:
+        """Every workload has exactly its desired replicas, all ready and up to date."""
+        return all(w.current == w.desired == w.ready == w.updated == w.available
+                   and w.rollout in ("complete", "paused") for w in self.workloads)

@@ -1,0 +1,106 @@
+"""Checks on what a student types, shared by the facade and every backend.
+
+Each check raises `InvalidInput` with the rule and an example of a good
+value, before anything is sent to an engine, so a bad value changes nothing.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from .errors import InvalidInput
+
+# RFC 1123 label: what Kubernetes requires of deployment, pod and namespace names,
+# and a safe subset of what Docker accepts for containers and services.
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# The reference grammar of the distribution project (docker/distribution/reference), simplified:
+# [registry[:port]/]path[:tag][@digest], path components lowercase.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
+_IMAGE = re.compile(
+    rf"^{_DOMAIN}{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?(?:@sha256:[a-f0-9]{{64}})?$")
+
+DEFAULT_MAX_REPLICAS = {"sim": 200_000, "docker": 50, "swarm": 100, "kubernetes": 500}
+
+
+def name(value: object, what: str = "name") -> str:
+    """A workload or replica name: lowercase letters, digits and '-', at most 63."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{what} must be a non-empty string, not {value!r}",
+                           "use lowercase letters, digits and '-', e.g. 'my-web-server'")
+    if len(value) > 63 or not _NAME.match(value):
+        raise InvalidInput(
+            f"{what} {value!r} is not valid: use at most 63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit",
+            f"try {suggest_name(value)!r}")
+    return value
+
+
+def suggest_name(value: str) -> str:
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:63].strip("-")
+    return cleaned or "my-web-server"
+
+
+def image(value: object) -> str:
+    """An image reference as Docker parses it: `web-server:2`, `library/nginx:1.27`."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"image must be a non-empty string, not {value!r}",
+                           "e.g. image='web-server:1'")
+    if len(value) > 255 or not _IMAGE.match(value):
+        hint = "image names are lowercase, e.g. 'web-server:2'"
+        if value != value.lower():
+            hint = f"image names are lowercase: try {value.lower()!r}"
+        raise InvalidInput(f"{value!r} is not a valid image reference", hint)
+    return value
+
+
+def replicas(value: object, backend: str = "sim") -> int:
+    """A replica count: a whole number from 0 to the backend's safety cap."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise InvalidInput(f"replicas must be a whole number, not {value!r}",
+                               "e.g. replicas=3")
+    if value < 0:
+        raise InvalidInput(f"replicas cannot be negative ({value})",
+                           "use 0 to stop every replica but keep the workload")
+    cap = max_replicas(backend)
+    if value > cap:
+        raise InvalidInput(
+            f"{value} replicas is more than labkit allows on the {backend} backend ({cap})",
+            f"set LABKIT_MAX_REPLICAS to raise the cap if your machine can take it"
+            if backend != "sim" else "the simulator stops at this many to stay responsive")
+    return value
+
+
+def max_replicas(backend: str) -> int:
+    env = os.environ.get("LABKIT_MAX_REPLICAS")
+    if env and env.isdigit() and backend != "sim":
+        return int(env)
+    return DEFAULT_MAX_REPLICAS.get(backend, 100)
+
+
+def percent_or_int(value: object, what: str) -> int | str:
+    """maxSurge / maxUnavailable: a whole number >= 0 or a percentage like '25%'."""
+    if isinstance(value, bool):
+        raise InvalidInput(f"{what} must be a number or a percentage, not {value!r}", "e.g. 1 or '25%'")
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{1,3}%", value) and int(value[:-1]) <= 100:
+        return value
+    raise InvalidInput(f"{what} must be a whole number >= 0 or a percentage from 0% to 100%, not {value!r}",
+                       "e.g. max_surge=1 or max_surge='25%'")
+
+
+def percentage(value: object, what: str = "percent") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 100:
+        raise InvalidInput(f"{what} must be a number between 0 and 100 (exclusive), not {value!r}",
+                           "e.g. percent=10 sends a tenth of the replicas to the new image")
+    return float(value)
+
+
+def seconds(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
+        raise InvalidInput(f"{what} must be a number of seconds >= 0, not {value!r}", f"e.g. {what}=10")
+    return float(value)
