@@ -56,6 +56,8 @@ class Cluster:
         self.backend = backend
         self._rng = random.Random(seed)
         self._listeners: list[Callable[[ClusterState], None]] = []
+        # (time, workload statuses) at every step of wait()/run(): what rollout plots draw
+        self.timeline: list[tuple[float, tuple[WorkloadStatus, ...]]] = []
 
     # -- looking -------------------------------------------------------------
     @property
@@ -98,7 +100,16 @@ class Cluster:
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
+    def _workloads(self) -> tuple[WorkloadStatus, ...]:
+        """Just the workload summaries: cheaper than a full snapshot where the backend can."""
+        quick = getattr(self.backend, "workloads", None)
+        return tuple(quick()) if quick else self.state().workloads
+
     def _changed(self) -> None:
+        workloads = self._workloads()
+        if workloads and (not self.timeline or self.timeline[-1][1] != workloads):
+            self.timeline.append((self.now(), workloads))
+            del self.timeline[:-5000]
         if self._listeners:
             state = self.state()
             for callback in list(self._listeners):
@@ -213,18 +224,46 @@ class Cluster:
         Raises `labkit.Timeout` with what is still missing after `timeout`
         seconds of cluster time.
         """
+        if until is None:
+            return self._wait_for(lambda: ClusterState(self.name, self.flavor, self.now(),
+                                                       workloads=self._workloads()).converged, timeout, step)
+        return self._wait_for(lambda: until(self.state()), timeout, step)
+
+    def _wait_for(self, done: Callable[[], bool], timeout: float, step: float = 0.5) -> ClusterState:
         timeout = validate.seconds(timeout, "timeout")
-        check = until or (lambda s: s.converged)
         deadline = self.now() + timeout
-        state = self.state()
-        while not check(state):
+        while not done():
             if self.now() >= deadline:
-                raise Timeout(f"not converged after {timeout:g} s: {_missing(state)}",
+                raise Timeout(f"not converged after {timeout:g} s: {_missing(self.state())}",
                               "look at cluster.events() for Warnings, or wait longer: cluster.wait(timeout=...)")
             self.backend.advance(min(step, max(deadline - self.now(), 1e-3)))
             self._changed()
-            state = self.state()
-        return state
+        return self.state()
+
+    # -- the control plane (simulator) ----------------------------------------------------
+    def stop_component(self, name: str, node: str | None = None) -> None:
+        """Stop one part of the control plane ("scheduler", "controller-manager", "etcd",
+        "api-server") or a node's "kubelet", to see what breaks. Simulator only."""
+        self._sim_only("stop_component").stop_component(name, node)
+        self._changed()
+
+    def start_component(self, name: str, node: str | None = None) -> None:
+        self._sim_only("start_component").start_component(name, node)
+        self._changed()
+
+    def add_node(self, role: str = "worker") -> str:
+        """A new machine joins the cluster (`minikube node add`, `docker swarm join`)."""
+        if role not in ("worker", "manager"):
+            raise InvalidInput(f"role must be 'worker' or 'manager', not {role!r}", "")
+        name = self._sim_only("add_node").add_node(role=role)
+        self._changed()
+        return name
+
+    def _sim_only(self, what: str):
+        if not hasattr(self.backend, what):
+            raise Refused(f"{what} is a simulator lesson: a real {self.name} cluster is not ours to break that way",
+                          "use labkit.connect('sim') for it")
+        return self.backend
 
     # -- housekeeping ----------------------------------------------------------
     def reset(self) -> None:
@@ -374,11 +413,10 @@ class Workload:
 
     def wait(self, timeout: float = 600) -> WorkloadStatus:
         """Let time pass until this workload has converged."""
-        def done(state: ClusterState) -> bool:
-            w = state.workload(self.name)
-            return w is not None and w.current == w.desired == w.ready == w.updated == w.available \
-                and w.rollout in ("complete", "paused")
-        self.cluster.wait(timeout, until=done)
+        def done() -> bool:
+            mine = tuple(w for w in self.cluster._workloads() if w.name == self.name)
+            return bool(mine) and ClusterState("", "", 0, workloads=mine).converged
+        self.cluster._wait_for(done, timeout)
         return self.status()
 
     def rollout_plot(self, **options):

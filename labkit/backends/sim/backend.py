@@ -144,6 +144,10 @@ class SimBackend:
             yield Replica(pod.name, pod.app, pod.node, pod.image, pod.phase, pod.ready, pod.restarts,
                           pod.revision, pod.reason, created=pod.created)
 
+    def workloads(self) -> tuple[Workload, ...]:
+        """The workload summaries alone (cheap: from controller counters)."""
+        return tuple(self._workloads())
+
     def _workloads(self):
         if self.flavor == "kubernetes":
             yield from (self._deployment_status(d) for d in self.api.items("deployments").values())

@@ -1,0 +1,38 @@
+# One command to open the course, one to test it. Both build .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.labkit-installed
+PORT ?= 8888
+
+.PHONY: lab test test-fast notebooks bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+## make lab: open the course in JupyterLab (simulator unless LABKIT_BACKEND says otherwise)
+lab: $(STAMP)
+	$(BIN)/jupyter lab --port=$(PORT) notebooks/
+
+## make test: unit, property, scenario (every backend reachable here), notebooks (nbval), browser
+test: $(STAMP)
+	$(BIN)/python -m pytest tests notebooks --nbval --ignore-glob='tests/notebooks/*' \
+	    --durations=15 -p no:cacheprovider
+
+## make test-fast: the simulator only, no engines, no browser
+test-fast: $(STAMP)
+	LABKIT_TEST_BACKENDS=sim $(BIN)/python -m pytest tests -m "not docker and not swarm and not browser" -q
+
+## make notebooks: re-run every lesson on the simulator and store its outputs (what nbval compares)
+notebooks: $(STAMP)
+	LABKIT_BACKEND=sim $(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+
+## make bench: the benchmarks; they print figures, they assert nothing
+bench: $(STAMP)
+	$(BIN)/python bench/sim_scale.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,60 @@
+"""Shared fixtures: which backends the scenario suite runs against.
+
+LABKIT_TEST_BACKENDS (comma-separated) chooses; by default the simulator in
+both flavors, the real Docker engine and a real Swarm playground when a
+daemon answers, and a real Kubernetes cluster when LABKIT_KUBE_CONTEXT names one.
+With LABKIT_REQUIRE_DOCKER=1 (CI) a missing engine fails instead of skipping.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import labkit
+from labkit.errors import Unavailable
+
+DEFAULT = "sim-kubernetes,sim-swarm,docker,swarm,kubernetes"
+
+
+def backends() -> list[str]:
+    return [b.strip() for b in os.environ.get("LABKIT_TEST_BACKENDS", DEFAULT).split(",") if b.strip()]
+
+
+_open: dict[str, labkit.Cluster] = {}
+
+
+def open_cluster(kind: str) -> labkit.Cluster:
+    """One cluster per backend for the whole run (a Swarm playground is slow to start)."""
+    if kind in _open:
+        return _open[kind]
+    if kind.startswith("sim-"):
+        return labkit.connect("sim", nodes=3, flavor=kind[4:], seed=7)
+    if kind == "kubernetes" and not os.environ.get("LABKIT_KUBE_CONTEXT"):
+        pytest.skip("no Kubernetes cluster here: set LABKIT_KUBE_CONTEXT=<context> (e.g. labkit after "
+                    "`minikube start -p labkit`) to run the scenarios against a real cluster")
+    try:
+        cluster = labkit.connect(kind, nodes=3)
+    except Unavailable as error:
+        if os.environ.get("LABKIT_REQUIRE_DOCKER") and kind in ("docker", "swarm"):
+            raise
+        pytest.skip(f"{kind} backend unavailable: {error.message}")
+    _open[kind] = cluster
+    return cluster
+
+
+@pytest.fixture(params=backends())
+def cluster(request):
+    c = open_cluster(request.param)
+    c.reset()
+    yield c
+    c.reset()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for c in _open.values():
+        try:
+            c.reset()
+            c.close()
+        except Exception:  # best effort: the reaper removes what is left
+            pass
