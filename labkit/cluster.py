@@ -82,6 +82,13 @@ class Cluster:
     def now(self) -> float:
         return self.backend.now()
 
+    def ps(self, workload: str | None = None) -> "Table":
+        """Every replica and container, one line each (like `docker ps -a` / `kubectl get pods`)."""
+        rows = [(r.name, r.workload or "-", r.node or "<none>", r.image, _status(r), str(r.restarts))
+                for r in sorted(self.state().replicas, key=lambda r: (r.workload, r.name))
+                if workload is None or r.workload == workload]
+        return Table(("NAME", "WORKLOAD", "NODE", "IMAGE", "STATUS", "RESTARTS"), rows)
+
     @property
     def nodes(self) -> list[str]:
         return [n.name for n in self.state().nodes]
@@ -461,6 +468,29 @@ def make_strategy(type: str = "RollingUpdate", max_surge=None, max_unavailable=N
         order=order, failure_action=failure_action,
         monitor=None if monitor is None else validate.seconds(monitor, "monitor"),
         max_failure_ratio=max_failure_ratio)
+
+
+class Table:
+    """Rows that print as aligned text columns, the way the real CLIs print them."""
+
+    def __init__(self, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+        self.header, self.rows = header, rows
+
+    def __str__(self) -> str:
+        lines = [self.header, *self.rows]
+        widths = [max(len(line[i]) for line in lines) for i in range(len(self.header))]
+        return "\n".join("   ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
+
+    __repr__ = __str__
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _status(replica: Replica) -> str:
+    if replica.reason and replica.phase != "running":
+        return replica.reason
+    return replica.phase.capitalize() + ("" if replica.ready or replica.phase != "running" else " (not ready)")
 
 
 def _closest(name: str, choices: list[str]) -> str:

@@ -1,0 +1,71 @@
+"""`labkit doctor | reset | lab`: the command line for students and instructors."""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import LabkitError
+
+
+def doctor() -> list[str]:
+    """What this machine can run: simulator, Docker, Swarm, Kubernetes."""
+    lines = ["simulator: ready (the default backend; needs nothing)"]
+    try:
+        lines += docker_lines()
+    except LabkitError as error:
+        lines.append(f"docker: not usable: {error.message} ({error.hint})")
+    except ImportError as error:
+        lines.append(f"docker: not usable: {error} (pip install 'labkit[docker]')")
+    try:
+        from .backends import kubernetes
+        lines += kubernetes.doctor()
+    except ImportError as error:
+        lines.append(f"kubernetes: not usable: {error} (pip install 'labkit[kubernetes]')")
+    backend = os.environ.get("LABKIT_BACKEND") or "sim"
+    lines.append(f"lessons will use: {backend} (set LABKIT_BACKEND=sim|docker|swarm|kubernetes to change)")
+    return lines
+
+
+def docker_lines() -> list[str]:
+    from .backends import _dockerutil
+    client = _dockerutil.connect(timeout=5)
+    version = client.version()
+    swarm = client.info().get("Swarm", {}).get("LocalNodeState", "inactive")
+    return [f"docker: engine {version.get('Version')} (API {version.get('ApiVersion')}) answers",
+            f"swarm: this engine's swarm is {swarm}; labkit.connect('swarm') starts its own playground nodes"]
+
+
+def reset() -> list[str]:
+    """Remove everything labkit made on this machine (by label), from any session."""
+    done = []
+    try:
+        from . import reaper
+        done += reaper.reset_all()
+    except (ImportError, LabkitError) as error:
+        done.append(f"docker: nothing to do ({getattr(error, 'message', error)})")
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="say which backends work on this machine")
+    sub.add_parser("reset", help="remove every container, service, network and namespace labkit made")
+    lab = sub.add_parser("lab", help="open the course in JupyterLab")
+    lab.add_argument("--port", type=int, default=8888)
+    args = parser.parse_args(argv)
+    if args.command == "lab":
+        notebooks = Path(__file__).resolve().parent.parent / "notebooks"
+        jupyter = shutil.which("jupyter") or "jupyter"
+        return subprocess.call([jupyter, "lab", f"--port={args.port}", str(notebooks)])
+    for line in (doctor() if args.command == "doctor" else reset()):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
