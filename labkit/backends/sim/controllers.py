@@ -24,8 +24,8 @@ EVICTION_TIMEOUT = 300.0  # default tolerationSeconds for not-ready / unreachabl
 class WorkQueue:
     """Coalescing work queue: keys added while waiting are looked at once."""
 
-    def __init__(self, clock: Clock, api: APIServer, sync: Callable[[str], None]) -> None:
-        self.clock, self.api, self.sync = clock, api, sync
+    def __init__(self, clock: Clock, api: APIServer, sync: Callable[[str], None], delay: float = 0.0) -> None:
+        self.clock, self.api, self.sync, self.delay = clock, api, sync, delay
         self.keys: dict[str, None] = {}
         self.scheduled = False
         self.running = True
@@ -34,7 +34,7 @@ class WorkQueue:
         self.keys[key] = None
         if not self.scheduled and self.running:
             self.scheduled = True
-            self.clock.call_later(0.0, self._drain)
+            self.clock.call_later(self.delay, self._drain)
 
     def _drain(self) -> None:
         self.scheduled = False
@@ -148,7 +148,8 @@ class DeploymentController:
 
     def __init__(self, api: APIServer, clock: Clock) -> None:
         self.api, self.clock = api, clock
-        self.queue = WorkQueue(clock, api, self.sync)
+        # a few virtual milliseconds of latency let a burst of pod changes cost one look
+        self.queue = WorkQueue(clock, api, self.sync, delay=0.05)
         self.owned: dict[str, set[str]] = {}  # deployment -> replica set names
         self.markers: dict[str, tuple] = {}  # deployment -> counts at the last look, to see progress
         api.store.watch("deployments", lambda ev, d: self.queue.add(d.name))
