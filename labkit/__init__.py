@@ -17,3 +17,15 @@ __all__ = ["connect", "Cluster", "Workload", "ClusterState", "Node", "Replica", 
            "LabkitError", "InvalidInput", "NotFound", "AlreadyExists", "Unavailable", "Refused",
            "Timeout"]
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(shell) -> None:
+    """`%load_ext labkit`: the course's %docker / %kubectl / %minikube magics."""
+    from .notebook import load_ipython_extension as load
+    load(shell)
+
+
+if "IPython" in __import__("sys").modules:  # in a notebook: errors as short messages
+    from .notebook import install as _install
+
+    _install()

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 from . import validate
 from .backends.base import Backend, DeploySpec, UpdateStrategy
-from .errors import AlreadyExists, InvalidInput, NotFound, Refused, Timeout
+from .errors import AlreadyExists, InvalidInput, NotFound, Refused, Timeout, Unavailable
 from .model import ClusterState, Event, Replica
 from .model import Workload as WorkloadStatus
 
@@ -35,15 +35,34 @@ def connect(backend: str | None = None, nodes: int = 3, flavor: str | None = Non
     """Open a cluster. `backend` defaults to `$LABKIT_BACKEND`, else the simulator.
 
     `flavor` picks what the simulator imitates ("kubernetes", "swarm" or
-    "docker": one host, nothing watching); real backends have one flavor each.
+    "docker": one host, nothing watching). With a real backend chosen by
+    `$LABKIT_BACKEND`, `flavor="docker"` means the plain Docker engine, and a
+    backend that cannot be reached falls back to the simulator with one line
+    saying so (a lesson on Binder still runs); a backend named here explicitly
+    raises `Unavailable` instead.
     """
-    backend = backend or os.environ.get("LABKIT_BACKEND") or "sim"
-    if backend not in BACKENDS:
-        raise InvalidInput(f"unknown backend {backend!r}", f"choose one of {', '.join(BACKENDS)}")
     if flavor is not None and flavor not in FLAVORS:
         raise InvalidInput(f"unknown flavor {flavor!r}", f"choose one of {', '.join(FLAVORS)}")
     if isinstance(nodes, bool) or not isinstance(nodes, int) or not 1 <= nodes <= 5000:
         raise InvalidInput(f"nodes must be a whole number from 1 to 5000, not {nodes!r}", "e.g. nodes=3")
+    if backend is not None:
+        return _open(backend, nodes, flavor, seed, options)
+    chosen = os.environ.get("LABKIT_BACKEND") or "sim"
+    if chosen in ("docker", "swarm") and flavor == "docker":
+        chosen = "docker"
+    if chosen == "sim":
+        return _open("sim", nodes, flavor, seed, options)
+    try:
+        return _open(chosen, nodes, flavor, seed, options)
+    except Unavailable as error:
+        print(f"labkit: the {chosen} backend is not reachable here ({error.message}); "
+              "this lesson runs on the simulator instead.")
+        return _open("sim", nodes, flavor, seed, {})
+
+
+def _open(backend: str, nodes: int, flavor: str | None, seed: int, options: dict) -> "Cluster":
+    if backend not in BACKENDS:
+        raise InvalidInput(f"unknown backend {backend!r}", f"choose one of {', '.join(BACKENDS)}")
     module, cls = BACKENDS[backend].split(":")
     factory = getattr(importlib.import_module(module), cls)
     return Cluster(factory(nodes=nodes, flavor=flavor, seed=seed, **options), seed=seed)
