@@ -32,8 +32,12 @@ class NodeAgent:
 
         def run() -> None:
             self.busy.discard(pod.name)
-            if self.alive and pod.generation == generation and self.api.items("pods").get(pod.name) is pod:
+            if not (self.alive and pod.generation == generation and self.api.items("pods").get(pod.name) is pod):
+                return
+            if self.api.reachable:
                 step(pod)
+            else:  # the API server (or etcd) does not answer: the kubelet retries
+                self.later(1.0, pod, step)
         self.clock.call_later(delay, run)
 
     def on_pod(self, event: str, pod: Pod) -> None:
