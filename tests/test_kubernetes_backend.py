@@ -32,6 +32,7 @@ from urllib.parse import unquote
 import pytest
 
 from labkit import kubecontext
+from labkit.backends import kube_manifests, kube_state
 from labkit.backends import kubernetes as kube
 from labkit.backends import minikube
 from labkit.backends.base import Backend, DeploySpec
@@ -52,8 +53,9 @@ def utc(*args: int) -> float:
 
 @pytest.fixture(scope="module")
 def snapshot():
-    return kube.build_state(load("nodes.json")["items"], [load("deployment.json")], load("replicasets.json")["items"],
-                            load("pods.json")["items"], "labkit", "labkit", now=1.0e9, version=2053)
+    return kube_state.build_state(load("nodes.json")["items"], [load("deployment.json")],
+                                  load("replicasets.json")["items"], load("pods.json")["items"],
+                                  "labkit", "labkit", now=1.0e9, version=2053)
 
 
 def test_nodes(snapshot):
@@ -96,7 +98,7 @@ def test_workload(snapshot):
     # updated and available come from the deployment's status
     assert (web.name, web.image, web.desired, web.current, web.ready, web.updated, web.available) == (
         "web", "web-server:broken", 3, 6, 2, 1, 3)
-    alone = kube.workload_of(load("deployment.json"))  # without its pods: the status alone
+    alone = kube_state.workload_of(load("deployment.json"))  # without its pods: the status alone
     assert (alone.current, alone.ready) == (4, 3)
     assert (web.revision, web.max_surge, web.max_unavailable, web.strategy) == (3, 1, 0, "RollingUpdate")
     assert web.rollout == "progressing"
@@ -115,7 +117,7 @@ def test_components(snapshot):
 
 
 def test_events():
-    events = sorted((kube.event_of(e) for e in load("events.json")["items"]), key=lambda e: e.time)
+    events = sorted((kube_state.event_of(e) for e in load("events.json")["items"]), key=lambda e: e.time)
     assert [(e.reason, e.object, e.type, e.source) for e in events] == [
         ("ScalingReplicaSet", "deployment/web", "Normal", "deployment-controller"),
         ("FailedScheduling", "pod/web-6c9d8b7a5f-unsch", "Warning", "default-scheduler"),  # eventTime only
@@ -145,7 +147,7 @@ def rollout(generation=2, observed=2, desired=3, replicas=3, updated=3, availabl
     (rollout(paused=True, updated=1), ("paused", 'deployment "web" is paused')),
 ])
 def test_rollout_status_like_kubectl(deployment, expected):
-    assert kube.rollout_of(deployment) == expected
+    assert kube_state.rollout_of(deployment) == expected
 
 
 @pytest.mark.parametrize("strategy, desired, bounds", [
@@ -157,40 +159,40 @@ def test_rollout_status_like_kubectl(deployment, expected):
     ({"type": "Recreate"}, 4, (0, 4)),
 ])
 def test_bounds_resolved_like_the_deployment_controller(strategy, desired, bounds):
-    assert kube.resolve_bounds(strategy, desired) == bounds
+    assert kube_state.resolve_bounds(strategy, desired) == bounds
 
 
 @pytest.mark.parametrize("text, value", [("100m", 0.1), ("2", 2), ("64Mi", 64 * 2**20), ("3912112Ki", 3912112 * 1024),
                                          ("1e3", 1000), ("1.5Gi", 1.5 * 2**30), ("129M", 129e6), ("junk", 0)])
 def test_quantities(text, value):
-    assert kube.quantity(text) == pytest.approx(value)
+    assert kube_state.quantity(text) == pytest.approx(value)
 
 
 # -- rollout history and undo, as kubectl does them -------------------------------------------
 
 def test_history_and_previous_revision():
     deployment, replicasets = load("deployment.json"), load("replicasets.json")["items"]
-    owned = kube.owned_replicasets(deployment, replicasets)
+    owned = kube_state.owned_replicasets(deployment, replicasets)
     assert len(owned) == 3  # web-canary's ReplicaSet (revision 7) is not web's
-    assert kube.history(owned) == [(1, "web-server:1"), (2, "web-server:2"), (3, "web-server:broken")]
-    previous = kube.previous_replicaset(owned)
-    assert kube.revision_of(previous) == 2
-    assert kube.previous_replicaset(replicasets) is not previous  # without the owner filter, revision 7 misleads
+    assert kube_state.history(owned) == [(1, "web-server:1"), (2, "web-server:2"), (3, "web-server:broken")]
+    previous = kube_state.previous_replicaset(owned)
+    assert kube_state.revision_of(previous) == 2
+    assert kube_state.previous_replicaset(replicasets) is not previous  # without the owner filter, revision 7 misleads
 
 
 def test_undo_after_undo_goes_forward_again():
     """kubectl: undo re-labels the old ReplicaSet with the next revision, so a second undo
     returns to the revision that was just left (here the broken one)."""
-    owned = kube.owned_replicasets(load("deployment.json"), load("replicasets.json")["items"])
+    owned = kube_state.owned_replicasets(load("deployment.json"), load("replicasets.json")["items"])
     after = []
     for rs in owned:
         rs = json.loads(json.dumps(rs))
-        if kube.revision_of(rs) == 2:
-            rs["metadata"]["annotations"][kube.REVISION] = "4"
+        if kube_state.revision_of(rs) == 2:
+            rs["metadata"]["annotations"][kube_manifests.REVISION] = "4"
             rs["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] = "2"
         after.append(rs)
-    assert kube.history(after) == [(1, "web-server:1"), (3, "web-server:broken"), (4, "web-server:2")]
-    assert kube.revision_of(kube.previous_replicaset(after)) == 3
+    assert kube_state.history(after) == [(1, "web-server:1"), (3, "web-server:broken"), (4, "web-server:2")]
+    assert kube_state.revision_of(kube_state.previous_replicaset(after)) == 3
 
 
 def test_previous_revision_from_client_models():
@@ -201,41 +203,41 @@ def test_previous_revision_from_client_models():
         return client.V1ReplicaSet(
             api_version="apps/v1", kind="ReplicaSet",
             metadata=client.V1ObjectMeta(
-                name=f"web-{revision}", namespace="labkit", annotations={kube.REVISION: str(revision)},
-                labels={kube.HASH_LABEL: f"h{revision}"},
+                name=f"web-{revision}", namespace="labkit", annotations={kube_manifests.REVISION: str(revision)},
+                labels={kube_manifests.HASH_LABEL: f"h{revision}"},
                 owner_references=[client.V1OwnerReference(api_version="apps/v1", kind="Deployment", name="web",
                                                           uid=uid, controller=True)]),
             spec=client.V1ReplicaSetSpec(
                 selector=client.V1LabelSelector(match_labels={"app": "web"}),
                 template=client.V1PodTemplateSpec(
-                    metadata=client.V1ObjectMeta(labels={"app": "web", kube.HASH_LABEL: f"h{revision}"}),
+                    metadata=client.V1ObjectMeta(labels={"app": "web", kube_manifests.HASH_LABEL: f"h{revision}"}),
                     spec=client.V1PodSpec(containers=[client.V1Container(name="web", image=image)]))))
 
     models = [replicaset(10, "web-server:2"), replicaset(9, "web-server:1"), replicaset(11, "web-server:broken"),
               replicaset(12, "web-server:1", uid="someone-else")]
     dicts = [client.ApiClient().sanitize_for_serialization(m) for m in models]
     deployment = {"metadata": {"name": "web", "uid": "u-1"}}
-    owned = kube.owned_replicasets(deployment, dicts)
-    assert kube.history(owned) == [(9, "web-server:1"), (10, "web-server:2"), (11, "web-server:broken")]
-    assert kube.previous_replicaset(owned)["spec"]["template"]["spec"]["containers"][0]["image"] == "web-server:2"
-    assert kube.previous_replicaset(owned[:1]) is None  # one revision: nothing to go back to
+    owned = kube_state.owned_replicasets(deployment, dicts)
+    assert kube_state.history(owned) == [(9, "web-server:1"), (10, "web-server:2"), (11, "web-server:broken")]
+    assert kube_state.previous_replicaset(owned)["spec"]["template"]["spec"]["containers"][0]["image"] == "web-server:2"
+    assert kube_state.previous_replicaset(owned[:1]) is None  # one revision: nothing to go back to
 
 
 def test_rollback_patch_is_kubectls():
     deployment, replicasets = load("deployment.json"), load("replicasets.json")["items"]
     deployment["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = "{}"
-    previous = kube.previous_replicaset(kube.owned_replicasets(deployment, replicasets))
+    previous = kube_state.previous_replicaset(kube_state.owned_replicasets(deployment, replicasets))
     previous["metadata"]["annotations"]["note"] = "from revision 2"
-    patch = kube.rollback_patch(deployment, previous)
+    patch = kube_manifests.rollback_patch(deployment, previous)
     assert [op["path"] for op in patch] == ["/spec/template", "/metadata/annotations"]
     template, annotations = patch[0]["value"], patch[1]["value"]
-    assert kube.HASH_LABEL not in template["metadata"]["labels"]
+    assert kube_manifests.HASH_LABEL not in template["metadata"]["labels"]
     assert template["spec"]["containers"][0]["image"] == "web-server:2"
-    assert annotations == {kube.REVISION: "3", "kubectl.kubernetes.io/last-applied-configuration": "{}",
+    assert annotations == {kube_manifests.REVISION: "3", "kubectl.kubernetes.io/last-applied-configuration": "{}",
                            "note": "from revision 2"}  # the ReplicaSet's bookkeeping stays behind
-    assert previous["spec"]["template"]["metadata"]["labels"][kube.HASH_LABEL] == "5d8f9c7b6d"  # not mutated
-    rolled = kube.apply_json_patch(deployment, patch)
-    assert kube.template_without_hash(previous["spec"]["template"]) == rolled["spec"]["template"]
+    assert previous["spec"]["template"]["metadata"]["labels"][kube_manifests.HASH_LABEL] == "5d8f9c7b6d"  # not mutated
+    rolled = kube_manifests.apply_json_patch(deployment, patch)
+    assert kube_manifests.template_without_hash(previous["spec"]["template"]) == rolled["spec"]["template"]
 
 
 # -- the real client against a loopback stub ---------------------------------------------------
@@ -349,7 +351,7 @@ def test_deploy_sends_namespace_deployment_and_service(stub):
     posts = stub.sent("POST")
     assert [p[0] for p in posts] == ["/api/v1/namespaces", "/apis/apps/v1/namespaces/labkit/deployments",
                                      "/api/v1/namespaces/labkit/services"]
-    assert posts[0][2] == kube.namespace_manifest("labkit", "labkit")
+    assert posts[0][2] == kube_manifests.namespace_manifest("labkit", "labkit")
     assert posts[1][2]["spec"]["replicas"] == 3 and posts[2][2]["kind"] == "Service"
 
 
@@ -470,7 +472,7 @@ def test_scale_pause_and_cordon_send_strategic_merge_patches(stub):
         ("/apis/apps/v1/namespaces/labkit/deployments/web", "application/strategic-merge-patch+json"),
         ("/api/v1/nodes/labkit-m02", "application/strategic-merge-patch+json")]
     assert patches[0][2] == {"spec": {"replicas": 2000}}
-    assert patches[2][2] == kube.cordon_patch(True, "labkit")
+    assert patches[2][2] == kube_manifests.cordon_patch(True, "labkit")
 
 
 def test_wait_for_change_uses_the_watch_api(stub):
@@ -498,8 +500,8 @@ def test_fail_and_recover_a_node_without_minikube(stub):
     with pytest.warns(UserWarning, match="cannot power off labkit-m02"):
         backend.fail_node("labkit-m02")
     (_, _, patch), = stub.sent("PATCH")
-    assert patch == kube.cordon_patch(True, "labkit", failed=True)
-    assert patch["metadata"]["annotations"][kube.FAILED] == "labkit"
+    assert patch == kube_manifests.cordon_patch(True, "labkit", failed=True)
+    assert patch["metadata"]["annotations"][kube_manifests.FAILED] == "labkit"
     assert [p for p, _, _ in stub.sent("DELETE")] == ["/api/v1/namespaces/labkit/pods/web-7b8c9d6e4a-2xk8p"]
     failed = json.loads(json.dumps(node))
     failed["spec"]["unschedulable"] = True
@@ -508,7 +510,7 @@ def test_fail_and_recover_a_node_without_minikube(stub):
     with pytest.raises(Refused, match="already down"):
         backend.fail_node("labkit-m02")
     backend.recover_node("labkit-m02")
-    assert stub.sent("PATCH")[-1][2] == kube.cordon_patch(False, "labkit")
+    assert stub.sent("PATCH")[-1][2] == kube_manifests.cordon_patch(False, "labkit")
 
 
 def test_bare_containers(stub):
@@ -527,8 +529,8 @@ def test_bare_containers(stub):
     backend.run_container("web-server-1", "web-server:1", "always")
     backend.start_container("crashy")
     posts = [body for path, _, body in stub.sent("POST")]
-    assert posts == [kube.pod_manifest("web-server-1", "web-server:1", "always", "labkit"),
-                     kube.pod_manifest("crashy", "web-server:broken", "no", "labkit")]
+    assert posts == [kube_manifests.pod_manifest("web-server-1", "web-server:1", "always", "labkit"),
+                     kube_manifests.pod_manifest("crashy", "web-server:broken", "no", "labkit")]
     stub.on("POST", r"/api/v1/namespaces/labkit/pods", *status(409, "AlreadyExists", 'pods "stranger" already exists'))
     stub.on("GET", r"/api/v1/namespaces/labkit/pods/stranger", 200,
             next(p for p in load("pods.json")["items"] if p["metadata"]["name"] == "stranger"))
@@ -571,7 +573,7 @@ def test_reset_deletes_only_labkit_namespaces_and_cordons(stub):
     assert any("labelSelector=io.labkit" in unquote(p) for m, p, _, _ in stub.requests
                if m == "DELETE" and p.startswith("/api/v1/namespaces/labkit/pods"))
     assert stub.sent("PATCH") == [("/api/v1/nodes/labkit-m03", "application/strategic-merge-patch+json",
-                                   kube.cordon_patch(False, "labkit"))]
+                                   kube_manifests.cordon_patch(False, "labkit"))]
 
 
 def test_unknown_options_and_flavors(stub):

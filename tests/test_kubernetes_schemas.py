@@ -17,7 +17,7 @@ import pytest
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
-from labkit.backends import kubernetes as kube  # noqa: E402
+from labkit.backends import kube_manifests, kube_state  # noqa: E402
 from labkit.backends.base import DeploySpec, UpdateStrategy  # noqa: E402
 from labkit.errors import InvalidInput  # noqa: E402
 
@@ -67,9 +67,9 @@ SPECS = {
 @pytest.mark.parametrize("case", sorted(SPECS))
 def test_deployments_and_services(case, version):
     spec = SPECS[case]
-    check(kube.deployment_manifest(spec, LAB), version)
-    check(kube.deployment_manifest(spec, LAB, eviction_seconds=20), version)
-    service = kube.service_manifest(spec, LAB)
+    check(kube_manifests.deployment_manifest(spec, LAB), version)
+    check(kube_manifests.deployment_manifest(spec, LAB, eviction_seconds=20), version)
+    service = kube_manifests.service_manifest(spec, LAB)
     if spec.ports:
         check(service, version)
     else:
@@ -78,10 +78,10 @@ def test_deployments_and_services(case, version):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_namespace_pods_and_evictions(version):
-    check(kube.namespace_manifest("labkit", LAB), version)
-    for restart in kube.RESTART_POLICY:
-        check(kube.pod_manifest("web-server-1", "web-server:broken", restart, LAB), version)
-    check(kube.eviction_manifest("web-7b8c9d6e4a-2xk8p", "labkit"), version)
+    check(kube_manifests.namespace_manifest("labkit", LAB), version)
+    for restart in kube_manifests.RESTART_POLICY:
+        check(kube_manifests.pod_manifest("web-server-1", "web-server:broken", restart, LAB), version)
+    check(kube_manifests.eviction_manifest("web-7b8c9d6e4a-2xk8p", "labkit"), version)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -94,16 +94,16 @@ def test_namespace_pods_and_evictions(version):
 ], ids=["keep", "surge-1", "surge-25%", "recreate", "min-ready"])
 def test_update_replaces_a_valid_deployment(version, strategy):
     """`update` reads the deployment, changes it and sends it back whole (PUT)."""
-    for deployment in (load("deployment.json"), kube.deployment_manifest(SPECS["everything"], LAB)):
-        check(kube.with_update(deployment, "web-server:2", strategy), version)
+    for deployment in (load("deployment.json"), kube_manifests.deployment_manifest(SPECS["everything"], LAB)):
+        check(kube_manifests.with_update(deployment, "web-server:2", strategy), version)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_rollback_patch_gives_a_valid_deployment(version):
     deployment = load("deployment.json")
-    replicasets = kube.owned_replicasets(deployment, load("replicasets.json")["items"])
-    patch = kube.rollback_patch(deployment, kube.previous_replicaset(replicasets))
-    check(kube.apply_json_patch(deployment, patch), version)
+    replicasets = kube_state.owned_replicasets(deployment, load("replicasets.json")["items"])
+    patch = kube_manifests.rollback_patch(deployment, kube_state.previous_replicaset(replicasets))
+    check(kube_manifests.apply_json_patch(deployment, patch), version)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -116,13 +116,14 @@ def test_merge_patches_give_valid_objects(version):
              "status": {"replicas": 3, "selector": "io.labkit=labkit,io.labkit/workload=web"}}
     check(merge_patch(scale, {"spec": {"replicas": 2000}}), version)
     node = load("nodes.json")["items"][1] | {"apiVersion": "v1", "kind": "Node"}
-    cordoned = merge_patch(node, kube.cordon_patch(True, LAB))
+    cordoned = merge_patch(node, kube_manifests.cordon_patch(True, LAB))
     check(cordoned, version)
     assert cordoned["spec"]["unschedulable"] is True
-    assert cordoned["metadata"]["annotations"][kube.CORDONED] == LAB
-    uncordoned = merge_patch(cordoned, kube.cordon_patch(False, LAB))
+    assert cordoned["metadata"]["annotations"][kube_manifests.CORDONED] == LAB
+    uncordoned = merge_patch(cordoned, kube_manifests.cordon_patch(False, LAB))
     check(uncordoned, version)
-    assert "unschedulable" not in uncordoned["spec"] and kube.CORDONED not in uncordoned["metadata"]["annotations"]
+    assert ("unschedulable" not in uncordoned["spec"]
+            and kube_manifests.CORDONED not in uncordoned["metadata"]["annotations"])
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -141,7 +142,7 @@ def test_fixtures_are_shaped_as_the_api_returns_them(version):
 
 def test_the_validator_catches_mistakes():
     """The check above can fail: a misspelt field and a wrong type are both rejected."""
-    good = kube.deployment_manifest(SPECS["defaults"], LAB)
+    good = kube_manifests.deployment_manifest(SPECS["defaults"], LAB)
     misspelt = copy.deepcopy(good)
     misspelt["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "IfNotPresent"
     wrong_type = copy.deepcopy(good)
@@ -153,7 +154,7 @@ def test_the_validator_catches_mistakes():
 
 def test_manifest_details():
     spec = SPECS["everything"]
-    body = kube.deployment_manifest(spec, LAB)
+    body = kube_manifests.deployment_manifest(spec, LAB)
     container = body["spec"]["template"]["spec"]["containers"][0]
     assert container["imagePullPolicy"] == "IfNotPresent"
     assert container["resources"] == {"requests": {"cpu": "250m", "memory": "128Mi"}}
@@ -163,27 +164,27 @@ def test_manifest_details():
     assert body["spec"]["selector"]["matchLabels"] == {"io.labkit": LAB, "io.labkit/workload": "web"}
     assert body["metadata"]["labels"]["tier"] == "front"
     # None means Kubernetes' default, so nothing is written
-    plain = kube.deployment_manifest(SPECS["defaults"], LAB)
+    plain = kube_manifests.deployment_manifest(SPECS["defaults"], LAB)
     assert plain["spec"]["strategy"] == {"type": "RollingUpdate"}
     assert "minReadySeconds" not in plain["spec"]
-    assert kube.deployment_manifest(SPECS["recreate"], LAB)["spec"]["strategy"] == {"type": "Recreate"}
+    assert kube_manifests.deployment_manifest(SPECS["recreate"], LAB)["spec"]["strategy"] == {"type": "Recreate"}
     # a canary shares the stable workload's app label (so its Service), never its selector
-    canary = kube.deployment_manifest(SPECS["canary"], LAB)
+    canary = kube_manifests.deployment_manifest(SPECS["canary"], LAB)
     assert canary["spec"]["template"]["metadata"]["labels"]["app"] == "web"
     assert canary["spec"]["selector"]["matchLabels"]["io.labkit/workload"] == "web-canary"
-    assert kube.service_manifest(spec, LAB)["spec"]["ports"][0] == {
+    assert kube_manifests.service_manifest(spec, LAB)["spec"]["ports"][0] == {
         "name": "tcp-8080", "port": 8080, "targetPort": 80, "protocol": "TCP"}
-    assert [kube.pod_manifest("c", "web-server:1", r, LAB)["spec"]["restartPolicy"]
+    assert [kube_manifests.pod_manifest("c", "web-server:1", r, LAB)["spec"]["restartPolicy"]
             for r in ("no", "on-failure", "always", "unless-stopped")] == ["Never", "OnFailure", "Always", "Always"]
 
 
 def test_update_keeps_or_replaces_the_strategy():
-    deployment = kube.deployment_manifest(SPECS["everything"], LAB)
-    kept = kube.with_update(deployment, "web-server:2", UpdateStrategy())
+    deployment = kube_manifests.deployment_manifest(SPECS["everything"], LAB)
+    kept = kube_manifests.with_update(deployment, "web-server:2", UpdateStrategy())
     assert kept["spec"]["template"]["spec"]["containers"][0]["image"] == "web-server:2"
     assert kept["spec"]["strategy"] == deployment["spec"]["strategy"]
     assert kept["spec"]["minReadySeconds"] == 3
-    replaced = kube.with_update(deployment, "web-server:2", UpdateStrategy(max_surge="25%"))
+    replaced = kube_manifests.with_update(deployment, "web-server:2", UpdateStrategy(max_surge="25%"))
     assert replaced["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%"}}
     assert "minReadySeconds" not in replaced["spec"]
     assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "localhost:5000/team/web-server:2"
@@ -192,10 +193,10 @@ def test_update_keeps_or_replaces_the_strategy():
 @pytest.mark.parametrize("bad", [{"io.labkit": "x"}, {"io.labkit/workload": "x"}])
 def test_labkit_labels_are_reserved(bad):
     with pytest.raises(InvalidInput):
-        kube.deployment_manifest(DeploySpec(name="web", image="web-server:1", labels=bad), LAB)
+        kube_manifests.deployment_manifest(DeploySpec(name="web", image="web-server:1", labels=bad), LAB)
 
 
 @pytest.mark.parametrize("port", ["http", "0:80", "80:70000", "80/icmp", ""])
 def test_bad_ports(port):
     with pytest.raises(InvalidInput, match="port"):
-        kube.deployment_manifest(DeploySpec(name="web", image="web-server:1", ports=(port,)), LAB)
+        kube_manifests.deployment_manifest(DeploySpec(name="web", image="web-server:1", ports=(port,)), LAB)

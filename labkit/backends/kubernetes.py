@@ -1,15 +1,13 @@
 """Deployments on a real Kubernetes cluster (minikube, kind, k3d, Docker Desktop ...).
 
 Through the official `kubernetes` client, imported only when a backend is
-made, so `import labkit` stays fast. The module has three layers:
+made, so `import labkit` stays fast. Three modules share the work:
 
-* manifests -- pure functions that build every object labkit sends, as the
-  dicts `kubectl apply -f` would read (the tests validate them against the
-  real OpenAPI schemas of several Kubernetes versions);
-* reading -- pure functions that turn what the API returns (JSON dicts, the
-  shape of `kubectl get -o json`) into labkit's `ClusterState`;
-* `KubernetesBackend` -- the requests, and the translation of the API's
-  errors into labkit's errors with a next step to try.
+* `kube_manifests` -- pure functions that build every object labkit sends;
+* `kube_state` -- pure functions that turn what the API returns (JSON dicts,
+  the shape of `kubectl get -o json`) into labkit's `ClusterState`;
+* here, `KubernetesBackend` -- the requests, and the translation of the API's
+  errors into labkit's errors with a next step to try -- and `doctor`.
 
 Safety: the context guard (`labkit.kubecontext`) runs before the client is
 created; labkit works in its own namespace (labelled `io.labkit=<lab>`),
@@ -18,489 +16,28 @@ carrying that label.
 """
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
 import random
-import re
 import time
 import warnings
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from .. import kubecontext
 from ..errors import AlreadyExists, InvalidInput, LabkitError, NotFound, Refused, Timeout, Unavailable
-from ..model import ClusterState, Component, Event, Node, Replica, Workload
+from ..model import ClusterState, Event
 from .base import LABEL, DeploySpec, UpdateStrategy
+from .kube_manifests import (CORDONED, FAILED, RESTART_POLICY, WORKLOAD_LABEL, cordon_patch, deployment_manifest,
+                             eviction_manifest, namespace_manifest, pod_manifest, rollback_patch, service_manifest,
+                             template_without_hash, with_update)
+from .kube_state import (annotations_of, belongs_to, build_state, event_of, history, is_ready, labels_of,
+                         owned_replicasets, pod_phase, previous_replicaset)
 
-WORKLOAD_LABEL = "io.labkit/workload"  # which deployment a pod belongs to (also the selector)
-CONTAINER_LABEL = "io.labkit/container"  # a bare pod made by run_container
-CORDONED = "io.labkit/cordoned"  # annotation on nodes labkit cordoned, so reset uncordons only those
-FAILED = "io.labkit/failed"  # ... and on nodes it cordoned in place of a power failure
-REVISION = "deployment.kubernetes.io/revision"
-HASH_LABEL = "pod-template-hash"
-# Annotations `kubectl rollout undo` keeps from the deployment instead of copying them from
-# the ReplicaSet (kubectl/pkg/polymorphichelpers/rollback.go).
-ROLLBACK_SKIPPED_ANNOTATIONS = (
-    "kubectl.kubernetes.io/last-applied-configuration", REVISION,
-    "deployment.kubernetes.io/revision-history", "deployment.kubernetes.io/desired-replicas",
-    "deployment.kubernetes.io/max-replicas", "deprecated.deployment.rollback.to")
-RESTART_POLICY = {"no": "Never", "on-failure": "OnFailure", "always": "Always", "unless-stopped": "Always"}
-COMPONENTS = {"kube-apiserver": "api-server", "etcd": "etcd", "kube-scheduler": "scheduler",
-              "kube-controller-manager": "controller-manager", "kube-proxy": "kube-proxy"}
 DEFAULT_NAMESPACE = "labkit"
 KILL_GRACE_SECONDS = 1  # kill_replica / remove_container: a crash, not a polite shutdown
 
-
-# -- manifests (pure) -----------------------------------------------------------------
-
-def namespace_manifest(namespace: str, lab: str) -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": namespace, "labels": {LABEL: lab}}}
-
-
-def object_labels(name: str, lab: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Labels of a deployment and its pods: `app` (the Service selects it, so a canary that
-    says app=<stable name> joins the stable one), the caller's, then labkit's own."""
-    for key in extra or {}:
-        if key == LABEL or key.startswith(LABEL + "/"):
-            raise InvalidInput(f"label {key!r} is labkit's own", "use another label key, e.g. 'tier'")
-    return {"app": name, **(extra or {}), LABEL: lab, WORKLOAD_LABEL: name}
-
-
-def container_manifest(name: str, image: str, env: dict[str, str] | None = None,
-                       ports: tuple[str, ...] = (), cpu: int | None = None,
-                       memory: int | None = None) -> dict:
-    container: dict[str, Any] = {"name": name, "image": image,
-                                 # images loaded with `minikube image load` exist only on the nodes
-                                 "imagePullPolicy": "IfNotPresent"}
-    if env:
-        container["env"] = [{"name": k, "value": str(v)} for k, v in env.items()]
-    if ports:
-        container["ports"] = [{"containerPort": target, "protocol": protocol}
-                              for _, target, protocol in map(parse_port, ports)]
-    requests = {}
-    if cpu:
-        requests["cpu"] = f"{cpu}m"
-    if memory:
-        requests["memory"] = f"{memory}Mi"
-    if requests:
-        container["resources"] = {"requests": requests}
-    return container
-
-
-def strategy_manifest(strategy: UpdateStrategy) -> dict:
-    """spec.strategy of a Deployment. A `None` stays out, so the API server fills in
-    Kubernetes' own default (maxSurge and maxUnavailable 25 %)."""
-    if strategy.type == "Recreate":
-        return {"type": "Recreate"}
-    rolling = {key: value for key, value in (("maxSurge", strategy.max_surge),
-                                             ("maxUnavailable", strategy.max_unavailable))
-               if value is not None}
-    return {"type": "RollingUpdate", **({"rollingUpdate": rolling} if rolling else {})}
-
-
-def tolerations(eviction_seconds: int) -> list[dict]:
-    """How long pods stay bound to a node that stopped answering before they are evicted
-    and replaced elsewhere (Kubernetes adds 300 s when the pod says nothing)."""
-    return [{"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": eviction_seconds}
-            for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")]
-
-
-def deployment_manifest(spec: DeploySpec, lab: str, eviction_seconds: int | None = None) -> dict:
-    labels = object_labels(spec.name, lab, spec.labels)
-    body: dict[str, Any] = {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": spec.name, "labels": labels},
-        "spec": {
-            "replicas": spec.replicas,
-            "selector": {"matchLabels": {LABEL: lab, WORKLOAD_LABEL: spec.name}},
-            "strategy": strategy_manifest(spec.strategy),
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [container_manifest(spec.name, spec.image, spec.env, spec.ports,
-                                                           spec.cpu, spec.memory)]},
-            },
-        },
-    }
-    if spec.strategy.min_ready_seconds is not None:
-        body["spec"]["minReadySeconds"] = math.ceil(spec.strategy.min_ready_seconds)
-    if eviction_seconds is not None:
-        body["spec"]["template"]["spec"]["tolerations"] = tolerations(eviction_seconds)
-    return body
-
-
-def service_manifest(spec: DeploySpec, lab: str) -> dict | None:
-    """A NodePort Service for `ports` ("8080:80" as docker -p takes it), selecting `app`,
-    so `minikube service <name> -n <namespace>` opens it. None when there are no ports."""
-    if not spec.ports:
-        return None
-    app = spec.labels.get("app", spec.name)
-    ports = []
-    for published, target, protocol in map(parse_port, spec.ports):
-        ports.append({"name": f"{protocol.lower()}-{published}", "port": published,
-                      "targetPort": target, "protocol": protocol})
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": spec.name, "labels": {LABEL: lab, WORKLOAD_LABEL: spec.name}},
-            "spec": {"type": "NodePort", "selector": {"app": app, LABEL: lab}, "ports": ports}}
-
-
-def parse_port(port: str) -> tuple[int, int, str]:
-    """'8080:80/udp' -> (8080, 80, 'UDP'); '80' -> (80, 80, 'TCP'); an address in front is dropped."""
-    text, _, protocol = str(port).partition("/")
-    parts = text.split(":")
-    try:
-        numbers = [int(p) for p in parts[-2:]]
-    except ValueError:
-        numbers = []
-    protocol = (protocol or "tcp").upper()
-    if not numbers or not all(1 <= n <= 65535 for n in numbers) or protocol not in ("TCP", "UDP", "SCTP"):
-        raise InvalidInput(f"{port!r} is not a port mapping", "write it as docker -p takes it: '8080:80' or '80'")
-    return numbers[0], numbers[-1], protocol
-
-
-def pod_manifest(name: str, image: str, restart: str, lab: str) -> dict:
-    """A bare Pod: one container outside any workload, as `docker run -d --restart=...`."""
-    if restart not in RESTART_POLICY:
-        raise InvalidInput(f"unknown restart policy {restart!r}", f"use one of {', '.join(RESTART_POLICY)}")
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "labels": {LABEL: lab, CONTAINER_LABEL: name}},
-            "spec": {"restartPolicy": RESTART_POLICY[restart],
-                     "containers": [container_manifest(name, image)]}}
-
-
-def eviction_manifest(pod: str, namespace: str) -> dict:
-    return {"apiVersion": "policy/v1", "kind": "Eviction",
-            "metadata": {"name": pod, "namespace": namespace}}
-
-
-def cordon_patch(cordon: bool, lab: str, failed: bool = False) -> dict:
-    """Strategic merge patch for a node: cordon (marked as labkit's doing, and as a stand-in for a
-    power failure when `failed`) or uncordon (which removes both marks)."""
-    return {"spec": {"unschedulable": True if cordon else None},
-            "metadata": {"annotations": {CORDONED: lab if cordon else None,
-                                         FAILED: lab if cordon and failed else None}}}
-
-
-def with_update(deployment: dict, image: str, strategy: UpdateStrategy) -> dict:
-    """The deployment after `kubectl set image`, and, when the caller gave any rollout option,
-    with exactly that strategy (options left out fall back to Kubernetes' defaults)."""
-    updated = copy.deepcopy(deployment)
-    updated.pop("status", None)
-    updated["metadata"].pop("managedFields", None)  # left out, the server keeps its own
-    spec = updated["spec"]
-    spec["template"]["spec"]["containers"][0]["image"] = image
-    if strategy != UpdateStrategy():
-        spec["strategy"] = strategy_manifest(strategy)
-        if strategy.min_ready_seconds is None:
-            spec.pop("minReadySeconds", None)
-        else:
-            spec["minReadySeconds"] = math.ceil(strategy.min_ready_seconds)
-    return updated
-
-
-# -- rollout history, the way kubectl reads it ----------------------------------------
-
-def revision_of(obj: dict) -> int | None:
-    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def owned_replicasets(deployment: dict, replicasets: list[dict]) -> list[dict]:
-    """The ReplicaSets whose controller is this deployment (by UID, as kubectl checks)."""
-    uid = deployment["metadata"].get("uid")
-    return [rs for rs in replicasets
-            if any(ref.get("controller") and ref.get("uid") == uid
-                   for ref in rs["metadata"].get("ownerReferences") or [])]
-
-
-def history(replicasets: list[dict]) -> list[tuple[int, str]]:
-    """(revision, image) per ReplicaSet, oldest first: `kubectl rollout history`."""
-    found = {}
-    for rs in replicasets:
-        revision = revision_of(rs)
-        if revision is not None:
-            found[revision] = rs["spec"]["template"]["spec"]["containers"][0]["image"]
-    return sorted(found.items())
-
-
-def previous_replicaset(replicasets: list[dict]) -> dict | None:
-    """The ReplicaSet `kubectl rollout undo` goes back to: the second-highest revision."""
-    latest = previous = None
-    latest_rev = previous_rev = -1
-    for rs in replicasets:
-        revision = revision_of(rs)
-        if revision is None:
-            continue
-        if revision > latest_rev:
-            previous, previous_rev = latest, latest_rev
-            latest, latest_rev = rs, revision
-        elif revision > previous_rev:
-            previous, previous_rev = rs, revision
-    return previous
-
-
-def template_without_hash(template: dict) -> dict:
-    clean = copy.deepcopy(template)
-    labels = (clean.get("metadata") or {}).get("labels")
-    if labels:
-        labels.pop(HASH_LABEL, None)
-    return clean
-
-
-def rollback_patch(deployment: dict, replicaset: dict) -> list[dict]:
-    """The JSON patch `kubectl rollout undo` sends: the ReplicaSet's pod template (without
-    its hash label) and its annotations, keeping the deployment's own revision bookkeeping."""
-    kept = (deployment["metadata"].get("annotations") or {})
-    annotations = {k: kept[k] for k in ROLLBACK_SKIPPED_ANNOTATIONS if k in kept}
-    annotations.update({k: v for k, v in (replicaset["metadata"].get("annotations") or {}).items()
-                        if k not in ROLLBACK_SKIPPED_ANNOTATIONS})
-    return [{"op": "replace", "path": "/spec/template", "value": template_without_hash(replicaset["spec"]["template"])},
-            {"op": "replace", "path": "/metadata/annotations", "value": annotations}]
-
-
-def apply_json_patch(obj: dict, patch: list[dict]) -> dict:
-    """Apply the 'replace' operations of a JSON patch (enough to check what undo sends)."""
-    result = copy.deepcopy(obj)
-    for op in patch:
-        if op["op"] != "replace":
-            raise ValueError(f"unsupported op {op['op']}")
-        *parents, last = op["path"].strip("/").split("/")
-        target = result
-        for key in parents:
-            target = target.setdefault(key, {})
-        target[last] = copy.deepcopy(op["value"])
-    return result
-
-
-# -- reading what the API returns (pure) ------------------------------------------------
-
-_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
-             "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-             "P": 1e15, "E": 1e18}
-
-
-def quantity(value: object) -> float:
-    """A Kubernetes quantity ('100m', '64Mi', '2', '3912112Ki', '1e3') as a plain number."""
-    match = re.fullmatch(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([a-zA-Z]*)", str(value).strip())
-    if not match or match.group(2) not in _SUFFIXES:
-        return 0.0
-    return float(match.group(1)) * _SUFFIXES[match.group(2)]
-
-
-def timestamp(value: str | None) -> float:
-    if not value:
-        return 0.0
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-def _condition(obj: dict, kind: str) -> dict:
-    return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == kind), {})
-
-
-def _requests(pod: dict) -> tuple[int, int]:
-    cpu = memory = 0.0
-    for container in pod["spec"].get("containers") or []:
-        requested = (container.get("resources") or {}).get("requests") or {}
-        cpu += quantity(requested.get("cpu", 0)) * 1000
-        memory += quantity(requested.get("memory", 0)) / 2**20
-    return round(cpu), round(memory)
-
-
-def _active(pod: dict) -> bool:
-    return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-
-
-def node_of(node: dict, pods: list[dict]) -> Node:
-    meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
-    labels = meta.get("labels") or {}
-    allocatable = status.get("allocatable") or status.get("capacity") or {}
-    ready = _condition(node, "Ready").get("status") == "True"
-    schedulable = not spec.get("unschedulable", False)
-    mine = [p for p in pods if (p.get("spec") or {}).get("nodeName") == meta["name"] and _active(p)]
-    cpu = sum(_requests(p)[0] for p in mine)
-    memory = sum(_requests(p)[1] for p in mine)
-    words = ["Ready" if ready else "NotReady"] + ([] if schedulable else ["SchedulingDisabled"])
-    control = "node-role.kubernetes.io/control-plane" in labels or "node-role.kubernetes.io/master" in labels
-    return Node(name=meta["name"], role="control-plane" if control else "worker", ready=ready,
-                schedulable=schedulable, cpu_capacity=round(quantity(allocatable.get("cpu", 0)) * 1000),
-                memory_capacity=round(quantity(allocatable.get("memory", 0)) / 2**20),
-                pods_capacity=int(quantity(allocatable.get("pods", 110))), cpu_allocated=cpu,
-                memory_allocated=memory, pods_allocated=len(mine), status=",".join(words),
-                labels=tuple(sorted(labels.items())))
-
-
-def pod_phase(pod: dict) -> tuple[str, str]:
-    """(labkit phase, reason) of a pod, as a student reads kubectl's STATUS column:
-    ContainerCreating and ImagePullBackOff are pending; CrashLoopBackOff, Error and
-    OOMKilled are failed (the container is not running, whatever the pod phase says)."""
-    meta, status = pod["metadata"], pod.get("status") or {}
-    if meta.get("deletionTimestamp"):
-        return "terminating", "Terminating"
-    phase = status.get("phase", "Pending")
-    waiting = terminated = ""
-    for container in status.get("containerStatuses") or []:
-        state = container.get("state") or {}
-        if "waiting" in state:
-            waiting = waiting or (state["waiting"] or {}).get("reason", "Waiting")
-        elif "terminated" in state:
-            terminated = terminated or (state["terminated"] or {}).get("reason", "Error")
-    if phase == "Pending":
-        scheduled = _condition(pod, "PodScheduled")
-        if scheduled.get("status") == "False":
-            return "pending", scheduled.get("reason") or "Unschedulable"
-        return "pending", waiting or ("" if status.get("containerStatuses") else "ContainerCreating")
-    if phase == "Running":
-        if waiting in ("ContainerCreating", "PodInitializing"):
-            return "pending", waiting
-        if waiting or terminated:
-            return "failed", waiting or terminated
-        return "running", ""
-    if phase == "Succeeded":
-        return "succeeded", terminated or "Completed"
-    if phase == "Failed":
-        return "failed", status.get("reason") or terminated or "Error"
-    return "failed", status.get("reason") or "Unknown"  # "Unknown": the node stopped reporting
-
-
-def replica_of(pod: dict, revisions: dict[str, int], not_ready_nodes: frozenset[str] = frozenset()) -> Replica:
-    meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
-    labels = meta.get("labels") or {}
-    phase, reason = pod_phase(pod)
-    node = spec.get("nodeName")
-    ready = _condition(pod, "Ready").get("status") == "True"
-    if node in not_ready_nodes and phase == "running":
-        ready, reason = False, "NodeNotReady"
-    return Replica(name=meta["name"], workload=labels.get(WORKLOAD_LABEL, ""), node=node,
-                   image=(spec.get("containers") or [{}])[0].get("image", ""), phase=phase,
-                   ready=ready and phase == "running",
-                   restarts=sum(c.get("restartCount", 0) for c in status.get("containerStatuses") or []),
-                   revision=revisions.get(labels.get(HASH_LABEL, ""), 1), reason=reason,
-                   ip=status.get("podIP", "") or "", created=timestamp(meta.get("creationTimestamp")))
-
-
-def rollout_of(deployment: dict) -> tuple[str, str]:
-    """('complete' | 'progressing' | 'paused' | 'failed', message): kubectl rollout status."""
-    meta, spec, status = deployment["metadata"], deployment["spec"], deployment.get("status") or {}
-    name = meta["name"]
-    if spec.get("paused"):
-        return "paused", f'deployment "{name}" is paused'
-    if meta.get("generation", 0) > status.get("observedGeneration", 0):
-        return "progressing", "Waiting for deployment spec update to be observed..."
-    progressing = _condition(deployment, "Progressing")
-    if progressing.get("reason") == "ProgressDeadlineExceeded":
-        return "failed", f'deployment "{name}" exceeded its progress deadline'
-    desired = spec.get("replicas", 1)
-    updated, replicas = status.get("updatedReplicas", 0), status.get("replicas", 0)
-    available = status.get("availableReplicas", 0)
-    prefix = f'Waiting for deployment "{name}" rollout to finish: '
-    if updated < desired:
-        return "progressing", prefix + f"{updated} out of {desired} new replicas have been updated..."
-    if replicas > updated:
-        return "progressing", prefix + f"{replicas - updated} old replicas are pending termination..."
-    if available < updated:
-        return "progressing", prefix + f"{available} of {updated} updated replicas are available..."
-    return "complete", f'deployment "{name}" successfully rolled out'
-
-
-def resolve_bounds(strategy: dict, desired: int) -> tuple[int, int]:
-    """maxSurge (rounded up) and maxUnavailable (rounded down) as numbers, as the
-    deployment controller resolves them; never both 0."""
-    if strategy.get("type") == "Recreate":
-        return 0, desired
-
-    def absolute(value: object, default: str, round_up: bool) -> int:
-        value = default if value is None else value
-        if isinstance(value, str) and value.endswith("%"):
-            exact = int(value[:-1]) * desired / 100
-            return math.ceil(exact) if round_up else math.floor(exact)
-        return int(value)
-
-    rolling = strategy.get("rollingUpdate") or {}
-    surge = absolute(rolling.get("maxSurge"), "25%", True)
-    unavailable = absolute(rolling.get("maxUnavailable"), "25%", False)
-    if surge == 0 and unavailable == 0:
-        unavailable = 1
-    return surge, unavailable
-
-
-def workload_of(deployment: dict, pods: list[dict] | None = None) -> Workload:
-    """A deployment as labkit's Workload. With its `pods`, `current` and `ready` are counted
-    from them (as the ReplicaSet controller counts: not terminating, not finished), so a
-    killed pod shows at once instead of when the controllers next write the status."""
-    meta, spec, status = deployment["metadata"], deployment["spec"], deployment.get("status") or {}
-    desired = spec.get("replicas", 1)
-    current, ready = status.get("replicas", 0), status.get("readyReplicas", 0)
-    if pods is not None:
-        active = [p for p in pods if _active(p) and not p["metadata"].get("deletionTimestamp")]
-        current = len(active)
-        ready = sum(1 for p in active if _condition(p, "Ready").get("status") == "True")
-    strategy = spec.get("strategy") or {}
-    surge, unavailable = resolve_bounds(strategy, desired)
-    rollout, message = rollout_of(deployment)
-    return Workload(name=meta["name"], image=spec["template"]["spec"]["containers"][0]["image"],
-                    desired=desired, current=current, ready=ready,
-                    updated=status.get("updatedReplicas", 0), available=status.get("availableReplicas", 0),
-                    revision=revision_of(deployment) or 1, kind="deployment",
-                    strategy=strategy.get("type", "RollingUpdate"), max_surge=surge,
-                    max_unavailable=unavailable, paused=bool(spec.get("paused")), rollout=rollout,
-                    message=message, labels=tuple(sorted((meta.get("labels") or {}).items())))
-
-
-def components_of(nodes: list[dict], pods: list[dict]) -> tuple[Component, ...]:
-    """Control-plane pods (kube-system, labelled by kubeadm/minikube) and a kubelet per node."""
-    found = []
-    for pod in pods:
-        labels = pod["metadata"].get("labels") or {}
-        key = labels.get("component") or labels.get("k8s-app")
-        if pod["metadata"].get("namespace") == "kube-system" and key in COMPONENTS:
-            running = pod_phase(pod)[0] == "running" and _condition(pod, "Ready").get("status") == "True"
-            found.append(Component(COMPONENTS[key], running, (pod.get("spec") or {}).get("nodeName") or ""))
-    for node in nodes:  # the kubelet reports its runtime's health in the node's Ready condition
-        ready = _condition(node, "Ready").get("status") == "True"
-        found.append(Component("kubelet", ready, node["metadata"]["name"]))
-        found.append(Component("container-runtime", ready, node["metadata"]["name"]))
-    return tuple(sorted(found, key=lambda c: (c.node, c.name)))
-
-
-def event_of(event: dict) -> Event:
-    involved = event.get("involvedObject") or event.get("regarding") or {}
-    source = (event.get("source") or {}).get("component") or event.get("reportingComponent") or ""
-    when = (event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp")
-            or event["metadata"].get("creationTimestamp"))
-    return Event(time=timestamp(when), reason=event.get("reason", ""),
-                 object=f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
-                 message=(event.get("message") or event.get("note") or "").strip(),
-                 type=event.get("type", "Normal"), source=source)
-
-
-def build_state(nodes: list[dict], deployments: list[dict], replicasets: list[dict], pods: list[dict],
-                namespace: str, lab: str, now: float, version: int = 0, extra: dict | None = None) -> ClusterState:
-    """One snapshot from lists as the API returns them (`pods` may span all namespaces)."""
-    ours = [p for p in pods if p["metadata"].get("namespace") == namespace
-            and (p["metadata"].get("labels") or {}).get(LABEL) == lab]
-    revisions = {(rs["metadata"].get("labels") or {}).get(HASH_LABEL, ""): revision_of(rs) or 1
-                 for rs in replicasets}
-    node_objects = tuple(node_of(n, pods) for n in nodes)
-    not_ready = frozenset(n.name for n in node_objects if not n.ready)
-    by_workload: dict[str, list[dict]] = {}
-    for pod in ours:
-        by_workload.setdefault((pod["metadata"].get("labels") or {}).get(WORKLOAD_LABEL, ""), []).append(pod)
-    workloads = tuple(workload_of(d, by_workload.get(d["metadata"]["name"], []))
-                      for d in sorted(deployments, key=lambda d: d["metadata"]["name"])
-                      if (d["metadata"].get("labels") or {}).get(LABEL) == lab)
-    replicas = tuple(sorted((replica_of(p, revisions, not_ready) for p in ours), key=lambda r: r.name))
-    return ClusterState(backend="kubernetes", flavor="kubernetes", time=now, nodes=node_objects,
-                        workloads=workloads, replicas=replicas, components=components_of(nodes, pods),
-                        version=version, extra=dict(extra or {}))
-
-
-# -- the backend ------------------------------------------------------------------------
 
 class KubernetesBackend:
     """labkit's operations as requests to a local Kubernetes cluster.
@@ -596,7 +133,7 @@ class KubernetesBackend:
 
     def _json(self, method: Callable, *args: Any, **kwargs: Any) -> dict:
         """Call a read method and return its JSON as a dict (the shape `kubectl -o json` prints):
-        plain dicts are what the pure functions above read, and skipping the client's models
+        plain dicts are what the pure functions of kube_state read, and skipping the client's models
         is faster and indifferent to the client's version."""
         return json.loads(self._call(method, *args, **kwargs).data)
 
@@ -654,7 +191,7 @@ class KubernetesBackend:
             ns = self._json(self._core.read_namespace, self.namespace, what=f"reading namespace {self.namespace}")
         except NotFound:
             return None
-        if (ns["metadata"].get("labels") or {}).get(LABEL) != self.lab:
+        if not belongs_to(ns, self.lab):
             raise Refused(f"namespace {self.namespace!r} exists but labkit did not make it "
                           f"(it has no {LABEL}={self.lab} label), so labkit will not work in it",
                           "use labkit's own: labkit.connect('kubernetes', namespace='labkit-2')")
@@ -739,26 +276,28 @@ class KubernetesBackend:
         deployment = deployment_manifest(spec, self.lab, self.eviction_seconds)
         service = service_manifest(spec, self.lab)
         self._ensure_namespace()
+        self._create("deployment", spec.name, deployment, self._apps.create_namespaced_deployment,
+                     self._apps.read_namespaced_deployment)
+        if service is not None:  # nothing half made: a failed service takes the deployment back
+            self._create("service", spec.name, service, self._core.create_namespaced_service,
+                         self._core.read_namespaced_service,
+                         undo=lambda: self._call(self._apps.delete_namespaced_deployment, spec.name, self.namespace))
+
+    def _create(self, kind: str, name: str, body: dict, create: Callable, read: Callable,
+                undo: Callable[[], Any] | None = None) -> None:
+        """Create an object in labkit's namespace; when that fails, `undo` first, and a name
+        that is taken becomes AlreadyExists saying whose object holds it."""
         try:
-            self._call(self._apps.create_namespaced_deployment, self.namespace, deployment,
-                       what=f"creating deployment {spec.name}")
-        except AlreadyExists:
-            raise self._clash("deployment", spec.name,
-                              self._json(self._apps.read_namespaced_deployment, spec.name, self.namespace)) from None
-        if service is None:
-            return
-        try:
-            self._call(self._core.create_namespaced_service, self.namespace, service,
-                       what=f"creating service {spec.name}")
-        except LabkitError as exc:  # nothing half made: take the deployment back
-            self._call(self._apps.delete_namespaced_deployment, spec.name, self.namespace)
+            self._call(create, self.namespace, body, what=f"creating {kind} {name}")
+        except LabkitError as exc:
+            if undo is not None:
+                undo()
             if isinstance(exc, AlreadyExists):
-                raise self._clash("service", spec.name, self._json(
-                    self._core.read_namespaced_service, spec.name, self.namespace)) from None
+                raise self._clash(kind, name, self._json(read, name, self.namespace)) from None
             raise
 
     def _clash(self, kind: str, name: str, existing: dict) -> AlreadyExists:
-        if (existing["metadata"].get("labels") or {}).get(LABEL) == self.lab:
+        if belongs_to(existing, self.lab):
             return AlreadyExists(f"labkit already has a {kind} named {name!r} in namespace {self.namespace}",
                                  f"pick another name, or change it: cluster.workload({name!r}).update(...)")
         return AlreadyExists(f"a {kind} named {name!r} that labkit did not make exists in namespace "
@@ -824,17 +363,14 @@ class KubernetesBackend:
             service = self._json(self._core.read_namespaced_service, name, self.namespace)
         except NotFound:
             service = None
-        if service and (service["metadata"].get("labels") or {}).get(LABEL) == self.lab:
+        if service and belongs_to(service, self.lab):
             self._call(self._core.delete_namespaced_service, name, self.namespace)
 
     # -- bare containers ------------------------------------------------------------------
     def run_container(self, name: str, image: str, restart: str) -> None:
         manifest = pod_manifest(name, image, restart, self.lab)
         self._ensure_namespace()
-        try:
-            self._call(self._core.create_namespaced_pod, self.namespace, manifest, what=f"creating pod {name}")
-        except AlreadyExists:
-            raise self._clash("pod", name, self._json(self._core.read_namespaced_pod, name, self.namespace)) from None
+        self._create("pod", name, manifest, self._core.create_namespaced_pod, self._core.read_namespaced_pod)
 
     def start_container(self, name: str) -> None:
         """`docker start` for a bare pod: a pod cannot restart once it ended, so make it anew."""
@@ -885,9 +421,8 @@ class KubernetesBackend:
 
     def _is_down(self, node: dict) -> bool:
         """Failed through labkit: stopped by minikube (NotReady), or cordoned as a stand-in."""
-        annotations = node["metadata"].get("annotations") or {}
-        return (node["metadata"]["name"] in self._stopped_nodes or annotations.get(FAILED) == self.lab
-                or _condition(node, "Ready").get("status") != "True")
+        return (node["metadata"]["name"] in self._stopped_nodes or annotations_of(node).get(FAILED) == self.lab
+                or not is_ready(node))
 
     def fail_node(self, name: str) -> None:
         """Power a node off: `minikube node stop` on labkit's minikube profile. Elsewhere labkit
@@ -899,7 +434,7 @@ class KubernetesBackend:
         if self._minikube_node(name):
             from . import minikube
 
-            if "node-role.kubernetes.io/control-plane" in (node["metadata"].get("labels") or {}):
+            if "node-role.kubernetes.io/control-plane" in labels_of(node):
                 raise Refused(f"{name} is the control-plane node: stopping it takes the API server down, "
                               "and with it everything labkit can see", "fail a worker node instead")
             try:
@@ -924,12 +459,11 @@ class KubernetesBackend:
 
             minikube.node_start(name, profile=self.context.minikube_profile)
             self._stopped_nodes.discard(name)
-        if (node["metadata"].get("annotations") or {}).get(FAILED) == self.lab:
+        if annotations_of(node).get(FAILED) == self.lab:
             self._cordon(name, False)
 
     def _node_ready(self, name: str) -> bool:
-        node = self._json(self._core.read_node, name)
-        return _condition(node, "Ready").get("status") == "True"
+        return is_ready(self._json(self._core.read_node, name))
 
     def _cordon(self, name: str, cordon: bool, failed: bool = False) -> None:
         self._call(self._core.patch_node, name, cordon_patch(cordon, self.lab, failed),
@@ -967,7 +501,7 @@ class KubernetesBackend:
                 minikube.node_start(name, profile=self.context.minikube_profile)
             self._stopped_nodes.clear()
         for node in self._json(self._core.list_node)["items"]:
-            if (node["metadata"].get("annotations") or {}).get(CORDONED):
+            if annotations_of(node).get(CORDONED):
                 self._cordon(node["metadata"]["name"], False)
         namespaces = self._labkit_namespaces()
         for ns in namespaces:
