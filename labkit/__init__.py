@@ -13,10 +13,16 @@ from .errors import (AlreadyExists, InvalidInput, LabkitError, NotFound, Refused
                      Unavailable)
 from .model import ClusterState, Event, Node, Replica
 
-__all__ = ["connect", "Cluster", "Workload", "ClusterState", "Node", "Replica", "Event",
+__all__ = ["connect", "sh", "Cluster", "Workload", "ClusterState", "Node", "Replica", "Event",
            "LabkitError", "InvalidInput", "NotFound", "AlreadyExists", "Unavailable", "Refused",
            "Timeout"]
 __version__ = "0.1.0"
+
+
+def sh(line: str, cluster: Cluster | None = None) -> None:
+    """Run a course command line (`docker ...`, `kubectl ...`, `minikube ...`) and print its output."""
+    from .console import sh as run
+    run(line, cluster)
 
 
 def load_ipython_extension(shell) -> None:

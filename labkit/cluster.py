@@ -77,6 +77,7 @@ class Cluster:
         self._listeners: list[Callable[[ClusterState], None]] = []
         # (time, workload statuses) at every step of wait()/run(): what rollout plots draw
         self.timeline: list[tuple[float, tuple[WorkloadStatus, ...]]] = []
+        self._failed: set[str] = set()  # nodes switched off through this facade
 
     # -- looking -------------------------------------------------------------
     @property
@@ -151,7 +152,8 @@ class Cluster:
             name=validate.name(name), image=validate.image(image),
             replicas=validate.replicas(replicas, self.backend.name), env=dict(env or {}),
             ports=tuple(ports), network=network, labels=dict(labels or {}),
-            strategy=make_strategy(**strategy), cpu=cpu, memory=memory)
+            strategy=make_strategy(**strategy), cpu=validate.resource(cpu, "cpu", "millicores"),
+            memory=validate.resource(memory, "memory", "MiB"))
         if self.state().workload(name):
             raise AlreadyExists(f"a workload named {name!r} already exists",
                                 f"pick another name, or use cluster.workload({name!r}).update(...)")
@@ -190,6 +192,7 @@ class Cluster:
         self._changed()
 
     def _known_container(self, name: str) -> str:
+        validate.text(name, "container name")
         names = [r.name for r in self.state().replicas if not r.workload]
         if name not in names:
             raise NotFound(f"no container named {name!r}", _closest(name, names))
@@ -199,15 +202,19 @@ class Cluster:
     def fail_node(self, name: str) -> None:
         """Switch a node off, as if its power failed."""
         node = self._known_node(name)
-        others = [n for n in self.state().nodes if n.ready and n.name != node]
+        others = [n for n in self.state().nodes if n.ready and n.role != "control-plane"
+                  and n.name != node and n.name not in self._failed]
         if not others and self.flavor != "docker":
             raise Refused(f"{node} is the last working node: failing it leaves nothing to heal onto",
                           "add nodes with labkit.connect(nodes=3), or fail another node")
         self.backend.fail_node(node)
+        self._failed.add(node)
         self._changed()
 
     def recover_node(self, name: str) -> None:
-        self.backend.recover_node(self._known_node(name))
+        node = self._known_node(name)
+        self.backend.recover_node(node)
+        self._failed.discard(node)
         self._changed()
 
     def drain(self, name: str) -> None:
@@ -221,12 +228,13 @@ class Cluster:
 
     def kill_replica(self, name: str | None = None) -> str:
         """Kill one replica's container; a random running one when `name` is None."""
-        replicas = [r for r in self.state().replicas if r.phase == "running"]
+        replicas = [r for r in self.state().replicas
+                    if r.phase == "running" and r.ready and r.node not in self._failed]
         if name is None:
             if not replicas:
                 raise NotFound("there is no running replica to kill", "deploy something first")
             name = self._rng.choice(sorted(r.name for r in replicas))
-        elif name not in {r.name for r in self.state().replicas}:
+        elif validate.text(name, "replica name") not in {r.name for r in self.state().replicas}:
             raise NotFound(f"no replica named {name!r}", _closest(name, [r.name for r in replicas]))
         killed = self.backend.kill_replica(name)
         self._changed()
@@ -280,7 +288,8 @@ class Cluster:
     def add_node(self, role: str = "worker") -> str:
         """A new machine joins the cluster (`minikube node add`, `docker swarm join`)."""
         if role not in ("worker", "manager"):
-            raise InvalidInput(f"role must be 'worker' or 'manager', not {role!r}", "")
+            raise InvalidInput(f"role must be 'worker' or 'manager', not {role!r}",
+                               "add_node() adds a worker; add_node('manager') a Swarm manager")
         name = self._sim_only("add_node").add_node(role=role)
         self._changed()
         return name
@@ -295,6 +304,7 @@ class Cluster:
     def reset(self) -> None:
         """Remove every workload, container and node that labkit made; nothing else."""
         self.backend.reset()
+        self._failed.clear()
         self._changed()
 
     def close(self) -> None:
@@ -321,12 +331,14 @@ class Cluster:
                 f"{len(s.workloads)} workloads, {s.count()} running replicas>")
 
     def _known_node(self, name: str) -> str:
+        validate.text(name, "node name")
         names = self.nodes
         if name not in names:
             raise NotFound(f"no node named {name!r}", _closest(name, names))
         return name
 
     def _known_workload(self, name: str) -> WorkloadStatus:
+        validate.text(name, "workload name")
         state = self.state()
         found = state.workload(name)
         if found is None:
@@ -456,11 +468,25 @@ class Workload:
                 f"{w.updated} up-to-date, rollout {w.rollout}>")
 
 
-def make_strategy(type: str = "RollingUpdate", max_surge=None, max_unavailable=None,
-                  min_ready_seconds=None, parallelism=None, delay=None, order=None,
-                  failure_action=None, monitor=None, max_failure_ratio=None) -> UpdateStrategy:
+STRATEGY_OPTIONS = ("type", "max_surge", "max_unavailable", "min_ready_seconds", "parallelism", "delay",
+                    "order", "failure_action", "monitor", "max_failure_ratio")
+
+
+def make_strategy(**options) -> UpdateStrategy:
     """Check the rollout options a student may pass and bundle them."""
-    if type not in ("RollingUpdate", "Recreate"):
+    for key in options:
+        if key not in STRATEGY_OPTIONS:
+            match = difflib.get_close_matches(key.lower().replace("-", "_"), STRATEGY_OPTIONS, n=1, cutoff=0.5) \
+                or [o for o in STRATEGY_OPTIONS if o.replace("_", "") == key.lower()]
+            raise InvalidInput(f"unknown rollout option {key!r}",
+                               f"did you mean {match[0]!r}?" if match else f"options: {', '.join(STRATEGY_OPTIONS)}")
+    return _strategy(**options)
+
+
+def _strategy(type: str | None = None, max_surge=None, max_unavailable=None,
+              min_ready_seconds=None, parallelism=None, delay=None, order=None,
+              failure_action=None, monitor=None, max_failure_ratio=None) -> UpdateStrategy:
+    if type not in (None, "RollingUpdate", "Recreate"):
         raise InvalidInput(f"unknown strategy type {type!r}", "use 'RollingUpdate' or 'Recreate'")
     if max_surge is not None:
         max_surge = validate.percent_or_int(max_surge, "max_surge")
@@ -474,12 +500,15 @@ def make_strategy(type: str = "RollingUpdate", max_surge=None, max_unavailable=N
         raise InvalidInput(f"parallelism must be a whole number >= 0, not {parallelism!r}",
                            "1 updates one task at a time; 0 updates all at once")
     if order not in (None, "stop-first", "start-first"):
-        raise InvalidInput(f"order must be 'stop-first' or 'start-first', not {order!r}", "")
+        raise InvalidInput(f"order must be 'stop-first' or 'start-first', not {order!r}",
+                           "stop-first stops an old task before its replacement starts; start-first overlaps them")
     if failure_action not in (None, "pause", "rollback", "continue"):
-        raise InvalidInput(f"failure_action must be 'pause', 'rollback' or 'continue', not {failure_action!r}", "")
-    if max_failure_ratio is not None and not (isinstance(max_failure_ratio, (int, float))
-                                              and 0 <= max_failure_ratio <= 1):
-        raise InvalidInput(f"max_failure_ratio must be between 0 and 1, not {max_failure_ratio!r}", "")
+        raise InvalidInput(f"failure_action must be 'pause', 'rollback' or 'continue', not {failure_action!r}",
+                           "what Swarm does when an updated task fails: 'pause' is its default")
+    if max_failure_ratio is not None and (isinstance(max_failure_ratio, bool) or not (
+            isinstance(max_failure_ratio, (int, float)) and 0 <= max_failure_ratio <= 1)):
+        raise InvalidInput(f"max_failure_ratio must be between 0 and 1, not {max_failure_ratio!r}",
+                           "e.g. 0.2 tolerates one failed task in five")
     return UpdateStrategy(
         type=type, max_surge=max_surge, max_unavailable=max_unavailable,
         min_ready_seconds=None if min_ready_seconds is None else validate.seconds(min_ready_seconds, "min_ready_seconds"),

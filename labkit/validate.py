@@ -5,6 +5,7 @@ value, before anything is sent to an engine, so a bad value changes nothing.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 
@@ -12,13 +13,13 @@ from .errors import InvalidInput
 
 # RFC 1123 label: what Kubernetes requires of deployment, pod and namespace names,
 # and a safe subset of what Docker accepts for containers and services.
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 # The reference grammar of the distribution project (docker/distribution/reference), simplified:
 # [registry[:port]/]path[:tag][@digest], path components lowercase.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
 _IMAGE = re.compile(
-    rf"^{_DOMAIN}{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?(?:@sha256:[a-f0-9]{{64}})?$")
+    rf"{_DOMAIN}{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?(?:@sha256:[a-f0-9]{{64}})?")
 
 DEFAULT_MAX_REPLICAS = {"sim": 200_000, "docker": 50, "swarm": 100, "kubernetes": 500}
 
@@ -28,7 +29,7 @@ def name(value: object, what: str = "name") -> str:
     if not isinstance(value, str) or not value:
         raise InvalidInput(f"{what} must be a non-empty string, not {value!r}",
                            "use lowercase letters, digits and '-', e.g. 'my-web-server'")
-    if len(value) > 63 or not _NAME.match(value):
+    if len(value) > 63 or not _NAME.fullmatch(value):
         raise InvalidInput(
             f"{what} {value!r} is not valid: use at most 63 lowercase letters, digits and '-', "
             "starting and ending with a letter or digit",
@@ -46,7 +47,7 @@ def image(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"image must be a non-empty string, not {value!r}",
                            "e.g. image='web-server:1'")
-    if len(value) > 255 or not _IMAGE.match(value):
+    if len(value) > 255 or not _IMAGE.fullmatch(value):
         hint = "image names are lowercase, e.g. 'web-server:2'"
         if value != value.lower():
             hint = f"image names are lowercase: try {value.lower()!r}"
@@ -101,6 +102,21 @@ def percentage(value: object, what: str = "percent") -> float:
 
 
 def seconds(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
-        raise InvalidInput(f"{what} must be a number of seconds >= 0, not {value!r}", f"e.g. {what}=10")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise InvalidInput(f"{what} must be a finite number of seconds >= 0, not {value!r}", f"e.g. {what}=10")
     return float(value)
+
+
+def resource(value: object, what: str, unit: str) -> int:
+    """A CPU (millicores) or memory (MiB) request: a whole number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{what} must be a whole number of {unit} >= 0, not {value!r}",
+                           f"e.g. {what}=250 ({'a quarter of a CPU' if what == 'cpu' else '250 MiB'}); 0 asks for nothing")
+    return value
+
+
+def text(value: object, what: str) -> str:
+    """A name to look something up by: it must at least be a string."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a string, not {value!r}", f"e.g. {what}='node-1'")
+    return value

@@ -26,7 +26,7 @@ class UpdateStrategy:
     real defaults stay in one place: the backend.
     """
 
-    type: str = "RollingUpdate"  # or "Recreate" (Kubernetes)
+    type: str | None = None  # "RollingUpdate" or "Recreate" (Kubernetes)
     max_surge: int | str | None = None
     max_unavailable: int | str | None = None
     min_ready_seconds: float | None = None

@@ -131,7 +131,7 @@ class SimBackend:
         else:
             status = ("Ready" if n.ready else "NotReady") + \
                 (",SchedulingDisabled" if not n.schedulable and n.role != "control-plane" else "")
-        return Node(n.name, n.role, n.ready, n.schedulable, n.cpu, n.memory, n.pods_capacity,
+        return Node(n.name, n.role, n.ready and (n.up or self.flavor != "docker"), n.schedulable, n.cpu, n.memory, n.pods_capacity,
                     n.cpu_used, n.memory_used, len(n.pods), status)
 
     def _replicas(self):
@@ -416,12 +416,16 @@ class SimBackend:
             raise Refused(f"{name} is already down", f"recover it with cluster.recover_node({name!r})")
         self.api.record("NodeFailed", f"node/{name}", f"{name} lost power", "Warning", source="student")
         self.agents[name].fail()
+        if node.role == "control-plane":
+            self._control_plane(False)
 
     def recover_node(self, name: str) -> None:
         node = self._node_obj(name)
         if node.up and self.agents[name].running:
             raise Refused(f"{name} is not down", "fail it first with cluster.fail_node(...)")
         self.agents[name].running = True
+        if node.role == "control-plane":
+            self._control_plane(True)
         self.agents[name].recover()
 
     def drain(self, name: str) -> None:
@@ -472,6 +476,11 @@ class SimBackend:
             return
         if name not in CONTROL_PLANE:
             raise NotFound(f"no component named {name!r}", f"choose one of {', '.join(CONTROL_PLANE)}, kubelet")
+        self._set_component(name, on)
+        self.api.record("Started" if on else "Stopped", f"component/{name}", f"{name} {'started' if on else 'stopped'}",
+                        "Normal" if on else "Warning", source="student")
+
+    def _set_component(self, name: str, on: bool) -> None:
         if name == "api-server":
             self.api.running = on
         elif name == "etcd":
@@ -486,8 +495,11 @@ class SimBackend:
                 if on:
                     queue.start()
             self.lifecycle.running = on
-        self.api.record("Started" if on else "Stopped", f"component/{name}", f"{name} {'started' if on else 'stopped'}",
-                        "Normal" if on else "Warning", source="student")
+
+    def _control_plane(self, on: bool) -> None:
+        """The control-plane node's power: every component on it stops or starts."""
+        for name in reversed(CONTROL_PLANE) if on else CONTROL_PLANE:
+            self._set_component(name, on)
 
     # -- housekeeping ------------------------------------------------------------------------------
     def join_token(self, role: str = "worker") -> str:

@@ -91,7 +91,7 @@ class ReplicaSetController:
                 self.clock.call_later(min_ready, lambda p=pod: self._recheck(p))
             after = (active, ready, available)
             self.seen[pod.name] = after
-        if after != before:
+        if after != before or event == "DELETED":  # a pod gone for good matters to Recreate and history
             rs.active += after[0] - before[0]
             rs.ready += after[1] - before[1]
             rs.available += after[2] - before[2]
@@ -141,6 +141,8 @@ def delete_pod(api: APIServer, pod: Pod, source: str) -> None:
     pod.phase = "terminating"
     pod.ready = False
     api.write("pods", pod)
+    if pod.node is None:  # never placed: no kubelet has anything to stop
+        api.remove("pods", pod.name)
 
 
 class DeploymentController:

@@ -20,6 +20,7 @@ class NodeAgent:
     def __init__(self, api: APIServer, clock: Clock, node: NodeObj) -> None:
         self.api, self.clock, self.node = api, clock, node
         self.busy: set[str] = set()  # pods with a step in flight
+        self.stopping: set[str] = set()  # pods whose container is being stopped
         self.running = True  # the kubelet process (lesson 5 can stop it)
 
     @property
@@ -41,10 +42,13 @@ class NodeAgent:
         self.clock.call_later(delay, run)
 
     def on_pod(self, event: str, pod: Pod) -> None:
-        if event == "DELETED" or not self.alive or pod.name in self.busy:
+        if event == "DELETED" or not self.alive:
             return
         if pod.deleting:
-            self.stop(pod)
+            if pod.name not in self.stopping:
+                self.stop(pod)
+        elif pod.name in self.busy:
+            return
         elif pod.phase == "pending" and not pod.container_up and pod.reason not in ("ErrImagePull", "ImagePullBackOff"):
             self.start(pod)
 
@@ -71,18 +75,18 @@ class NodeAgent:
         self.event(pod, "Failed", message, "Warning")
         if pod.restart_policy == "Never":  # a Swarm task is rejected; the orchestrator tries again
             pod.phase, pod.reason = "failed", "No such image"
-            self.api.write("pods", pod)
+            self.report(pod)
             return
         pod.reason = "ImagePullBackOff" if pod.backoff else "ErrImagePull"
         pod.backoff = min(max(pod.backoff * 2, BACKOFF_START), BACKOFF_CAP)
-        self.api.write("pods", pod)
+        self.report(pod)
         self.later(pod.backoff, pod, self.start)
 
     def run(self, pod: Pod) -> None:
         pod.container_up = True
         pod.phase, pod.ready, pod.ready_since, pod.reason = "running", True, self.clock.now, ""
         pod.generation += 1
-        self.api.write("pods", pod)
+        self.report(pod)
         self.event(pod, "Started", f"Started container {pod.app or pod.name}")
         behaviour = catalog.lookup(pod.image)
         if behaviour and behaviour.crash_after is not None:
@@ -98,13 +102,13 @@ class NodeAgent:
         restart = pod.restart_policy == "Always" or (pod.restart_policy == "OnFailure" and exit_code != 0)
         if not restart:
             pod.reason = f"Exited ({exit_code})" if self.api.flavor == "docker" else "Error"
-            self.api.write("pods", pod)
+            self.report(pod)
             self.event(pod, "Died", f"container exited with code {exit_code}", "Warning")
             return
         delay = pod.backoff
         pod.backoff = min(max(pod.backoff * 2, BACKOFF_START), BACKOFF_CAP)
         pod.reason = "CrashLoopBackOff" if delay else "Error"
-        self.api.write("pods", pod)
+        self.report(pod)
         self.event(pod, "BackOff", "Back-off restarting failed container", "Warning")
         self.later(delay, pod, self.restart)
 
@@ -113,13 +117,24 @@ class NodeAgent:
         self.run(pod)
 
     def stop(self, pod: Pod) -> None:
+        """Stop the container (whatever step was in flight) and then remove the pod."""
         was_up = pod.container_up
         pod.container_up = False
-        pod.generation += 1
+        pod.generation += 1  # drops any start or restart still waiting
+        self.stopping.add(pod.name)
         if was_up:
             self.event(pod, "Killing", f"Stopping container {pod.app or pod.name}")
-        self.later(self.clock.jitter(0.3, 1.0) if was_up else 0.1, pod,
-                   lambda p: self.api.remove("pods", p.name))
+        self.later(self.clock.jitter(0.3, 1.0) if was_up else 0.1, pod, self.removed)
+
+    def removed(self, pod: Pod) -> None:
+        self.stopping.discard(pod.name)
+        self.api.remove("pods", pod.name)
+
+    def report(self, pod: Pod) -> None:
+        """Tell the API server about a pod's new status; while it does not answer the
+        container still does what it does, and the next report carries the news."""
+        if self.api.reachable:
+            self.api.write("pods", pod)
 
     def event(self, pod: Pod, reason: str, message: str, type: str = "Normal") -> None:
         self.api.record(reason, f"pod/{pod.name}", message, type, source="kubelet")
@@ -136,8 +151,9 @@ class NodeAgent:
             pod.generation += 1
             if self.api.flavor == "docker":
                 pod.phase, pod.ready, pod.reason = "failed", False, "HostDown"
-                self.api.write("pods", pod)
+                self.report(pod)
         self.busy.clear()
+        self.stopping.clear()
 
     def recover(self) -> None:
         """Power on: the kubelet registers again, then deals with the pods it finds."""
@@ -152,10 +168,11 @@ class NodeAgent:
         for name in sorted(self.node.pods):
             pod = pods[name]
             if pod.deleting:
+                self.stopping.discard(name)
                 self.stop(pod)
             elif not pod.container_up and (pod.restart_policy == "Always" or pod.phase != "failed"):
                 if pod.phase == "running":
                     pod.restarts += 1
                 pod.phase, pod.ready = "pending", False
-                self.api.write("pods", pod)
+                self.report(pod)
                 self.start(pod)

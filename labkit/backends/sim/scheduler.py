@@ -116,9 +116,9 @@ class Scheduler:
         return None
 
     def bind(self, pod: Pod, node: NodeObj) -> None:
-        bind(self.api, pod, node)
         self.api.record("Scheduled", f"pod/{pod.name}", f"Successfully assigned default/{pod.name} to {node.name}",
                         source="scheduler")
+        bind(self.api, pod, node)
 
     def fail(self, pod: Pod) -> None:
         if pod.reason == "Unschedulable":
