@@ -1,0 +1,166 @@
+"""On a real backend: the real CLI, pointed at labkit's own engine or context.
+
+    docker    /usr/bin/docker (Debian's client, preferred) with DOCKER_HOST set to the
+              lab's engine: the plain engine (docker backend) or the swarm's manager
+              (the playground's node-1); `docker run` / `docker service create` get
+              labkit's labels, so reset and the reaper find what the student made;
+              `docker run` without -d gets -d (a notebook cannot stay attached)
+    kubectl   with --context of labkit's (guarded, local) context and -n of its namespace
+    minikube  with -p labkit (labkit's profile)
+
+Output streams line by line as it comes; the live view is refreshed afterwards.
+A non-zero exit raises `CommandFailed` (the tool has already said why).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+from ..backends.base import LABEL
+from ..errors import Unavailable
+from .parse import ConsoleError
+
+TIMEOUT = float(os.environ.get("LABKIT_CONSOLE_TIMEOUT", "600"))
+
+
+class CommandFailed(ConsoleError):
+    """The real tool exited with an error (its own message is in the output above)."""
+
+
+def run(ctx, argv: list[str]) -> int:
+    command, env, notes = prepare(ctx, argv)
+    for note in notes:
+        ctx.print(note)
+    code, lines = stream(command, env, ctx.out)
+    if ctx.cluster is not None:
+        try:
+            ctx.cluster._changed()
+        except Exception:  # a view refresh must never hide the command's own result
+            pass
+    if code != 0:
+        tail = next((line for line in reversed(lines) if line.strip()), "")
+        raise CommandFailed(f"`{ctx.tool} {' '.join(argv)}` exited with code {code}" + (f": {tail}" if tail else ""),
+                            "read the tool's message above")
+    return code
+
+
+def binary(tool: str) -> str:
+    if tool == "docker" and os.path.exists("/usr/bin/docker"):
+        return "/usr/bin/docker"
+    if tool == "minikube":
+        from ..backends import minikube
+        return minikube.find()
+    found = shutil.which(tool)
+    if not found:
+        raise Unavailable(f"the {tool} command is not installed (it is not on PATH)",
+                          f"install {tool}, or learn on the simulator: labkit.console.use(labkit.connect('sim'))")
+    return found
+
+
+def prepare(ctx, argv: list[str]) -> tuple[list[str], dict[str, str], list[str]]:
+    """The full command line, its environment, and notes for the student."""
+    env = dict(os.environ)
+    notes: list[str] = []
+    backend = ctx.cluster.backend if ctx.cluster is not None else None
+    args = list(argv)
+    if ctx.tool == "docker":
+        url = docker_url(backend)
+        if url:
+            env["DOCKER_HOST"] = url
+        args, notes = docker_args(args, getattr(backend, "lab", None))
+    elif ctx.tool == "kubectl":
+        context = getattr(backend, "context", None)
+        if context is not None:
+            env["KUBECONFIG"] = os.pathsep.join(context.files)
+            if not any(a == "--context" or a.startswith("--context=") for a in args):
+                args = ["--context", context.name] + args
+        namespace = getattr(backend, "namespace", None)
+        if namespace and not any(a in ("-n", "--namespace", "-A", "--all-namespaces") or
+                                 a.startswith(("--namespace=", "-n=")) for a in args):
+            args = ["-n", namespace] + args
+    elif ctx.tool == "minikube":
+        from ..backends.minikube import PROFILE
+        if not any(a in ("-p", "--profile") or a.startswith("--profile=") for a in args):
+            args = args + ["-p", PROFILE]
+    return [binary(ctx.tool)] + args, env, notes
+
+
+def docker_url(backend) -> str | None:
+    """The URL of the engine a docker-based backend talks to (None: the environment's default)."""
+    client = getattr(backend, "api", None) if getattr(backend, "name", "") == "swarm" else getattr(backend, "client", None)
+    api = getattr(client, "api", None)
+    if api is None:
+        return None
+    adapter = getattr(api, "_custom_adapter", None)
+    socket = getattr(adapter, "socket_path", None)
+    if socket:
+        return "unix://" + socket
+    base = getattr(api, "base_url", "") or ""
+    if base.startswith(("http://", "https://")):
+        return "tcp://" + base.split("://", 1)[1]
+    return None
+
+
+def docker_args(args: list[str], lab: str | None) -> tuple[list[str], list[str]]:
+    notes = []
+    if args[:1] == ["run"] or args[:2] == ["container", "run"]:
+        at = 1 if args[0] == "run" else 2
+        flags = _leading_flags(args[at:])
+        if not any(f in ("-d", "--detach") or (f.startswith("-") and not f.startswith("--") and "d" in f[1:])
+                   for f in flags):
+            args = args[:at] + ["-d"] + args[at:]
+            notes.append("(labkit: added -d: without it docker would keep this notebook attached to the container "
+                         "until it stops)")
+        if lab:
+            args = args[:at] + ["--label", f"{LABEL}={lab}", "--label", f"{LABEL}.kind=container"] + args[at:]
+    elif args[:2] == ["service", "create"] and lab:
+        labels = ["--label", f"{LABEL}={lab}", "--label", f"{LABEL}.kind=service",
+                  "--container-label", f"{LABEL}={lab}", "--container-label", f"{LABEL}.kind=task"]
+        name = _value(args, "--name")
+        if name:
+            labels += ["--label", f"{LABEL}.workload={name}", "--container-label", f"{LABEL}.workload={name}"]
+        args = args[:2] + labels + args[2:]
+    return args, notes
+
+
+def _leading_flags(args: list[str]) -> list[str]:
+    out = []
+    for a in args:
+        if not a.startswith("-"):
+            break
+        out.append(a)
+    return out
+
+
+def _value(args: list[str], name: str) -> str | None:
+    for i, a in enumerate(args):
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+        if a == name and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+def stream(command: list[str], env: dict[str, str], out, timeout: float = TIMEOUT) -> tuple[int, list[str]]:
+    """Run `command`, handing each line of its output (stdout and stderr, in order) to `out`."""
+    lines: list[str] = []
+    try:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, text=True, bufsize=1, errors="replace")
+    except OSError as exc:
+        raise Unavailable(f"cannot run {command[0]}: {exc.strerror or exc}", "is it installed?") from None
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    with proc:
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            lines.append(line)
+            out(line)
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise ConsoleError(f"stopped after {timeout:g} s: `{' '.join(command[:3])} ...` was still running",
+                                   "set LABKIT_CONSOLE_TIMEOUT for longer commands")
+        code = proc.wait()
+    return code, lines

@@ -1,0 +1,195 @@
+"""One line as a student types it: split it, find the tool and its cluster, run it.
+
+On the simulator the console interprets the command itself (the
+`*_cmds` modules); on a real backend it hands the line to the real CLI
+(`real.py`). Either way the notes' removed commands and placeholders are
+explained first (`legacy.py`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..errors import LabkitError
+from .parse import ConsoleError, UsageError, closest, tokenize
+
+TOOLS = ("docker", "kubectl", "minikube")
+FAMILY = {"docker": "docker", "kubectl": "kubernetes", "minikube": "kubernetes"}
+SIM_FLAVOR = {"docker": "docker", "kubernetes": "kubernetes"}
+TRANSLATE_MODES = ("auto", "always", "never")
+REACTION = 0.1  # simulated seconds after a change, before the next command (see _dispatch)
+
+
+@dataclass
+class Session:
+    """The console's memory: which cluster each tool talks to, and the student's choices."""
+
+    clusters: dict[str, object] = field(default_factory=dict)  # family -> Cluster
+    translate: str = "auto"  # run the modern form of a removed command: auto = on the simulator only
+    notes: dict[str, object] = field(default_factory=dict)  # per-cluster bits (stopped containers...)
+
+    def use(self, cluster) -> None:
+        family = "kubernetes" if cluster.flavor == "kubernetes" else "docker"
+        self.clusters[family] = cluster
+
+    def cluster_for(self, tool: str):
+        family = FAMILY[tool]
+        found = self.clusters.get(family)
+        if found is not None:
+            return found
+        import labkit
+        backend = os.environ.get("LABKIT_BACKEND") or "sim"
+        fits = {"docker": ("docker", "swarm"), "kubernetes": ("kubernetes",)}[family]
+        if backend in fits:
+            cluster = labkit.connect(backend)
+        else:  # e.g. kubectl while LABKIT_BACKEND=docker: the simulator stands in
+            cluster = labkit.connect("sim", flavor=SIM_FLAVOR[family])
+        self.clusters[family] = cluster
+        return cluster
+
+
+SESSION = Session()
+
+
+@dataclass
+class Context:
+    """What a command handler gets: its cluster, where to print, and the session."""
+
+    tool: str
+    cluster: object
+    out: Callable[[str], None]
+    session: Session
+    explicit: bool = False  # the caller named the cluster (sh(..., cluster=c))
+
+    def print(self, text: str = "") -> None:
+        for line in str(text).split("\n"):
+            self.out(line)
+
+    @property
+    def sim(self):
+        """The simulator backend, or None on a real one."""
+        backend = self.cluster.backend
+        return backend if getattr(backend, "name", "") == "sim" else None
+
+
+def split_commands(tokens: list[str]) -> list[tuple[str, list[str]]]:
+    """`a && b ; c` -> [("", a), ("&&", b), (";", c)]; pipes and redirections are refused."""
+    chunks: list[tuple[str, list[str]]] = []
+    current: list[str] = []
+    joiner = ""
+    for token in tokens:
+        if token in ("&&", ";", "||"):
+            if token == "||":
+                raise UsageError("labkit's console runs commands one after another: `||` is not supported",
+                                 "write the commands on separate lines of a %%labkit cell")
+            if current:
+                chunks.append((joiner, current))
+            current, joiner = [], token
+        elif token in ("|", ">", ">>", "2>", "&") or (token.startswith(("|", ">")) and len(token) < 4):
+            raise UsageError(f"labkit's console does not support pipes or redirections ({token!r})",
+                             "run the command alone; to search its output use Python: "
+                             "labkit.console.run('kubectl get pods')")
+        elif token.endswith(";") and len(token) > 1:
+            current.append(token[:-1])
+            chunks.append((joiner, current))
+            current, joiner = [], ";"
+        else:
+            current.append(token)
+    if current:
+        chunks.append((joiner, current))
+    return chunks
+
+
+def execute(line: str, cluster=None, out: Callable[[str], None] = print, session: Session = SESSION) -> None:
+    """Run one command line; raise a LabkitError (a ConsoleError in the tool's words) on failure."""
+    tokens = tokenize(line)
+    chunks = split_commands(tokens)
+    if len(chunks) > 1:  # a mistake anywhere in `a && b`: nothing runs
+        for _joiner, argv in chunks:
+            check_syntax(argv, cluster, session)
+    for _joiner, argv in chunks:
+        run_argv(argv, cluster, out, session)  # an error stops the line, as `set -e` would
+
+
+def _strip(argv: list[str]) -> list[str]:
+    while argv and argv[0] in ("$", "sudo", "%", "!"):
+        argv = argv[1:]
+    if argv and argv[0][:1] in ("$", "%", "!") and argv[0][1:] in TOOLS:
+        argv = [argv[0][1:]] + argv[1:]
+    return argv
+
+
+def check_syntax(argv: list[str], cluster=None, session: Session = SESSION) -> None:
+    """Raise the UsageError a command would raise, without running it (simulator only: on a
+    real backend the real tool judges its own syntax)."""
+    argv = _strip(argv)
+    if not argv:
+        return
+    if argv[0] not in TOOLS:
+        run_argv(argv[:1], cluster, lambda line: None, session)  # raises "command not found"
+    from . import docker_cmds, kubectl_cmds, legacy, minikube_cmds
+    target = cluster if cluster is not None else session.cluster_for(argv[0])
+    if getattr(target.backend, "name", "") != "sim":
+        return
+    module = {"docker": docker_cmds, "kubectl": kubectl_cmds, "minikube": minikube_cmds}[argv[0]]
+    for args in legacy.rewrites(Context(argv[0], target, lambda line: None, session), argv[1:]):
+        module.syntax(args)
+
+
+def run_argv(argv: list[str], cluster=None, out: Callable[[str], None] = print,
+             session: Session = SESSION) -> None:
+    argv = _strip(argv)
+    if not argv:
+        return
+    tool, rest = argv[0], argv[1:]
+    if tool not in TOOLS:
+        guess = closest(tool, TOOLS, 0.5)
+        raise UsageError(f"{tool}: command not found",
+                         f"did you mean {guess}?" if guess else
+                         "labkit's console runs docker, kubectl and minikube commands")
+    explicit = cluster is not None
+    target = cluster if explicit else session.cluster_for(tool)
+    ctx = Context(tool, target, out, session, explicit)
+    from . import legacy
+    for args in legacy.check(ctx, rest) or ():
+        _dispatch(ctx, args)
+
+
+def _dispatch(ctx: "Context", args: list[str]) -> None:
+    if ctx.sim is None:
+        from . import real
+        real.run(ctx, args)
+        return
+    from . import docker_cmds, kubectl_cmds, minikube_cmds
+    module = {"docker": docker_cmds, "kubectl": kubectl_cmds, "minikube": minikube_cmds}[ctx.tool]
+    before = _revision(ctx.cluster)
+    try:
+        module.main(ctx, args)
+    except ConsoleError:
+        raise
+    except LabkitError as exc:  # the facade said no: in the tool's words
+        raise tool_error(ctx.tool, exc) from None
+    # A change takes the control plane a moment (its controllers react within ~0.1 s): let that
+    # moment pass, so that the next command sees what a student on a real cluster would see by the
+    # time they have typed it (e.g. the new pods of a deployment).
+    if _revision(ctx.cluster) != before:
+        ctx.cluster.backend.advance(REACTION)
+    ctx.cluster._changed()
+
+
+def _revision(cluster) -> int:
+    store = getattr(cluster.backend, "store", None)
+    return getattr(store, "revision", 0)
+
+
+def tool_error(tool: str, exc: LabkitError) -> ConsoleError:
+    """A facade/backend error, worded as the tool would print it."""
+    message = exc.message
+    if tool == "docker":
+        text = message if message.startswith(("Error", "error", "Unable")) else f"Error response from daemon: {message}"
+    elif message.startswith(("The connection", "Error from server", "error")):
+        text = message
+    else:
+        text = f"error: {message}"
+    return ConsoleError(text, exc.hint)
