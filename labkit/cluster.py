@@ -192,7 +192,7 @@ class Cluster:
         self._changed()
 
     def _known_container(self, name: str) -> str:
-        validate.text(name, "container name")
+        validate.text(name, "container name", "web-1")
         names = [r.name for r in self.state().replicas if not r.workload]
         if name not in names:
             raise NotFound(f"no container named {name!r}", _closest(name, names))
@@ -234,7 +234,7 @@ class Cluster:
             if not replicas:
                 raise NotFound("there is no running replica to kill", "deploy something first")
             name = self._rng.choice(sorted(r.name for r in replicas))
-        elif validate.text(name, "replica name") not in {r.name for r in self.state().replicas}:
+        elif validate.text(name, "replica name", "my-web-server-7d4b9-x2k8q") not in {r.name for r in self.state().replicas}:
             raise NotFound(f"no replica named {name!r}", _closest(name, [r.name for r in replicas]))
         killed = self.backend.kill_replica(name)
         self._changed()
@@ -331,14 +331,14 @@ class Cluster:
                 f"{len(s.workloads)} workloads, {s.count()} running replicas>")
 
     def _known_node(self, name: str) -> str:
-        validate.text(name, "node name")
+        validate.text(name, "node name", "node-1")
         names = self.nodes
         if name not in names:
             raise NotFound(f"no node named {name!r}", _closest(name, names))
         return name
 
     def _known_workload(self, name: str) -> WorkloadStatus:
-        validate.text(name, "workload name")
+        validate.text(name, "workload name", "my-web-server")
         state = self.state()
         found = state.workload(name)
         if found is None:

@@ -115,8 +115,8 @@ def resource(value: object, what: str, unit: str) -> int:
     return value
 
 
-def text(value: object, what: str) -> str:
+def text(value: object, what: str, example: str) -> str:
     """A name to look something up by: it must at least be a string."""
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a string, not {value!r}", f"e.g. {what}='node-1'")
+        raise InvalidInput(f"{what} must be a string, not {value!r}", f"e.g. {example!r}")
     return value

@@ -137,10 +137,10 @@ class SimBackend:
     def _replicas(self):
         services = self.api.items("services")
         for pod in self.api.items("pods").values():
-            if pod.slot:  # Swarm: only each slot's current task, and any still stopping
+            if pod.slot and pod.phase in ("failed", "succeeded") and not pod.deleting:
                 names = services[pod.owner].slots.get(pod.slot, ()) if pod.owner in services else ()
-                if names and names[-1] != pod.name and not pod.deleting:
-                    continue
+                if names and names[-1] != pod.name:
+                    continue  # Swarm's task history: `docker service ps` shows it, the picture does not
             yield Replica(pod.name, pod.app, pod.node, pod.image, pod.phase, pod.ready, pod.restarts,
                           pod.revision, pod.reason, created=pod.created)
 
@@ -176,8 +176,10 @@ class SimBackend:
                         unavailable, d.paused, rollout, d.condition, tuple(sorted(d.labels.items())))
 
     def _service_status(self, svc: Service) -> Workload:
-        live = [t for slot, t in self.orchestrator.tasks(svc).items()
-                if slot <= svc.replicas and t is not None and not t.deleting and t.phase != "failed"]
+        pods = self.api.items("pods")
+        live = [t for slot, names in svc.slots.items() if slot <= svc.replicas
+                for t in (pods.get(n) for n in names)
+                if t is not None and not t.deleting and t.phase in ("pending", "running")]
         ready = sum(1 for t in live if t.ready)
         updated = sum(1 for t in live if t.template is svc.template)
         rollout = {"updating": "progressing", "rollback_started": "rolling back", "paused": "paused",
@@ -289,6 +291,10 @@ class SimBackend:
         if self.flavor == "docker":
             raise Refused("plain Docker keeps no history to roll back to", "try labkit.connect(flavor='swarm')")
         if self.flavor == "kubernetes":
+            if obj.paused:
+                raise Refused(f'you cannot rollback a paused deployment; resume it first with '
+                              f'"kubectl rollout resume deployment/{name}" and try again',
+                              f"cluster.workload({name!r}).resume(), then .rollback()")
             sets = self.deployments.replica_sets(name)
             current = obj.template.hash()
             older = [rs for rs in sets if rs.template.hash() != current]

@@ -135,6 +135,12 @@ class NodeAgent:
         container still does what it does, and the next report carries the news."""
         if self.api.reachable:
             self.api.write("pods", pod)
+        else:
+            self.clock.call_later(1.0, lambda: self._report_again(pod))
+
+    def _report_again(self, pod: Pod) -> None:
+        if self.alive and self.api.items("pods").get(pod.name) is pod:
+            self.report(pod)
 
     def event(self, pod: Pod, reason: str, message: str, type: str = "Normal") -> None:
         self.api.record(reason, f"pod/{pod.name}", message, type, source="kubelet")

@@ -83,21 +83,26 @@ class SwarmOrchestrator:
                    svc.version, self.clock.now, restart_policy="Never", slot=slot)
         svc.slots.setdefault(slot, []).append(task.name)
         self.api.write("pods", task)
+        self.trim_slot(svc, slot)
         self.api.record("TaskCreated", f"task/{task.name}", f"created task {task.name} for service {svc.name}",
                         source="orchestrator")
         return task
 
     def trim(self, svc: Service) -> None:
-        pods = self.api.items("pods")
         for slot in list(svc.slots):
-            names = svc.slots[slot]
-            names[:] = [n for n in names if n in pods]
-            finished = [n for n in names[:-1] if pods[n].phase in ("failed", "succeeded")]
-            for old in finished[:max(len(names) - TASK_HISTORY, 0)]:
-                self.api.remove("pods", old)
-                names.remove(old)
-            if not names and slot > svc.replicas:
+            if not self.trim_slot(svc, slot) and slot > svc.replicas:
                 del svc.slots[slot]
+
+    def trim_slot(self, svc: Service, slot: int) -> list[str]:
+        """Task history: at most TASK_HISTORY tasks in a slot, the current one included."""
+        pods = self.api.items("pods")
+        names = svc.slots[slot]
+        names[:] = [n for n in names if n in pods]
+        finished = [n for n in names[:-1] if pods[n].phase in ("failed", "succeeded")]
+        for old in finished[:max(len(names) - TASK_HISTORY, 0)]:
+            self.api.remove("pods", old)
+            names.remove(old)
+        return names
 
     # -- rolling updates ---------------------------------------------------------------
     def start_update(self, svc: Service, rollback: bool = False) -> None:

@@ -1,0 +1,327 @@
+"""The simulator's node agent (kubelet + container runtime) and the plain Docker flavor.
+
+Kubelet: pulls an image once per node (Pulling / Pulled / Started, about a
+second in all), restarts crashed containers with CrashLoopBackOff (10 s
+doubling to 300 s), backs off image pulls that fail, stops containers of
+deleted pods. Docker flavor (one host, nobody watching): a killed container
+stays down with restart "no", comes back with "always" / "on-failure", and a
+host failure loses everything until the host is back.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+import labkit
+from labkit.backends.sim.node import BACKOFF_CAP, BACKOFF_START
+from labkit.errors import NotFound, Refused, Unavailable
+
+
+def pod_events(cluster, name: str) -> list:
+    return [e for e in cluster.events() if e.object == f"pod/{name}"]
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [round(b - a, 3) for a, b in zip(times, times[1:])]
+
+
+# -- kubelet: starting -----------------------------------------------------------------------
+def test_a_pod_is_pulled_then_started_in_about_a_second():
+    cluster = labkit.connect("sim", nodes=1, seed=2)
+    web = cluster.deploy("web", "web-server:1", replicas=1)
+    cluster.run(5)
+    (replica,) = web.replicas()
+    assert replica.phase == "running" and replica.ready and replica.node == "node-1"
+    reasons = [e.reason for e in pod_events(cluster, replica.name)]
+    assert [r for r in reasons if r in ("Pulling", "Pulled", "Started")] == ["Pulling", "Pulled", "Started"]
+    started = next(e.time for e in pod_events(cluster, replica.name) if e.reason == "Started")
+    assert 0.7 <= started <= 2.0
+    assert all(e.source == "kubelet" for e in pod_events(cluster, replica.name) if e.reason != "Scheduled")
+
+
+def test_scheduled_comes_before_pulling_in_the_event_log():
+    cluster = labkit.connect("sim", nodes=1, seed=2)
+    web = cluster.deploy("web", "web-server:1", replicas=1)
+    cluster.run(5)
+    (replica,) = web.replicas()
+    assert [e.reason for e in pod_events(cluster, replica.name)][:2] == ["Scheduled", "Pulling"]
+
+
+def test_an_image_is_pulled_once_per_node():
+    cluster = labkit.connect("sim", nodes=1, seed=2)
+    web = cluster.deploy("web", "web-server:1", replicas=1)
+    cluster.wait()
+    web.scale(4)
+    cluster.wait()
+    pulls = [e for e in cluster.events() if e.reason == "Pulling"]
+    assert len(pulls) == 1
+    later = [r for r in web.replicas() if r.name != pulls[0].object.removeprefix("pod/")]
+    assert len(later) == 3
+    for replica in later:
+        started = next(e.time for e in pod_events(cluster, replica.name) if e.reason == "Started")
+        assert started - replica.created < 1.0  # cached image: no pull
+
+
+def test_an_image_no_registry_has_backs_off_and_stays_pending():
+    cluster = labkit.connect("sim", nodes=1, seed=2)
+    web = cluster.deploy("web", "no-such-image:1", replicas=1)
+    cluster.run(5)
+    (replica,) = web.replicas()
+    assert replica.phase == "pending" and replica.reason == "ErrImagePull" and not replica.ready
+    cluster.run(400)
+    (replica,) = web.replicas()
+    assert replica.reason == "ImagePullBackOff" and replica.phase == "pending"
+    pulling = [e.time for e in pod_events(cluster, replica.name) if e.reason == "Pulling"]
+    failed = [e for e in pod_events(cluster, replica.name) if e.reason == "Failed"]
+    assert failed and all(e.type == "Warning" and "pull access denied" in e.message for e in failed)
+    waits = [p - f.time for f, p in zip(failed, pulling[1:])]
+    assert [round(w) for w in waits] == [10, 20, 40, 80, 160]  # doubling from 10 s ...
+    cluster.run(2000)
+    failed = [e.time for e in pod_events(cluster, replica.name) if e.reason == "Failed"]
+    pulling = [e.time for e in pod_events(cluster, replica.name) if e.reason == "Pulling"]
+    assert round(pulling[-1] - failed[-2]) == BACKOFF_CAP  # ... capped at 300 s
+
+
+def test_a_crashing_container_restarts_with_crash_loop_back_off():
+    assert (BACKOFF_START, BACKOFF_CAP) == (10.0, 300.0)
+    cluster = labkit.connect("sim", nodes=1, seed=2)
+    web = cluster.deploy("web", "web-server:broken", replicas=1)
+    cluster.run(1300)
+    (replica,) = web.replicas()
+    started = [e.time for e in pod_events(cluster, replica.name) if e.reason == "Started"]
+    died = [e.time for e in pod_events(cluster, replica.name) if e.reason == "BackOff"]
+    assert all(round(d - s, 3) == 3.0 for s, d in zip(started, died))  # the image crashes after 3 s
+    waits = [round(s - d) for d, s in zip(died, started[1:])]
+    assert waits[:7] == [0, 10, 20, 40, 80, 160, 300] and set(waits[7:]) <= {300}
+    assert replica.restarts == len(started) - 1
+    cluster.run(3)
+    (replica,) = web.replicas()
+    assert replica.reason == "CrashLoopBackOff" and not replica.ready
+
+
+def test_a_killed_container_is_restarted_by_the_kubelet():
+    cluster = labkit.connect("sim", nodes=2, seed=2)
+    web = cluster.deploy("web", "web-server:1", replicas=2)
+    cluster.wait()
+    names = {r.name for r in web.replicas()}
+    name = cluster.kill_replica()
+    killed = [e for e in pod_events(cluster, name) if e.reason == "Killed"]
+    assert killed and killed[0].type == "Warning" and "137" in killed[0].message
+    cluster.run(2)
+    (replica,) = [r for r in web.replicas() if r.name == name]
+    assert replica.phase == "running" and replica.ready and replica.restarts == 1
+    assert {r.name for r in web.replicas()} == names  # the same pod restarted, no new one
+
+
+def test_killing_a_replica_that_is_not_running_is_refused():
+    cluster = labkit.connect("sim", nodes=1, seed=2)
+    web = cluster.deploy("web", "no-such-image:1", replicas=1)
+    cluster.run(5)
+    (replica,) = web.replicas()
+    with pytest.raises(Refused):
+        cluster.kill_replica(replica.name)
+
+
+def test_deleted_pods_stop_and_disappear():
+    cluster = labkit.connect("sim", nodes=2, seed=2)
+    web = cluster.deploy("web", "web-server:1", replicas=4)
+    cluster.wait()
+    web.scale(1)
+    cluster.run(0.2)  # the controllers have acted; no container has stopped yet (0.3 s at least)
+    assert Counter(r.phase for r in web.replicas()) == Counter({"running": 1, "terminating": 3})
+    cluster.run(2)
+    assert len(web.replicas()) == 1
+    assert len([e for e in cluster.events() if e.reason == "Killing"]) == 3
+
+
+def test_a_pod_deleted_while_starting_never_runs():
+    cluster = labkit.connect("sim", nodes=3, seed=1)
+    web = cluster.deploy("web", "web-server:1", replicas=10)
+    cluster.run(0.05)  # bound, images being pulled
+    web.scale(0)
+    terminating = set()
+    for _ in range(60):
+        cluster.run(0.05)
+        for replica in cluster.state().replicas:
+            if replica.phase == "terminating":
+                terminating.add(replica.name)
+            else:
+                assert replica.name not in terminating, replica
+    assert cluster.state().replicas == ()
+
+
+def test_pods_on_a_failed_node_stop_and_restart_when_it_returns():
+    cluster = labkit.connect("sim", nodes=2, seed=2)
+    web = cluster.deploy("web", "web-server:1", replicas=4)
+    cluster.wait()
+    mine = {r.name for r in cluster.state().replicas_on("node-1")}
+    cluster.fail_node("node-1")
+    components = {(c.name, c.node): c.running for c in cluster.state().components}
+    assert components[("kubelet", "node-1")] is False and components[("container-runtime", "node-1")] is False
+    assert components[("kubelet", "node-2")] is True
+    cluster.run(20)  # back before the 40 s grace period
+    cluster.recover_node("node-1")
+    cluster.run(3)
+    replicas = {r.name: r for r in cluster.state().replicas_on("node-1")}
+    assert set(replicas) == mine
+    assert all(r.phase == "running" and r.ready and r.restarts == 1 for r in replicas.values())
+    assert web.status().ready == 4
+
+
+def test_failing_a_node_twice_or_recovering_a_healthy_one_is_refused():
+    cluster = labkit.connect("sim", nodes=2, seed=2)
+    with pytest.raises(Refused):
+        cluster.recover_node("node-1")
+    cluster.fail_node("node-1")
+    with pytest.raises(Refused):
+        cluster.fail_node("node-1")
+
+
+def test_a_kubelet_can_only_be_stopped_on_a_worker():
+    cluster = labkit.connect("sim", nodes=2, seed=2)
+    with pytest.raises(NotFound):
+        cluster.stop_component("kubelet", "control-plane")
+    with pytest.raises(NotFound):
+        cluster.stop_component("kubelet")
+
+
+def test_a_stopped_kubelet_leaves_its_containers_running_but_starts_nothing_new():
+    cluster = labkit.connect("sim", nodes=1, seed=2)
+    web = cluster.deploy("web", "web-server:1", replicas=2)
+    cluster.wait()
+    cluster.stop_component("kubelet", "node-1")
+    web.scale(3)
+    cluster.run(20)
+    phases = Counter(r.phase for r in web.replicas())
+    assert phases == Counter({"running": 2, "pending": 1})
+    cluster.start_component("kubelet", "node-1")
+    cluster.wait(timeout=30)
+    assert web.status().ready == 3
+
+
+# -- the Docker flavor: one host, nothing watching ---------------------------------------------------
+def docker() -> labkit.Cluster:
+    return labkit.connect("sim", flavor="docker", seed=2)
+
+
+def containers(cluster) -> dict:
+    return {r.name: r for r in cluster.state().replicas}
+
+
+def test_docker_flavor_is_one_host():
+    cluster = docker()
+    assert cluster.nodes == ["docker-host"]
+    assert {c.name for c in cluster.state().components} == {"docker-daemon", "container-runtime"}
+
+
+def test_a_killed_container_stays_down_without_a_restart_policy():
+    cluster = docker()
+    name = cluster.run_container("web-server:1", name="web")
+    cluster.run(5)
+    assert containers(cluster)[name].phase == "running"
+    cluster.kill_replica(name)
+    cluster.run(600)
+    web = containers(cluster)[name]
+    assert web.phase == "failed" and not web.ready and web.reason == "Exited (137)" and web.restarts == 0
+    cluster.start_container(name)  # by hand
+    cluster.run(5)
+    assert containers(cluster)[name].phase == "running"
+
+
+@pytest.mark.parametrize("policy", ["always", "on-failure", "unless-stopped"])
+def test_a_restart_policy_brings_a_killed_container_back(policy):
+    cluster = docker()
+    name = cluster.run_container("web-server:1", name="web", restart=policy)
+    cluster.run(5)
+    cluster.kill_replica(name)
+    cluster.run(5)
+    web = containers(cluster)[name]
+    assert web.phase == "running" and web.ready and web.restarts == 1
+
+
+def test_a_crashing_container_stays_down_without_a_restart_policy():
+    cluster = docker()
+    name = cluster.run_container("web-server:broken")
+    cluster.run(60)
+    web = containers(cluster)[name]
+    assert web.phase == "failed" and web.reason == "Exited (1)" and web.restarts == 0
+
+
+def test_run_container_names_and_images():
+    cluster = docker()
+    assert cluster.run_container("web-server:1") == "web-server-1"
+    assert cluster.run_container("web-server:1") == "web-server-2"
+    with pytest.raises(labkit.AlreadyExists):
+        cluster.run_container("web-server:1", name="web-server-1")
+    before = cluster.state()
+    with pytest.raises(NotFound) as info:
+        cluster.run_container("no-such-image:1")
+    assert "web-server:1" in info.value.hint and cluster.state() == before
+
+
+def test_a_host_failure_loses_everything():
+    cluster = docker()
+    plain = cluster.run_container("web-server:1", name="plain")
+    always = cluster.run_container("web-server:1", name="always", restart="always")
+    group = cluster.deploy("web", "web-server:1", replicas=3)
+    cluster.run(5)
+    assert cluster.state().count() == 5
+    cluster.fail_node("docker-host")  # allowed: the docker flavor has nothing to protect
+    cluster.run(600)
+    state = cluster.state()
+    assert state.count() == 0
+    assert all(r.phase == "failed" and r.reason == "HostDown" for r in state.replicas)
+    assert state.node("docker-host").status == "Down"
+    assert group.status().ready == 0
+    with pytest.raises(Unavailable):
+        cluster.run_container("web-server:1")
+    cluster.recover_node("docker-host")
+    cluster.run(5)
+    after = containers(cluster)
+    assert after[always].phase == "running"  # the daemon restarts "always" containers
+    assert after[plain].phase == "failed"
+    assert group.status().ready == 0  # nobody relaunches the group's containers
+
+
+def test_a_failed_docker_host_is_not_ready():
+    cluster = docker()
+    cluster.fail_node("docker-host")
+    assert not cluster.state().node("docker-host").ready
+
+
+def test_docker_flavor_group_heals_nothing():
+    cluster = docker()
+    group = cluster.deploy("web", "web-server:1", replicas=3)
+    cluster.run(5)
+    assert group.status().ready == 3 and group.status().kind == "containers"
+    assert sorted(r.name for r in group.replicas()) == ["web-1", "web-2", "web-3"]
+    cluster.kill_replica("web-2")
+    cluster.run(600)
+    assert group.status().ready == 2 and containers(cluster)["web-2"].phase == "failed"
+    group.scale(5)  # scaling by hand: docker run more
+    cluster.run(5)
+    assert group.status().ready == 4 and len(group.replicas()) == 5
+
+
+def test_docker_flavor_refuses_what_only_orchestrators_do():
+    cluster = docker()
+    group = cluster.deploy("web", "web-server:1", replicas=2)
+    cluster.run(5)
+    before = cluster.state()
+    for action in (lambda: group.update("web-server:2"), lambda: group.rollback(),
+                   lambda: cluster.drain("docker-host"), lambda: group.pause()):
+        with pytest.raises(Refused) as info:
+            action()
+        assert info.value.hint
+    assert cluster.state() == before
+
+
+def test_killing_a_random_replica_picks_one_that_can_be_killed():
+    for seed in range(6):  # the random pick differs by seed; about half land on the failed node today
+        cluster = labkit.connect("sim", nodes=2, seed=seed)
+        cluster.deploy("web", "web-server:1", replicas=4)
+        cluster.wait()
+        cluster.fail_node("node-1")
+        killed = cluster.kill_replica()
+        assert killed in {r.name for r in cluster.state().replicas_on("node-2")}
