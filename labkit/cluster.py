@@ -420,7 +420,10 @@ class Workload:
                                 f"call cluster.workload({self.name!r}).promote() or .abort() first")
         validate.name(canary_name, "canary name")
         total = status.desired
-        count = max(1, round(total * percent / 100)) if total else 0
+        count = max(1, round(total * percent / 100))
+        if count >= total:
+            raise Refused(f"{self.name} has {total} replica(s): a {percent:g} % canary would leave none on the "
+                          "stable image", f"scale it up first, e.g. .scale(10), then .canary({image!r}, {percent:g})")
         self.cluster.deploy(canary_name, image, replicas=count,
                             labels={"app": self.name, "track": "canary"})
         self.scale(max(total - count, 0))
@@ -478,6 +481,9 @@ def make_strategy(**options) -> UpdateStrategy:
         if key not in STRATEGY_OPTIONS:
             match = difflib.get_close_matches(key.lower().replace("-", "_"), STRATEGY_OPTIONS, n=1, cutoff=0.5) \
                 or [o for o in STRATEGY_OPTIONS if o.replace("_", "") == key.lower()]
+            if key == "replicas":
+                raise InvalidInput("update() changes the image, not the number of replicas",
+                                   "use .scale(n) for that")
             raise InvalidInput(f"unknown rollout option {key!r}",
                                f"did you mean {match[0]!r}?" if match else f"options: {', '.join(STRATEGY_OPTIONS)}")
     return _strategy(**options)

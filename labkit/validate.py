@@ -48,7 +48,7 @@ def image(value: object) -> str:
         raise InvalidInput(f"image must be a non-empty string, not {value!r}",
                            "e.g. image='web-server:1'")
     if len(value) > 255 or not _IMAGE.fullmatch(value):
-        hint = "image names are lowercase, e.g. 'web-server:2'"
+        hint = "an image is [registry/]name[:tag] in lowercase, with no spaces, e.g. 'web-server:2'"
         if value != value.lower():
             hint = f"image names are lowercase: try {value.lower()!r}"
         raise InvalidInput(f"{value!r} is not a valid image reference", hint)

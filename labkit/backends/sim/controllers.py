@@ -154,6 +154,7 @@ class DeploymentController:
         self.queue = WorkQueue(clock, api, self.sync, delay=0.05)
         self.owned: dict[str, set[str]] = {}  # deployment -> replica set names
         self.markers: dict[str, tuple] = {}  # deployment -> counts at the last look, to see progress
+        self.rolling: set[str] = set()  # deployments with a rollout under way
         api.store.watch("deployments", lambda ev, d: self.queue.add(d.name))
         api.store.watch("replicasets", self._on_rs)
 
@@ -196,6 +197,7 @@ class DeploymentController:
             rs.replicas = d.replicas
         self.api.write("replicasets", rs)
         d.last_progress = self.clock.now
+        self.rolling.add(d.name)
         self._scaled(d, rs, rs.replicas, "up")
         return rs
 
@@ -262,9 +264,12 @@ class DeploymentController:
         complete = (new.replicas == d.replicas and new.available == d.replicas
                     and not any(rs.replicas or rs.active for rs in old))
         marker = (new.replicas, new.available, sum(rs.replicas for rs in old), d.replicas)
+        if old and any(rs.replicas or rs.active for rs in old):
+            self.rolling.add(d.name)
         if complete:
-            if d.condition != "NewReplicaSetAvailable":
-                d.condition = "NewReplicaSetAvailable"
+            d.condition = "NewReplicaSetAvailable"
+            if d.name in self.rolling:  # said once per rollout, not when crashing pods come back
+                self.rolling.discard(d.name)
                 self.api.record("RolloutComplete", f"deployment/{d.name}",
                                 f'deployment "{d.name}" successfully rolled out', source="deployment-controller")
             d.last_progress = self.clock.now
