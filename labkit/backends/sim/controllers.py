@@ -130,7 +130,7 @@ class ReplicaSetController:
 def deletion_rank(pod: Pod) -> tuple:
     """Which pods go first when scaling down: as Kubernetes ranks them (unscheduled,
     pending, not ready, more restarts, newest first)."""
-    return (pod.node is not None, pod.phase == "running", pod.ready, -pod.restarts, -pod.created)
+    return (pod.node is not None, pod.phase == "running", pod.ready, -pod.restarts, -pod.created, pod.name)
 
 
 def delete_pod(api: APIServer, pod: Pod, source: str) -> None:

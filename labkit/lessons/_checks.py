@@ -1,0 +1,64 @@
+"""Small questions the checks ask of a cluster snapshot, each answered in a student's words."""
+from __future__ import annotations
+
+from ..model import ClusterState
+
+
+def running(state: ClusterState, name: str) -> list:
+    """The replicas of `name` that run and are ready, on a node that is up."""
+    up = {n.name for n in state.nodes if n.ready}
+    return [r for r in state.replicas_of(name) if r.phase == "running" and r.ready and r.node in up]
+
+
+def workload(state: ClusterState, name: str, replicas: int, image: str | None = None) -> list[str]:
+    """Problems with workload `name` having `replicas` ready copies (of `image`, if given)."""
+    w = state.workload(name)
+    if w is None:
+        known = ", ".join(x.name for x in state.workloads) or "none"
+        return [f"there is no workload named {name!r} (workloads: {known})"]
+    problems = []
+    if w.desired != replicas:
+        problems.append(f"{name} asks for {w.desired} replicas, not {replicas}")
+    ready = running(state, name)
+    if len(ready) < replicas:
+        problems.append(f"only {len(ready)} of {replicas} replicas of {name} are running and ready")
+    if image is not None:
+        if w.image != image:
+            problems.append(f"{name} runs image {w.image}, not {image}")
+        elif any(r.image != image for r in ready):
+            problems.append(f"some replicas of {name} still run an older image: wait for the rollout to finish")
+    return problems
+
+
+def pending(state: ClusterState, name: str | None = None) -> int:
+    return sum(1 for r in state.replicas if r.phase == "pending" and (name is None or r.workload == name))
+
+
+def nodes_used(state: ClusterState, name: str) -> set[str]:
+    return {r.node for r in running(state, name)}
+
+
+def down(state: ClusterState, role: str | None = None) -> list[str]:
+    return [n.name for n in state.nodes if not n.ready and (role is None or n.role == role)]
+
+
+def managers(state: ClusterState) -> list:
+    return [n for n in state.nodes if n.role == "manager"]
+
+
+def managers_down(state: ClusterState) -> list[str]:
+    """Managers that are down. A swarm without quorum cannot even mark its nodes Down, so the
+    managers' own components (where the backend reports them) are asked first."""
+    stopped = {c.node for c in state.components if c.name == "manager" and not c.running}
+    return [n.name for n in managers(state) if n.name in stopped or not n.ready]
+
+
+def component_down(state: ClusterState) -> list[str]:
+    return [f"{c.name}" + (f" on {c.node}" if c.node and c.name not in ("api-server", "etcd", "scheduler",
+                                                                       "controller-manager") else "")
+            for c in state.components if not c.running and c.name != "manager"]
+
+
+def samples(cluster, name: str) -> list:
+    """The workload summaries of `name` the facade recorded over time (cluster.timeline)."""
+    return [(t, w) for t, workloads in getattr(cluster, "timeline", []) for w in workloads if w.name == name]

@@ -1,0 +1,54 @@
+"""Lesson 06 · Self-healing and high availability."""
+from __future__ import annotations
+
+from . import Exercise, praise
+from ._checks import down, managers, managers_down, running, workload
+
+TITLE = "Self-healing and high availability"
+
+
+def time_to_heal(cluster, name: str, replicas: int, avoid: tuple[str, ...] = (), timeout: float = 900) -> float:
+    """Let time pass until `name` has `replicas` ready copies on working nodes other than `avoid`;
+    returns the seconds of cluster time it took."""
+    start = cluster.now()
+    cluster.wait(timeout=timeout,
+                 until=lambda state: sum(1 for r in running(state, name) if r.node not in avoid) >= replicas)
+    return round(cluster.now() - start, 1)
+
+
+@praise("Two of three machines gone, and all six replicas serve again from the last one.")
+def check_two_nodes(cluster) -> list[str]:
+    state = cluster.state()
+    problems = []
+    lost = down(state)
+    if len(lost) < 2:
+        problems.append(f"{len(lost)} nodes are down, not 2: fail node-1 and node-2")
+    problems += workload(state, "web", 6)
+    return problems
+
+
+@praise("Three managers: one may fail and the swarm still takes orders.")
+def check_three_managers(ha) -> list[str]:
+    state = ha.state()
+    mgrs = managers(state)
+    lost = managers_down(state)
+    problems = []
+    if len(mgrs) < 3:
+        problems.append(f"this swarm has {len(mgrs)} manager(s): make one with managers=3")
+    if not lost:
+        problems.append("no manager is down: fail one manager node")
+    elif len(mgrs) - len(lost) <= len(mgrs) // 2:
+        problems.append(f"{len(lost)} of {len(mgrs)} managers are down: the swarm lost its quorum; "
+                        "recover one with ha.recover_node(...)")
+    return problems + workload(state, "web", 6)
+
+
+EXERCISES = [
+    Exercise("two-nodes", "in a 3-node cluster, fail node-1 and node-2 and get all 6 replicas of `web` "
+                          "running again", "fail both, then wait long enough: the control plane evicts pods "
+                                           "from a NotReady node after 5 minutes (cluster.wait(timeout=900))",
+             check_two_nodes),
+    Exercise("managers", "make a swarm `ha` with 3 managers and a service `web`; fail a manager, then scale "
+                         "`web` to 6", "lk.connect(flavor='swarm', nodes=4, managers=3); ha.fail_node('node-1')",
+             check_three_managers),
+]

@@ -1,0 +1,104 @@
+"""Lesson 04 · Rolling updates, rollbacks and canaries."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..cluster import Table
+from . import Exercise, praise
+from ._checks import running, samples, workload
+
+TITLE = "Rolling updates, rollbacks and canaries"
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """What one rollout of a workload did, read from the cluster's timeline."""
+
+    name: str
+    seconds: float
+    fewest_available: int
+    most_replicas: int
+    desired: int
+
+
+def last_rollout(cluster, name: str) -> Rollout:
+    """The last rollout of `name`, read from the timeline: it starts at the first sample with a new
+    image or revision and ends when every replica is updated and available again."""
+    points = samples(cluster, name)
+    if not points:
+        status = cluster.workload(name).status()
+        return Rollout(name, 0.0, status.available, status.current, status.desired)
+    start = 0
+    for k in range(len(points) - 1, 0, -1):
+        (_, now), (_, before) = points[k], points[k - 1]
+        if (now.revision, now.image) != (before.revision, before.image):
+            start = k
+            break
+    window = points[start:]
+    done = next((t for t, w in window if w.rollout == "complete" and w.updated == w.desired == w.available),
+                window[-1][0])
+    during = [w for t, w in points[max(start - 1, 0):] if t <= done]
+    return Rollout(name, round(done - window[0][0], 1), min(w.available for w in during),
+                   max(w.current for w in during), window[-1][1].desired)
+
+
+def compare(cluster, names: list[str]) -> Table:
+    """One line per workload: how long its last rollout took and how far it strayed from `desired`."""
+    rows = []
+    for name in names:
+        w = cluster.state().workload(name)
+        r = last_rollout(cluster, name)
+        rows.append((name, str(w.max_surge), str(w.max_unavailable), f"{r.seconds:g} s",
+                     f"{r.fewest_available}/{r.desired}", str(r.most_replicas)))
+    return Table(("WORKLOAD", "MAXSURGE", "MAXUNAVAILABLE", "TOOK", "FEWEST AVAILABLE", "MOST PODS"), rows)
+
+
+def by_image(cluster, name: str) -> dict[str, int]:
+    """Running replicas of `name` and of its canary, counted by image."""
+    counts: dict[str, int] = {}
+    state = cluster.state()
+    for w in (name, name + "-canary"):
+        for r in running(state, w):
+            counts[r.image] = counts.get(r.image, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+@praise("Not one moment below 8 available: your users never noticed the update.")
+def check_zero_downtime(cluster) -> list[str]:
+    state = cluster.state()
+    problems = workload(state, "shop", 8, "web-server:2")
+    if problems:
+        return problems
+    images = [image for _, image in cluster.workload("shop").history()]
+    if "web-server:1" not in images:
+        return ["shop never ran web-server:1: deploy it with web-server:1 first, then update it"]
+    r = last_rollout(cluster, "shop")
+    if r.fewest_available < 8:
+        return [f"during the update only {r.fewest_available} of 8 replicas were available: "
+                "users saw fewer servers"]
+    return []
+
+
+@praise("The broken version reached a quarter of the replicas, never all of them; and it is gone.")
+def check_canary(cluster) -> list[str]:
+    state = cluster.state()
+    problems = []
+    if state.workload("shop-canary"):
+        problems.append("shop-canary still exists: abort it (or promote it, if it was good)")
+    seen = [w for _, w in samples(cluster, "shop-canary")]
+    if not seen:
+        problems.append("shop never had a canary: start one with shop.canary('web-server:broken', percent=25)")
+    elif not any(w.image == "web-server:broken" and w.desired == 2 for w in seen):
+        problems.append("the canary should run web-server:broken on 25% of shop's 8 replicas (2 of them)")
+    return problems + workload(state, "shop", 8, "web-server:2")
+
+
+EXERCISES = [
+    Exercise("zero-downtime", "deploy `shop` (8 replicas of web-server:1), then update it to web-server:2 "
+                              "so that 8 replicas stay available the whole time",
+             "maxUnavailable is how many may be missing during the update: "
+             "shop.update('web-server:2', max_surge=..., max_unavailable=0)", check_zero_downtime),
+    Exercise("canary", "try web-server:broken on 25 % of `shop` as a canary, watch it fail, and take it back",
+             "shop.canary('web-server:broken', percent=25), cluster.run(60), look at cluster.ps('shop-canary'), "
+             "then shop.abort() and cluster.wait()", check_canary),
+]

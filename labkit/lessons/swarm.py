@@ -1,0 +1,118 @@
+"""Lesson 02 · Docker Swarm (lecture 45): init, join, services across hosts, scaling, quorum."""
+from __future__ import annotations
+
+from ..cluster import Table
+from . import Exercise, praise
+from ._checks import managers, managers_down, nodes_used, running, workload
+
+TITLE = "Docker Swarm"
+
+
+def join_token(swarm, role: str = "worker") -> str:
+    """What `docker swarm join-token -q worker` prints on a manager."""
+    backend = swarm.backend
+    if hasattr(backend, "join_token"):
+        return backend.join_token(role)
+    api = getattr(backend, "api", None)  # a real swarm: ask its manager
+    api.swarm.reload()
+    return api.swarm.attrs["JoinTokens"]["Worker" if role == "worker" else "Manager"]
+
+
+def join(swarm, role: str = "worker") -> str | None:
+    """`docker swarm join --token <token> node-1:2377` typed on a new machine: returns the new node's name.
+
+    On the simulator a new node joins. A real playground swarm joined all its
+    nodes when it started (see `node_ls`), so nothing happens there."""
+    token = join_token(swarm, role)
+    manager = next((n.name for n in managers(swarm.state())), "node-1")
+    print(f"$ docker swarm join --token {token[:25]}... {manager}:2377")
+    if not hasattr(swarm.backend, "add_node"):
+        print("(this real swarm joined its nodes when it started)")
+        return None
+    name = swarm.add_node(role)
+    print(f"This node joined a swarm as a {role}.   ({name})")
+    return name
+
+
+def node_ls(swarm) -> Table:
+    """`docker node ls`: every node, its status, availability and manager status."""
+    state = swarm.state()
+    up = [n for n in managers(state) if n.ready]
+    leader = up[0].name if len(up) * 2 > len(managers(state)) else None
+    rows = []
+    for n in state.nodes:
+        status = "Ready" if n.ready else "Down"
+        availability = "Active" if n.schedulable else "Drain"
+        manager = "" if n.role != "manager" else ("Leader" if n.name == leader else
+                                                   "Reachable" if n.ready else "Unreachable")
+        rows.append((n.name, status, availability, manager))
+    return Table(("HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS"), rows)
+
+
+def quorum_table(largest: int = 7) -> Table:
+    """How many managers a swarm can lose and still accept commands (Raft: a majority must remain)."""
+    rows = [(str(n), str(n // 2 + 1), str((n - 1) // 2)) for n in range(1, largest + 1)]
+    return Table(("MANAGERS", "MAJORITY NEEDED", "CAN LOSE"), rows)
+
+
+@praise("The fourth machine took its share at once: that is 'manage across hosts'.")
+def check_service(swarm) -> list[str]:
+    state = swarm.state()
+    problems = []
+    ready_nodes = [n.name for n in state.nodes if n.ready]
+    if len(ready_nodes) < 4:
+        problems.append(f"the swarm has {len(ready_nodes)} working nodes, not 4: join one more")
+    problems += workload(state, "api", 8, "web-server:1")
+    idle = sorted(set(ready_nodes) - nodes_used(state, "api"))
+    if not problems and idle:
+        problems.append(f"no replica of api runs on {', '.join(idle)}")
+    return problems
+
+
+@praise("Maintenance without downtime: the tasks moved before the machine went away.")
+def check_drain(swarm) -> list[str]:
+    state = swarm.state()
+    node = state.node("node-2")
+    if node is None:
+        return ["this swarm has no node-2"]
+    problems = []
+    if node.schedulable:
+        problems.append("node-2 still accepts tasks: set its availability to drain")
+    left = [r.name for r in state.replicas_on("node-2") if r.phase == "running"]
+    if left:
+        problems.append(f"{len(left)} tasks still run on node-2")
+    for w in state.workloads:
+        if len(running(state, w.name)) < w.desired:
+            problems.append(f"{w.name} has {len(running(state, w.name))} of {w.desired} tasks running: wait for it")
+    if not state.workloads:
+        problems.append("there is no service at all: keep the api service of exercise 1")
+    return problems
+
+
+@praise("Two managers down and the swarm still takes orders: a majority (3 of 5) is still there.")
+def check_quorum(ha) -> list[str]:
+    state = ha.state()
+    mgrs = managers(state)
+    lost = managers_down(state)
+    problems = []
+    if len(lost) < 2:
+        problems.append(f"{len(lost)} managers are down, not 2: fail two manager nodes")
+    if len(mgrs) - len(lost) <= len(mgrs) // 2:
+        problems.append(f"only {len(mgrs) - len(lost)} of {len(mgrs)} managers are up: the swarm lost its "
+                        "quorum and refuses every change")
+    return problems + workload(state, "web", 4)
+
+
+EXERCISES = [
+    Exercise("service", "join a fourth node to `swarm`, then create a service `api` (image `web-server:1`) with "
+                        "8 replicas that runs on every node",
+             "join(swarm), then swarm.deploy('api', image='web-server:1', replicas=8) and swarm.wait()",
+             check_service),
+    Exercise("drain", "take node-2 out for maintenance (`docker node update --availability drain node-2`) "
+                      "while every service stays at full strength",
+             "swarm.drain('node-2'), then swarm.wait()", check_drain),
+    Exercise("quorum", "make a swarm `ha` of 5 nodes that still accepts commands with two managers down; "
+                       "fail two managers, then scale its service `web` to 4",
+             "a swarm of N managers survives (N-1)//2 lost: lk.connect(flavor='swarm', nodes=5, managers=5)",
+             check_quorum),
+]

@@ -1,0 +1,388 @@
+"""The lessons' exercise checks: each fails with a helpful hint before the exercise is done,
+and passes after it, on the simulator. Also the Mesos offer model the last lesson uses."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import labkit as lk
+from labkit import lessons
+from labkit.errors import NotFound
+from labkit.lessons import mesos
+
+
+def failing(result, *words: str) -> None:
+    """A check that did not pass, saying each of `words` somewhere, and giving a hint."""
+    assert not result and not result.passed
+    text = str(result)
+    assert text.startswith(f"✘ {result.id}: not yet.")
+    assert result.hint and "hint:" in text
+    for word in words:
+        assert word in text, f"{word!r} not in:\n{text}"
+
+
+def passing(result) -> None:
+    assert result, str(result)
+    assert str(result).startswith(f"✔ {result.id}: passed.")
+
+
+# -- the framework --------------------------------------------------------------------------
+def test_every_lesson_has_at_least_two_exercises_with_hints():
+    for number in lessons.MODULES:
+        lab = lessons.lab(number)
+        assert len(lab.exercises) >= 2, number
+        for exercise in lab.exercises.values():
+            assert exercise.task and exercise.hint
+        assert repr(lab).startswith(f"Lesson {number} · ")
+
+
+def test_lab_accepts_numbers_and_ids_and_refuses_unknown_ones():
+    assert lessons.lab(2).number == lessons.lab("02").number == "02"
+    with pytest.raises(NotFound, match="no exercises for lesson"):
+        lessons.lab("42")
+    with pytest.raises(NotFound, match="has no exercise 'nope'"):
+        lessons.lab("02").check("nope", lk.connect(flavor="swarm"))
+    with pytest.raises(NotFound, match="not an exercise id"):
+        lessons.check("02", None)
+    assert lessons.lab("02").exercise("02.drain").name == "drain"
+
+
+def test_a_labkit_error_inside_a_check_is_a_problem_not_a_crash():
+    lab = lessons.Lab("99", "test", [lessons.Exercise("x", "task", "a hint", lambda c: c.workload("nope") and [])])
+    result = lab.check("x", lk.connect(nodes=1))
+    failing(result, "the cluster said: no workload named 'nope'")
+
+
+def test_a_check_called_wrongly_says_how():
+    result = lessons.check("00.hello")  # no cluster given
+    failing(result, "called differently")
+
+
+# -- 00 ----------------------------------------------------------------------------------------
+def test_00_hello_and_heal():
+    cluster = lk.connect(nodes=3)
+    failing(lessons.check("00.hello", cluster), "no workload named 'hello-minikube'")
+    hello = cluster.deploy("hello-minikube", image="hello-minikube", replicas=1)
+    cluster.wait()
+    failing(lessons.check("00.hello", cluster), "asks for 1 replicas, not 2")
+    hello.scale(2)
+    cluster.wait()
+    passing(lessons.check("00.hello", cluster))
+
+    hello.scale(4)
+    cluster.wait()
+    failing(lessons.check("00.heal", cluster), "none of hello-minikube's replicas was killed")
+    cluster.kill_replica(hello.replicas()[0].name)
+    cluster.wait()
+    passing(lessons.check("00.heal", cluster))
+
+
+# -- 01 ----------------------------------------------------------------------------------------
+def test_01_restart_and_self_heal():
+    lab = lessons.lab("01")
+    host = lk.connect(flavor="docker")
+    failing(lab.check("restart", host), "no container named survivor")
+    host.run_container("web-server:1", name="survivor")
+    host.run(5)
+    host.kill_replica("survivor")
+    host.run(10)
+    failing(lab.check("restart", host), "never been restarted", "restart policy")
+    host.remove_container("survivor")
+    host.run(2)
+    host.run_container("web-server:1", name="survivor", restart="always")
+    host.run(5)
+    host.kill_replica("survivor")
+    host.run(10)
+    passing(lab.check("restart", host))
+
+    cluster = lk.connect(nodes=3)
+    cluster.deploy("shop", image="web-server:1", replicas=4)
+    cluster.wait()
+    failing(lab.check("self-heal", cluster), "no node is down")
+    cluster.fail_node("node-1")
+    cluster.run(60)
+    failing(lab.check("self-heal", cluster), "of 4 replicas of shop")
+    cluster.run(340)
+    passing(lab.check("self-heal", cluster))
+
+
+# -- 02 ----------------------------------------------------------------------------------------
+def test_02_service_and_drain():
+    lab = lessons.lab("02")
+    swarm = lk.connect(flavor="swarm", nodes=1)
+    assert lab.join_token(swarm).startswith("SWMTKN-1-")
+    lab.join(swarm)
+    lab.join(swarm)
+    failing(lab.check("service", swarm), "3 working nodes, not 4", "no workload named 'api'")
+    lab.join(swarm)
+    swarm.deploy("api", image="web-server:1", replicas=3)
+    swarm.wait()
+    failing(lab.check("service", swarm), "asks for 3 replicas, not 8")
+    swarm.workload("api").scale(8)
+    swarm.wait()
+    passing(lab.check("service", swarm))
+
+    failing(lab.check("drain", swarm), "node-2 still accepts tasks", "tasks still run on node-2")
+    swarm.drain("node-2")
+    swarm.wait()
+    passing(lab.check("drain", swarm))
+    assert "Drain" in str(lab.node_ls(swarm))
+
+
+def test_02_quorum():
+    lab = lessons.lab("02")
+    small = lk.connect(flavor="swarm", nodes=5, managers=3)
+    web = small.deploy("web", image="web-server:1", replicas=2)
+    small.wait()
+    small.fail_node("node-1")
+    small.fail_node("node-2")
+    small.run(20)
+    failing(lab.check("quorum", small), "lost its quorum")
+
+    ha5 = lk.connect(flavor="swarm", nodes=5, managers=5)
+    web = ha5.deploy("web", image="web-server:1", replicas=2)
+    ha5.wait()
+    failing(lab.check("quorum", ha5), "0 managers are down, not 2")
+    ha5.fail_node("node-1")
+    ha5.fail_node("node-2")
+    ha5.run(20)
+    web.scale(4)
+    ha5.wait()
+    passing(lab.check("quorum", ha5))
+
+
+# -- 03 ----------------------------------------------------------------------------------------
+def test_03_capacity_and_drain():
+    lab = lessons.lab("03")
+    k8s = lk.connect(nodes=20)
+    web = k8s.deploy("my-web-server", image="my-web-server", replicas=2500)
+    k8s.run(30)
+    failing(lab.check("capacity", k8s), "are Pending", "about 23 workers are needed")
+    for _ in range(3):
+        k8s.add_node()
+    k8s.wait()
+    passing(lab.check("capacity", k8s))
+
+    failing(lab.check("drain", k8s), "node-5 is still schedulable")
+    k8s.drain("node-5")
+    k8s.run(30)
+    failing(lab.check("drain", k8s), "Pending")
+    k8s.add_node()
+    k8s.wait()
+    passing(lab.check("drain", k8s))
+    assert "node-24" in str(lab.get_nodes(k8s))
+
+
+# -- 04 ----------------------------------------------------------------------------------------
+def test_04_zero_downtime_fails_with_the_default_strategy():
+    lab = lessons.lab("04")
+    k8s = lk.connect(nodes=4)
+    failing(lab.check("zero-downtime", k8s), "no workload named 'shop'")
+    shop = k8s.deploy("shop", image="web-server:2", replicas=8)
+    k8s.wait()
+    failing(lab.check("zero-downtime", k8s), "never ran web-server:1")
+    shop.delete()
+    shop = k8s.deploy("shop", image="web-server:1", replicas=8)
+    k8s.wait()
+    failing(lab.check("zero-downtime", k8s), "runs image web-server:1, not web-server:2")
+    shop.update("web-server:2")  # 25 % unavailable allowed
+    k8s.wait()
+    failing(lab.check("zero-downtime", k8s), "only 6 of 8 replicas were available")
+    assert lab.last_rollout(k8s, "shop").fewest_available == 6
+
+
+def test_04_zero_downtime_and_canary():
+    lab = lessons.lab("04")
+    k8s = lk.connect(nodes=4)
+    shop = k8s.deploy("shop", image="web-server:1", replicas=8)
+    k8s.wait()
+    shop.update("web-server:2", max_surge=2, max_unavailable=0)
+    k8s.wait()
+    passing(lab.check("zero-downtime", k8s))
+    assert "8/8" in str(lab.compare(k8s, ["shop"]))
+
+    failing(lab.check("canary", k8s), "shop never had a canary")
+    shop.canary("web-server:broken", percent=25)
+    k8s.run(60)
+    assert lab.by_image(k8s, "shop") == {"web-server:2": 6}  # the two canaries crash-loop
+    failing(lab.check("canary", k8s), "shop-canary still exists")
+    shop.abort()
+    k8s.wait()
+    passing(lab.check("canary", k8s))
+
+
+# -- 05 ----------------------------------------------------------------------------------------
+def test_05_path():
+    lab = lessons.lab("05")
+    k8s = lk.connect(nodes=3)
+    web = k8s.deploy("web", image="web-server:1", replicas=3)
+    k8s.wait()
+    start = k8s.now()
+    web.scale(4)
+    k8s.wait()
+    sources = [row[1] for row in lab.trace(k8s, since=start).rows]
+    passing(lab.check("path", k8s, answer=sources))
+    passing(lab.check("path", k8s, answer=["api-server", "controller-manager", "etcd", "scheduler", "kubelet"]))
+    failing(lab.check("path", k8s), "set path")
+    failing(lab.check("path", k8s, answer=["scheduler", "controller-manager", "kubelet"]), "wrong order")
+    failing(lab.check("path", k8s, answer=["scheduler", "kubelet"]), "should name")
+
+
+def test_05_mystery():
+    lab = lessons.lab("05")
+    k8s = lk.connect(nodes=3)
+    web = k8s.deploy("web", image="web-server:1", replicas=4)
+    k8s.wait()
+    failing(lab.check("mystery", k8s, answer="etcd"), "no outage yet")
+    lab.mystery_outage(k8s)
+    assert not any(e.object.startswith("component/") for e in k8s.events())  # no clue in the event log
+    web.scale(6)
+    k8s.run(30)
+    failing(lab.check("mystery", k8s, answer="scheduler"), "'scheduler' is not the component",
+            "still stopped: controller-manager", "only 4 of 6")
+    k8s.start_component("controller-manager")
+    k8s.wait()
+    failing(lab.check("mystery", k8s), "set answer")
+    passing(lab.check("mystery", k8s, answer="controller-manager"))
+
+
+# -- 06 ----------------------------------------------------------------------------------------
+def test_06_two_nodes():
+    lab = lessons.lab("06")
+    k3 = lk.connect(nodes=3)
+    k3.deploy("web", image="web-server:1", replicas=6)
+    k3.wait()
+    k3.fail_node("node-1")
+    k3.run(60)
+    failing(lab.check("two-nodes", k3), "1 nodes are down, not 2")
+    k3.fail_node("node-2")
+    k3.run(60)
+    failing(lab.check("two-nodes", k3), "of 6 replicas of web are running")
+    assert lab.time_to_heal(k3, "web", 6, avoid=("node-1", "node-2")) > 200
+    passing(lab.check("two-nodes", k3))
+
+
+def test_06_managers():
+    lab = lessons.lab("06")
+    one = lk.connect(flavor="swarm", nodes=3)
+    failing(lab.check("managers", one), "1 manager(s)", "no manager is down")
+    ha3 = lk.connect(flavor="swarm", nodes=4, managers=3)
+    web = ha3.deploy("web", image="web-server:1", replicas=3)
+    ha3.wait()
+    ha3.fail_node("node-2")
+    ha3.run(20)
+    failing(lab.check("managers", ha3), "asks for 3 replicas, not 6")
+    web.scale(6)
+    ha3.wait()
+    passing(lab.check("managers", ha3))
+    ha3.fail_node("node-3")
+    ha3.run(20)
+    failing(lab.check("managers", ha3), "lost its quorum")
+
+
+# -- 07 ----------------------------------------------------------------------------------------
+def test_07_race():
+    lab = lessons.lab("07")
+    kube, swarm = lk.connect(nodes=3), lk.connect(flavor="swarm", nodes=3)
+    for cluster in (kube, swarm):
+        cluster.deploy("web", image="web-server:1", replicas=6)
+        cluster.wait()
+    failing(lab.check("race", kube, swarm), "kubernetes: web runs image web-server:1",
+            "swarm: web runs image web-server:1")
+    for cluster in (kube, swarm):
+        cluster.workload("web").update("web-server:2")
+        cluster.wait()
+    failing(lab.check("race", kube, swarm), "make it take 25 s or less")
+    swarm.workload("web").update("web-server:1", parallelism=6)
+    swarm.wait()
+    swarm.workload("web").update("web-server:2", parallelism=6)
+    swarm.wait()
+    failing(lab.check("race", kube, swarm), "keep at least 4")
+    swarm.workload("web").update("web-server:1", parallelism=2)
+    swarm.wait()
+    swarm.workload("web").update("web-server:2", parallelism=2)
+    swarm.wait()
+    passing(lab.check("race", kube, swarm))
+
+
+def test_07_heal_scenario_runs_the_same_on_both_flavors():
+    lab = lessons.lab("07")
+    kube, swarm = lk.connect(nodes=3), lk.connect(flavor="swarm", nodes=3)
+    k, s = lab.heal_after_node_failure(kube), lab.heal_after_node_failure(swarm)
+    assert s < 60 < 300 < k  # Swarm: a heartbeat grace period; Kubernetes: 40 s + 5 min eviction
+    html = lab.side_by_side(kube, swarm)._repr_html_()
+    assert html.count("labkit-cluster") == 2
+
+
+def core_only(offer, pending):
+    return mesos.first_fit(offer, pending) if ("zone", "core") in offer.attributes else []
+
+
+def test_07_mesos_check():
+    lab = lessons.lab("07")
+    failing(lab.check("mesos"), "pass your function")
+    failing(lab.check("mesos", accept=mesos.first_fit), "landed on edge-1")
+    failing(lab.check("mesos", accept=lambda offer, pending: []), "6 jobs are still waiting")
+    failing(lab.check("mesos", accept=lambda offer, pending: list(pending)), "asked for more than the offer held")
+    passing(lab.check("mesos", accept=core_only))
+
+
+# -- the Mesos model -----------------------------------------------------------------------------
+def test_mesos_never_hands_out_more_than_an_agent_has():
+    master = mesos.example().run()
+    for agent in master.agents:
+        assert 0 <= agent.used_cpus <= agent.cpus and 0 <= agent.used_mem <= agent.mem
+    placed = [t for fw in master.frameworks for t in fw.running]
+    assert len(placed) == len(set(placed)) == 10
+
+
+def test_mesos_offers_go_to_the_smallest_dominant_share_first():
+    agents = [mesos.Agent(f"a{i}", 2, 4096) for i in range(4)]
+    big = mesos.Framework("big", mesos.tasks("b", 8, 1, 512))
+    small = mesos.Framework("small", mesos.tasks("s", 8, 1, 512))
+    master = mesos.Master(agents, [big, small])
+    master.round()
+    # each agent's offer goes to whichever framework holds less so far: they alternate
+    assert [line.split("-> ")[1].split(":")[0] for line in master.log] == ["big", "small", "big", "small"]
+    assert len(big.running) == len(small.running) == 4
+
+
+def test_mesos_declined_offers_go_to_the_next_framework():
+    master = mesos.example(core_only).run()
+    assert "edge-1 4 cpu 8192 MiB -> analytics: declined" in master.log[0]
+    assert "-> web: accepted" in master.log[1]
+    assert not any(fw.pending for fw in master.frameworks)
+
+
+# -- the notebooks follow the exercise convention ---------------------------------------------------
+SOLUTION_LINE = "# ---- solution: delete from here down and write your own ----"
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("0*.ipynb"))
+
+
+WITH_EXERCISES = ("00", "02", "03", "04", "05", "06", "07")  # 01 (the lead's) gets its exercise cells next
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name[:2] in WITH_EXERCISES], ids=lambda p: p.name[:2])
+def test_each_lesson_ends_with_its_exercises_each_checked_and_stores_no_error(path):
+    cells = json.loads(path.read_text())["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    lab = lessons.lab(path.name[:2])
+    solutions = [i for i, src in enumerate(code) if SOLUTION_LINE in src]
+    assert len(solutions) == len(lab.exercises) >= 2
+    checked = {name for src in code for name in lab.exercises if f'lab.check("{name}"' in src}
+    assert checked == set(lab.exercises), f"exercises without a check cell: {set(lab.exercises) - checked}"
+    for i in solutions:  # a check follows each solution, and the solution is below the marker line only
+        assert "lab.check(" in "\n".join(code[i + 1:i + 3])
+        assert code[i].index(SOLUTION_LINE) < len(code[i]) - len(SOLUTION_LINE)
+    outputs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert outputs and not [o for o in outputs if o["output_type"] == "error"]
+    assert all(o.get("name") != "stderr" or "Traceback" not in "".join(o["text"]) for o in outputs)
+    shown = ["".join(o.get("data", {}).get("text/plain", "")) for o in outputs]
+    last = {}  # the last result each check printed
+    for text in shown:
+        if text.startswith(("✔", "✘")):
+            last[text[2:].split(":")[0]] = text
+    assert set(last) == {f"{lab.number}.{name}" for name in lab.exercises}
+    assert all(text.startswith("✔") for text in last.values()), last
