@@ -361,7 +361,7 @@ SOLUTION_LINE = "# ---- solution: delete from here down and write your own ----"
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("0*.ipynb"))
 
 
-WITH_EXERCISES = ("00", "02", "03", "04", "05", "06", "07")  # 01 (the lead's) gets its exercise cells next
+WITH_EXERCISES = ("00", "01", "02", "03", "04", "05", "06", "07")
 
 
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name[:2] in WITH_EXERCISES], ids=lambda p: p.name[:2])
