@@ -363,50 +363,37 @@ class Workload:
     def replicas(self) -> list[Replica]:
         return self.cluster.state().replicas_of(self.name)
 
-    def scale(self, replicas: int) -> "Workload":
-        count = validate.replicas(replicas, self._backend.name)
+    def _act(self, operation: str, *args) -> "Workload":
+        """Check the workload still exists, ask the backend, tell the views."""
         self.status()
-        self._backend.scale(self.name, count)
+        getattr(self._backend, operation)(self.name, *args)
         self.cluster._changed()
         return self
+
+    def scale(self, replicas: int) -> "Workload":
+        return self._act("scale", validate.replicas(replicas, self._backend.name))
 
     def update(self, image: str, **strategy) -> "Workload":
         """Roll out a new image (Kubernetes: max_surge, max_unavailable, type;
         Swarm: parallelism, delay, order, failure_action, monitor)."""
-        image = validate.image(image)
-        plan = make_strategy(**strategy)
-        self.status()
-        self._backend.update(self.name, image, plan)
-        self.cluster._changed()
-        return self
+        return self._act("update", validate.image(image), make_strategy(**strategy))
 
     def rollback(self) -> "Workload":
         """Go back to the previous revision (`kubectl rollout undo`, `docker service rollback`)."""
-        self.status()
-        self._backend.rollback(self.name)
-        self.cluster._changed()
-        return self
+        return self._act("rollback")
 
     def pause(self) -> "Workload":
-        self.status()
-        self._backend.pause(self.name)
-        self.cluster._changed()
-        return self
+        return self._act("pause")
 
     def resume(self) -> "Workload":
-        self.status()
-        self._backend.resume(self.name)
-        self.cluster._changed()
-        return self
+        return self._act("resume")
+
+    def delete(self) -> None:
+        self._act("delete")
 
     def history(self) -> list[tuple[int, str]]:
         self.status()
         return self._backend.history(self.name)
-
-    def delete(self) -> None:
-        self.status()
-        self._backend.delete(self.name)
-        self.cluster._changed()
 
     def canary(self, image: str, percent: float = 10) -> "Workload":
         """Send `percent` of the replicas to `image` as a second workload `<name>-canary`
