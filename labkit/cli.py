@@ -39,12 +39,12 @@ def docker_lines() -> list[str]:
             f"swarm: this engine's swarm is {swarm}; labkit.connect('swarm') starts its own playground nodes"]
 
 
-def reset() -> list[str]:
+def reset(lab: str | None = None, images: bool = False) -> list[str]:
     """Remove everything labkit made on this machine (by label), from any session."""
     done = []
     try:
         from . import reaper
-        done += reaper.reset_all()
+        done += reaper.reset_all(lab, images=images)
     except (ImportError, LabkitError) as error:
         done.append(f"docker: nothing to do ({getattr(error, 'message', error)})")
     return done
@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="say which backends work on this machine")
-    sub.add_parser("reset", help="remove every container, service, network and namespace labkit made")
+    reset_cmd = sub.add_parser("reset", help="remove every container, service, network and node labkit made")
+    reset_cmd.add_argument("--lab", help="only this lab's objects (default: every lab's)")
+    reset_cmd.add_argument("--images", action="store_true", help="also remove the demo and node images")
     lab = sub.add_parser("lab", help="open the course in JupyterLab")
     lab.add_argument("--port", type=int, default=8888)
     args = parser.parse_args(argv)
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         notebooks = Path(__file__).resolve().parent.parent / "notebooks"
         jupyter = shutil.which("jupyter") or "jupyter"
         return subprocess.call([jupyter, "lab", f"--port={args.port}", str(notebooks)])
-    for line in (doctor() if args.command == "doctor" else reset()):
+    for line in (doctor() if args.command == "doctor" else reset(args.lab, args.images)):
         print(line)
     return 0
 

@@ -1,0 +1,478 @@
+"""One real Docker engine, one host: lecture 44, "why orchestration?".
+
+A workload here is just a group of labelled containers `<name>.1 … <name>.N`
+started by hand. Nothing watches them: a crashed container stays crashed
+until someone starts it again, and scaling means running or removing
+containers yourself. Restart policies (`run_container(..., restart="always")`)
+are the first taste of "something watching".
+
+Differences from the orchestrated backends, on purpose:
+- `update`, `rollback`, `pause`, `resume` raise `Refused`: plain Docker has no
+  rolling update; replacing containers one by one without dropping traffic is
+  exactly what Swarm and Kubernetes add (try `labkit.connect("swarm")`).
+- `drain`/`uncordon` raise `Refused`: with one host there is nowhere to move to.
+- `fail_node` stops every container of the lab (a host failure loses them all);
+  `recover_node` brings back only those whose restart policy is `always` or
+  `unless-stopped`, as dockerd does when a machine boots.
+"""
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+
+from ..errors import InvalidInput, NotFound, Refused, Unavailable
+from ..model import ClusterState, Component, Event, Node, Replica, Workload
+from . import _dockerutil as du
+from .base import LABEL, DeploySpec, UpdateStrategy
+
+HOST = "node-1"
+RESTART = LABEL + ".restart"
+_EXIT = re.compile(r"Exited \((-?\d+)\)")
+_EVENT_REASONS = {"create": "Created", "start": "Started", "die": "Died", "kill": "Killing",
+                  "stop": "Stopping", "destroy": "Removed", "restart": "Restarted", "oom": "OOMKilled",
+                  "pause": "Paused", "unpause": "Unpaused"}
+NO_ORCHESTRATOR = ("plain Docker has no rolling update: replacing containers one at a time without "
+                   "dropping traffic is what an orchestrator adds")
+
+
+class DockerBackend:
+    """Containers on one Docker engine; see the module docstring."""
+
+    name = "docker"
+    flavor = "docker"
+
+    def __init__(self, nodes: int = 1, flavor: str | None = None, seed: int = 0, *,
+                 lab: str | None = None, keep: bool = False, base_url: str | None = None,
+                 reaper: bool = True, quiet: bool = False) -> None:
+        if flavor not in (None, "docker"):
+            raise InvalidInput(f"the docker backend has only the 'docker' flavor, not {flavor!r}",
+                               f"use labkit.connect('sim', flavor={flavor!r}) to imitate {flavor}")
+        self.lab = du.lab_id(lab)
+        self.client = du.connect(base_url)
+        self.keep = keep
+        self.requested_nodes = nodes  # one engine is one host, whatever was asked
+        self._rng = random.Random(seed)
+        self._t0 = time.monotonic()
+        self._epoch0 = time.time()
+        self._progress = du.Progress("docker", quiet=quiet)
+        self._lock = threading.RLock()
+        self._desired: dict[str, int] = {}
+        self._image: dict[str, str] = {}
+        self._history: dict[str, list[tuple[int, str]]] = {}
+        self._spec: dict[str, DeploySpec] = {}
+        self._down: list[str] | None = None  # ids to bring back when the host recovers; None = host up
+        self._own_events: list[Event] = []
+        self._fingerprint: object = None
+        self._version = 0
+        info = self.client.info()
+        self._ncpu = int(info.get("NCPU") or 1)
+        self._mem = int(info.get("MemTotal") or 0) // (1 << 20)
+        self._server = info.get("ServerVersion", "")
+        self._adopt()
+        if reaper:
+            from .. import reaper as reaper_mod
+            reaper_mod.watch(self.lab, keep=keep, base_url=base_url)
+
+    # -- time ------------------------------------------------------------------
+    def now(self) -> float:
+        return time.monotonic() - self._t0
+
+    def advance(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+    # -- what exists ----------------------------------------------------------------
+    def _containers(self, workload: str | None = None) -> list:
+        wanted = [f"{LABEL}={self.lab}"]
+        if workload is not None:
+            wanted.append(f"{du.WORKLOAD}={workload}")
+        found = self.client.containers.list(all=True, sparse=True, filters={"label": wanted})
+        return [c for c in found if c.attrs.get("Labels", {}).get(du.KIND) in ("replica", "container")]
+
+    def _adopt(self) -> None:
+        """Pick up workloads an earlier session of this lab left running (keep=True)."""
+        for c in self._containers():
+            labels = c.attrs.get("Labels", {})
+            name = labels.get(du.WORKLOAD)
+            if name:
+                self._desired[name] = self._desired.get(name, 0) + 1
+                self._image.setdefault(name, labels.get(LABEL + ".image", ""))
+                self._history.setdefault(name, [(int(labels.get(du.REVISION, "1")), self._image[name])])
+
+    @staticmethod
+    def _cname(c) -> str:
+        names = c.attrs.get("Names") or [c.attrs.get("Name", "")]
+        return names[0].lstrip("/")
+
+    def _require_up(self) -> None:
+        if self._down is not None:
+            raise Unavailable(f"the Docker host ({HOST}) is down", f"bring it back with cluster.recover_node({HOST!r})")
+
+    def _require_image(self, image: str) -> None:
+        """Make demo images on demand; pull anything else; NotFound when neither works."""
+        import docker
+        from .. import images
+        if images.lookup(image):
+            images.ensure_images(self.client, self._progress)
+        try:
+            self.client.images.get(image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        try:
+            self._progress.step(f"pulling {image}")
+            self.client.images.pull(image)
+        except Exception as exc:
+            demo = ", ".join(sorted(images.DEMO_IMAGES))
+            raise NotFound(f"image {image!r} is not on this Docker engine and cannot be pulled ({du._short(exc)})",
+                           f"the demo images are {demo}; or build yours with `docker build -t {image} .`") from None
+
+    # -- workloads ----------------------------------------------------------------------
+    def deploy(self, spec: DeploySpec) -> None:
+        with self._lock:
+            self._require_up()
+            ports = _ports(spec.ports, spec.replicas)
+            if spec.network:
+                self._require_network(spec.network)
+            self._require_image(spec.image)
+            names = [f"{spec.name}.{i}" for i in range(1, spec.replicas + 1)]
+            for n in names:
+                du.check_container_name(self.client, n, self.lab)
+            self._desired[spec.name] = spec.replicas
+            self._image[spec.name] = spec.image
+            self._history[spec.name] = [(1, spec.image)]
+            self._spec[spec.name] = spec
+            try:
+                self._start_replicas(spec.name, range(1, spec.replicas + 1), ports)
+            except BaseException:
+                self._remove(self._containers(spec.name))
+                for table in (self._desired, self._image, self._history, self._spec):
+                    table.pop(spec.name, None)
+                raise
+
+    def _require_network(self, network: str) -> None:
+        import docker
+        try:
+            self.client.networks.get(network)
+        except docker.errors.NotFound:
+            raise NotFound(f"no Docker network named {network!r}",
+                           f"create it with `docker network create {network}`, or leave network=None") from None
+
+    def _start_replicas(self, name: str, indices, ports: dict | None = None) -> None:
+        spec = self._spec.get(name)
+        image = self._image[name]
+        revision = self._history[name][-1][0]
+        for i in indices:
+            extra = {k: v for k, v in (spec.labels if spec else {}).items() if not k.startswith(LABEL)}
+            labels = dict(extra, **du.labels(self.lab, "replica", **{
+                du.WORKLOAD: name, du.REVISION: revision, LABEL + ".image": image, RESTART: "no"}))
+            self.client.containers.run(
+                image, name=f"{name}.{i}", hostname=f"{name}-{i}", detach=True, labels=labels,
+                environment=dict(spec.env) if spec else None,
+                ports=ports if ports is not None else (_ports(spec.ports, 1) if spec else None),
+                network=spec.network if spec else None)
+
+    def scale(self, name: str, replicas: int) -> None:
+        with self._lock:
+            self._require_up()
+            self._known(name)
+            have = sorted(self._containers(name), key=lambda c: _index(self._cname(c)))
+            self._desired[name] = replicas
+            if replicas > len(have):
+                taken = {_index(self._cname(c)) for c in have}
+                free = [i for i in range(1, replicas + len(have) + 1) if i not in taken][:replicas - len(have)]
+                spec = self._spec.get(name)
+                for i in free:
+                    du.check_container_name(self.client, f"{name}.{i}", self.lab)
+                ports = _ports(spec.ports, replicas) if spec else None
+                made = []
+                try:
+                    for i in free:
+                        self._start_replicas(name, [i], ports)
+                        made.append(f"{name}.{i}")
+                except BaseException:
+                    self._remove([c for c in self._containers(name) if self._cname(c) in made])
+                    raise
+            elif replicas < len(have):
+                # Like `docker compose`: stopped ones go first, then the highest numbers.
+                order = sorted(have, key=lambda c: (c.attrs.get("State") == "running", -_index(self._cname(c))))
+                self._remove(order[:len(have) - replicas])
+
+    def update(self, name: str, image: str, strategy: UpdateStrategy) -> None:
+        self._known(name)
+        raise Refused(NO_ORCHESTRATOR,
+                      f"by hand: cluster.workload({name!r}).delete() then cluster.deploy({name!r}, "
+                      f"image={image!r}, ...) (with downtime), or labkit.connect('swarm') for `docker service update`")
+
+    def rollback(self, name: str) -> None:
+        self._known(name)
+        raise Refused("plain Docker keeps no revisions to roll back to",
+                      "redeploy the old image by hand, or use labkit.connect('swarm') for `docker service rollback`")
+
+    def pause(self, name: str) -> None:
+        self._known(name)
+        raise Refused("plain Docker has no rollout to pause", "rollouts exist on swarm and kubernetes backends")
+
+    def resume(self, name: str) -> None:
+        self.pause(name)
+
+    def history(self, name: str) -> list[tuple[int, str]]:
+        self._known(name)
+        return list(self._history.get(name, []))
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            self._known(name)
+            self._remove(self._containers(name))
+            for table in (self._desired, self._image, self._history, self._spec):
+                table.pop(name, None)
+
+    def _known(self, name: str) -> None:
+        if name not in self._desired:
+            raise NotFound(f"no workload named {name!r} on this Docker engine", "deploy it first")
+
+    def _remove(self, containers) -> None:
+        for c in containers:
+            try:
+                self.client.api.remove_container(c.id, force=True, v=True)
+            except Exception as exc:  # already gone is fine
+                if "No such container" not in str(exc) and "is already in progress" not in str(exc):
+                    raise
+
+    # -- plain containers ------------------------------------------------------------------
+    def run_container(self, name: str, image: str, restart: str) -> None:
+        with self._lock:
+            self._require_up()
+            du.check_container_name(self.client, name, self.lab)
+            self._require_image(image)
+            policy = None if restart == "no" else {"Name": restart}
+            if restart == "on-failure":
+                policy["MaximumRetryCount"] = 0
+            self.client.containers.run(
+                image, name=name, hostname=name, detach=True, restart_policy=policy,
+                labels=du.labels(self.lab, "container", **{RESTART: restart, LABEL + ".image": image}))
+
+    def _own(self, name: str):
+        import docker
+        try:
+            c = self.client.containers.get(name)
+        except docker.errors.NotFound:
+            raise NotFound(f"no container named {name!r}", "see cluster.state().replicas") from None
+        if not du.owned(c.labels, self.lab):
+            raise Refused(f"the container {name!r} is not this lab's", "labkit only touches containers it made")
+        return c
+
+    def start_container(self, name: str) -> None:
+        self._require_up()
+        self._own(name).start()
+
+    def remove_container(self, name: str) -> None:
+        self._own(name).remove(force=True, v=True)
+
+    def kill_replica(self, name: str | None = None) -> str:
+        self._require_up()
+        if name is None:
+            running = sorted(self._cname(c) for c in self._containers() if c.attrs.get("State") == "running")
+            if not running:
+                raise NotFound("there is no running container to kill", "deploy or run something first")
+            name = self._rng.choice(running)
+        crash(self._own(name))
+        return name
+
+    # -- the host --------------------------------------------------------------------------
+    def fail_node(self, name: str) -> None:
+        self._host(name)
+        with self._lock:
+            if self._down is not None:
+                return
+            back = []
+            for c in self._containers():
+                if c.attrs.get("State") in ("running", "restarting"):
+                    if c.attrs.get("Labels", {}).get(RESTART) in ("always", "unless-stopped"):
+                        back.append(c.id)
+                    try:
+                        self.client.api.stop(c.id, timeout=0)  # a stop (not kill): restart policies stay quiet
+                    except Exception:
+                        pass
+            self._down = back
+            self._own_events.append(Event(self.now(), "NodeDown", f"node/{HOST}",
+                                          f"{HOST} failed: every container on it stopped", "Warning", "labkit"))
+
+    def recover_node(self, name: str) -> None:
+        self._host(name)
+        with self._lock:
+            if self._down is None:
+                return
+            back, self._down = self._down, None
+            for cid in back:
+                try:
+                    self.client.api.start(cid)
+                except Exception:
+                    pass
+            self._own_events.append(Event(self.now(), "NodeUp", f"node/{HOST}",
+                                          f"{HOST} is back: dockerd restarted {len(back)} container(s) whose "
+                                          "restart policy is always/unless-stopped; the others stay down", "Normal", "labkit"))
+
+    def drain(self, name: str) -> None:
+        self._host(name)
+        raise Refused("one Docker host has nowhere to move containers to",
+                      "draining needs several nodes and a scheduler: labkit.connect('swarm', nodes=3)")
+
+    def uncordon(self, name: str) -> None:
+        self.drain(name)
+
+    def _host(self, name: str) -> None:
+        if name != HOST:
+            raise NotFound(f"no node named {name!r}: a Docker engine is one host, {HOST!r}", f"use {HOST!r}")
+
+    # -- looking -----------------------------------------------------------------------
+    def state(self) -> ClusterState:
+        with self._lock:
+            containers = self._containers()
+            replicas = [self._replica(c) for c in containers]
+        replicas.sort(key=lambda r: (r.workload, _index(r.name), r.name))
+        workloads = []
+        for name in sorted(self._desired):
+            mine = [r for r in replicas if r.workload == name]
+            image = self._image.get(name, "")
+            ready = sum(1 for r in mine if r.ready)
+            exited = sum(1 for r in mine if r.phase in ("failed", "succeeded"))
+            workloads.append(Workload(
+                name=name, image=image, desired=self._desired[name],
+                current=sum(1 for r in mine if r.phase != "terminating"), ready=ready,
+                updated=sum(1 for r in mine if r.image == image), available=ready,
+                revision=self._history.get(name, [(1, image)])[-1][0], kind="containers", strategy="none",
+                message=(f"{exited} container(s) exited: nothing restarts them on plain Docker" if exited else ""),
+                labels=((du.WORKLOAD, name),)))
+        running = sum(1 for r in replicas if r.phase == "running")
+        node = Node(name=HOST, role="worker", ready=self._down is None, schedulable=self._down is None,
+                    cpu_capacity=self._ncpu * 1000, memory_capacity=self._mem, pods_capacity=1000,
+                    pods_allocated=running, status="Ready" if self._down is None else "Down",
+                    labels=(("engine", f"docker {self._server}"),))
+        fingerprint = (tuple(replicas), tuple(workloads), node)
+        if fingerprint != self._fingerprint:
+            self._fingerprint = fingerprint
+            self._version += 1
+        return ClusterState(
+            backend=self.name, flavor=self.flavor, time=self.now(), nodes=(node,),
+            workloads=tuple(workloads), replicas=tuple(replicas),
+            components=(Component("dockerd", self._down is None, HOST),
+                        Component("containerd", self._down is None, HOST)),
+            version=self._version, extra={"lab": self.lab})
+
+    def _replica(self, c) -> Replica:
+        a = c.attrs
+        labels = a.get("Labels") or {}
+        status = a.get("Status") or ""
+        state = a.get("State") or ""
+        reason = ""
+        if state == "running" or state == "paused":
+            phase = "running"
+        elif state in ("created",):
+            phase = "pending"
+        elif state == "restarting":
+            phase, reason = "pending", "Restarting"
+        elif state == "removing":
+            phase = "terminating"
+        elif state == "exited":
+            m = _EXIT.search(status)
+            code = int(m.group(1)) if m else 1
+            phase = "succeeded" if code == 0 else "failed"
+            reason = {0: "Completed", 137: "Killed", 143: "Terminated"}.get(code, f"Error (exit {code})")
+        else:
+            phase, reason = "failed", state.capitalize()
+        restarts = 0
+        if labels.get(RESTART, "no") != "no":
+            try:
+                restarts = int(self.client.api.inspect_container(c.id).get("RestartCount") or 0)
+            except Exception:
+                pass
+        return Replica(
+            name=self._cname(c), workload=labels.get(du.WORKLOAD, ""), node=HOST,
+            image=labels.get(LABEL + ".image") or a.get("Image", ""), phase=phase, ready=phase == "running",
+            restarts=restarts, revision=int(labels.get(du.REVISION, "1")), reason=reason,
+            ip=du.container_ip(a), created=float(a.get("Created") or 0) - self._epoch0)
+
+    def events(self, since: float = 0.0) -> list[Event]:
+        start = self._epoch0 + max(since, 0.0)
+        until = time.time()
+        out = [e for e in self._own_events if e.time >= since]
+        if start < until:
+            stream = self.client.events(since=start, until=until, decode=True,
+                                        filters={"type": "container", "label": f"{LABEL}={self.lab}"})
+            for e in stream:
+                reason = _EVENT_REASONS.get(e.get("Action") or e.get("status"))
+                if not reason:
+                    continue
+                attrs = (e.get("Actor") or {}).get("Attributes") or {}
+                code = attrs.get("exitCode")
+                warn = reason in ("Died", "OOMKilled", "Killing") and code not in (None, "0")
+                message = {"Died": f"exited with code {code}", "Killing": f"killed (signal {attrs.get('signal', '')})"
+                           }.get(reason, f"container {reason.lower()}")
+                out.append(Event(time=e.get("timeNano", 0) / 1e9 - self._epoch0, reason=reason,
+                                 object=f"container/{attrs.get('name', '')}", message=message,
+                                 type="Warning" if warn or reason == "OOMKilled" else "Normal",
+                                 source="dockerd"))
+        out.sort(key=lambda e: e.time)
+        return out
+
+    # -- housekeeping ---------------------------------------------------------------
+    def reset(self) -> None:
+        """Remove every container of this lab (workloads and plain ones); nothing else."""
+        with self._lock:
+            self._remove(self._containers())
+            self._desired.clear()
+            self._image.clear()
+            self._history.clear()
+            self._spec.clear()
+            self._down = None
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:
+            pass
+
+
+def _index(name: str) -> int:
+    tail = name.rsplit(".", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _ports(ports: tuple[str, ...], replicas: int) -> dict | None:
+    """'8080:80' / '80' (docker -p) to the SDK's {'80/tcp': 8080}; a fixed host port fits one replica."""
+    out: dict = {}
+    for p in ports:
+        m = re.fullmatch(r"(?:(\d{1,5}):)?(\d{1,5})(/tcp|/udp)?", str(p))
+        if not m:
+            raise InvalidInput(f"port {p!r} is not in docker's -p form", "e.g. '8080:80' or '80'")
+        host, inner, proto = m.group(1), m.group(2), m.group(3) or "/tcp"
+        if host and replicas > 1:
+            raise InvalidInput(f"host port {host} can serve only one container, not {replicas}",
+                               f"publish '{inner}' (a random host port per replica), or use one replica")
+        out[inner + proto] = int(host) if host else None
+    return out or None
+
+
+def crash(container) -> None:
+    """Make a container's main process die of SIGKILL, as a crash would.
+
+    `docker kill` counts as a stop by hand, after which dockerd does not apply
+    the restart policy; a process that dies on its own is restarted. So, when
+    the engine runs on this machine, the process is killed directly.
+    """
+    import os
+    import signal
+    pid = int((container.client.api.inspect_container(container.id).get("State") or {}).get("Pid") or 0)
+    if pid > 0:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            return
+        except (PermissionError, ProcessLookupError):
+            pass  # a remote engine or not root: fall back to docker kill
+    try:
+        container.kill()
+    except Exception as exc:
+        if "is not running" not in str(exc):
+            raise

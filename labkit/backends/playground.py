@@ -1,0 +1,488 @@
+"""A real multi-node Docker Swarm on one machine: Docker-in-Docker node containers.
+
+    node image   `docker:dind` when it is here or can be pulled, else a Debian root
+                 file system with docker.io made by debootstrap and imported
+                 (`labkit/swarm-node:<recipe>`, built once, cached, labelled)
+    network      `labkit-<lab>` (a private bridge)
+    nodes        containers `labkit-<lab>-node-<i>` with hostname `node-<i>`, each running
+                 its own dockerd; /var/lib/docker lives in a labelled volume so that a
+                 stopped node (a failed machine) comes back with its swarm state
+    swarm        node-1 runs `swarm init` and is the manager; the others join with
+                 the real worker join token
+    images       the demo images, `docker save` on the host, `docker load` in each node
+
+labkit talks to each node's dockerd through a unix socket that the node
+creates in a host directory bind-mounted into it (no TCP port is opened).
+A running playground is reused by the next `connect` of the same lab.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+
+from ..errors import InvalidInput, Unavailable
+from . import _dockerutil as du
+from .base import LABEL
+
+NODE_IMAGE_REPO = "labkit/swarm-node"
+DIND_IMAGE = "docker:dind"
+SUITE = "bookworm"
+PACKAGES = ("docker.io", "iptables", "ca-certificates", "procps")
+NODE_RECIPE_VERSION = "1"
+SOCKET_DIR_IN_NODE = "/run/labkit"
+MAX_NODES = 9
+HEARTBEAT_NS = 2_000_000_000
+
+
+def node_image_tag() -> str:
+    import hashlib
+    recipe = "|".join((NODE_RECIPE_VERSION, SUITE) + PACKAGES)
+    return f"{NODE_IMAGE_REPO}:{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
+
+
+# -- the node image -----------------------------------------------------------------
+def ensure_node_image(client, progress: du.Progress) -> str:
+    """The node image's tag, building it (once, ~1 min) when it is missing."""
+    import docker
+    tag = node_image_tag()
+    try:
+        client.images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    if _dind_available(client, progress):
+        return DIND_IMAGE
+    _build_node_image(client, tag, progress)
+    return tag
+
+
+def _dind_available(client, progress: du.Progress) -> bool:
+    import docker
+    if os.environ.get("LABKIT_OFFLINE") == "1":
+        return False
+    try:
+        client.images.get(DIND_IMAGE)
+        return True
+    except docker.errors.ImageNotFound:
+        pass
+    try:
+        progress.step(f"trying to pull {DIND_IMAGE}")
+        client.images.pull(DIND_IMAGE)
+        return True
+    except Exception as exc:
+        progress.step(f"cannot pull {DIND_IMAGE} ({du._short(exc)}); building a node image locally")
+        return False
+
+
+def apt_mirror() -> str:
+    """The Debian mirror this machine's apt already uses (so no host name lives in our code)."""
+    found = os.environ.get("LABKIT_DEBIAN_MIRROR")
+    if found:
+        return found
+    files = ["/etc/apt/sources.list"]
+    folder = "/etc/apt/sources.list.d"
+    if os.path.isdir(folder):
+        files += [os.path.join(folder, f) for f in sorted(os.listdir(folder))]
+    for path in files:
+        try:
+            text = open(path).read()
+        except OSError:
+            continue
+        for m in re.finditer(r"^(?:URIs:\s*|deb\s+(?:\[[^]]*\]\s+)?)(\S+)", text, re.M):
+            uri = m.group(1)
+            if "security" not in uri and uri.startswith(("http://", "https://")):
+                return uri
+    raise Unavailable("cannot build the swarm node image: no Debian mirror found in /etc/apt",
+                      "set LABKIT_DEBIAN_MIRROR to a Debian mirror URL, or make docker:dind available")
+
+
+def _build_node_image(client, tag: str, progress: du.Progress) -> None:
+    debootstrap = shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if os.path.exists("/usr/sbin/debootstrap") else None)
+    if not debootstrap:
+        raise Unavailable("cannot build the swarm node image: debootstrap is not installed",
+                          "sudo apt-get install debootstrap (tools/start-docker.sh does it), "
+                          "or use labkit.connect('swarm', playground=False) for a one-node swarm")
+    if os.geteuid() != 0:
+        raise Unavailable("building the swarm node image needs root (debootstrap)",
+                          "run tools/start-docker.sh as root once, or `sudo python -m labkit.backends.playground`")
+    mirror = apt_mirror()
+    root = tempfile.mkdtemp(prefix="labkit-node-rootfs-")
+    try:
+        progress.step(f"building the swarm node image {tag}: debootstrap {SUITE} + docker.io (about a minute, once)")
+        cmd = [debootstrap, "--variant=minbase", "--include=" + ",".join(PACKAGES), SUITE, root, mirror]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        last = time.monotonic()
+        lines = 0
+        tail: list[str] = []
+        for line in proc.stdout:
+            lines += 1
+            tail = (tail + [line.rstrip()])[-20:]
+            if time.monotonic() - last > 5:
+                progress.step(f"debootstrap: {line.strip()[:90]}")
+                last = time.monotonic()
+        if proc.wait() != 0:
+            raise Unavailable("debootstrap failed:\n" + "\n".join(tail),
+                              "check that apt can reach its mirror (`apt-get update`)")
+        for junk in ("var/cache/apt/archives", "usr/share/doc", "usr/share/man", "usr/share/locale"):
+            shutil.rmtree(os.path.join(root, junk), ignore_errors=True)
+        progress.step("importing the root file system as a docker image")
+        tar = subprocess.Popen(["tar", "-C", root, "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
+        repo, version = tag.rsplit(":", 1)
+        changes = [f'LABEL {LABEL}="images" {du.KIND}="node-image"', 'CMD ["dockerd"]']
+        client.api.import_image(src=tar.stdout, repository=repo, tag=version, changes=changes, stream_src=True)
+        if tar.wait() != 0:
+            raise Unavailable("tar of the node root file system failed", "check free disk space")
+        client.images.get(tag)
+        progress.step("node image ready")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# -- the playground's objects -----------------------------------------------------------
+@dataclass(frozen=True)
+class Names:
+    lab: str
+
+    @property
+    def network(self) -> str:
+        return f"labkit-{self.lab}"
+
+    def container(self, i: int) -> str:
+        return f"labkit-{self.lab}-node-{i}"
+
+    def volume(self, i: int) -> str:
+        return f"labkit-{self.lab}-node-{i}"
+
+    @staticmethod
+    def hostname(i: int) -> str:
+        return f"node-{i}"
+
+    def socket_dir(self, i: int) -> str:
+        return os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}", self.lab, f"node-{i}")
+
+    def socket_url(self, i: int) -> str:
+        return "unix://" + os.path.join(self.socket_dir(i), "docker.sock")
+
+
+def index_of(hostname: str) -> int | None:
+    m = re.fullmatch(r"node-(\d+)", hostname or "")
+    return int(m.group(1)) if m else None
+
+
+class Playground:
+    """N Docker-in-Docker nodes of one lab, forming a swarm; see the module docstring."""
+
+    def __init__(self, client, lab: str, progress: du.Progress | None = None) -> None:
+        self.client = client
+        self.lab = lab
+        self.names = Names(lab)
+        self.progress = progress or du.Progress("swarm")
+        self._node_clients: dict[int, object] = {}
+
+    # -- discovery ------------------------------------------------------------------
+    def node_containers(self) -> dict[int, object]:
+        found = {}
+        for c in self.client.containers.list(all=True, filters={"label": [f"{LABEL}={self.lab}", f"{du.KIND}=node"]}):
+            i = index_of(c.labels.get(LABEL + ".node", ""))
+            if i:
+                found[i] = c
+        return dict(sorted(found.items()))
+
+    def node_client(self, i: int, timeout: int = 60):
+        import docker
+        if i not in self._node_clients:
+            self._node_clients[i] = docker.DockerClient(base_url=self.names.socket_url(i), timeout=timeout)
+        return self._node_clients[i]
+
+    def manager(self):
+        return self.node_client(1)
+
+    # -- bring up ----------------------------------------------------------------------
+    def up(self, nodes: int) -> float:
+        """Make sure `nodes` nodes run and form a swarm; return the seconds it took."""
+        if not 1 <= nodes <= MAX_NODES:
+            raise InvalidInput(f"a playground swarm has 1 to {MAX_NODES} nodes, not {nodes}",
+                               "nodes=3 is what the lessons use")
+        start = time.monotonic()
+        made: list[tuple[str, str]] = []  # (kind, name) of what this call created, for cleanup
+        with self._lock():  # two kernels connecting to one lab at once: the second one reuses
+            try:
+                self._up(nodes, made)
+            except BaseException:
+                self._undo(made)
+                raise
+        return time.monotonic() - start
+
+    def _lock(self):
+        import contextlib
+        import fcntl
+
+        @contextlib.contextmanager
+        def held():
+            folder = os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}")
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            with open(os.path.join(folder, f"{self.lab}.lock"), "w") as f:
+                fcntl.flock(f, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(f, fcntl.LOCK_UN)
+        return held()
+
+    def _up(self, nodes: int, made: list) -> None:
+        from .. import images
+        existing = self.node_containers()
+        if existing and set(existing) == set(range(1, nodes + 1)) and self._healthy(existing):
+            self._load_images(list(existing))
+            return
+        self.progress.step(f"starting a {nodes}-node swarm playground (lab {self.lab!r})")
+        images.ensure_images(self.client, self.progress)
+        image = ensure_node_image(self.client, self.progress)
+        self._ensure_network(made)
+        for i in range(1, nodes + 1):
+            if i not in existing:
+                self._create_node(i, image, made)
+            elif existing[i].status != "running":
+                existing[i].start()
+        for i, c in existing.items():
+            if i > nodes:
+                self._remove_node(i, c)
+        self.progress.step("waiting for the nodes' docker engines")
+        self._parallel(self._wait_engine, range(1, nodes + 1))
+        self.progress.step("loading the demo images into every node")
+        self._load_images(list(range(1, nodes + 1)))
+        self._form_swarm(nodes)
+        self.progress.done(f"swarm of {nodes} nodes ready: node-1 is the manager")
+
+    def _healthy(self, existing: dict) -> bool:
+        if any(c.status != "running" for c in existing.values()) or 1 not in existing:
+            return False
+        try:
+            info = self.manager().info()
+            swarm = info.get("Swarm") or {}
+            if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
+                return False
+            ready = [n for n in self.manager().nodes.list() if n.attrs["Status"]["State"] == "ready"]
+            return len(ready) >= len(existing)
+        except Exception:
+            return False
+
+    def _ensure_network(self, made: list) -> None:
+        import docker
+        name = self.names.network
+        try:
+            net = self.client.networks.get(name)
+            if not du.owned(net.attrs.get("Labels"), self.lab):
+                from ..errors import AlreadyExists
+                raise AlreadyExists(f"a network named {name!r} exists and is not this lab's",
+                                    "labkit will not use it: remove it, or pick another lab id (lab='...')")
+            return
+        except docker.errors.NotFound:
+            pass
+        self.client.networks.create(name, driver="bridge", labels=du.labels(self.lab, "network"))
+        made.append(("network", name))
+
+    def _create_node(self, i: int, image: str, made: list) -> None:
+        import docker
+        from docker.types import Mount
+        name = self.names.container(i)
+        du.check_container_name(self.client, name, self.lab)
+        self.progress.step(f"starting node-{i}")
+        try:
+            self.client.volumes.get(self.names.volume(i))
+        except docker.errors.NotFound:
+            self.client.volumes.create(self.names.volume(i), labels=du.labels(self.lab, "volume"))
+            made.append(("volume", self.names.volume(i)))
+        sockets = self.names.socket_dir(i)
+        shutil.rmtree(sockets, ignore_errors=True)
+        os.makedirs(sockets, mode=0o700, exist_ok=True)
+        command = ["dockerd", "--host", f"unix://{SOCKET_DIR_IN_NODE}/docker.sock",
+                   "--host", "unix:///var/run/docker.sock", "--storage-driver", "vfs"]
+        if image == DIND_IMAGE:
+            command = ["dockerd-entrypoint.sh"] + command[1:]
+        api = self.client.api
+        host_config = api.create_host_config(
+            cap_add=["ALL"], cap_drop=["SYS_RESOURCE"],
+            security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+            cgroupns="host", network_mode=self.names.network, tmpfs={"/run": "exec"},
+            mounts=[Mount("/sys/fs/cgroup", "/sys/fs/cgroup", type="bind", read_only=False),
+                    Mount("/var/lib/docker", self.names.volume(i), type="volume"),
+                    Mount(SOCKET_DIR_IN_NODE, sockets, type="bind")])
+        # `--security-opt systempaths=unconfined` is a CLI spelling: the API wants empty path lists.
+        host_config["MaskedPaths"] = []
+        host_config["ReadonlyPaths"] = []
+        created = api.create_container(
+            image, command, name=name, hostname=self.names.hostname(i), detach=True,
+            labels=du.labels(self.lab, "node", **{LABEL + ".node": f"node-{i}"}), host_config=host_config)
+        made.append(("container", name))
+        api.start(created["Id"])
+
+    def _wait_engine(self, i: int, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        path = self.names.socket_url(i)[len("unix://"):]
+        while True:
+            try:
+                if os.path.exists(path):
+                    self.node_client(i).ping()
+                    return
+            except Exception:
+                pass
+            if time.monotonic() > deadline:
+                logs = ""
+                try:
+                    logs = self.client.containers.get(self.names.container(i)).logs(tail=15).decode(errors="replace")
+                except Exception:
+                    pass
+                raise Unavailable(f"node-{i}'s docker engine did not start within {timeout:g} s:\n{logs}",
+                                  "see `docker logs " + self.names.container(i) + "`; the playground needs "
+                                  "cgroup v2 and a kernel that allows nested containers")
+            time.sleep(0.3)
+
+    def wait_engine(self, i: int, timeout: float = 90) -> None:
+        self._node_clients.pop(i, None)
+        self._wait_engine(i, timeout)
+
+    def _load_images(self, indices: list[int]) -> None:
+        from .. import images
+        tags = images.all_tags()
+
+        def missing(i: int) -> bool:
+            have = {t: img.id for img in self.node_client(i).images.list() for t in img.tags}
+            return not all(have.get(t) == wanted[t] for t in tags)
+
+        wanted = images.ensure_images(self.client, self.progress)
+        todo = [i for i in indices if missing(i)]
+        if todo:
+            data = images.save_images(self.client, tags)  # one `docker save`, loaded by every node at once
+            self._parallel(lambda i: self.node_client(i).images.load(data), todo)
+
+    def _form_swarm(self, nodes: int) -> None:
+        manager = self.manager()
+        info = manager.info().get("Swarm") or {}
+        addr = self._ip(1)
+        if info.get("LocalNodeState") != "active":
+            self.progress.step("node-1: docker swarm init")
+            # Heartbeats every 2 s (Swarm's default is 5 s), so a failed node is noticed
+            # in seconds rather than after a long pause in the middle of a lesson.
+            manager.swarm.init(advertise_addr=addr, listen_addr="0.0.0.0:2377",
+                               labels={LABEL: self.lab}, dispatcher_heartbeat_period=HEARTBEAT_NS)
+        manager.swarm.reload()
+        token = manager.swarm.attrs["JoinTokens"]["Worker"]
+        joined = {n.attrs["Description"]["Hostname"]: n for n in manager.nodes.list()}
+
+        def join(i: int) -> None:
+            node = self.node_client(i)
+            state = (node.info().get("Swarm") or {}).get("LocalNodeState")
+            if state == "active" and f"node-{i}" in joined:
+                return
+            if state in ("active", "pending", "error"):
+                node.swarm.leave(force=True)
+            self.progress.step(f"node-{i}: docker swarm join (worker)")
+            node.swarm.join(remote_addrs=[f"{addr}:2377"], join_token=token, listen_addr="0.0.0.0:2377")
+        self._parallel(join, range(2, nodes + 1))
+        # Forget nodes that left (old ids of rebuilt workers), so `docker node ls` is clean.
+        for n in manager.nodes.list():
+            if n.attrs["Status"]["State"] == "down" and n.attrs["Spec"].get("Role") == "worker":
+                host = n.attrs["Description"]["Hostname"]
+                fresh = [m for m in manager.nodes.list()
+                         if m.attrs["Description"]["Hostname"] == host and m.attrs["Status"]["State"] == "ready"]
+                if fresh or (index_of(host) or 0) > nodes:
+                    try:
+                        n.remove(force=True)
+                    except Exception:
+                        pass
+        deadline = time.monotonic() + 60
+        while True:
+            ready = [n for n in manager.nodes.list() if n.attrs["Status"]["State"] == "ready"]
+            if len(ready) >= nodes:
+                return
+            if time.monotonic() > deadline:
+                raise Unavailable(f"only {len(ready)} of {nodes} nodes became ready in the swarm",
+                                  "look at `docker logs labkit-<lab>-node-2`, then try cluster.reset()")
+            time.sleep(0.5)
+
+    def _ip(self, i: int) -> str:
+        c = self.client.containers.get(self.names.container(i))
+        return c.attrs["NetworkSettings"]["Networks"][self.names.network]["IPAddress"]
+
+    def _parallel(self, fn, items) -> None:
+        items = list(items)
+        if not items:
+            return
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(items)) as pool:
+            for future in [pool.submit(fn, i) for i in items]:
+                future.result()
+
+    # -- tear down -----------------------------------------------------------------
+    def _remove_node(self, i: int, container) -> None:
+        try:
+            container.remove(force=True, v=True)
+        finally:
+            self._forget(i)
+
+    def _forget(self, i: int) -> None:
+        client = self._node_clients.pop(i, None)
+        if client is not None:
+            try:
+                client.close()
+            except Exception:
+                pass
+        shutil.rmtree(self.names.socket_dir(i), ignore_errors=True)
+        try:
+            self.client.volumes.get(self.names.volume(i)).remove(force=True)
+        except Exception:
+            pass
+
+    def _undo(self, made: list) -> None:
+        for kind, name in reversed(made):
+            try:
+                if kind == "container":
+                    self.client.containers.get(name).remove(force=True, v=True)
+                    self._forget(int(name.rsplit("-", 1)[1]))
+                elif kind == "volume":
+                    self.client.volumes.get(name).remove(force=True)
+                elif kind == "network":
+                    self.client.networks.get(name).remove()
+            except Exception:
+                pass
+        self._rmdir_lab()
+
+    def _rmdir_lab(self) -> None:
+        try:
+            os.rmdir(os.path.dirname(self.names.socket_dir(1)))  # only when empty
+        except OSError:
+            pass
+
+    def down(self) -> None:
+        """Remove every node, volume and the network of this lab."""
+        for i, c in self.node_containers().items():
+            self._remove_node(i, c)
+        for v in self.client.volumes.list(filters={"label": f"{LABEL}={self.lab}"}):
+            try:
+                v.remove(force=True)
+            except Exception:
+                pass
+        for net in self.client.networks.list(filters={"label": f"{LABEL}={self.lab}"}):
+            try:
+                net.remove()
+            except Exception:
+                pass
+        shutil.rmtree(os.path.dirname(self.names.socket_dir(1)), ignore_errors=True)
+
+
+def main() -> None:  # `python -m labkit.backends.playground [nodes]`: build and start, report the time
+    import sys
+    nodes = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    client = du.connect()
+    pg = Playground(client, du.lab_id(None))
+    print(f"playground of {nodes} nodes up in {pg.up(nodes):.1f} s")
+
+
+if __name__ == "__main__":
+    main()

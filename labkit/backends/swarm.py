@@ -1,0 +1,616 @@
+"""A real Docker Swarm: lecture 45, services that heal, scale and roll out.
+
+By default the swarm is a local multi-node playground (see `playground.py`):
+N Docker-in-Docker nodes on one machine, node-1 the manager. With
+`playground=False` labkit uses the user's own engine: it runs `swarm init`
+when the engine is in no swarm (and labels that swarm as its own), and it
+never leaves or changes a swarm it did not create (it only adds labelled
+services to it).
+
+A workload is a replicated service; a replica is a task, named
+`<service>.<slot>.<task id prefix>`. Differences from Kubernetes worth
+knowing (and shown by the lessons):
+- Swarm has no pause for a rollout that is going well: `pause` raises `Refused`.
+  An update pauses by itself when tasks fail (failure_action="pause");
+  `resume` then restarts it.
+- `rollback` swaps back to the previous spec (Swarm keeps one), and labkit
+  records it as a new revision, as `kubectl rollout undo` would.
+- A recovered node does not get its tasks back: Swarm does not rebalance.
+- The manager (node-1) cannot be failed: it is the one labkit talks to.
+"""
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+from ..errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
+from ..model import ClusterState, Component, Event, Node, Replica, Workload
+from . import _dockerutil as du
+from .base import LABEL, DeploySpec, UpdateStrategy
+
+NS = 1_000_000_000
+# What `docker service create` sends when no --update-* flag is given.
+SWARM_UPDATE_DEFAULTS = {"Parallelism": 1, "Delay": 0, "FailureAction": "pause", "Monitor": 5 * NS,
+                         "MaxFailureRatio": 0, "Order": "stop-first"}
+_PENDING = {"new", "pending", "assigned", "accepted", "ready", "preparing", "starting"}
+_GONE = {"shutdown", "orphaned", "remove"}
+_ROLLOUT = {None: "complete", "": "complete", "updating": "progressing", "paused": "paused",
+            "completed": "complete", "rollback_started": "rolling back", "rollback_paused": "paused",
+            "rollback_completed": "complete"}
+
+
+class SwarmBackend:
+    """Services on a real swarm; see the module docstring."""
+
+    name = "swarm"
+    flavor = "swarm"
+
+    def __init__(self, nodes: int = 3, flavor: str | None = None, seed: int = 0, *,
+                 lab: str | None = None, keep: bool = False, base_url: str | None = None,
+                 playground: bool = True, reaper: bool = True, quiet: bool = False) -> None:
+        if flavor not in (None, "swarm"):
+            raise InvalidInput(f"the swarm backend has only the 'swarm' flavor, not {flavor!r}",
+                               f"use labkit.connect('sim', flavor={flavor!r}) to imitate {flavor}")
+        self.lab = du.lab_id(lab)
+        self.host = du.connect(base_url)
+        self.keep = keep
+        self._rng = random.Random(seed)
+        self._progress = du.Progress("swarm", quiet=quiet)
+        self._lock = threading.RLock()
+        self._t0 = time.monotonic()
+        self._epoch0 = time.time()
+        self._history: dict[str, list[tuple[int, str]]] = {}
+        self._own_events: list[Event] = []
+        self._fingerprint: object = None
+        self._version = 0
+        self.startup_seconds = 0.0
+        self.pg = None
+        if reaper:
+            from .. import reaper as reaper_mod
+            reaper_mod.watch(self.lab, keep=keep, base_url=base_url)
+        from .. import images
+        if playground:
+            from .playground import Playground
+            self.pg = Playground(self.host, self.lab, self._progress)
+            self.startup_seconds = self.pg.up(nodes)
+            self.api = self.pg.manager()
+        else:
+            self.api = self.host
+            images.ensure_images(self.host, self._progress)
+            self._own_swarm = self._join_or_init()
+        for s in self._services():
+            self._history[s.name] = [(1, _image(s.attrs))]
+
+    def _join_or_init(self) -> bool:
+        """Use the engine's swarm; create one (labelled as labkit's) if there is none."""
+        swarm = self.host.info().get("Swarm") or {}
+        if swarm.get("LocalNodeState") == "active":
+            if not swarm.get("ControlAvailable"):
+                raise Unavailable("this engine is a swarm worker: services can only be created on a manager",
+                                  "run labkit on a manager node, or use the playground: labkit.connect('swarm')")
+            self.host.swarm.reload()
+            return ((self.host.swarm.attrs.get("Spec") or {}).get("Labels") or {}).get(LABEL) is not None
+        self._progress.step("docker swarm init (on your engine; `labkit reset` leaves it again)")
+        self.host.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377", labels={LABEL: self.lab})
+        return True
+
+    # -- time ----------------------------------------------------------------------
+    def now(self) -> float:
+        return time.monotonic() - self._t0
+
+    def advance(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+    # -- lookups ------------------------------------------------------------------------
+    def _services(self) -> list:
+        return self.api.services.list(filters={"label": f"{LABEL}={self.lab}"})
+
+    def _service(self, name: str):
+        import docker
+        try:
+            s = self.api.services.get(name)
+        except docker.errors.NotFound:
+            raise NotFound(f"no service named {name!r} in this swarm", "deploy it first") from None
+        if not du.owned(s.attrs["Spec"].get("Labels"), self.lab):
+            raise Refused(f"the service {name!r} is not this lab's", "labkit only touches services it made")
+        return s
+
+    def _nodes(self) -> list:
+        return self.api.nodes.list()
+
+    def _node(self, name: str):
+        for n in self._nodes():
+            if n.attrs["Description"]["Hostname"] == name:
+                return n
+        raise NotFound(f"no node named {name!r} in this swarm", "see cluster.nodes")
+
+    # -- workloads ---------------------------------------------------------------------------
+    def deploy(self, spec: DeploySpec) -> None:
+        import docker
+        from docker.types import EndpointSpec, ServiceMode
+        with self._lock:
+            try:
+                existing = self.api.services.get(spec.name)
+            except docker.errors.NotFound:
+                existing = None
+            if existing is not None:
+                mine = du.owned(existing.attrs["Spec"].get("Labels"), self.lab)
+                raise AlreadyExists(f"a service named {spec.name!r} already exists"
+                                    + ("" if mine else " and is not labkit's"),
+                                    "pick another name" + ("" if not mine else ", or delete it first"))
+            self._require_image(spec.image)
+            labels = {k: v for k, v in spec.labels.items() if not k.startswith(LABEL)}
+            labels.update(du.labels(self.lab, "service", **{du.WORKLOAD: spec.name}))
+            task_labels = du.labels(self.lab, "task", **{du.WORKLOAD: spec.name})
+            endpoint = None
+            if spec.ports:
+                endpoint = EndpointSpec(ports=_publish(spec.ports, "host" if self.pg else "ingress"))
+            update = _update_config(SWARM_UPDATE_DEFAULTS, spec.strategy)
+            try:
+                self.api.services.create(
+                    spec.image, name=spec.name, mode=ServiceMode("replicated", replicas=spec.replicas),
+                    labels=labels, container_labels=task_labels, env=[f"{k}={v}" for k, v in spec.env.items()],
+                    update_config=update, endpoint_spec=endpoint,
+                    networks=[spec.network] if spec.network else None)
+            except BaseException:
+                self._remove_service(spec.name)  # interrupted mid-call: whatever got made goes
+                raise
+            self._history[spec.name] = [(1, spec.image)]
+            self._own_events.append(Event(self.now(), "ServiceCreated", f"service/{spec.name}",
+                                          f"{spec.replicas} x {spec.image}", source="swarm manager"))
+
+    def _remove_service(self, name: str) -> None:
+        import docker
+        try:
+            s = self.api.services.get(name)
+            if du.owned(s.attrs["Spec"].get("Labels"), self.lab):
+                s.remove()
+        except docker.errors.NotFound:
+            pass
+
+    def _require_image(self, image: str) -> None:
+        """The image must be on the manager (playground nodes have the demo images loaded)."""
+        import docker
+        from .. import images
+        if images.lookup(image) and self.pg is None:
+            images.ensure_images(self.api, self._progress)
+        try:
+            self.api.images.get(image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        if self.pg is None:
+            try:
+                self.api.images.pull(image)
+                return
+            except Exception:
+                pass
+        demo = ", ".join(sorted(images.DEMO_IMAGES))
+        raise NotFound(f"image {image!r} is not on the swarm's nodes and no registry can provide it",
+                       f"the demo images are {demo}")
+
+    def scale(self, name: str, replicas: int) -> None:
+        with self._lock:
+            self._service(name).scale(replicas)
+
+    def update(self, name: str, image: str, strategy: UpdateStrategy) -> None:
+        with self._lock:
+            s = self._service(name)
+            self._require_image(image)
+            current = s.attrs["Spec"].get("UpdateConfig") or SWARM_UPDATE_DEFAULTS
+            s.update(image=image, update_config=_update_config(current, strategy))
+            history = self._history.setdefault(name, [(1, _image(s.attrs))])
+            history.append((history[-1][0] + 1, image))
+            self._own_events.append(Event(self.now(), "UpdateStarted", f"service/{name}",
+                                          f"rolling out {image}", source="swarm manager"))
+
+    def rollback(self, name: str) -> None:
+        with self._lock:
+            s = self._service(name)
+            previous = s.attrs.get("PreviousSpec")
+            if not previous:
+                raise Refused(f"{name} has no previous revision to roll back to",
+                              "update it first: rollback returns to the spec before the last update")
+            api = self.api.api
+            response = api._post_json(api._url("/services/{0}/update", s.id), data=s.attrs["Spec"],
+                                      params={"version": s.version, "rollback": "previous"})
+            api._raise_for_status(response)
+            image = _image({"Spec": previous})
+            history = self._history.setdefault(name, [(1, _image(s.attrs))])
+            history.append((history[-1][0] + 1, image))
+            self._own_events.append(Event(self.now(), "RollbackStarted", f"service/{name}",
+                                          f"rolling back to {image}", source="swarm manager"))
+
+    def pause(self, name: str) -> None:
+        self._service(name)
+        raise Refused("Swarm cannot pause a rollout on request",
+                      "an update pauses by itself when tasks fail (failure_action='pause'); "
+                      "slow one down with update(..., delay=10), or roll back with .rollback()")
+
+    def resume(self, name: str) -> None:
+        with self._lock:
+            s = self._service(name)
+            state = (s.attrs.get("UpdateStatus") or {}).get("State")
+            if state not in ("paused", "rollback_paused"):
+                raise Refused(f"{name}'s rollout is not paused (it is {state or 'complete'})",
+                              "resume applies after Swarm paused an update because tasks failed")
+            self.api.api.update_service(s.id, s.version, fetch_current_spec=True)
+
+    def history(self, name: str) -> list[tuple[int, str]]:
+        s = self._service(name)
+        return list(self._history.setdefault(name, [(1, _image(s.attrs))]))
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            self._service(name).remove()
+            self._history.pop(name, None)
+
+    # -- plain containers: Swarm runs services --------------------------------------------
+    def run_container(self, name: str, image: str, restart: str) -> None:
+        raise Refused("a swarm runs services, not single containers",
+                      f"deploy a service of one replica: cluster.deploy({name!r}, image={image!r}, replicas=1), "
+                      "or use labkit.connect('docker') for `docker run`")
+
+    def start_container(self, name: str) -> None:
+        self.run_container(name, "", "no")
+
+    def remove_container(self, name: str) -> None:
+        self.run_container(name, "", "no")
+
+    # -- nodes -------------------------------------------------------------------------------
+    def _node_container(self, name: str):
+        from .playground import index_of
+        if self.pg is None:
+            raise Refused(f"labkit does not switch off nodes of your own swarm ({name})",
+                          "use the playground, where nodes are containers: labkit.connect('swarm', nodes=3)")
+        i = index_of(name)
+        found = self.pg.node_containers().get(i) if i else None
+        if found is None:
+            raise NotFound(f"no playground node named {name!r}", "see cluster.nodes")
+        return i, found
+
+    def fail_node(self, name: str) -> None:
+        with self._lock:
+            self._node(name)
+            i, container = self._node_container(name)
+            if i == 1:
+                raise Refused("node-1 is the swarm's manager: labkit talks to the swarm through it",
+                              "fail a worker, e.g. cluster.fail_node('node-2')")
+            container.reload()
+            if container.status == "running":
+                container.kill()  # the power goes: dockerd and every task on the node die at once
+            self._own_events.append(Event(self.now(), "NodeDown", f"node/{name}",
+                                          f"{name} switched off", "Warning", "labkit"))
+
+    def recover_node(self, name: str) -> None:
+        with self._lock:
+            self._node(name)
+            i, container = self._node_container(name)
+            container.reload()
+            if container.status != "running":
+                container.start()
+            self._own_events.append(Event(self.now(), "NodeUp", f"node/{name}",
+                                          f"{name} powered on: its dockerd restarts and rejoins the swarm",
+                                          source="labkit"))
+
+    def drain(self, name: str) -> None:
+        self._availability(name, "drain")
+
+    def uncordon(self, name: str) -> None:
+        self._availability(name, "active")
+
+    def _availability(self, name: str, value: str) -> None:
+        with self._lock:
+            node = self._node(name)
+            if self.pg is None and not self._own_swarm:
+                raise Refused("labkit does not change nodes of a swarm it did not create",
+                              "use the playground: labkit.connect('swarm', nodes=3)")
+            spec = dict(node.attrs["Spec"])
+            spec["Availability"] = value
+            node.update(spec)
+            self._own_events.append(Event(self.now(), "NodeDrained" if value == "drain" else "NodeActive",
+                                          f"node/{name}", f"availability {value}", source="swarm manager"))
+
+    def kill_replica(self, name: str | None = None) -> str:
+        with self._lock:
+            tasks = self._visible_tasks()
+            if name is None:
+                running = sorted(r.name for r, _ in tasks if r.phase == "running")
+                if not running:
+                    raise NotFound("there is no running task to kill", "deploy a service first")
+                name = self._rng.choice(running)
+            found = next((t for r, t in tasks if r.name == name), None)
+            if found is None:  # it may have just finished: a live swarm moves on between two looks
+                found = self._any_task(name)
+            if found is None:
+                raise NotFound(f"no task named {name!r}", "see cluster.state().replicas")
+            cid = ((found.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID")
+            if not cid:
+                raise Refused(f"{name} has no container yet", "wait until it runs")
+            engine = self.host
+            if self.pg is not None:
+                host = self._hostnames().get(found.get("NodeID"), "")
+                from .playground import index_of
+                engine = self.pg.node_client(index_of(host) or 1)
+            try:
+                engine.containers.get(cid).kill()  # inside its node: Swarm sees the task fail
+            except Exception as exc:
+                if "is not running" not in str(exc) and "No such container" not in str(exc):
+                    raise
+            return name
+
+    def _any_task(self, name: str) -> dict | None:
+        """The task called `name`, even one that is no longer shown (shut down a moment ago)."""
+        services = {s.id: s.name for s in self._services()}
+        if not services:
+            return None
+        for t in self.api.api.tasks(filters={"service": list(services)}):
+            if _task_name(services.get(t["ServiceID"], ""), t) == name:
+                return t
+        return None
+
+    # -- looking ---------------------------------------------------------------------------------
+    def _hostnames(self) -> dict[str, str]:
+        return {n.id: n.attrs["Description"]["Hostname"] for n in self._nodes()}
+
+    def _visible_tasks(self, services: list | None = None, hostnames: dict | None = None):
+        """(Replica, raw task) for tasks worth showing: wanted, still running, or the latest failure of a slot."""
+        services = self._services() if services is None else services
+        if not services:
+            return []
+        hostnames = self._hostnames() if hostnames is None else hostnames
+        by_id = {s.id: s for s in services}
+        tasks = self.api.api.tasks(filters={"service": [s.id for s in services]})
+        newest: dict[tuple, str] = {}
+        failures: dict[tuple, int] = {}
+        for t in sorted(tasks, key=lambda t: t.get("CreatedAt", "")):
+            key = (t["ServiceID"], t.get("Slot") or t.get("NodeID"))
+            newest[key] = t["ID"]
+            if t["Status"]["State"] in ("failed", "rejected"):
+                failures[key] = failures.get(key, 0) + 1
+        out = []
+        for t in tasks:
+            service = by_id.get(t["ServiceID"])
+            if service is None:
+                continue
+            state = t["Status"]["State"]
+            desired = t.get("DesiredState", "")
+            key = (t["ServiceID"], t.get("Slot") or t.get("NodeID"))
+            wanted = desired in ("running", "ready", "accepted")
+            if state == "running":
+                phase = "running" if wanted else "terminating"
+            elif wanted and state in _PENDING:
+                phase = "pending"
+            elif newest.get(key) == t["ID"] and state in ("failed", "rejected"):
+                phase = "failed"
+            elif wanted and state in ("failed", "rejected"):
+                phase = "failed"
+            elif wanted and state == "complete":
+                phase = "succeeded"
+            else:
+                continue
+            err = t["Status"].get("Err") or ""
+            reason = ""
+            if phase == "pending":
+                reason = "Unschedulable" if "no suitable node" in err else state.capitalize()
+            elif phase == "failed":
+                reason = (err or state)[:80]
+            image = _image({"Spec": {"TaskTemplate": t.get("Spec") or {}}})
+            name = _task_name(service.name, t)
+            out.append((Replica(
+                name=name, workload=service.name, node=hostnames.get(t.get("NodeID")), image=image,
+                phase=phase, ready=phase == "running", restarts=failures.get(key, 0) if wanted else 0,
+                revision=self._revision(service.name, image), reason=reason, ip="",
+                created=du.parse_time(t.get("CreatedAt")) - self._epoch0), t))
+        return out
+
+    def _revision(self, name: str, image: str) -> int:
+        for rev, img in reversed(self._history.get(name, [])):
+            if img == image:
+                return rev
+        return 1
+
+    def state(self) -> ClusterState:
+        with self._lock:
+            nodes_raw = self._nodes()
+            hostnames = {n.id: n.attrs["Description"]["Hostname"] for n in nodes_raw}
+            services = self._services()
+            tasks = self._visible_tasks(services, hostnames)
+            containers = self.pg.node_containers() if self.pg else {}
+        replicas = sorted((r for r, _ in tasks), key=lambda r: (r.workload, r.name))
+        nodes = []
+        for n in sorted(nodes_raw, key=lambda n: n.attrs["Description"]["Hostname"]):
+            a = n.attrs
+            hostname = a["Description"]["Hostname"]
+            from .playground import index_of
+            container = containers.get(index_of(hostname)) if self.pg else None
+            powered = container is None or container.status == "running"
+            up = a["Status"]["State"] == "ready" and powered
+            availability = a["Spec"].get("Availability", "active")
+            if self.pg and container is None:
+                continue  # an old id of a rebuilt node
+            status = "Ready" if up else "Down"
+            if availability != "active":
+                status += f",{availability.capitalize()}"
+            res = a["Description"].get("Resources") or {}
+            mine = [r for r in replicas if r.node == hostname and r.phase == "running"]
+            nodes.append(Node(
+                name=hostname, role="manager" if a["Spec"].get("Role") == "manager" else "worker",
+                ready=up, schedulable=availability == "active",
+                cpu_capacity=int(res.get("NanoCPUs", 0) // 1_000_000), memory_capacity=int(res.get("MemoryBytes", 0) >> 20),
+                pods_capacity=1000, pods_allocated=len(mine), status=status,
+                labels=tuple(sorted((a["Spec"].get("Labels") or {}).items()))))
+        workloads = [self._workload(s, replicas) for s in sorted(services, key=lambda s: s.name)]
+        components = []
+        for node in nodes:
+            components.append(Component("dockerd", node.ready, node.name))
+            if node.role == "manager":
+                for part in ("raft store", "orchestrator", "scheduler", "dispatcher"):
+                    components.append(Component(part, node.ready, node.name))
+            else:
+                components.append(Component("agent", node.ready, node.name))
+        fingerprint = (tuple(nodes), tuple(workloads), tuple(replicas))
+        if fingerprint != self._fingerprint:
+            self._fingerprint = fingerprint
+            self._version += 1
+        return ClusterState(backend=self.name, flavor=self.flavor, time=self.now(), nodes=tuple(nodes),
+                            workloads=tuple(workloads), replicas=tuple(replicas), components=tuple(components),
+                            version=self._version,
+                            extra={"lab": self.lab, "playground": self.pg is not None})
+
+    def _workload(self, s, replicas: list[Replica]) -> Workload:
+        spec = s.attrs["Spec"]
+        image = _image(s.attrs)
+        mine = [r for r in replicas if r.workload == s.name and r.phase != "terminating"]
+        ready = sum(1 for r in mine if r.ready)
+        update = spec.get("UpdateConfig") or SWARM_UPDATE_DEFAULTS
+        order = update.get("Order", "stop-first")
+        desired = int(((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas", 0))
+        step = int(update.get("Parallelism", 1)) or desired
+        status = s.attrs.get("UpdateStatus") or {}
+        rollout = _ROLLOUT.get(status.get("State"), "progressing")
+        history = self._history.get(s.name) or [(1, image)]
+        return Workload(
+            name=s.name, image=image, desired=desired,
+            current=sum(1 for r in mine if r.phase in ("pending", "running")), ready=ready,
+            updated=sum(1 for r in mine if r.image == image and r.phase in ("pending", "running")),
+            available=ready, revision=history[-1][0], kind="service", strategy=order,
+            max_surge=step if order == "start-first" else 0,
+            max_unavailable=step if order == "stop-first" else 0,
+            paused=rollout == "paused", rollout=rollout, message=status.get("Message", ""),
+            labels=tuple(sorted((k, v) for k, v in (spec.get("Labels") or {}).items() if not k.startswith(LABEL))))
+
+    def events(self, since: float = 0.0) -> list[Event]:
+        out = [e for e in self._own_events if e.time >= since]
+        for r, t in self._visible_tasks():
+            if r.created >= since:
+                out.append(Event(r.created, "Scheduled", f"task/{r.name}",
+                                 f"assigned to {r.node}" if r.node else "waiting for a node", source="scheduler"))
+            when = du.parse_time(t["Status"].get("Timestamp")) - self._epoch0
+            if when >= since and r.phase != "pending":
+                reason = {"running": "Started", "failed": "Failed", "terminating": "Killing",
+                          "succeeded": "Completed"}[r.phase]
+                out.append(Event(when, reason, f"task/{r.name}", t["Status"].get("Err") or t["Status"].get("Message", ""),
+                                 "Warning" if r.phase == "failed" else "Normal", f"agent on {r.node}"))
+        out.sort(key=lambda e: e.time)
+        return out
+
+    # -- housekeeping -----------------------------------------------------------------------
+    def reset(self) -> None:
+        """Remove this lab's services; power failed nodes back on and undrain them. Nodes stay."""
+        with self._lock:
+            ids = []
+            for s in self._services():
+                ids.append(s.id)
+                s.remove()
+            self._history.clear()
+            if self.pg is not None:
+                for i, c in self.pg.node_containers().items():
+                    if c.status != "running":
+                        c.start()
+                for n in self._nodes():
+                    if n.attrs["Spec"].get("Availability") != "active":
+                        spec = dict(n.attrs["Spec"], Availability="active")
+                        n.update(spec)
+            deadline = time.monotonic() + 20
+            while ids and time.monotonic() < deadline:
+                try:
+                    left = [c for c in self._task_containers()]
+                except Exception:
+                    left = []
+                if not left:
+                    break
+                time.sleep(0.3)
+            if self.pg is not None:
+                self._wait_nodes_ready(60)
+
+    def _task_containers(self) -> list:
+        engines = [self.host] if self.pg is None else [
+            self.pg.node_client(i) for i, c in self.pg.node_containers().items() if c.status == "running"]
+        found = []
+        for engine in engines:
+            try:
+                found += engine.containers.list(all=True, filters={"label": f"{LABEL}={self.lab}"})
+            except Exception:
+                pass
+        return found
+
+    def _wait_nodes_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            nodes = self.state().nodes
+            if all(n.ready for n in nodes):
+                return
+            time.sleep(0.5)
+
+    def destroy(self) -> None:
+        """Remove the whole playground (nodes, volumes, network) or leave the swarm labkit made."""
+        from .. import reaper
+        if self.pg is not None:
+            self.pg.down()
+        else:
+            for s in self._services():
+                s.remove()
+            if self._own_swarm:
+                reaper.leave_swarm(self.host)
+        reaper.release(self.lab)
+
+    def close(self) -> None:
+        for client in [self.host] + ([self.api] if self.api is not self.host else []):
+            try:
+                client.close()
+            except Exception:
+                pass
+
+
+def _task_name(service: str, task: dict) -> str:
+    """`web.3.k2x9qa`: service, slot, and the start of the task id (a slot has many tasks over time)."""
+    return f"{service}.{task.get('Slot', 0)}.{task['ID'][:6]}"
+
+
+def _image(attrs: dict) -> str:
+    spec = (attrs.get("Spec") or {}).get("TaskTemplate") or {}
+    return ((spec.get("ContainerSpec") or {}).get("Image") or "").split("@sha256:")[0]
+
+
+def _update_config(current: dict, strategy: UpdateStrategy) -> dict:
+    """Swarm's UpdateConfig: the current one with every option the student gave on top."""
+    config = dict(SWARM_UPDATE_DEFAULTS)
+    config.update(current or {})
+    parallelism, order = strategy.parallelism, strategy.order
+    # Kubernetes words on a swarm: surge means start-first, unavailability stop-first.
+    if parallelism is None and order is None and strategy.type in (None, "RollingUpdate"):
+        surge, unavailable = strategy.max_surge, strategy.max_unavailable
+        if isinstance(surge, int) and surge > 0 and unavailable in (0, None):
+            parallelism, order = surge, "start-first"
+        elif isinstance(unavailable, int) and unavailable > 0 and surge in (0, None):
+            parallelism, order = unavailable, "stop-first"
+    if strategy.type == "Recreate" and parallelism is None:
+        parallelism, order = 0, "stop-first"
+    if parallelism is not None:
+        config["Parallelism"] = parallelism
+    if order is not None:
+        config["Order"] = order
+    if strategy.delay is not None:
+        config["Delay"] = int(strategy.delay * NS)
+    if strategy.failure_action is not None:
+        config["FailureAction"] = strategy.failure_action
+    if strategy.monitor is not None:
+        config["Monitor"] = int(strategy.monitor * NS)
+    if strategy.max_failure_ratio is not None:
+        config["MaxFailureRatio"] = strategy.max_failure_ratio
+    return config
+
+
+def _publish(ports: tuple[str, ...], mode: str) -> list[dict]:
+    out = []
+    for p in ports:
+        published, _, target = str(p).rpartition(":")
+        if not target.isdigit() or (published and not published.isdigit()):
+            raise InvalidInput(f"port {p!r} is not in docker's -p form", "e.g. '8080:80' or '80'")
+        entry = {"Protocol": "tcp", "TargetPort": int(target), "PublishMode": mode}
+        if published:
+            entry["PublishedPort"] = int(published)
+        out.append(entry)
+    return out

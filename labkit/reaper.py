@@ -1,0 +1,244 @@
+"""Clean up after a notebook, even when its kernel dies (like testcontainers' Ryuk).
+
+When a backend connects, `watch(lab)` starts one small detached process per
+kernel and lab. It polls the kernel's pid; once the kernel is gone it waits a
+grace period (10 s, `$LABKIT_REAPER_GRACE`) and then removes every Docker
+object labelled `io.labkit=<lab>`, unless
+
+- another live kernel still uses the same lab (it has its own reaper), or
+- some session chose `keep=True` (the lab stays until `labkit reset`).
+
+Sessions are recorded as "claim" files in a per-user directory:
+`<tmp>/labkit-<uid>/claims/<lab>/<pid>-<start time>` containing "reap" or "keep".
+
+`reset_all()` (what `labkit reset` runs) removes leftovers of every lab, or
+of one lab, including a swarm on the user's engine that labkit initialised.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from .backends.base import LABEL
+
+GRACE = 10.0
+
+
+def _root() -> str:
+    return os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}", "claims")
+
+
+def _start_time(pid: int) -> str:
+    """The kernel's idea of when `pid` started (so a reused pid is not taken for the old one)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "0"
+
+
+def alive(pid: int, started: str) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return started == "0" or _start_time(pid) in (started, "0")
+
+
+def _claims(lab: str) -> list[tuple[int, str, str, str]]:
+    """(pid, start time, "reap"/"keep", path) of every claim on `lab`."""
+    folder = os.path.join(_root(), lab)
+    out = []
+    for entry in os.listdir(folder) if os.path.isdir(folder) else []:
+        pid, _, started = entry.partition("-")
+        if not pid.isdigit():
+            continue
+        path = os.path.join(folder, entry)
+        try:
+            mode = open(path).read().strip()
+        except OSError:
+            continue
+        out.append((int(pid), started, mode, path))
+    return out
+
+
+def watch(lab: str, keep: bool = False, base_url: str | None = None, pid: int | None = None,
+          grace: float | None = None) -> str:
+    """Claim `lab` for this process and make sure a reaper watches it; return the claim path."""
+    pid = pid or os.getpid()
+    started = _start_time(pid)
+    folder = os.path.join(_root(), lab)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    path = os.path.join(folder, f"{pid}-{started}")
+    fresh = not os.path.exists(path)
+    if not keep:
+        # A new session that does not keep the lab lifts old keeps of dead kernels.
+        for other_pid, other_started, mode, other in _claims(lab):
+            if mode == "keep" and not alive(other_pid, other_started):
+                _unlink(other)
+    with open(path, "w") as f:
+        f.write("keep" if keep else "reap")
+    if fresh and not keep:
+        grace = float(os.environ.get("LABKIT_REAPER_GRACE", GRACE)) if grace is None else grace
+        env = dict(os.environ)
+        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = os.pathsep.join([package_parent] + [p for p in [env.get("PYTHONPATH")] if p])
+        if base_url:
+            env["DOCKER_HOST"] = base_url
+        log = open(os.path.join(os.path.dirname(_root()), "reaper.log"), "ab")
+        subprocess.Popen([sys.executable, "-m", "labkit.reaper", "watch", lab, str(pid), started, str(grace)],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                         start_new_session=True, close_fds=True)
+        log.close()
+    return path
+
+
+def release(lab: str, pid: int | None = None) -> None:
+    """Drop this process's claim (after an explicit cleanup nothing is left to watch)."""
+    pid = pid or os.getpid()
+    for other_pid, _, _, path in _claims(lab):
+        if other_pid == pid:
+            _unlink(path)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))  # the lab's folder, once its last claim is gone
+    except OSError:
+        pass
+
+
+def _watch_loop(lab: str, pid: int, started: str, grace: float) -> int:
+    while alive(pid, started):
+        time.sleep(1.0)
+    mine = os.path.join(_root(), lab, f"{pid}-{started}")
+    if not os.path.exists(mine):
+        return 0  # released or re-claimed with keep=True... nothing for us
+    try:
+        if open(mine).read().strip() == "keep":
+            return 0
+    except OSError:
+        return 0
+    time.sleep(grace)
+    _unlink(mine)
+    for other_pid, other_started, mode, _ in _claims(lab):
+        if mode == "keep" or alive(other_pid, other_started):
+            print(f"lab {lab!r} is still claimed by pid {other_pid} ({mode}); not reaping", flush=True)
+            return 0
+    removed = reap(lab)
+    print(f"kernel {pid} is gone: removed {len(removed)} object(s) of lab {lab!r}: {removed}", flush=True)
+    return 0
+
+
+def reap(lab: str | None, client=None, images: bool = False) -> list[str]:
+    """Remove every Docker object labelled for `lab` (every lab when None); return what went."""
+    from .backends import _dockerutil as du
+    client = client or du.connect()
+    selector = f"{LABEL}={lab}" if lab else LABEL
+    removed: list[str] = []
+    try:  # services on the user's own swarm (playground=False)
+        for s in client.services.list(filters={"label": selector}):
+            if not du.owned(s.attrs["Spec"].get("Labels"), lab):
+                continue
+            s.remove()
+            removed.append(f"service/{s.name}")
+    except Exception:
+        pass  # not a swarm manager: no services
+    for c in client.containers.list(all=True, filters={"label": selector}):
+        if not du.owned(c.labels, lab):
+            continue  # e.g. a student's own container of a demo image (it inherits the image's labels)
+        try:
+            c.remove(force=True, v=True)
+            removed.append(f"container/{c.name}")
+        except Exception:
+            pass
+    for v in client.volumes.list(filters={"label": selector}):
+        try:
+            v.remove(force=True)
+            removed.append(f"volume/{v.name}")
+        except Exception:
+            pass
+    for n in client.networks.list(filters={"label": selector}):
+        try:
+            n.remove()
+            removed.append(f"network/{n.name}")
+        except Exception:
+            pass
+    try:  # the user's engine's swarm, only when labkit initialised it (its spec carries our label)
+        swarm_labels = ((client.swarm.attrs or {}).get("Spec") or {}).get("Labels") or {}
+        if LABEL in swarm_labels and (lab is None or swarm_labels[LABEL] == lab):
+            leave_swarm(client)
+            removed.append("swarm")
+    except Exception:
+        pass
+    if lab:  # the playground's socket folders of this lab
+        import shutil
+        base = os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}")
+        shutil.rmtree(os.path.join(base, lab), ignore_errors=True)
+        try:
+            os.unlink(os.path.join(base, f"{lab}.lock"))
+        except OSError:
+            pass
+    if images:
+        from .images import remove_images
+        removed += [f"image/{t}" for t in remove_images(client)]
+    return removed
+
+
+def leave_swarm(client) -> None:
+    """Leave a swarm labkit initialised, and remove the bridge Docker made for it."""
+    client.swarm.leave(force=True)
+    try:
+        bridge = client.networks.get("docker_gwbridge")
+        if not bridge.attrs.get("Containers"):
+            bridge.remove()
+    except Exception:
+        pass
+
+
+def reset_all(lab: str | None = None, images: bool = False, client=None) -> list[str]:
+    """`labkit reset`: remove what labkit made, for one lab or all (older sessions too).
+
+    Images are kept unless `images=True` (the node image takes a minute to rebuild).
+    """
+    removed = reap(lab, client, images=images)
+    root = _root()
+    labs = [lab] if lab else (os.listdir(root) if os.path.isdir(root) else [])
+    for name in labs:
+        for _, _, _, path in _claims(name):
+            _unlink(path)
+    import shutil
+    base = os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}")
+    for name in labs if lab else (os.listdir(base) if os.path.isdir(base) else []):
+        if name != "claims":
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+    return removed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m labkit.reaper")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    w = sub.add_parser("watch")
+    w.add_argument("lab")
+    w.add_argument("pid", type=int)
+    w.add_argument("started")
+    w.add_argument("grace", type=float)
+    r = sub.add_parser("reset")
+    r.add_argument("--lab")
+    r.add_argument("--images", action="store_true")
+    args = parser.parse_args(argv)
+    if args.cmd == "watch":
+        return _watch_loop(args.lab, args.pid, args.started, args.grace)
+    print("\n".join(reset_all(args.lab, images=args.images)) or "nothing to remove")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
