@@ -1,0 +1,229 @@
+"""What every live view shares: following a cluster, batching syncs, ticking the simulator.
+
+A view subscribes to `cluster.on_change`. Every change (a facade call, a step
+of simulated time, a poll of a real engine) only marks the view dirty; the
+state is encoded and sent at most once per `interval` seconds (trailing edge
+guaranteed by a timer), so a `cluster.wait()` that takes 500 steps sends a
+handful of messages, not 500. In a kernel the trailing flush runs on the
+kernel's own event loop (main thread), never beside a cell that is moving
+the simulator.
+
+On the simulator time passes only when asked. While a view is on screen and
+the cluster is still moving, its frontend sends a "tick" about every 100 ms
+and the view answers with `cluster.run(dt)`: the cluster moves like a real
+one. Where there is no frontend (nbval, exported HTML) nothing ticks, so
+outputs stay deterministic. On real engines (`cluster.live`) a background
+thread polls `cluster.state()` instead.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any, Callable
+
+import anywidget
+import traitlets
+
+from ..errors import LabkitError
+from ..model import ClusterState
+
+HERE = Path(__file__).parent
+CSS = HERE / "views.css"
+
+# One simulated clock per cluster, whatever number of views tick it.
+_last_tick: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
+_tick_lock = threading.Lock()
+
+MAX_TICK = 0.5  # wall seconds one tick may make up for (a stalled tab does not jump ahead)
+
+
+def is_settled(state: ClusterState) -> bool:
+    """Nothing left to happen by itself: converged, nothing pending or terminating."""
+    return state.converged and not any(r.phase in ("pending", "terminating") for r in state.replicas)
+
+
+class LiveView(anywidget.AnyWidget):
+    """Base of the live views. Subclasses set `_esm` and implement `payload(state)`."""
+
+    _css = CSS
+    moving = traitlets.Bool(False).tag(sync=True)  # the frontend should tick
+    settled = traitlets.Bool(True).tag(sync=True)  # ... but slowly: only lingering after a change
+    speed = traitlets.Float(1.0).tag(sync=True)
+    sim = traitlets.Bool(True).tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, cluster, *, interval: float = 0.05, speed: float = 1.0, linger: float = 360.0,
+                 poll: float = 0.5, **traits) -> None:
+        """`interval`: least wall time between two syncs. `speed`: simulated seconds per
+        wall second while ticking. `linger`: simulated seconds to keep time running after
+        the last change (node failures take a while to notice). `poll`: seconds between
+        two polls of a real engine."""
+        super().__init__(**traits)
+        self.cluster = cluster
+        self.interval = self.base_interval = interval
+        self.linger = linger
+        self.speed = speed
+        self.sim = not cluster.live
+        self.sent = 0  # syncs sent, for tests and benchmarks
+        self.last_payload_size = 0
+        self._lock = threading.RLock()
+        self._pending: ClusterState | None = None
+        self._last_sent = 0.0
+        self._timer: threading.Timer | None = None
+        self._ticking = False
+        self._prev: ClusterState | None = None
+        self._action_time = float("-inf")
+        self._closed = threading.Event()
+        try:  # in a kernel: flush on its event loop (main thread), where the cell code runs
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        state = cluster.state()
+        self._prev = state
+        if not is_settled(state):
+            self._action_time = state.time
+        self._unsubscribe: Callable[[], None] = cluster.on_change(self._changed)
+        self.on_msg(self._on_message)
+        self._flush(state)
+        self._poller = None
+        if cluster.live:
+            self._poller = threading.Thread(target=self._poll, args=(poll,), daemon=True,
+                                            name=f"labkit-{type(self).__name__}-poll")
+            self._poller.start()
+
+    # -- what subclasses provide ----------------------------------------------------------
+    def payload(self, state: ClusterState) -> None:
+        """Set the synced traits from `state` (called inside `hold_sync`)."""
+        raise NotImplementedError
+
+    def static_html(self) -> str:
+        """The picture shown where no widget can run."""
+        raise NotImplementedError
+
+    def handle(self, message: dict) -> None:
+        """A control message from the frontend (other than "tick" and "speed")."""
+
+    # -- following the cluster -------------------------------------------------------------
+    def _changed(self, state: ClusterState) -> None:
+        prev = self._prev
+        if prev is not None and state.time == prev.time and state.version != prev.version and not self._ticking:
+            self._action_time = state.time  # a change made through the facade, not time passing
+        self._prev = state
+        with self._lock:
+            self._pending = state
+            wait = self._last_sent + self.interval - time.monotonic()
+            if wait <= 0 and not self._ticking:
+                self._flush_pending()
+            elif self._timer is None:
+                self._timer = threading.Timer(max(wait, 0.0), self._flush_later)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _flush_later(self) -> None:
+        """The timer fired: flush on the kernel's loop when there is one, else right here."""
+        loop = self._loop
+        if loop is not None and loop.is_running() and threading.current_thread() is not threading.main_thread():
+            loop.call_soon_threadsafe(self._flush_pending)
+        else:
+            self._flush_pending()
+
+    def _flush_pending(self) -> None:
+        with self._lock:
+            self._timer = None
+            state, self._pending = self._pending, None
+            if state is not None and not self._closed.is_set():
+                self._flush(state)
+
+    def _flush(self, state: ClusterState) -> None:
+        started = time.monotonic()
+        with self._lock, self.hold_sync():
+            self.settled = is_settled(state)
+            self.moving = self.sim and (not self.settled or state.time - self._action_time < self.linger)
+            self.payload(state)
+        self.sent += 1
+        self._last_sent = time.monotonic()
+        # A big cluster takes long to encode: leave the kernel time for anything else.
+        self.interval = max(self.base_interval, min(2.0, 3 * (self._last_sent - started)))
+
+    def refresh(self) -> None:
+        """Send the current state now."""
+        self._flush(self.cluster.state())
+
+    def _poll(self, every: float) -> None:
+        while not self._closed.wait(every):
+            try:
+                self._changed(self.cluster.state())
+            except Exception as error:  # the engine went away: say so, keep trying
+                self.message = f"cannot reach the cluster: {error}"
+
+    # -- messages from the frontend --------------------------------------------------------
+    def _on_message(self, _widget, content: Any, _buffers) -> None:
+        if not isinstance(content, dict) or "type" not in content:
+            return  # e.g. anywidget's own commands
+        kind = content["type"]
+        try:
+            if kind == "tick":
+                if not self.tick():
+                    self.send({"type": "tock"})  # nothing to do: answer anyway, the frontend counts replies
+            elif kind == "speed":
+                self.speed = float(content.get("value", 1.0))
+                self.refresh()
+            else:
+                self.handle(content)
+                self.message = ""
+        except LabkitError as error:
+            self.message = error.message + (f" ({error.hint})" if error.hint else "")
+
+    def tick(self) -> bool:
+        """Let the wall time since the last tick pass on the simulator (scaled by `speed`);
+        False when there was nothing to do."""
+        if not self.sim or not self.moving or self.speed <= 0:
+            return False
+        now = time.monotonic()
+        with _tick_lock:
+            last = _last_tick.get(self.cluster, now - 0.1)
+            elapsed = now - last
+            if elapsed < 0.03:
+                return False  # another view of this cluster ticked just now
+            _last_tick[self.cluster] = now
+        seconds = round(min(elapsed, MAX_TICK) * self.speed, 3)
+        if seconds <= 0:
+            return False
+        self._ticking = True
+        try:
+            self.cluster.run(seconds)
+        finally:
+            self._ticking = False
+        with self._lock:
+            if self._pending is not None:
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+                state, self._pending = self._pending, None
+                self._flush(state)
+        return True
+
+    # -- display and lifetime --------------------------------------------------------------
+    def __repr__(self) -> str:
+        """Deterministic (no address): nbval compares text/plain."""
+        return f"<{type(self).__name__} of {self.cluster!r}>"
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        data["text/html"] = self.static_html()
+        return data, metadata
+
+    def close(self) -> None:
+        self._closed.set()
+        self._unsubscribe()
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        super().close()
