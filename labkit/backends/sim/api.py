@@ -16,6 +16,7 @@ from .clock import Clock
 from .store import Store
 
 K8S_DEFAULTS = {"max_surge": "25%", "max_unavailable": "25%", "min_ready_seconds": 0.0, "type": "RollingUpdate"}
+REPLICA_WORD = {"kubernetes": "pod", "swarm": "task", "docker": "container"}
 SWARM_DEFAULTS = {"parallelism": 1, "delay": 0.0, "failure_action": "pause", "monitor": 5.0,
                   "max_failure_ratio": 0.0, "order": "stop-first"}
 
@@ -82,5 +83,9 @@ class APIServer:
         return self.store.items(kind)
 
     # -- events --------------------------------------------------------------------
+    def ref(self, pod_name: str) -> str:
+        """How this flavor names a replica in its events: pod/…, task/… or container/…."""
+        return f"{REPLICA_WORD[self.flavor]}/{pod_name}"
+
     def record(self, reason: str, obj: str, message: str, type: str = "Normal", source: str = "") -> None:
         self.events.append((self.clock.now, reason, obj, message, type, source))

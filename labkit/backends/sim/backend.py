@@ -172,7 +172,8 @@ class SimBackend:
         else:
             rollout = "progressing"
         return Workload(d.name, d.template.image, d.replicas, current, sum(rs.ready for rs in sets), updated,
-                        available, new.revision if new else 0, "deployment", d.strategy["type"], surge,
+                        available, new.revision if new else max((rs.revision for rs in sets), default=0) + 1,
+                        "deployment", d.strategy["type"], surge,
                         unavailable, d.paused, rollout, d.condition, tuple(sorted(d.labels.items())))
 
     def _service_status(self, svc: Service) -> Workload:
@@ -405,7 +406,7 @@ class SimBackend:
         pod = self._container(name)
         if not pod.container_up:
             raise Refused(f"{name} is not running", "kill a running replica")
-        self.api.record("Killed", f"pod/{name}", "container killed from outside (exit code 137)", "Warning",
+        self.api.record("Killed", self.api.ref(name), "container killed from outside (exit code 137)", "Warning",
                         source="container-runtime")
         self.agents[pod.node].crash(pod, exit_code=137)
         return name
@@ -450,7 +451,7 @@ class SimBackend:
             pod = pods[pod_name]
             if pod.owner:  # a bare pod / plain container has nothing to recreate it
                 delete_pod(self.api, pod, source="drain")
-                self.api.record("Evicted", f"pod/{pod_name}", f"Evicting pod {pod_name}", source="drain")
+                self.api.record("Evicted", self.api.ref(pod_name), f"Evicting pod {pod_name}", source="drain")
 
     def uncordon(self, name: str) -> None:
         node = self._node_obj(name)

@@ -329,5 +329,5 @@ class NodeLifecycleController:
             pod = pods.get(name)
             if pod is not None and not pod.deleting:
                 delete_pod(self.api, pod, source="node-lifecycle-controller")
-                self.api.record("TaintManagerEviction", f"pod/{name}", f"Marking for deletion Pod default/{name}",
+                self.api.record("TaintManagerEviction", self.api.ref(name), f"Marking for deletion Pod default/{name}",
                                 source="node-lifecycle-controller")

@@ -14,6 +14,7 @@ from .clock import Clock
 from .objects import NodeObj, Pod
 
 BACKOFF_START, BACKOFF_CAP = 10.0, 300.0  # kubelet's CrashLoopBackOff
+AGENT = {"kubernetes": "kubelet", "swarm": "agent", "docker": "docker-daemon"}  # who reports in each flavor
 
 
 class NodeAgent:
@@ -143,7 +144,7 @@ class NodeAgent:
             self.report(pod)
 
     def event(self, pod: Pod, reason: str, message: str, type: str = "Normal") -> None:
-        self.api.record(reason, f"pod/{pod.name}", message, type, source="kubelet")
+        self.api.record(reason, self.api.ref(pod.name), message, type, source=AGENT[self.api.flavor])
 
     # -- the node itself -------------------------------------------------------------
     def fail(self) -> None:

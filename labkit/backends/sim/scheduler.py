@@ -116,7 +116,7 @@ class Scheduler:
         return None
 
     def bind(self, pod: Pod, node: NodeObj) -> None:
-        self.api.record("Scheduled", f"pod/{pod.name}", f"Successfully assigned default/{pod.name} to {node.name}",
+        self.api.record("Scheduled", self.api.ref(pod.name), f"Successfully assigned default/{pod.name} to {node.name}",
                         source="scheduler")
         bind(self.api, pod, node)
 
@@ -132,7 +132,7 @@ class Scheduler:
         else:
             message = f"0/{len(nodes)} nodes are available: " + ", ".join(
                 f"{c} {r}" for r, c in sorted(why.items())) + "."
-        self.api.record("FailedScheduling", f"pod/{pod.name}", message, type="Warning", source="scheduler")
+        self.api.record("FailedScheduling", self.api.ref(pod.name), message, type="Warning", source="scheduler")
 
 
 def bind(api: APIServer, pod: Pod, node: NodeObj) -> None:
