@@ -439,11 +439,17 @@ class Workload:
             raise NotFound(f"{self.name} has no canary", f"start one with .canary(image, percent=10)")
         return canary
 
-    def wait(self, timeout: float = 600) -> WorkloadStatus:
-        """Let time pass until this workload has converged."""
+    def wait(self, timeout: float = 600, away_from: str | None = None) -> WorkloadStatus:
+        """Let time pass until this workload has converged (and, with `away_from`, until
+        none of its replicas runs on that node any more: a failed node's work has moved)."""
         def done() -> bool:
             mine = tuple(w for w in self.cluster._workloads() if w.name == self.name)
-            return bool(mine) and ClusterState("", "", 0, workloads=mine).converged
+            if not (mine and ClusterState("", "", 0, workloads=mine).converged):
+                return False
+            return away_from is None or not any(
+                r.node == away_from and r.phase == "running" for r in self.replicas())
+        if away_from is not None:
+            self.cluster._known_node(away_from)
         self.cluster._wait_for(done, timeout)
         return self.status()
 

@@ -26,7 +26,7 @@ def check_restart(host) -> list[str]:
 @praise("You asked for four, a machine died, and there were four again: nobody was paged.")
 def check_self_heal(cluster) -> list[str]:
     state = cluster.state()
-    problems = [] if down(state) else ["no node is down: fail one (cluster.fail_node('node-1'))"]
+    problems = [] if down(state) else ["no node is down: fail one (cluster.fail_node('node-3'))"]
     problems += workload(state, "shop", 4)
     up = {n.name for n in state.nodes if n.ready}
     if not problems and len([r for r in running(state, "shop") if r.node in up]) < 4:
@@ -40,6 +40,7 @@ EXERCISES = [
              "host.run_container('web-server:1', name='survivor', restart='always'), then host.kill_replica("
              "'survivor') and host.run(10)", check_restart),
     Exercise("self-heal", "on `cluster`, deploy `shop` with 4 replicas, fail one node, and wait until 4 run again",
-             "cluster.deploy('shop', image='web-server:1', replicas=4); cluster.fail_node('node-1'); "
-             "a NotReady node's pods are replaced after about 6 minutes: cluster.run(400)", check_self_heal),
+             "cluster.deploy('shop', image='web-server:1', replicas=4); cluster.fail_node('node-3'); "
+             "then shop.wait(away_from='node-3'): on Kubernetes a silent node's pods are replaced "
+             "after about 6 minutes", check_self_heal),
 ]
