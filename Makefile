@@ -26,9 +26,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	LABKIT_TEST_BACKENDS=sim $(BIN)/python -m pytest tests -m "not docker and not swarm and not browser" -q
 
-## make notebooks: re-run every lesson on the simulator and store its outputs (what nbval compares)
+## make notebooks: re-run every lesson on the simulator and store its outputs (what nbval compares).
+## No widget state is stored, so exported HTML and nbviewer show the views' static pictures.
 notebooks: $(STAMP)
-	LABKIT_BACKEND=sim $(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+	LABKIT_BACKEND=sim $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb
 
 ## make bench: the benchmarks; they print figures, they assert nothing
 bench: $(STAMP)
