@@ -505,6 +505,8 @@ class SwarmBackend:
                 ids.append(s.id)
                 s.remove()
             self._history.clear()
+            for container in self._task_containers(kind="container"):  # `docker run` on a node, by the student
+                container.remove(force=True)
             if self.pg is not None:
                 for i, c in self.pg.node_containers().items():
                     if c.status != "running":
@@ -525,13 +527,15 @@ class SwarmBackend:
             if self.pg is not None:
                 self._wait_nodes_ready(60)
 
-    def _task_containers(self) -> list:
+    def _task_containers(self, kind: str | None = None) -> list:
+        """This lab's containers on every running engine (of one `io.labkit.kind` when given)."""
         engines = [self.host] if self.pg is None else [
             self.pg.node_client(i) for i, c in self.pg.node_containers().items() if c.status == "running"]
+        wanted = [f"{LABEL}={self.lab}"] + ([f"{LABEL}.kind={kind}"] if kind else [])
         found = []
         for engine in engines:
             try:
-                found += engine.containers.list(all=True, filters={"label": f"{LABEL}={self.lab}"})
+                found += engine.containers.list(all=True, filters={"label": wanted})
             except Exception:
                 pass
         return found

@@ -13,7 +13,9 @@ A non-zero exit raises `CommandFailed` (the tool has already said why).
 """
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -42,8 +44,26 @@ def run(ctx, argv: list[str]) -> int:
     if code != 0:
         tail = next((line for line in reversed(lines) if line.strip()), "")
         raise CommandFailed(f"`{ctx.tool} {' '.join(argv)}` exited with code {code}" + (f": {tail}" if tail else ""),
-                            "read the tool's message above")
+                            hint_for(command, env, lines))
     return code
+
+
+def hint_for(command: list[str], env: dict[str, str], lines: list[str]) -> str:
+    """What to try after the real tool said no: a flag it knows, or what labkit already did."""
+    text = "\n".join(lines)
+    flag = re.search(r"unknown flag: (--[\w-]+)", text)
+    if flag:
+        words = [w for w in command[1:] if not w.startswith("-")][:2]
+        usage = subprocess.run([command[0], *words, "--help"], env=env, capture_output=True, text=True,
+                               timeout=30).stdout
+        known = sorted(set(re.findall(r"(--[a-z][\w-]+)", usage)))
+        guess = difflib.get_close_matches(flag.group(1), known, n=1, cutoff=0.6)
+        if guess:
+            return f"did you mean {guess[0]}?"
+    if "already part of a swarm" in text:
+        return ("labkit's playground is a swarm already: node-1 ran `docker swarm init` and the other nodes joined "
+                "with its token; see them with `docker node ls`")
+    return "read the tool's message above"
 
 
 def binary(tool: str) -> str:
