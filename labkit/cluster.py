@@ -438,7 +438,7 @@ class Workload:
     def _canary(self) -> WorkloadStatus:
         canary = self.cluster.state().workload(self.name + CANARY_SUFFIX)
         if canary is None:
-            raise NotFound(f"{self.name} has no canary", f"start one with .canary(image, percent=10)")
+            raise NotFound(f"{self.name} has no canary", "start one with .canary(image, percent=10)")
         return canary
 
     def wait(self, timeout: float = 600, away_from: str | None = None) -> WorkloadStatus:

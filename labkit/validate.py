@@ -70,7 +70,7 @@ def replicas(value: object, backend: str = "sim") -> int:
     if value > cap:
         raise InvalidInput(
             f"{value} replicas is more than labkit allows on the {backend} backend ({cap})",
-            f"set LABKIT_MAX_REPLICAS to raise the cap if your machine can take it"
+            "set LABKIT_MAX_REPLICAS to raise the cap if your machine can take it"
             if backend != "sim" else "the simulator stops at this many to stay responsive")
     return value
 

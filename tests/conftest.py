@@ -43,6 +43,20 @@ def open_cluster(kind: str) -> labkit.Cluster:
     return cluster
 
 
+@pytest.fixture(scope="module")
+def engine():
+    """A docker SDK client of the local engine; skips without one, unless LABKIT_REQUIRE_DOCKER."""
+    from labkit.backends import _dockerutil
+    try:
+        client = _dockerutil.connect()
+    except Unavailable as error:
+        if os.environ.get("LABKIT_REQUIRE_DOCKER"):
+            raise
+        pytest.skip(f"no Docker daemon: {error.message}")
+    yield client
+    client.close()
+
+
 @pytest.fixture(params=backends())
 def cluster(request):
     c = open_cluster(request.param)

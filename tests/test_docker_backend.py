@@ -21,18 +21,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
-def engine():
-    try:
-        client = du.connect()
-    except Unavailable as error:
-        if os.environ.get("LABKIT_REQUIRE_DOCKER"):
-            raise
-        pytest.skip(f"no Docker daemon: {error.message}")
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
 def decoys(engine):
     """A container and a network that are not labkit's; they must survive everything."""
     from labkit import images

@@ -10,19 +10,6 @@ import pytest
 from labkit import images
 from labkit.backends import _dockerutil as du
 from labkit.backends.base import LABEL
-from labkit.errors import Unavailable
-
-
-@pytest.fixture(scope="module")
-def engine():
-    try:
-        client = du.connect()
-    except Unavailable as error:
-        if os.environ.get("LABKIT_REQUIRE_DOCKER"):
-            raise
-        pytest.skip(f"no Docker daemon: {error.message}")
-    yield client
-    client.close()
 
 
 def test_catalog_knows_which_image_crashes():

@@ -13,24 +13,11 @@ import pytest
 
 import labkit
 from labkit import reaper
-from labkit.backends import _dockerutil as du
 from labkit.backends.base import LABEL
-from labkit.errors import AlreadyExists, NotFound, Refused, Unavailable
+from labkit.errors import AlreadyExists, NotFound, Refused
 
 pytestmark = pytest.mark.swarm
 LAB = f"test-swarm-{os.getpid()}"
-
-
-@pytest.fixture(scope="module")
-def engine():
-    try:
-        client = du.connect()
-    except Unavailable as error:
-        if os.environ.get("LABKIT_REQUIRE_DOCKER"):
-            raise
-        pytest.skip(f"no Docker daemon: {error.message}")
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module")

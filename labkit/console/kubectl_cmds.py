@@ -547,7 +547,7 @@ def describe(ctx, p: Parsed) -> None:
             raise ConsoleError(f"error: describe {kind} is not simulated", "describe deployments, pods or nodes")
         items = _select(pool, None if name is None else [name], kind)
         if name is None and not items:
-            raise ConsoleError(f"No resources found in default namespace.", "")
+            raise ConsoleError("No resources found in default namespace.", "")
         for item in items:
             blocks.append({"deployments": _describe_deployment, "pods": _describe_pod,
                            "nodes": _describe_node}[kind](ctx, state, item))
@@ -887,7 +887,7 @@ def rollout_line(w) -> tuple[str, bool]:
 
 def rollout_status(ctx, p: Parsed) -> None:
     name = one_deployment(p.args, "rollout status")
-    w = workload(ctx, name)
+    workload(ctx, name)  # says "not found" the way kubectl does
     cluster = ctx.cluster
     watch = p.get("watch", True)
     timeout = p.get("timeout") or 0.0

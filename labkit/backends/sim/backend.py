@@ -15,8 +15,7 @@ from ...model import ClusterState, Component, Event, Node, Replica, Workload
 from ..base import DeploySpec, UpdateStrategy
 from .api import K8S_DEFAULTS, SWARM_DEFAULTS, APIServer, fenceposts
 from .clock import Clock
-from .controllers import (DeploymentController, NodeLifecycleController, ReplicaSetController, delete_pod,
-                          suffix)
+from .controllers import DeploymentController, NodeLifecycleController, ReplicaSetController, delete_pod
 from .node import NodeAgent
 from .objects import Deployment, NodeObj, Pod, Service, Template
 from .orchestrator import SwarmOrchestrator
@@ -474,7 +473,7 @@ class SimBackend:
         if name == "kubelet":
             agent = self.agents.get(node or "")
             if agent is None or agent.node.role == "control-plane":
-                raise NotFound(f"no kubelet on {node!r}", f"name a worker node, e.g. node='node-1'")
+                raise NotFound(f"no kubelet on {node!r}", "name a worker node, e.g. node='node-1'")
             agent.running = on
             if on:
                 agent.recover()

@@ -8,7 +8,6 @@ look at a deployment costs O(replica sets), not O(pods).
 """
 from __future__ import annotations
 
-import string
 from typing import Callable
 
 from .api import APIServer, fenceposts
