@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.labkit-installed
 PORT ?= 8888
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)  # classroom VMs and containers often run as root
 
 .PHONY: lab test test-fast notebooks bench clean
 
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml
 
 ## make lab: open the course in JupyterLab (simulator unless LABKIT_BACKEND says otherwise)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --port=$(PORT) notebooks/
+	$(BIN)/jupyter lab --port=$(PORT) $(ROOT_FLAG) notebooks/00-start-here.ipynb
 
 ## make test: unit, property, scenario (every backend reachable here), notebooks (nbval), browser
 test: $(STAMP)

@@ -61,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     lab.add_argument("--port", type=int, default=8888)
     args = parser.parse_args(argv)
     if args.command == "lab":
-        notebooks = Path(__file__).resolve().parent.parent / "notebooks"
+        start = Path(__file__).resolve().parent.parent / "notebooks" / "00-start-here.ipynb"
         jupyter = shutil.which("jupyter") or "jupyter"
-        return subprocess.call([jupyter, "lab", f"--port={args.port}", str(notebooks)])
+        root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        return subprocess.call([jupyter, "lab", f"--port={args.port}", *root, str(start)])
     for line in (doctor() if args.command == "doctor" else reset(args.lab, args.images)):
         print(line)
     return 0
