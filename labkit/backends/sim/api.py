@@ -44,6 +44,7 @@ class APIServer:
         self.running = True
         self.has_quorum: Callable[[], bool] = lambda: True
         self.events: deque[tuple] = deque(maxlen=50_000)
+        self.items = store.items  # the live mapping of one kind: components read it on every step
 
     # -- admission ---------------------------------------------------------------
     def check(self) -> None:
@@ -78,9 +79,6 @@ class APIServer:
 
     def get(self, kind: str, name: str) -> Any | None:
         return self.store.get(kind, name)
-
-    def items(self, kind: str) -> dict[str, Any]:
-        return self.store.items(kind)
 
     # -- events --------------------------------------------------------------------
     def ref(self, pod_name: str) -> str:

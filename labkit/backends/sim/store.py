@@ -31,7 +31,7 @@ class Store:
 
     def get(self, kind: str, name: str) -> Any | None:
         self._check()
-        return self._data.get(kind, {}).get(name)
+        return self._data.setdefault(kind, {}).get(name)
 
     def list(self, kind: str) -> list[Any]:
         self._check()
