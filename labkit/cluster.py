@@ -11,6 +11,7 @@ import difflib
 import importlib
 import os
 import random
+import time
 from typing import Callable, Iterable
 
 from . import validate
@@ -80,6 +81,7 @@ class Cluster:
         # (time, workload statuses) at every step of wait()/run(): what rollout plots draw
         self.timeline: list[tuple[float, tuple[WorkloadStatus, ...]]] = []
         self._failed: set[str] = set()  # nodes switched off through this facade
+        self._next_notice = 0.0  # wall-clock time before which steps of time are not told
 
     # -- looking -------------------------------------------------------------
     @property
@@ -134,15 +136,21 @@ class Cluster:
         quick = getattr(self.backend, "workloads", None)
         return tuple(quick()) if quick else self.state().workloads
 
-    def _changed(self) -> None:
+    def _changed(self, step: bool = False) -> None:
+        """Record the timeline and tell the listeners. A `step` of time passing is told
+        at most every 50 ms of wall time (longer when a snapshot is slow to take, as at
+        150,000 pods); a change made through the facade is always told."""
         workloads = self._workloads()
         if workloads and (not self.timeline or self.timeline[-1][1] != workloads):
             self.timeline.append((self.now(), workloads))
             del self.timeline[:-5000]
-        if self._listeners:
-            state = self.state()
-            for callback in list(self._listeners):
-                callback(state)
+        if not self._listeners or (step and time.monotonic() < self._next_notice):
+            return
+        started = time.monotonic()
+        state = self.state()
+        self._next_notice = time.monotonic() + max(0.05, 3 * (time.monotonic() - started))
+        for callback in list(self._listeners):
+            callback(state)
 
     # -- workloads -----------------------------------------------------------
     def deploy(self, name: str, image: str, replicas: int = 1, *, env: dict | None = None,
@@ -250,7 +258,8 @@ class Cluster:
         end = self.now() + seconds
         while self.now() < end - 1e-9:
             self.backend.advance(min(step, end - self.now()))
-            self._changed()
+            self._changed(step=True)
+        self._changed()
         return self.state()
 
     def wait(self, timeout: float = 600, until: Callable[[ClusterState], bool] | None = None,
@@ -270,10 +279,12 @@ class Cluster:
         deadline = self.now() + timeout
         while not done():
             if self.now() >= deadline:
+                self._changed()
                 raise Timeout(f"not converged after {timeout:g} s: {_missing(self.state())}",
                               "look at cluster.events() for Warnings, or wait longer: cluster.wait(timeout=...)")
             self.backend.advance(min(step, max(deadline - self.now(), 1e-3)))
-            self._changed()
+            self._changed(step=True)
+        self._changed()
         return self.state()
 
     # -- the control plane (simulator) ----------------------------------------------------
