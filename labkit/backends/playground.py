@@ -3,12 +3,16 @@
     node image   `docker:dind` when it is here or can be pulled, else a Debian root
                  file system with docker.io made by debootstrap and imported
                  (`labkit/swarm-node:<recipe>`, built once, cached, labelled)
-    network      `labkit-<lab>` (a private bridge)
+    network      `labkit-<lab>` (a private bridge on 10.10.<k>.0/24, each node at a fixed
+                 address, node-1 at .2, so a manager keeps its address across a power cycle)
     nodes        containers `labkit-<lab>-node-<i>` with hostname `node-<i>`, each running
                  its own dockerd; /var/lib/docker lives in a labelled volume so that a
                  stopped node (a failed machine) comes back with its swarm state
-    swarm        node-1 runs `swarm init` and is the manager; the others join with
-                 the real worker join token
+    swarm        node-1 runs `swarm init`; nodes 2..managers join with the real manager
+                 join token, the others with the worker token. With init=False the
+                 machines have Docker and no swarm: the student's own
+                 `docker swarm init` / `docker swarm join` make it (lesson 02), and
+                 `add_machine()` starts one more machine for each join
     images       the demo images, `docker save` on the host, `docker load` in each node
 
 labkit talks to each node's dockerd through a unix socket that the node
@@ -18,9 +22,12 @@ A running playground is reused by the next `connect` of the same lab.
 from __future__ import annotations
 
 import concurrent.futures
+import ipaddress
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -38,6 +45,26 @@ NODE_RECIPE_VERSION = "1"
 SOCKET_DIR_IN_NODE = "/run/labkit"
 MAX_NODES = 9
 HEARTBEAT_NS = 2_000_000_000
+
+
+SUBNET_LABEL = LABEL + ".subnet"
+# The notes' swarm lives on 10.10.0.x (node-1 at 10.10.0.2); each lab takes the next free /24.
+SUBNETS = [ipaddress.ip_network(f"10.10.{k}.0/24") for k in range(256)]
+
+
+def host_routes() -> list:
+    """The IPv4 networks this machine already routes to (a playground must not hide one)."""
+    routes = []
+    try:
+        with open("/proc/net/route") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                dest, mask = (socket.inet_ntoa(struct.pack("<L", int(v, 16))) for v in (fields[1], fields[7]))
+                if mask != "0.0.0.0":
+                    routes.append(ipaddress.ip_network(f"{dest}/{mask}", strict=False))
+    except (OSError, ValueError, IndexError):
+        pass
+    return routes
 
 
 def node_image_tag() -> str:
@@ -200,24 +227,58 @@ class Playground:
             self._node_clients[i] = docker.DockerClient(base_url=self.names.socket_url(i), timeout=timeout)
         return self._node_clients[i]
 
+    def close(self) -> None:
+        for i in list(self._node_clients):
+            self._node_clients.pop(i).close()
+
     def manager(self):
         return self.node_client(1)
 
     # -- bring up ----------------------------------------------------------------------
-    def up(self, nodes: int) -> float:
-        """Make sure `nodes` nodes run and form a swarm; return the seconds it took."""
+    def up(self, nodes: int, managers: int = 1, init: bool = True) -> float:
+        """Make sure `nodes` nodes run and form a swarm with `managers` managers (no swarm
+        at all with init=False); return the seconds it took."""
         if not 1 <= nodes <= MAX_NODES:
             raise InvalidInput(f"a playground swarm has 1 to {MAX_NODES} nodes, not {nodes}",
                                "nodes=3 is what the lessons use")
+        if not 1 <= managers <= nodes:
+            raise InvalidInput(f"managers must be from 1 to the number of nodes ({nodes}), not {managers}",
+                               "e.g. nodes=5, managers=3: a swarm that survives one lost manager")
         start = time.monotonic()
         made: list[tuple[str, str]] = []  # (kind, name) of what this call created, for cleanup
         with self._lock():  # two kernels connecting to one lab at once: the second one reuses
             try:
-                self._up(nodes, made)
+                self._up(nodes, managers, init, made)
             except BaseException:
                 self._undo(made)
                 raise
         return time.monotonic() - start
+
+    def add_machine(self) -> int:
+        """Start one more node, with Docker and the demo images but in no swarm; its index."""
+        made: list[tuple[str, str]] = []
+        with self._lock():
+            existing = self.node_containers()
+            i = max(existing, default=0) + 1
+            if i > MAX_NODES:
+                raise InvalidInput(f"this playground has {len(existing)} machines, the most it runs is {MAX_NODES}",
+                                   "remove a swarm with cluster.destroy(), or use the simulator for more")
+            try:
+                image = ensure_node_image(self.client, self.progress)
+                self._ensure_network(made)
+                self._create_node(i, image, made)
+                self._wait_engine(i)
+                self._load_images([i])
+            except BaseException:
+                self._undo(made)
+                raise
+        return i
+
+    def remove_machine(self, i: int) -> None:
+        """Remove node `i` (a machine whose join failed), leaving the rest as they are."""
+        container = self.node_containers().get(i)
+        if container is not None:
+            self._remove_node(i, container)
 
     def _lock(self):
         import contextlib
@@ -235,16 +296,18 @@ class Playground:
                     fcntl.flock(f, fcntl.LOCK_UN)
         return held()
 
-    def _up(self, nodes: int, made: list) -> None:
+    def _up(self, nodes: int, managers: int, init: bool, made: list) -> None:
         from .. import images
         existing = self.node_containers()
-        if existing and set(existing) == set(range(1, nodes + 1)) and self._healthy(existing):
+        if init and existing and set(existing) == set(range(1, nodes + 1)) and self._healthy(existing, managers):
             self._load_images(list(existing))
             return
-        self.progress.step(f"starting a {nodes}-node swarm playground (lab {self.lab!r})")
+        what = f"{nodes}-node swarm playground" if init else "machine with Docker, in no swarm yet,"
+        self.progress.step(f"starting a {what} (lab {self.lab!r})")
         images.ensure_images(self.client, self.progress)
         image = ensure_node_image(self.client, self.progress)
         self._ensure_network(made)
+        existing = self.node_containers()  # (none left when the network had to be made anew)
         for i in range(1, nodes + 1):
             if i not in existing:
                 self._create_node(i, image, made)
@@ -257,10 +320,20 @@ class Playground:
         self._parallel(self._wait_engine, range(1, nodes + 1))
         self.progress.step("loading the demo images into every node")
         self._load_images(list(range(1, nodes + 1)))
-        self._form_swarm(nodes)
-        self.progress.done(f"swarm of {nodes} nodes ready: node-1 is the manager")
+        if not init:
+            self._parallel(self._leave, range(1, nodes + 1))
+            self.progress.done(f"{nodes} machine(s) with Docker ready, in no swarm: `docker swarm init` makes one")
+            return
+        self._form_swarm(nodes, managers)
+        self.progress.done(f"swarm of {nodes} nodes ready: " + ("node-1 is the manager" if managers == 1 else
+                                                                f"node-1 to node-{managers} are managers"))
 
-    def _healthy(self, existing: dict) -> bool:
+    def _leave(self, i: int) -> None:
+        node = self.node_client(i)
+        if (node.info().get("Swarm") or {}).get("LocalNodeState") in ("active", "pending", "error"):
+            node.swarm.leave(force=True)
+
+    def _healthy(self, existing: dict, managers: int = 1) -> bool:
         if any(c.status != "running" for c in existing.values()) or 1 not in existing:
             return False
         try:
@@ -269,7 +342,8 @@ class Playground:
             if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
                 return False
             ready = [n for n in self.manager().nodes.list() if n.attrs["Status"]["State"] == "ready"]
-            return len(ready) >= len(existing)
+            roles = [n.attrs["Spec"].get("Role") for n in ready]
+            return len(ready) >= len(existing) and roles.count("manager") == managers
         except Exception:
             return False
 
@@ -282,11 +356,39 @@ class Playground:
                 from ..errors import AlreadyExists
                 raise AlreadyExists(f"a network named {name!r} exists and is not this lab's",
                                     "labkit will not use it: remove it, or pick another lab id (lab='...')")
-            return
+            if SUBNET_LABEL in (net.attrs.get("Labels") or {}):
+                return
+            self.down()  # made before nodes had fixed addresses: start this lab afresh
         except docker.errors.NotFound:
             pass
-        self.client.networks.create(name, driver="bridge", labels=du.labels(self.lab, "network"))
-        made.append(("network", name))
+        self._create_network(made)
+
+    def _create_network(self, made: list) -> None:
+        """A bridge with a subnet of its own, so every node keeps its address when it is switched
+        off and on again: Raft finds a manager by the address it had when it joined."""
+        import docker
+        taken = host_routes()
+        for subnet in SUBNETS:
+            if any(subnet.overlaps(route) for route in taken):
+                continue
+            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(subnet))])
+            try:
+                self.client.networks.create(self.names.network, driver="bridge", ipam=ipam,
+                                            labels=du.labels(self.lab, "network", **{SUBNET_LABEL: str(subnet)}))
+            except docker.errors.APIError as exc:
+                if "overlap" in str(exc).lower():
+                    continue  # another network of this engine (another lab) has it
+                raise
+            made.append(("network", self.names.network))
+            return
+        raise Unavailable("no free private subnet for the playground's network",
+                          "remove other labs' playgrounds: labkit reset")
+
+    def ip(self, i: int) -> str:
+        """Node `i`'s fixed address on the lab's network."""
+        net = self.client.networks.get(self.names.network)
+        subnet = ipaddress.ip_network(net.attrs["Labels"][SUBNET_LABEL])
+        return str(subnet.network_address + 1 + i)  # .1 is the gateway: node-1 is .2, as in the notes
 
     def _create_node(self, i: int, image: str, made: list) -> None:
         import docker
@@ -317,9 +419,12 @@ class Playground:
         # `--security-opt systempaths=unconfined` is a CLI spelling: the API wants empty path lists.
         host_config["MaskedPaths"] = []
         host_config["ReadonlyPaths"] = []
+        networking = api.create_networking_config(
+            {self.names.network: api.create_endpoint_config(ipv4_address=self.ip(i))})
         created = api.create_container(
             image, command, name=name, hostname=self.names.hostname(i), detach=True,
-            labels=du.labels(self.lab, "node", **{LABEL + ".node": f"node-{i}"}), host_config=host_config)
+            labels=du.labels(self.lab, "node", **{LABEL + ".node": f"node-{i}"}), host_config=host_config,
+            networking_config=networking)
         made.append(("container", name))
         api.start(created["Id"])
 
@@ -362,10 +467,15 @@ class Playground:
             data = images.save_images(self.client, tags)  # one `docker save`, loaded by every node at once
             self._parallel(lambda i: self.node_client(i).images.load(data), todo)
 
-    def _form_swarm(self, nodes: int) -> None:
+    def _form_swarm(self, nodes: int, managers: int = 1) -> None:
         manager = self.manager()
         info = manager.info().get("Swarm") or {}
-        addr = self._ip(1)
+        addr = self.ip(1)
+        if info.get("LocalNodeState") == "active" and not self._shaped(manager, nodes, managers):
+            # Reshaping a Raft group member by member can lose its quorum: start a new swarm.
+            self.progress.step(f"the lab's swarm does not have {managers} manager(s): making a new one")
+            self._parallel(self._leave, range(1, nodes + 1))
+            info = {}
         if info.get("LocalNodeState") != "active":
             self.progress.step("node-1: docker swarm init")
             # Heartbeats every 2 s (Swarm's default is 5 s), so a failed node is noticed
@@ -373,27 +483,36 @@ class Playground:
             manager.swarm.init(advertise_addr=addr, listen_addr="0.0.0.0:2377",
                                labels={LABEL: self.lab}, dispatcher_heartbeat_period=HEARTBEAT_NS)
         manager.swarm.reload()
-        token = manager.swarm.attrs["JoinTokens"]["Worker"]
-        joined = {n.attrs["Description"]["Hostname"]: n for n in manager.nodes.list()}
+        tokens = manager.swarm.attrs["JoinTokens"]
+        joined = {n.attrs["Description"]["Hostname"]: n.attrs["Spec"].get("Role")
+                  for n in manager.nodes.list() if n.attrs["Status"]["State"] == "ready"}
 
         def join(i: int) -> None:
+            role = "manager" if i <= managers else "worker"
             node = self.node_client(i)
             state = (node.info().get("Swarm") or {}).get("LocalNodeState")
-            if state == "active" and f"node-{i}" in joined:
+            if state == "active" and joined.get(f"node-{i}") == role:
                 return
             if state in ("active", "pending", "error"):
                 node.swarm.leave(force=True)
-            self.progress.step(f"node-{i}: docker swarm join (worker)")
-            node.swarm.join(remote_addrs=[f"{addr}:2377"], join_token=token, listen_addr="0.0.0.0:2377")
-        self._parallel(join, range(2, nodes + 1))
+            self.progress.step(f"node-{i}: docker swarm join ({role})")
+            node.swarm.join(remote_addrs=[f"{addr}:2377"], join_token=tokens[role.capitalize()],
+                            listen_addr="0.0.0.0:2377")
+        # Managers one at a time: Raft adds members one by one.
+        for i in range(2, managers + 1):
+            join(i)
+        self._parallel(join, range(managers + 1, nodes + 1))
         # Forget nodes that left (old ids of rebuilt workers), so `docker node ls` is clean.
         for n in manager.nodes.list():
-            if n.attrs["Status"]["State"] == "down" and n.attrs["Spec"].get("Role") == "worker":
+            if n.attrs["Status"]["State"] == "down":
                 host = n.attrs["Description"]["Hostname"]
                 fresh = [m for m in manager.nodes.list()
                          if m.attrs["Description"]["Hostname"] == host and m.attrs["Status"]["State"] == "ready"]
                 if fresh or (index_of(host) or 0) > nodes:
                     try:
+                        if n.attrs["Spec"].get("Role") == "manager":
+                            manager.api.update_node(n.id, n.version, dict(n.attrs["Spec"], Role="worker"))
+                            n.reload()
                         n.remove(force=True)
                     except Exception:
                         pass
@@ -407,9 +526,19 @@ class Playground:
                                   "look at `docker logs labkit-<lab>-node-2`, then try cluster.reset()")
             time.sleep(0.5)
 
-    def _ip(self, i: int) -> str:
-        c = self.client.containers.get(self.names.container(i))
-        return c.attrs["NetworkSettings"]["Networks"][self.names.network]["IPAddress"]
+    @staticmethod
+    def _shaped(manager, nodes: int, managers: int) -> bool:
+        """True when every ready node of the swarm has the role it should (node-1..managers manage)."""
+        try:
+            listed = manager.nodes.list()
+        except Exception:  # node-1 is not a manager any more
+            return False
+        for n in listed:
+            i = index_of(n.attrs["Description"]["Hostname"]) or 0
+            if n.attrs["Status"]["State"] == "ready" and i <= nodes:
+                if n.attrs["Spec"].get("Role") != ("manager" if i <= managers else "worker"):
+                    return False
+        return True
 
     def _parallel(self, fn, items) -> None:
         items = list(items)
