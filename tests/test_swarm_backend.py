@@ -14,7 +14,7 @@ import pytest
 import labkit
 from labkit import reaper
 from labkit.backends.base import LABEL
-from labkit.errors import AlreadyExists, NotFound, Refused
+from labkit.errors import AlreadyExists, NotFound, Refused, Unavailable
 
 pytestmark = pytest.mark.swarm
 LAB = f"test-swarm-{os.getpid()}"
@@ -145,8 +145,6 @@ def test_drain_moves_tasks_away(cluster):
 
 
 def test_refusals_and_bad_input(cluster):
-    with pytest.raises(Refused, match="manager"):
-        cluster.fail_node("node-1")
     with pytest.raises(NotFound):
         cluster.fail_node("node-9")
     with pytest.raises(Refused, match="services"):
@@ -161,6 +159,31 @@ def test_refusals_and_bad_input(cluster):
     with pytest.raises(Refused, match="no previous"):
         web.rollback()
     assert [w.name for w in cluster.state().workloads] == ["web"]
+
+
+def test_losing_the_only_manager_freezes_the_swarm_until_it_is_back(cluster):
+    """Lesson 02: the tasks keep running on the workers, but nobody can change anything."""
+    web = cluster.deploy("web", "web-server:1", replicas=3)
+    web.wait(90)
+    view = cluster.view()
+    try:
+        cluster.fail_node("node-1")
+        state = cluster.run(3)
+        assert state.extra["leader"] is None and not state.node("node-1").ready
+        assert {r.node for r in state.replicas_of("web")} == {"node-2", "node-3"}
+        with pytest.raises(Unavailable, match="every manager of this swarm is switched off"):
+            web.scale(4)
+        assert cluster.state().workload("web").desired == 3
+        view.refresh()
+        assert "every manager of this swarm is switched off" in view.message  # the live view says so too
+        cluster.recover_node("node-1")  # returns once the swarm answers again
+        web.scale(4)
+        web.wait(90)
+        assert cluster.state().workload("web").ready == 4
+        view.refresh()
+        assert view.message == ""
+    finally:
+        view.close()
 
 
 def test_a_second_connect_reuses_the_running_playground(module_cluster, engine):
@@ -196,7 +219,7 @@ def test_swarm_on_the_users_own_engine(engine):
 def test_an_interrupted_start_leaves_nothing(engine, monkeypatch):
     from labkit.backends import playground
 
-    def interrupted(self, nodes):
+    def interrupted(self, *args):
         raise KeyboardInterrupt  # the student interrupts the cell while the swarm forms
 
     monkeypatch.setattr(playground.Playground, "_form_swarm", interrupted)

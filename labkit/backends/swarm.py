@@ -16,7 +16,12 @@ knowing (and shown by the lessons):
 - `rollback` swaps back to the previous spec (Swarm keeps one), and labkit
   records it as a new revision, as `kubectl rollout undo` would.
 - A recovered node does not get its tasks back: Swarm does not rebalance.
-- The manager (node-1) cannot be failed: it is the one labkit talks to.
+- Managers can be failed too (`managers=3` makes node-1..node-3 managers):
+  labkit then talks to another one, and refuses changes with a clear
+  `Unavailable` once a majority of them is down (see `swarm_managers.py`).
+- `init=False` starts one machine with Docker and no swarm: the console's
+  real `docker swarm init` makes it, and each `docker swarm join` runs on a
+  new machine (lesson 02).
 """
 from __future__ import annotations
 
@@ -47,12 +52,20 @@ class SwarmBackend:
     flavor = "swarm"
 
     def __init__(self, nodes: int = 3, flavor: str | None = None, seed: int = 0, *,
+                 managers: int = 1, init: bool = True, name: str | None = None,
                  lab: str | None = None, keep: bool = False, base_url: str | None = None,
                  playground: bool = True, reaper: bool = True, quiet: bool = False) -> None:
         if flavor not in (None, "swarm"):
             raise InvalidInput(f"the swarm backend has only the 'swarm' flavor, not {flavor!r}",
                                f"use labkit.connect('sim', flavor={flavor!r}) to imitate {flavor}")
-        self.lab = du.lab_id(lab)
+        if not playground and (managers != 1 or not init):
+            raise InvalidInput("managers= and init=False need the playground, where labkit owns the machines",
+                               "labkit.connect('swarm', nodes=5, managers=3)")
+        if not init and nodes != 1:
+            raise InvalidInput(f"a swarm begins on one machine: init=False takes nodes=1, not {nodes}",
+                               "each `docker swarm join` then adds a machine")
+        # A second swarm in one notebook (name="ha") gets a lab of its own: its own machines.
+        self.lab = du.lab_id(f"{du.lab_id(lab)}-{name}" if name else lab)
         self.host = du.connect(base_url)
         self.keep = keep
         self._rng = random.Random(seed)
@@ -64,23 +77,40 @@ class SwarmBackend:
         self._own_events: list[Event] = []
         self._fingerprint: object = None
         self._version = 0
+        self._last = ClusterState(backend=self.name, flavor=self.flavor, time=0.0)
         self.startup_seconds = 0.0
         self.pg = None
+        self.managers = None
+        self._formed = init
         if reaper:
             from .. import reaper as reaper_mod
             reaper_mod.watch(self.lab, keep=keep, base_url=base_url)
         from .. import images
         if playground:
             from .playground import Playground
+            from .swarm_managers import Managers
             self.pg = Playground(self.host, self.lab, self._progress)
-            self.startup_seconds = self.pg.up(nodes)
-            self.api = self.pg.manager()
+            self.startup_seconds = self.pg.up(nodes, managers=managers, init=init)
+            self.managers = Managers(self.pg, managers)
         else:
-            self.api = self.host
             images.ensure_images(self.host, self._progress)
             self._own_swarm = self._join_or_init()
-        for s in self._services():
-            self._history[s.name] = [(1, _image(s.attrs))]
+        if self._formed:
+            for s in self._services():
+                self._history[s.name] = [(1, _image(s.attrs))]
+
+    @property
+    def api(self):
+        """The engine that speaks for the swarm: a manager (your engine without the playground)."""
+        return self.host if self.managers is None else self.managers.client()
+
+    def _leader(self):
+        """Make sure the swarm can take a change now (waiting through an election); see Managers."""
+        if self.managers is None:
+            return
+        if not self._formed:
+            raise Unavailable("node-1 is not in a swarm yet", "make one: %docker swarm init")
+        self.managers.leader(progress=self._progress)
 
     def _join_or_init(self) -> bool:
         """Use the engine's swarm; create one (labelled as labkit's) if there is none."""
@@ -130,6 +160,7 @@ class SwarmBackend:
         import docker
         from docker.types import EndpointSpec, ServiceMode
         with self._lock:
+            self._leader()
             try:
                 existing = self.api.services.get(spec.name)
             except docker.errors.NotFound:
@@ -192,10 +223,12 @@ class SwarmBackend:
 
     def scale(self, name: str, replicas: int) -> None:
         with self._lock:
+            self._leader()
             self._service(name).scale(replicas)
 
     def update(self, name: str, image: str, strategy: UpdateStrategy) -> None:
         with self._lock:
+            self._leader()
             s = self._service(name)
             self._require_image(image)
             current = s.attrs["Spec"].get("UpdateConfig") or SWARM_UPDATE_DEFAULTS
@@ -207,6 +240,7 @@ class SwarmBackend:
 
     def rollback(self, name: str) -> None:
         with self._lock:
+            self._leader()
             s = self._service(name)
             previous = s.attrs.get("PreviousSpec")
             if not previous:
@@ -230,6 +264,7 @@ class SwarmBackend:
 
     def resume(self, name: str) -> None:
         with self._lock:
+            self._leader()
             s = self._service(name)
             state = (s.attrs.get("UpdateStatus") or {}).get("State")
             if state not in ("paused", "rollback_paused"):
@@ -243,6 +278,7 @@ class SwarmBackend:
 
     def delete(self, name: str) -> None:
         with self._lock:
+            self._leader()
             self._service(name).remove()
             self._history.pop(name, None)
 
@@ -272,11 +308,9 @@ class SwarmBackend:
 
     def fail_node(self, name: str) -> None:
         with self._lock:
-            self._node(name)
             i, container = self._node_container(name)
-            if i == 1:
-                raise Refused("node-1 is the swarm's manager: labkit talks to the swarm through it",
-                              "fail a worker, e.g. cluster.fail_node('node-2')")
+            if self.managers is not None:
+                self.managers.switch_from(i)
             container.reload()
             if container.status == "running":
                 container.kill()  # the power goes: dockerd and every task on the node die at once
@@ -284,15 +318,77 @@ class SwarmBackend:
                                           f"{name} switched off", "Warning", "labkit"))
 
     def recover_node(self, name: str) -> None:
+        """Power a node back on; returns when its engine answers (a manager: when the swarm does)."""
         with self._lock:
-            self._node(name)
             i, container = self._node_container(name)
             container.reload()
             if container.status != "running":
                 container.start()
+                self.pg.wait_engine(i)
             self._own_events.append(Event(self.now(), "NodeUp", f"node/{name}",
                                           f"{name} powered on: its dockerd restarts and rejoins the swarm",
                                           source="labkit"))
+            if self._formed and i in self.managers.indices and not self.managers.problem():
+                self.managers.leader(progress=self._progress)
+
+    # -- machines joining (lesson 02: the student's own `docker swarm join`) -------------------
+    def new_machine(self) -> tuple[str, str]:
+        """Start one more playground machine in no swarm: (its name, its engine's URL)."""
+        if self.pg is None:
+            raise Refused("labkit adds machines only to its playground, not to your own swarm",
+                          "use the playground: labkit.connect('swarm')")
+        i = self.pg.add_machine()
+        return f"node-{i}", self.pg.names.socket_url(i)
+
+    def remove_machine(self, name: str) -> None:
+        """Remove a machine that `new_machine` started (its join failed: nothing half made)."""
+        i, _ = self._node_container(name)
+        self.pg.remove_machine(i)
+
+    def add_node(self, role: str = "worker") -> str:
+        """A new machine joins as `role`, as `docker swarm join --token <token>` on it would."""
+        with self._lock:
+            self._leader()
+            name, _ = self.new_machine()
+            try:
+                token = self.join_token(role)
+                from .playground import index_of
+                self.pg.node_client(index_of(name)).swarm.join(
+                    remote_addrs=[self.manager_address()], join_token=token, listen_addr="0.0.0.0:2377")
+            except BaseException:
+                self.remove_machine(name)
+                raise
+            self._own_events.append(Event(self.now(), "NodeJoined", f"node/{name}", f"joined as a {role}",
+                                          source="swarm manager"))
+            return name
+
+    def join_token(self, role: str = "worker") -> str:
+        """What `docker swarm join-token -q <role>` prints."""
+        self._leader()
+        api = self.api
+        api.swarm.reload()
+        return api.swarm.attrs["JoinTokens"]["Worker" if role == "worker" else "Manager"]
+
+    def engine_url(self) -> str | None:
+        """The URL of the manager's engine that labkit talks to (None: your own engine's default)."""
+        return self.pg.names.socket_url(self.managers.current) if self.pg is not None else None
+
+    def manager_address(self) -> str:
+        """The address a new node joins at (`<ip>:2377` of the manager labkit talks to)."""
+        if self.pg is None:
+            return "127.0.0.1:2377"
+        return f"{self.pg.ip(self.managers.current)}:2377"
+
+    def swarm_changed(self) -> None:
+        """After the student's own `docker swarm init`: adopt the swarm the way the playground makes one."""
+        from .playground import HEARTBEAT_NS
+        if self.pg is None or self._formed:
+            return
+        if (self.api.info().get("Swarm") or {}).get("LocalNodeState") != "active":
+            return
+        self._formed = True
+        # Heartbeats every 2 s, as in every playground swarm: a lost node is noticed in seconds.
+        self.api.swarm.update(dispatcher_heartbeat_period=HEARTBEAT_NS)
 
     def drain(self, name: str) -> None:
         self._availability(name, "drain")
@@ -302,6 +398,7 @@ class SwarmBackend:
 
     def _availability(self, name: str, value: str) -> None:
         with self._lock:
+            self._leader()
             node = self._node(name)
             if self.pg is None and not self._own_swarm:
                 raise Refused("labkit does not change nodes of a swarm it did not create",
@@ -412,8 +509,53 @@ class SwarmBackend:
         return 1
 
     def state(self) -> ClusterState:
+        """The swarm as its managers see it; the machines alone before `swarm init`; and, while
+        no manager can answer, the last picture with the switched-off machines taken out."""
+        import docker
+        import requests
+        if self.managers is not None:
+            if not self._formed:
+                return self._machines_state()
+            if self.managers.problem():
+                return self._state_without_leader()
+        try:
+            return self._state()
+        except (docker.errors.DockerException, requests.RequestException):
+            if self.managers is None:
+                raise
+            return self._state_without_leader()
+
+    def _machines_state(self) -> ClusterState:
+        nodes = tuple(Node(name=f"node-{i}", ready=c.status == "running", pods_capacity=1000,
+                           status="Ready (no swarm)" if c.status == "running" else "Down")
+                      for i, c in self.pg.node_containers().items())
+        return self._snapshot(nodes, (), (), {"swarm": False})
+
+    def _state_without_leader(self) -> ClusterState:
+        from dataclasses import replace
+        last = self._last
+        powered = {f"node-{i}" for i, c in self.pg.node_containers().items() if c.status == "running"}
+        nodes = tuple(replace(n, ready=n.ready and n.name in powered,
+                              status=n.status if n.name in powered else "Down") for n in last.nodes)
+        replicas = tuple(r for r in last.replicas if r.node in powered)  # workers keep their tasks running
+        problem = self.managers.problem() or "no manager of this swarm answers"
+        return self._snapshot(nodes, last.workloads, replicas, {"leader": None, "problem": problem})
+
+    def _snapshot(self, nodes: tuple, workloads: tuple, replicas: tuple, extra: dict) -> ClusterState:
+        fingerprint = (nodes, workloads, replicas)
+        if fingerprint != self._fingerprint:
+            self._fingerprint = fingerprint
+            self._version += 1
+        return ClusterState(backend=self.name, flavor=self.flavor, time=self.now(), nodes=nodes,
+                            workloads=workloads, replicas=replicas, components=_components(nodes),
+                            version=self._version,
+                            extra={"lab": self.lab, "playground": self.pg is not None, **extra})
+
+    def _state(self) -> ClusterState:
         with self._lock:
             nodes_raw = self._nodes()
+            if self.managers is not None:
+                self.managers.seen(nodes_raw)
             hostnames = {n.id: n.attrs["Description"]["Hostname"] for n in nodes_raw}
             services = self._services()
             tasks = self._visible_tasks(services, hostnames)
@@ -442,22 +584,10 @@ class SwarmBackend:
                 pods_capacity=1000, pods_allocated=len(mine), status=status,
                 labels=tuple(sorted((a["Spec"].get("Labels") or {}).items()))))
         workloads = [self._workload(s, replicas) for s in sorted(services, key=lambda s: s.name)]
-        components = []
-        for node in nodes:
-            components.append(Component("dockerd", node.ready, node.name))
-            if node.role == "manager":
-                for part in ("raft store", "orchestrator", "scheduler", "dispatcher"):
-                    components.append(Component(part, node.ready, node.name))
-            else:
-                components.append(Component("agent", node.ready, node.name))
-        fingerprint = (tuple(nodes), tuple(workloads), tuple(replicas))
-        if fingerprint != self._fingerprint:
-            self._fingerprint = fingerprint
-            self._version += 1
-        return ClusterState(backend=self.name, flavor=self.flavor, time=self.now(), nodes=tuple(nodes),
-                            workloads=tuple(workloads), replicas=tuple(replicas), components=tuple(components),
-                            version=self._version,
-                            extra={"lab": self.lab, "playground": self.pg is not None})
+        leader = next((n.attrs["Description"]["Hostname"] for n in nodes_raw
+                       if (n.attrs.get("ManagerStatus") or {}).get("Leader")), None)
+        self._last = self._snapshot(tuple(nodes), tuple(workloads), tuple(replicas), {"leader": leader})
+        return self._last
 
     def _workload(self, s, replicas: list[Replica]) -> Workload:
         spec = s.attrs["Spec"]
@@ -500,17 +630,22 @@ class SwarmBackend:
     def reset(self) -> None:
         """Remove this lab's services; power failed nodes back on and undrain them. Nodes stay."""
         with self._lock:
+            if self.pg is not None:
+                for i, c in self.pg.node_containers().items():
+                    if c.status != "running":
+                        c.start()
+                        self.pg.wait_engine(i)
+            for container in self._task_containers(kind="container"):  # `docker run` on a node, by the student
+                container.remove(force=True)
+            if not self._formed:
+                return
+            self._leader()
             ids = []
             for s in self._services():
                 ids.append(s.id)
                 s.remove()
             self._history.clear()
-            for container in self._task_containers(kind="container"):  # `docker run` on a node, by the student
-                container.remove(force=True)
             if self.pg is not None:
-                for i, c in self.pg.node_containers().items():
-                    if c.status != "running":
-                        c.start()
                 for n in self._nodes():
                     if n.attrs["Spec"].get("Availability") != "active":
                         spec = dict(n.attrs["Spec"], Availability="active")
@@ -561,11 +696,25 @@ class SwarmBackend:
         reaper.release(self.lab)
 
     def close(self) -> None:
-        for client in [self.host] + ([self.api] if self.api is not self.host else []):
-            try:
-                client.close()
-            except Exception:
-                pass
+        if self.pg is not None:
+            self.pg.close()
+        try:
+            self.host.close()
+        except Exception:
+            pass
+
+
+def _components(nodes: tuple) -> tuple[Component, ...]:
+    """A swarm's parts: dockerd on every node; the manager's parts on managers, an agent on workers."""
+    out = []
+    for node in nodes:
+        out.append(Component("dockerd", node.ready, node.name))
+        if node.role == "manager":
+            out += [Component(part, node.ready, node.name) for part in ("raft store", "orchestrator", "scheduler",
+                                                                        "dispatcher")]
+        else:
+            out.append(Component("agent", node.ready, node.name))
+    return tuple(out)
 
 
 def _task_name(service: str, task: dict) -> str:

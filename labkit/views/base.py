@@ -77,6 +77,7 @@ class LiveView(anywidget.AnyWidget):
         self._prev: ClusterState | None = None
         self._action_time = float("-inf")
         self._closed = threading.Event()
+        self._problem = ""  # what the backend says is wrong (a swarm without a quorum), shown as the message
         try:  # in a kernel: flush on its event loop (main thread), where the cell code runs
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -143,6 +144,9 @@ class LiveView(anywidget.AnyWidget):
             self.settled = is_settled(state)
             self.moving = self.sim and (not self.settled or state.time - self._action_time < self.linger)
             self.payload(state)
+            problem = state.extra.get("problem", "")
+            if problem != self._problem:
+                self.message = self._problem = problem
         self.sent += 1
         self._last_sent = time.monotonic()
         # A big cluster takes long to encode: leave the kernel time for anything else.

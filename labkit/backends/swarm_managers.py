@@ -1,0 +1,92 @@
+"""Which manager of a playground swarm labkit talks to, and whether the swarm can take orders.
+
+A swarm accepts a change only while a majority of its managers (a Raft
+quorum) is up and has elected a leader. labkit knows which machines it
+switched off, so it can tell the three cases apart before it asks:
+
+- a majority of managers is powered on: talk to one of them, waiting
+  through a leader election (a few seconds to ~20 s after the leader died);
+- no majority: refuse at once with `Unavailable`, saying which managers
+  are down (what `docker` says is "The swarm does not have a leader");
+- no swarm yet (a lesson's machines before `docker swarm init`).
+"""
+from __future__ import annotations
+
+import time
+
+from ..errors import Unavailable
+from .playground import Playground, index_of
+
+ELECTION_WAIT = 60.0  # seconds: Raft's election timeout is ~10 s; on a busy machine it takes longer
+
+
+class Managers:
+    """The playground's managers, as last seen, and the one labkit talks to."""
+
+    def __init__(self, pg: Playground, managers: int = 1) -> None:
+        self.pg = pg
+        self.indices: list[int] = list(range(1, managers + 1))  # refreshed by `seen`
+        self.current = 1
+
+    def client(self):
+        return self.pg.node_client(self.current)
+
+    def seen(self, nodes_raw: list) -> None:
+        """Remember the managers from a successful `docker node ls`."""
+        found = sorted(index_of(n.attrs["Description"]["Hostname"]) or 0 for n in nodes_raw
+                       if n.attrs["Spec"].get("Role") == "manager")
+        found = [i for i in found if i]
+        if found:
+            self.indices = sorted(set(found))
+
+    def powered(self) -> list[int]:
+        running = {i for i, c in self.pg.node_containers().items() if c.status == "running"}
+        return [i for i in self.indices if i in running]
+
+    def problem(self) -> str | None:
+        """Why the swarm cannot take orders now (None: it can, perhaps after an election)."""
+        up = self.powered()
+        total = len(self.indices)
+        down = [f"node-{i}" for i in self.indices if i not in up]
+        if not up:
+            return (f"every manager of this swarm is switched off ({', '.join(down)}): nobody can change it; "
+                    "the tasks on the workers keep running")
+        if len(up) * 2 <= total:
+            return (f"the swarm has lost its quorum: {len(down)} of its {total} managers are down "
+                    f"({', '.join(down)}), and Raft needs a majority ({total // 2 + 1}) to accept a change")
+        return None
+
+    def leader(self, wait: float = ELECTION_WAIT, progress=None):
+        """A client on a manager that answers; raises `Unavailable` when no majority is up."""
+        why = self.problem()
+        if why:
+            down = [f"node-{i}" for i in self.indices if i not in self.powered()]
+            raise Unavailable(why, f"power a manager back on: cluster.recover_node({down[0]!r})")
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            for i in [self.current] + [i for i in self.powered() if i != self.current]:
+                if i not in self.powered():
+                    continue
+                try:
+                    client = self.pg.node_client(i)
+                    self.seen(client.nodes.list())
+                    self.current = i
+                    return client
+                except Exception:
+                    continue
+            if time.monotonic() > deadline:
+                raise Unavailable(f"no manager of this swarm answered within {wait:g} s",
+                                  f"see `docker logs {self.pg.names.container(self.current)}`; "
+                                  "cluster.reset() powers every node back on")
+            if progress is not None and not told:
+                progress.step("waiting for the managers to elect a new leader")
+                told = True
+            time.sleep(1.0)
+
+    def switch_from(self, i: int) -> None:
+        """Node `i` is about to go: talk to another powered manager from now on."""
+        if self.current == i:
+            others = [m for m in self.powered() if m != i]
+            if others:
+                self.current = others[0]
