@@ -97,7 +97,11 @@ def _host(ctx) -> str:
 
 
 def manager_address(ctx) -> str:
-    state = ctx.cluster.state()
+    return sim_manager_address(ctx.cluster.state())
+
+
+def sim_manager_address(state) -> str:
+    """The simulated swarm's first manager, `<ip>:2377` (the notes' 10.10.0.x network)."""
     index = next((i for i, n in enumerate(state.nodes) if n.role == "manager"), 0)
     return f"{node_ip(index, SWARM_NET)}:2377"
 

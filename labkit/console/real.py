@@ -25,6 +25,10 @@ from ..errors import Unavailable
 from .parse import ConsoleError
 
 TIMEOUT = float(os.environ.get("LABKIT_CONSOLE_TIMEOUT", "600"))
+SWARM_COMMANDS = ("service", "node", "stack", "secret", "config")
+# `docker service create/scale/update` redraw these lines on a terminal; in a notebook each
+# redraw would be a new line, so a line is shown only when its text changed.
+PROGRESS = re.compile(r"^(overall progress|verify|\d+/\d+):")
 
 
 class CommandFailed(ConsoleError):
@@ -33,24 +37,44 @@ class CommandFailed(ConsoleError):
 
 def run(ctx, argv: list[str]) -> int:
     command, env, notes = prepare(ctx, argv)
+    backend = ctx.cluster.backend if ctx.cluster is not None else None
+    machine = None
+    if ctx.tool == "docker" and argv[:2] == ["swarm", "join"] and hasattr(backend, "new_machine"):
+        # `docker swarm join` is typed on the machine that joins: labkit starts one for it.
+        machine, env["DOCKER_HOST"] = backend.new_machine()
+        notes.append(f"(labkit: a new machine, {machine}, runs this command)")
+    elif ctx.tool == "docker" and argv[:1] and argv[0] in SWARM_COMMANDS and getattr(backend, "_formed", False):
+        managers = getattr(backend, "managers", None)
+        if managers is not None and not managers.problem():
+            managers.leader(progress=backend._progress)  # a leader election may be under way
+            env["DOCKER_HOST"] = docker_url(backend) or env.get("DOCKER_HOST", "")
     for note in notes:
         ctx.print(note)
     code, lines = stream(command, env, ctx.out)
+    if machine and code != 0:
+        backend.remove_machine(machine)  # it did not join: nothing half made
     if ctx.cluster is not None:
         try:
+            if ctx.tool == "docker" and argv[:2] == ["swarm", "init"] and hasattr(backend, "swarm_changed"):
+                backend.swarm_changed()
             ctx.cluster._changed()
         except Exception:  # a view refresh must never hide the command's own result
             pass
     if code != 0:
         tail = next((line for line in reversed(lines) if line.strip()), "")
         raise CommandFailed(f"`{ctx.tool} {' '.join(argv)}` exited with code {code}" + (f": {tail}" if tail else ""),
-                            hint_for(command, env, lines))
+                            hint_for(command, env, lines, backend))
     return code
 
 
-def hint_for(command: list[str], env: dict[str, str], lines: list[str]) -> str:
+def hint_for(command: list[str], env: dict[str, str], lines: list[str], backend=None) -> str:
     """What to try after the real tool said no: a flag it knows, or what labkit already did."""
     text = "\n".join(lines)
+    managers = getattr(backend, "managers", None)
+    problem = managers.problem() if managers is not None and getattr(backend, "_formed", False) else None
+    if problem:
+        down = [f"node-{i}" for i in managers.indices if i not in managers.powered()]
+        return f"{problem}; power one back on: cluster.recover_node({down[0]!r})"
     flag = re.search(r"unknown flag: (--[\w-]+)", text)
     if flag:
         words = [w for w in command[1:] if not w.startswith("-")][:2]
@@ -109,6 +133,9 @@ def prepare(ctx, argv: list[str]) -> tuple[list[str], dict[str, str], list[str]]
 
 def docker_url(backend) -> str | None:
     """The URL of the engine a docker-based backend talks to (None: the environment's default)."""
+    url = backend.engine_url() if hasattr(backend, "engine_url") else None
+    if url:  # a playground's manager: known without connecting (it may be switched off)
+        return url
     client = getattr(backend, "api", None) if getattr(backend, "name", "") == "swarm" else getattr(backend, "client", None)
     api = getattr(client, "api", None)
     if api is None:
@@ -173,10 +200,16 @@ def stream(command: list[str], env: dict[str, str], out, timeout: float = TIMEOU
         raise Unavailable(f"cannot run {command[0]}: {exc.strerror or exc}", "is it installed?") from None
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None
+    shown: dict[str, str] = {}
     with proc:
         for line in proc.stdout:
             line = line.rstrip("\n")
             lines.append(line)
+            progress = PROGRESS.match(line)
+            if progress:
+                if shown.get(progress.group(1)) == line:
+                    continue
+                shown[progress.group(1)] = line
             out(line)
             if time.monotonic() > deadline:
                 proc.kill()

@@ -10,25 +10,24 @@ TITLE = "Docker Swarm"
 
 def join_token(swarm, role: str = "worker") -> str:
     """What `docker swarm join-token -q worker` prints on a manager."""
+    return swarm.backend.join_token(role)
+
+
+def manager_address(swarm) -> str:
+    """Where a new node joins: the manager's `<ip>:2377`, as `docker swarm init` printed it."""
     backend = swarm.backend
-    if hasattr(backend, "join_token"):
-        return backend.join_token(role)
-    api = getattr(backend, "api", None)  # a real swarm: ask its manager
-    api.swarm.reload()
-    return api.swarm.attrs["JoinTokens"]["Worker" if role == "worker" else "Manager"]
+    if hasattr(backend, "manager_address"):
+        return backend.manager_address()
+    from ..console.docker_cmds import sim_manager_address
+    return sim_manager_address(swarm.state())
 
 
-def join(swarm, role: str = "worker") -> str | None:
+def join(swarm, role: str = "worker") -> str:
     """`docker swarm join --token <token> node-1:2377` typed on a new machine: returns the new node's name.
 
-    On the simulator a new node joins. A real playground swarm joined all its
-    nodes when it started (see `node_ls`), so nothing happens there."""
+    A new machine joins: a simulated one, or a new playground node on a real swarm."""
     token = join_token(swarm, role)
-    manager = next((n.name for n in managers(swarm.state())), "node-1")
-    print(f"$ docker swarm join --token {token[:25]}... {manager}:2377")
-    if not hasattr(swarm.backend, "add_node"):
-        print("(this real swarm joined its nodes when it started)")
-        return None
+    print(f"$ docker swarm join --token {token[:25]}... {manager_address(swarm)}")
     name = swarm.add_node(role)
     print(f"This node joined a swarm as a {role}.   ({name})")
     return name
@@ -38,7 +37,8 @@ def node_ls(swarm) -> Table:
     """`docker node ls`: every node, its status, availability and manager status."""
     state = swarm.state()
     up = [n for n in managers(state) if n.ready]
-    leader = up[0].name if len(up) * 2 > len(managers(state)) else None
+    # A real swarm says who leads (None without a quorum); the simulator's leader is its first manager up.
+    leader = state.extra.get("leader", up[0].name if len(up) * 2 > len(managers(state)) else None)
     rows = []
     for n in state.nodes:
         status = "Ready" if n.ready else "Down"
