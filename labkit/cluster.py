@@ -27,6 +27,10 @@ BACKENDS = {
     "kubernetes": "labkit.backends.kubernetes:KubernetesBackend",
 }
 FLAVORS = ("kubernetes", "swarm", "docker")
+# What a $LABKIT_BACKEND can show of each flavor: Docker's engine has a plain host and
+# (the playground) a swarm; a Kubernetes cluster only Kubernetes.
+SERVES = {"docker": {"docker": "docker", "swarm": "swarm"}, "swarm": {"docker": "docker", "swarm": "swarm"},
+          "kubernetes": {"kubernetes": "kubernetes"}}
 CANARY_SUFFIX = "-canary"
 RESTART_POLICIES = ("no", "on-failure", "always", "unless-stopped")
 
@@ -37,10 +41,14 @@ def connect(backend: str | None = None, nodes: int = 3, flavor: str | None = Non
 
     `flavor` picks what the simulator imitates ("kubernetes", "swarm" or
     "docker": one host, nothing watching). With a real backend chosen by
-    `$LABKIT_BACKEND`, `flavor="docker"` means the plain Docker engine, and a
-    backend that cannot be reached falls back to the simulator with one line
-    saying so (a lesson on Binder still runs); a backend named here explicitly
-    raises `Unavailable` instead.
+    `$LABKIT_BACKEND`, the flavor picks what of it to use (`flavor="docker"`:
+    the plain Docker engine; `"swarm"`: the Swarm playground); a flavor that
+    backend cannot show (Swarm on Kubernetes), or a backend that cannot be
+    reached, falls back to the simulator with one line saying so (a lesson on
+    Binder still runs); a backend named here explicitly raises `Unavailable`
+    instead. Options: `managers=` and `init=False` (a swarm's managers; one
+    machine in no swarm yet), `name=` (a second cluster of one notebook), and
+    each backend's own.
     """
     if flavor is not None and flavor not in FLAVORS:
         raise InvalidInput(f"unknown flavor {flavor!r}", f"choose one of {', '.join(FLAVORS)}")
@@ -49,10 +57,14 @@ def connect(backend: str | None = None, nodes: int = 3, flavor: str | None = Non
     if backend is not None:
         return _open(backend, nodes, flavor, seed, options)
     chosen = os.environ.get("LABKIT_BACKEND") or "sim"
-    if chosen in ("docker", "swarm") and flavor == "docker":
-        chosen = "docker"
     if chosen == "sim":
         return _open("sim", nodes, flavor, seed, options)
+    if flavor is not None:
+        serves = SERVES.get(chosen, {})
+        if flavor not in serves:  # e.g. a Swarm lesson while LABKIT_BACKEND=kubernetes
+            print(f"labkit: LABKIT_BACKEND={chosen} has no {flavor}; this part runs on the simulator.")
+            return _open("sim", nodes, flavor, seed, _sim_options(options))
+        chosen = serves[flavor]
     try:
         return _open(chosen, nodes, flavor, seed, options)
     except Unavailable as error:
@@ -60,7 +72,12 @@ def connect(backend: str | None = None, nodes: int = 3, flavor: str | None = Non
             raise
         print(f"labkit: the {chosen} backend is not reachable here ({error.message}); "
               "this lesson runs on the simulator instead.")
-        return _open("sim", nodes, flavor, seed, {})
+        return _open("sim", nodes, flavor, seed, _sim_options(options))
+
+
+def _sim_options(options: dict) -> dict:
+    """The options that mean the same on the simulator (the rest name real machines)."""
+    return {k: v for k, v in options.items() if k in ("managers", "init", "name")}
 
 
 def _open(backend: str, nodes: int, flavor: str | None, seed: int, options: dict) -> "Cluster":

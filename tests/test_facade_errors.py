@@ -399,6 +399,26 @@ def test_unknown_backend_in_the_environment(monkeypatch):
     refused(None, lambda: labkit.connect(), InvalidInput)
 
 
+def test_a_flavor_the_environments_backend_lacks_runs_on_the_simulator(monkeypatch, capsys):
+    """LABKIT_BACKEND=kubernetes and a Swarm lesson: that part runs on the simulator, said in one line,
+    keeping the options that mean the same there (managers=3) and before any cluster is contacted."""
+    monkeypatch.setenv("LABKIT_BACKEND", "kubernetes")
+    swarm = labkit.connect(flavor="swarm", nodes=5, managers=3, name="ha")
+    assert (swarm.name, swarm.flavor) == ("sim", "swarm")
+    assert [n.role for n in swarm.state().nodes].count("manager") == 3
+    assert "LABKIT_BACKEND=kubernetes has no swarm" in capsys.readouterr().out
+    host = labkit.connect(flavor="docker")
+    assert (host.name, host.flavor) == ("sim", "docker")
+
+
+@pytest.mark.parametrize("kwargs", [{"nodes": 3}, {"flavor": "kubernetes"}], ids=repr)
+def test_init_false_is_one_machine_meant_for_a_swarm(kwargs, monkeypatch):
+    monkeypatch.delenv("LABKIT_BACKEND", raising=False)
+    refused(None, lambda: labkit.connect("sim", init=False, **{"flavor": "swarm", **kwargs}), InvalidInput)
+    machine = labkit.connect(flavor="swarm", nodes=1, init=False)
+    assert machine.flavor == "docker" and len(machine.nodes) == 1
+
+
 # -- rollback with no history ------------------------------------------------------------------------------
 @pytest.mark.parametrize("flavor,kind", [("k8s", NotFound), ("swarm", NotFound), ("docker", Refused)])
 def test_rollback_with_no_history(request, flavor, kind):

@@ -30,10 +30,20 @@ class SimBackend:
     name = "sim"
 
     def __init__(self, nodes: int = 3, flavor: str | None = None, seed: int = 0, managers: int = 1,
-                 rate: float = 100.0, node_cpu: int = 4000, node_memory: int = 8192, **options) -> None:
+                 rate: float = 100.0, node_cpu: int = 4000, node_memory: int = 8192, init: bool = True,
+                 name: str | None = None, **options) -> None:
+        """`init=False` with the swarm flavor: one machine with Docker, in no swarm yet (the docker
+        flavor; the console's `docker swarm init` turns it into a swarm). `name` tells two
+        clusters of one notebook apart (real backends give each its own machines)."""
         if options:
             raise InvalidInput(f"the simulator does not take {', '.join(sorted(options))}",
-                               "it takes nodes, flavor, seed, managers, rate, node_cpu, node_memory")
+                               "it takes nodes, flavor, seed, managers, rate, node_cpu, node_memory, init, name")
+        if not init:
+            if flavor not in (None, "swarm") or nodes != 1:
+                raise InvalidInput("init=False means one machine that is not in a swarm yet: "
+                                   f"flavor='swarm', nodes=1 (not flavor={flavor!r}, nodes={nodes})",
+                                   "labkit.connect(flavor='swarm', nodes=1, init=False)")
+            flavor = "docker"
         self._args = dict(nodes=nodes, flavor=flavor, seed=seed, managers=managers, rate=rate,
                           node_cpu=node_cpu, node_memory=node_memory)
         self.flavor = flavor or "kubernetes"
