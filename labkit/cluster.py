@@ -59,6 +59,8 @@ def connect(backend: str | None = None, nodes: int = 3, flavor: str | None = Non
     chosen = os.environ.get("LABKIT_BACKEND") or "sim"
     if chosen == "sim":
         return _open("sim", nodes, flavor, seed, options)
+    if chosen not in BACKENDS:
+        raise InvalidInput(f"unknown backend {chosen!r} in $LABKIT_BACKEND", f"choose one of {', '.join(BACKENDS)}")
     if flavor is not None:
         serves = SERVES.get(chosen, {})
         if flavor not in serves:  # e.g. a Swarm lesson while LABKIT_BACKEND=kubernetes

@@ -394,9 +394,10 @@ def test_bad_connect(kwargs, monkeypatch):
         assert "kubernetes" in error.hint
 
 
-def test_unknown_backend_in_the_environment(monkeypatch):
-    monkeypatch.setenv("LABKIT_BACKEND", "nomad")
-    refused(None, lambda: labkit.connect(), InvalidInput)
+@pytest.mark.parametrize("flavor", [None, "swarm"])
+def test_unknown_backend_in_the_environment(monkeypatch, flavor):
+    monkeypatch.setenv("LABKIT_BACKEND", "swarmm")  # a typo never quietly means the simulator
+    refused(None, lambda: labkit.connect(flavor=flavor), InvalidInput)
 
 
 def test_a_flavor_the_environments_backend_lacks_runs_on_the_simulator(monkeypatch, capsys):

@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = {  # notebook: its lab, and the labs of the extra swarms it makes (name="...")
     "01-why-orchestration.ipynb": ("lesson-01", ()),
-    "02-docker-swarm.ipynb": ("lesson-02", ("ha", "ha5")),
+    "02-docker-swarm.ipynb": ("lesson-02", ("first", "ha", "ha5")),
 }
 
 

@@ -29,11 +29,16 @@ def lab_cluster(engine):
         made.append(cluster)
         return cluster
     yield open_one
-    for cluster in made:
-        lab = cluster.backend.lab
-        cluster.backend.destroy()
+    errors = []
+    for cluster in made:  # every one, even when removing another failed
+        try:
+            cluster.backend.destroy()
+        except Exception as error:
+            errors.append(error)
         cluster.close()
-        assert not engine.containers.list(all=True, filters={"label": f"{LABEL}={lab}"})
+    assert not errors
+    for cluster in made:
+        assert not engine.containers.list(all=True, filters={"label": f"{LABEL}={cluster.backend.lab}"})
 
 
 def containers(engine, cluster) -> int:
@@ -69,8 +74,11 @@ def test_a_swarm_made_by_hand_with_the_real_cli(lab_cluster, engine):
 
 
 def test_three_managers_survive_one_loss_and_refuse_after_two(lab_cluster):
-    ha = lab_cluster(nodes=3, managers=3, name="ha")
+    one = lab_cluster(nodes=3, name="ha")
+    assert [n.role for n in one.state().nodes] == ["manager", "worker", "worker"]
+    ha = lab_cluster(nodes=3, managers=3, name="ha")  # the same lab, asked for three managers: a new swarm
     assert [n.role for n in ha.state().nodes] == ["manager"] * 3
+    assert ha.backend.lab == one.backend.lab and ha.backend.pg.ip(1).endswith(".2")
     web = ha.deploy("web", "web-server:1", replicas=2)
     web.wait(90)
 
@@ -101,6 +109,16 @@ def test_service_progress_redraws_show_once(tmp_path):
               "echo 'verify: Service converged'; echo done")
     shown: list[str] = []
     code, lines = stream(["sh", "-c", script], dict(os.environ), shown.append)
-    assert code == 0 and len(lines) == 14
+    assert code == 0 and lines == shown  # what an error message quotes is what was shown
     assert shown == ["overall progress: 1 out of 3 tasks", "1/3: running", "overall progress: 2 out of 3 tasks",
                      "overall progress: 3 out of 3 tasks", "verify: Service converged", "done"]
+
+
+def test_a_lab_made_before_fixed_addresses_is_started_afresh(lab_cluster, engine):
+    from labkit.backends.playground import SUBNET_LABEL
+    lab = f"t02-{os.getpid()}-old"
+    engine.networks.create(f"labkit-{lab}", labels={LABEL: lab, f"{LABEL}.kind": "network"})
+    machine = lab_cluster(nodes=1, init=False, name="old")
+    network = engine.networks.get(f"labkit-{lab}")
+    assert SUBNET_LABEL in network.attrs["Labels"]
+    assert machine.backend.pg.ip(1) == network.attrs["IPAM"]["Config"][0]["Subnet"].rsplit(".", 1)[0] + ".2"

@@ -48,8 +48,11 @@ HEARTBEAT_NS = 2_000_000_000
 
 
 SUBNET_LABEL = LABEL + ".subnet"
-# The notes' swarm lives on 10.10.0.x (node-1 at 10.10.0.2); each lab takes the next free /24.
-SUBNETS = [ipaddress.ip_network(f"10.10.{k}.0/24") for k in range(256)]
+# The notes' swarm lives on 10.10.0.x (node-1 at 10.10.0.2); each lab takes the next free /24,
+# elsewhere in the private ranges when this machine already routes to 10.10/16 (a VPN, say).
+SUBNETS = ([ipaddress.ip_network(f"10.10.{k}.0/24") for k in range(256)]
+           + [ipaddress.ip_network(f"192.168.{k}.0/24") for k in range(100, 200)]
+           + [ipaddress.ip_network(f"172.28.{k}.0/24") for k in range(256)])
 
 
 def host_routes() -> list:
@@ -298,6 +301,9 @@ class Playground:
 
     def _up(self, nodes: int, managers: int, init: bool, made: list) -> None:
         from .. import images
+        if self._network_without_addresses():
+            self.progress.step(f"lab {self.lab!r} was made before nodes had fixed addresses: starting it afresh")
+            self.down()
         existing = self.node_containers()
         if init and existing and set(existing) == set(range(1, nodes + 1)) and self._healthy(existing, managers):
             self._load_images(list(existing))
@@ -356,12 +362,18 @@ class Playground:
                 from ..errors import AlreadyExists
                 raise AlreadyExists(f"a network named {name!r} exists and is not this lab's",
                                     "labkit will not use it: remove it, or pick another lab id (lab='...')")
-            if SUBNET_LABEL in (net.attrs.get("Labels") or {}):
-                return
-            self.down()  # made before nodes had fixed addresses: start this lab afresh
+            return
         except docker.errors.NotFound:
             pass
         self._create_network(made)
+
+    def _network_without_addresses(self) -> bool:
+        import docker
+        try:
+            net = self.client.networks.get(self.names.network)
+        except docker.errors.NotFound:
+            return False
+        return du.owned(net.attrs.get("Labels"), self.lab) and SUBNET_LABEL not in (net.attrs.get("Labels") or {})
 
     def _create_network(self, made: list) -> None:
         """A bridge with a subnet of its own, so every node keeps its address when it is switched
@@ -450,7 +462,9 @@ class Playground:
             time.sleep(0.3)
 
     def wait_engine(self, i: int, timeout: float = 90) -> None:
-        self._node_clients.pop(i, None)
+        client = self._node_clients.pop(i, None)  # its connections were to the engine before a restart
+        if client is not None:
+            client.close()
         self._wait_engine(i, timeout)
 
     def _load_images(self, indices: list[int]) -> None:
@@ -527,12 +541,20 @@ class Playground:
             time.sleep(0.5)
 
     @staticmethod
-    def _shaped(manager, nodes: int, managers: int) -> bool:
-        """True when every ready node of the swarm has the role it should (node-1..managers manage)."""
-        try:
-            listed = manager.nodes.list()
-        except Exception:  # node-1 is not a manager any more
-            return False
+    def _shaped(manager, nodes: int, managers: int, wait: float = 60) -> bool:
+        """True when every ready node of the swarm has the role it should (node-1..managers manage).
+        Managers that were just powered on may still be electing a leader: wait for it."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                listed = manager.nodes.list()
+                break
+            except Exception:
+                if not (manager.info().get("Swarm") or {}).get("ControlAvailable"):
+                    return False  # node-1 is not a manager any more
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(1.0)
         for n in listed:
             i = index_of(n.attrs["Description"]["Hostname"]) or 0
             if n.attrs["Status"]["State"] == "ready" and i <= nodes:

@@ -105,7 +105,8 @@ class SwarmBackend:
         return self.host if self.managers is None else self.managers.client()
 
     def _leader(self):
-        """Make sure the swarm can take a change now (waiting through an election); see Managers."""
+        """Make sure the swarm can take a change now (waiting through an election); see Managers.
+        Called before taking the lock, so that a live view's state() is not held up meanwhile."""
         if self.managers is None:
             return
         if not self._formed:
@@ -159,8 +160,8 @@ class SwarmBackend:
     def deploy(self, spec: DeploySpec) -> None:
         import docker
         from docker.types import EndpointSpec, ServiceMode
+        self._leader()
         with self._lock:
-            self._leader()
             try:
                 existing = self.api.services.get(spec.name)
             except docker.errors.NotFound:
@@ -222,13 +223,13 @@ class SwarmBackend:
                        f"the demo images are {demo}")
 
     def scale(self, name: str, replicas: int) -> None:
+        self._leader()
         with self._lock:
-            self._leader()
             self._service(name).scale(replicas)
 
     def update(self, name: str, image: str, strategy: UpdateStrategy) -> None:
+        self._leader()
         with self._lock:
-            self._leader()
             s = self._service(name)
             self._require_image(image)
             current = s.attrs["Spec"].get("UpdateConfig") or SWARM_UPDATE_DEFAULTS
@@ -239,8 +240,8 @@ class SwarmBackend:
                                           f"rolling out {image}", source="swarm manager"))
 
     def rollback(self, name: str) -> None:
+        self._leader()
         with self._lock:
-            self._leader()
             s = self._service(name)
             previous = s.attrs.get("PreviousSpec")
             if not previous:
@@ -263,8 +264,8 @@ class SwarmBackend:
                       "slow one down with update(..., delay=10), or roll back with .rollback()")
 
     def resume(self, name: str) -> None:
+        self._leader()
         with self._lock:
-            self._leader()
             s = self._service(name)
             state = (s.attrs.get("UpdateStatus") or {}).get("State")
             if state not in ("paused", "rollback_paused"):
@@ -277,8 +278,8 @@ class SwarmBackend:
         return list(self._history.setdefault(name, [(1, _image(s.attrs))]))
 
     def delete(self, name: str) -> None:
+        self._leader()
         with self._lock:
-            self._leader()
             self._service(name).remove()
             self._history.pop(name, None)
 
@@ -340,6 +341,15 @@ class SwarmBackend:
         i = self.pg.add_machine()
         return f"node-{i}", self.pg.names.socket_url(i)
 
+    def in_swarm(self, name: str) -> bool:
+        """True when machine `name` is in a swarm, or on its way in (a slow join goes on by itself)."""
+        from .playground import index_of
+        try:
+            state = (self.pg.node_client(index_of(name)).info().get("Swarm") or {}).get("LocalNodeState")
+        except Exception:
+            return False
+        return state in ("active", "pending")
+
     def remove_machine(self, name: str) -> None:
         """Remove a machine that `new_machine` started (its join failed: nothing half made)."""
         i, _ = self._node_container(name)
@@ -347,8 +357,8 @@ class SwarmBackend:
 
     def add_node(self, role: str = "worker") -> str:
         """A new machine joins as `role`, as `docker swarm join --token <token>` on it would."""
+        self._leader()
         with self._lock:
-            self._leader()
             name, _ = self.new_machine()
             try:
                 token = self.join_token(role)
@@ -397,8 +407,8 @@ class SwarmBackend:
         self._availability(name, "active")
 
     def _availability(self, name: str, value: str) -> None:
+        self._leader()
         with self._lock:
-            self._leader()
             node = self._node(name)
             if self.pg is None and not self._own_swarm:
                 raise Refused("labkit does not change nodes of a swarm it did not create",

@@ -65,9 +65,7 @@ class Managers:
         deadline = time.monotonic() + wait
         told = False
         while True:
-            for i in [self.current] + [i for i in self.powered() if i != self.current]:
-                if i not in self.powered():
-                    continue
+            for i in self._candidates():
                 try:
                     client = self.pg.node_client(i)
                     self.seen(client.nodes.list())
@@ -83,6 +81,13 @@ class Managers:
                 progress.step("waiting for the managers to elect a new leader")
                 told = True
             time.sleep(1.0)
+
+    def _candidates(self) -> list[int]:
+        """Powered machines to ask, the known managers first; the others in case the student
+        promoted or demoted nodes since labkit last looked (a worker says no at once)."""
+        running = [i for i, c in self.pg.node_containers().items() if c.status == "running"]
+        known = [i for i in [self.current] + self.indices if i in running]
+        return list(dict.fromkeys(known + running))
 
     def switch_from(self, i: int) -> None:
         """Node `i` is about to go: talk to another powered manager from now on."""

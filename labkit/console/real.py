@@ -28,6 +28,7 @@ TIMEOUT = float(os.environ.get("LABKIT_CONSOLE_TIMEOUT", "600"))
 SWARM_COMMANDS = ("service", "node", "stack", "secret", "config")
 # `docker service create/scale/update` redraw these lines on a terminal; in a notebook each
 # redraw would be a new line, so a line is shown only when its text changed.
+KEEP_LINES = 200  # of a command's output, for its error message and hint
 PROGRESS = re.compile(r"^(overall progress|verify|\d+/\d+):")
 
 
@@ -38,21 +39,17 @@ class CommandFailed(ConsoleError):
 def run(ctx, argv: list[str]) -> int:
     command, env, notes = prepare(ctx, argv)
     backend = ctx.cluster.backend if ctx.cluster is not None else None
-    machine = None
     if ctx.tool == "docker" and argv[:2] == ["swarm", "join"] and hasattr(backend, "new_machine"):
-        # `docker swarm join` is typed on the machine that joins: labkit starts one for it.
-        machine, env["DOCKER_HOST"] = backend.new_machine()
-        notes.append(f"(labkit: a new machine, {machine}, runs this command)")
-    elif ctx.tool == "docker" and argv[:1] and argv[0] in SWARM_COMMANDS and getattr(backend, "_formed", False):
-        managers = getattr(backend, "managers", None)
-        if managers is not None and not managers.problem():
-            managers.leader(progress=backend._progress)  # a leader election may be under way
-            env["DOCKER_HOST"] = docker_url(backend) or env.get("DOCKER_HOST", "")
-    for note in notes:
-        ctx.print(note)
-    code, lines = stream(command, env, ctx.out)
-    if machine and code != 0:
-        backend.remove_machine(machine)  # it did not join: nothing half made
+        code, lines = join_on_new_machine(ctx, backend, command, env, notes)
+    else:
+        if ctx.tool == "docker" and argv[:1] and argv[0] in SWARM_COMMANDS and getattr(backend, "_formed", False):
+            managers = getattr(backend, "managers", None)
+            if managers is not None and not managers.problem():
+                managers.leader(progress=backend._progress)  # a leader election may be under way
+                env["DOCKER_HOST"] = docker_url(backend) or env.get("DOCKER_HOST", "")
+        for note in notes:
+            ctx.print(note)
+        code, lines = stream(command, env, ctx.out)
     if ctx.cluster is not None:
         try:
             if ctx.tool == "docker" and argv[:2] == ["swarm", "init"] and hasattr(backend, "swarm_changed"):
@@ -67,14 +64,24 @@ def run(ctx, argv: list[str]) -> int:
     return code
 
 
+def join_on_new_machine(ctx, backend, command: list[str], env: dict[str, str], notes: list[str]):
+    """`docker swarm join` is typed on the machine that joins: labkit starts one for it and removes
+    it again unless it joined, or is still joining (a slow join goes on in the background)."""
+    machine, env["DOCKER_HOST"] = backend.new_machine()
+    for note in notes + [f"(labkit: a new machine, {machine}, runs this command)"]:
+        ctx.print(note)
+    code = None
+    try:
+        code, lines = stream(command, env, ctx.out)
+        return code, lines
+    finally:
+        if code != 0 and not backend.in_swarm(machine):
+            backend.remove_machine(machine)  # it did not join: nothing half made
+
+
 def hint_for(command: list[str], env: dict[str, str], lines: list[str], backend=None) -> str:
     """What to try after the real tool said no: a flag it knows, or what labkit already did."""
     text = "\n".join(lines)
-    managers = getattr(backend, "managers", None)
-    problem = managers.problem() if managers is not None and getattr(backend, "_formed", False) else None
-    if problem:
-        down = [f"node-{i}" for i in managers.indices if i not in managers.powered()]
-        return f"{problem}; power one back on: cluster.recover_node({down[0]!r})"
     flag = re.search(r"unknown flag: (--[\w-]+)", text)
     if flag:
         words = [w for w in command[1:] if not w.startswith("-")][:2]
@@ -84,6 +91,11 @@ def hint_for(command: list[str], env: dict[str, str], lines: list[str], backend=
         guess = difflib.get_close_matches(flag.group(1), known, n=1, cutoff=0.6)
         if guess:
             return f"did you mean {guess[0]}?"
+    managers = getattr(backend, "managers", None)
+    problem = managers.problem() if managers is not None and getattr(backend, "_formed", False) else None
+    if problem:
+        down = [f"node-{i}" for i in managers.indices if i not in managers.powered()]
+        return f"{problem}; power one back on: cluster.recover_node({down[0]!r})"
     if "already part of a swarm" in text:
         return ("labkit's playground is a swarm already: node-1 ran `docker swarm init` and the other nodes joined "
                 "with its token; see them with `docker node ls`")
@@ -203,17 +215,18 @@ def stream(command: list[str], env: dict[str, str], out, timeout: float = TIMEOU
     shown: dict[str, str] = {}
     with proc:
         for line in proc.stdout:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise ConsoleError(f"stopped after {timeout:g} s: `{' '.join(command[:3])} ...` was still running",
+                                   "set LABKIT_CONSOLE_TIMEOUT for longer commands")
             line = line.rstrip("\n")
-            lines.append(line)
             progress = PROGRESS.match(line)
             if progress:
                 if shown.get(progress.group(1)) == line:
                     continue
                 shown[progress.group(1)] = line
+            lines.append(line)
+            del lines[:-KEEP_LINES]
             out(line)
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise ConsoleError(f"stopped after {timeout:g} s: `{' '.join(command[:3])} ...` was still running",
-                                   "set LABKIT_CONSOLE_TIMEOUT for longer commands")
         code = proc.wait()
     return code, lines
