@@ -113,6 +113,18 @@ class SwarmBackend:
             raise Unavailable("node-1 is not in a swarm yet", "make one: %docker swarm init")
         self.managers.leader(progress=self._progress)
 
+    def settle(self) -> None:
+        """Before a command the real CLI sends: wait through a leader election when a majority of
+        managers is up; do nothing otherwise (without a quorum the CLI says so itself)."""
+        if self.managers is not None and self._formed and self.managers.problem() is None:
+            self.managers.leader(progress=self._progress)
+
+    def refusal(self) -> Unavailable | None:
+        """Why this swarm refuses changes now, with what to do (None: it takes them)."""
+        if self.managers is None or not self._formed:
+            return None
+        return self.managers.refusal()
+
     def _join_or_init(self) -> bool:
         """Use the engine's swarm; create one (labelled as labkit's) if there is none."""
         swarm = self.host.info().get("Swarm") or {}
@@ -329,8 +341,8 @@ class SwarmBackend:
             self._own_events.append(Event(self.now(), "NodeUp", f"node/{name}",
                                           f"{name} powered on: its dockerd restarts and rejoins the swarm",
                                           source="labkit"))
-            if self._formed and i in self.managers.indices and not self.managers.problem():
-                self.managers.leader(progress=self._progress)
+            if i in self.managers.indices:
+                self.settle()
 
     # -- machines joining (lesson 02: the student's own `docker swarm join`) -------------------
     def new_machine(self) -> tuple[str, str]:

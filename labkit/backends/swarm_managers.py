@@ -43,25 +43,36 @@ class Managers:
         running = {i for i, c in self.pg.node_containers().items() if c.status == "running"}
         return [i for i in self.indices if i in running]
 
+    def down(self) -> list[str]:
+        """The managers that are switched off."""
+        up = self.powered()
+        return [f"node-{i}" for i in self.indices if i not in up]
+
     def problem(self) -> str | None:
         """Why the swarm cannot take orders now (None: it can, perhaps after an election)."""
-        up = self.powered()
+        down = self.down()
         total = len(self.indices)
-        down = [f"node-{i}" for i in self.indices if i not in up]
+        up = total - len(down)
         if not up:
             return (f"every manager of this swarm is switched off ({', '.join(down)}): nobody can change it; "
                     "the tasks on the workers keep running")
-        if len(up) * 2 <= total:
+        if up * 2 <= total:
             return (f"the swarm has lost its quorum: {len(down)} of its {total} managers are down "
                     f"({', '.join(down)}), and Raft needs a majority ({total // 2 + 1}) to accept a change")
         return None
 
+    def refusal(self) -> Unavailable | None:
+        """The error for a change while no majority is up (None when one is)."""
+        why = self.problem()
+        if why is None:
+            return None
+        return Unavailable(why, f"power a manager back on: cluster.recover_node({self.down()[0]!r})")
+
     def leader(self, wait: float = ELECTION_WAIT, progress=None):
         """A client on a manager that answers; raises `Unavailable` when no majority is up."""
-        why = self.problem()
-        if why:
-            down = [f"node-{i}" for i in self.indices if i not in self.powered()]
-            raise Unavailable(why, f"power a manager back on: cluster.recover_node({down[0]!r})")
+        refused = self.refusal()
+        if refused is not None:
+            raise refused
         deadline = time.monotonic() + wait
         told = False
         while True:

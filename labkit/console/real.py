@@ -42,11 +42,9 @@ def run(ctx, argv: list[str]) -> int:
     if ctx.tool == "docker" and argv[:2] == ["swarm", "join"] and hasattr(backend, "new_machine"):
         code, lines = join_on_new_machine(ctx, backend, command, env, notes)
     else:
-        if ctx.tool == "docker" and argv[:1] and argv[0] in SWARM_COMMANDS and getattr(backend, "_formed", False):
-            managers = getattr(backend, "managers", None)
-            if managers is not None and not managers.problem():
-                managers.leader(progress=backend._progress)  # a leader election may be under way
-                env["DOCKER_HOST"] = docker_url(backend) or env.get("DOCKER_HOST", "")
+        if ctx.tool == "docker" and argv[:1] and argv[0] in SWARM_COMMANDS and hasattr(backend, "settle"):
+            backend.settle()  # a leader election may be under way: the manager to ask may change
+            env["DOCKER_HOST"] = docker_url(backend) or env.get("DOCKER_HOST", "")
         for note in notes:
             ctx.print(note)
         code, lines = stream(command, env, ctx.out)
@@ -91,11 +89,9 @@ def hint_for(command: list[str], env: dict[str, str], lines: list[str], backend=
         guess = difflib.get_close_matches(flag.group(1), known, n=1, cutoff=0.6)
         if guess:
             return f"did you mean {guess[0]}?"
-    managers = getattr(backend, "managers", None)
-    problem = managers.problem() if managers is not None and getattr(backend, "_formed", False) else None
-    if problem:
-        down = [f"node-{i}" for i in managers.indices if i not in managers.powered()]
-        return f"{problem}; power one back on: cluster.recover_node({down[0]!r})"
+    refused = backend.refusal() if hasattr(backend, "refusal") else None
+    if refused is not None:
+        return f"{refused.message}; {refused.hint}"
     if "already part of a swarm" in text:
         return ("labkit's playground is a swarm already: node-1 ran `docker swarm init` and the other nodes joined "
                 "with its token; see them with `docker node ls`")
