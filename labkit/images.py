@@ -24,11 +24,10 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-from .backends._dockerutil import KIND, Progress
+from .backends._dockerutil import IMAGES_LAB, KIND, Progress
 from .backends.base import LABEL
 from .errors import Unavailable
 
-IMAGES_LAB = "images"  # the io.labkit value of images: they are shared by every lab
 RECIPE = LABEL + ".recipe"
 BUSYBOX_PATHS = ("/bin/busybox", "/usr/bin/busybox")
 

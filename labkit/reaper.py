@@ -137,38 +137,42 @@ def _watch_loop(lab: str, pid: int, started: str, grace: float) -> int:
     return 0
 
 
-def reap(lab: str | None, client=None, images: bool = False) -> list[str]:
-    """Remove every Docker object labelled for `lab` (every lab when None); return what went."""
+def owned_objects(client, lab: str | None) -> list[tuple[str, object]]:
+    """("service"|"container"|"volume"|"network", object) for everything labkit made for `lab`
+    (every lab when None): selected by label, then kept only where `owned()` says so."""
     from .backends import _dockerutil as du
-    client = client or du.connect()
     selector = f"{LABEL}={lab}" if lab else LABEL
-    removed: list[str] = []
+    found: list[tuple[str, object]] = []
     try:  # services on the user's own swarm (playground=False)
-        for s in client.services.list(filters={"label": selector}):
-            if not du.owned(s.attrs["Spec"].get("Labels"), lab):
-                continue
-            s.remove()
-            removed.append(f"service/{s.name}")
+        found += [("service", s) for s in client.services.list(filters={"label": selector})
+                  if du.owned(s.attrs["Spec"].get("Labels"), lab)]
     except Exception:
         pass  # not a swarm manager: no services
-    for c in client.containers.list(all=True, filters={"label": selector}):
-        if not du.owned(c.labels, lab):
-            continue  # e.g. a student's own container of a demo image (it inherits the image's labels)
+    # A student's own container of a demo image or of the node image inherits the image's
+    # labels: owned() tells it apart, so it is never listed here.
+    found += [("container", c) for c in client.containers.list(all=True, filters={"label": selector})
+              if du.owned(c.labels, lab)]
+    found += [("volume", v) for v in client.volumes.list(filters={"label": selector})
+              if du.owned(v.attrs.get("Labels"), lab)]
+    found += [("network", n) for n in client.networks.list(filters={"label": selector})
+              if du.owned(n.attrs.get("Labels"), lab)]
+    return found
+
+
+def reap(lab: str | None, client=None, images: bool = False) -> list[str]:
+    """Remove every Docker object labkit made for `lab` (every lab when None); return what went."""
+    from .backends import _dockerutil as du
+    client = client or du.connect()
+    removed: list[str] = []
+    for kind, thing in owned_objects(client, lab):
         try:
-            c.remove(force=True, v=True)
-            removed.append(f"container/{c.name}")
-        except Exception:
-            pass
-    for v in client.volumes.list(filters={"label": selector}):
-        try:
-            v.remove(force=True)
-            removed.append(f"volume/{v.name}")
-        except Exception:
-            pass
-    for n in client.networks.list(filters={"label": selector}):
-        try:
-            n.remove()
-            removed.append(f"network/{n.name}")
+            if kind == "container":
+                thing.remove(force=True, v=True)
+            elif kind == "volume":
+                thing.remove(force=True)
+            else:
+                thing.remove()
+            removed.append(f"{kind}/{thing.name}")
         except Exception:
             pass
     try:  # the user's engine's swarm, only when labkit initialised it (its spec carries our label)

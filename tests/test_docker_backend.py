@@ -136,6 +136,16 @@ def test_missing_image_is_a_clear_error_and_creates_nothing(cluster, engine):
     assert not engine.containers.list(all=True, filters={"name": "ghost"})
 
 
+def test_ownership_is_positive_a_kind_labkit_sets():
+    for kind in sorted(du.OWNED_KINDS):
+        assert du.owned({LABEL: "lab", du.KIND: kind}) and du.owned({LABEL: "lab", du.KIND: kind}, "lab")
+    assert not du.owned({LABEL: "lab", du.KIND: "node"}, "other-lab")
+    for labels in ({LABEL: "images", du.KIND: "image"}, {LABEL: "images", du.KIND: "node-image"},
+                   {LABEL: "images", du.KIND: "container"}, {LABEL: "lab"}, {LABEL: "lab", du.KIND: "thing"},
+                   {du.KIND: "container"}, {}, None):
+        assert not du.owned(labels), labels
+
+
 def test_names_of_objects_that_are_not_labkits_are_refused(cluster, decoys):
     # The decoy runs a demo image and so inherits `io.labkit=images`: still not labkit's.
     assert decoys["container"].labels.get(LABEL) == "images"

@@ -232,6 +232,24 @@ def test_an_interrupted_start_leaves_nothing(engine, monkeypatch):
         assert kind == []
 
 
+def test_containers_made_by_hand_from_labkits_images_are_the_users(module_cluster, engine):
+    """They inherit `io.labkit=images` from the demo or node image; a reset of every lab (what
+    `labkit reset` runs) must still leave them alone, while the playground's nodes are labkit's."""
+    from labkit.backends import _dockerutil as du
+    from labkit.backends.playground import node_image_tag
+    mine = [engine.containers.create(image, name=f"mine-{kind}-{os.getpid()}", command=["true"])
+            for kind, image in (("demo", "web-server:1"), ("node", node_image_tag()))]
+    try:
+        assert [c.labels.get(f"{LABEL}.kind") for c in mine] == ["image", "node-image"]
+        assert not any(du.owned(c.labels) for c in mine)
+        listed = {thing.name for _, thing in reaper.owned_objects(engine, None)}
+        assert not listed & {c.name for c in mine}
+        assert f"labkit-{LAB}-node-1" in listed  # the same selection does find labkit's own nodes
+    finally:
+        for c in mine:
+            c.remove(force=True)
+
+
 def test_reap_removes_a_whole_playground(engine):
     """What the reaper does once a kernel is gone: nodes, volumes, network, socket folders."""
     from labkit.backends.playground import Names

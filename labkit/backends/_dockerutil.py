@@ -14,7 +14,12 @@ from typing import Callable
 from ..errors import AlreadyExists, Unavailable
 from .base import LABEL
 
-KIND = LABEL + ".kind"  # "container", "node", "network", "volume", "image", "service", "reaper"
+KIND = LABEL + ".kind"
+# The kinds labkit sets on what it makes: only these make an object labkit's. Images carry
+# `io.labkit=images` with kind "image" or "node-image", and a container inherits its image's
+# labels, so ownership must be positive: a kind from this set, set by labkit itself.
+OWNED_KINDS = frozenset({"replica", "container", "service", "task", "node", "network", "volume"})
+IMAGES_LAB = "images"  # the io.labkit value of labkit's images: shared by every lab, owned by none
 WORKLOAD = LABEL + ".workload"
 REVISION = LABEL + ".revision"
 DEFAULT_LAB = "lab"
@@ -29,13 +34,15 @@ def lab_id(value: str | None = None) -> str:
     """The lab id that labels everything (option `lab=`, else $LABKIT_LAB, else 'lab')."""
     from ..errors import InvalidInput
     lab = value or os.environ.get("LABKIT_LAB") or DEFAULT_LAB
-    if not _LAB.match(lab) or lab == "images":
+    if not _LAB.match(lab) or lab == IMAGES_LAB:
         raise InvalidInput(f"lab id {lab!r} is not valid",
                            "use up to 31 lowercase letters, digits, '-' or '_', e.g. lab='lesson-1'")
     return lab
 
 
 def labels(lab: str, kind: str, **extra: str) -> dict[str, str]:
+    """The labels of an object labkit makes for `lab`; `kind` is one of OWNED_KINDS."""
+    assert kind in OWNED_KINDS, kind
     out = {LABEL: lab, KIND: kind}
     out.update({k: str(v) for k, v in extra.items()})
     return out
@@ -66,13 +73,14 @@ def _short(exc: BaseException) -> str:
 def owned(attrs_labels: dict | None, lab: str | None = None) -> bool:
     """True when an object's labels say labkit made it (for `lab`, or any lab when None).
 
-    Demo images carry `io.labkit=images` with kind "image", and a container
-    inherits its image's labels: a student's own `docker run web-server:1` is
-    therefore not labkit's (labkit always sets its own kind on what it makes).
+    Positive: labkit sets a lab id and one of OWNED_KINDS on everything it makes. A
+    container made by hand from a demo image or the node image inherits that image's
+    `io.labkit=images` and kind "image"/"node-image": it is the user's, never labkit's.
     """
     labels = attrs_labels or {}
     value = labels.get(LABEL)
-    return value is not None and labels.get(KIND) != "image" and (lab is None or value == lab)
+    return (value is not None and value != IMAGES_LAB and labels.get(KIND) in OWNED_KINDS
+            and (lab is None or value == lab))
 
 
 def check_container_name(client, name: str, lab: str) -> None:

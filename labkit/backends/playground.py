@@ -164,7 +164,7 @@ def _build_node_image(client, tag: str, progress: du.Progress) -> None:
         progress.step("importing the root file system as a docker image")
         tar = subprocess.Popen(["tar", "-C", root, "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
         repo, version = tag.rsplit(":", 1)
-        changes = [f'LABEL {LABEL}="images" {du.KIND}="node-image"', 'CMD ["dockerd"]']
+        changes = [f'LABEL {LABEL}="{du.IMAGES_LAB}" {du.KIND}="node-image"', 'CMD ["dockerd"]']
         client.api.import_image(src=tar.stdout, repository=repo, tag=version, changes=changes, stream_src=True)
         if tar.wait() != 0:
             raise Unavailable("tar of the node root file system failed", "check free disk space")
@@ -466,6 +466,10 @@ class Playground:
         if client is not None:
             client.close()
         self._wait_engine(i, timeout)
+
+    def load_images(self) -> None:
+        """Every node that has power holds the demo images (built on the host first if need be)."""
+        self._load_images([i for i, c in self.node_containers().items() if c.status == "running"])
 
     def _load_images(self, indices: list[int]) -> None:
         from .. import images
