@@ -570,6 +570,32 @@ def test_real_docker_run_and_ps_through_the_console():
                           capture_output=True, text=True).stdout.strip() == ""
 
 
+@pytest.mark.docker
+@pytest.mark.skipif(not _docker_ok(), reason="no Docker engine")
+def test_the_real_cli_finds_a_demo_image_built_first_and_a_missing_one_is_explained(capfd):
+    """A fresh machine: `docker run web-server:2` before anything built it builds it first
+    (with progress); an image nobody can provide says which, that no registry answered, what to do."""
+    c = labkit.connect("docker", lab="console-images", reaper=False)
+    engine = c.backend.client
+    try:
+        console.use(c)
+        engine.images.remove("web-server:2", force=True)  # as on a machine where labkit built nothing yet
+        out = console.run("docker run --name lkconsole-v2 web-server:2")
+        assert re.search(r"^[0-9a-f]{64}$", out, re.M)
+        assert "building web-server:2" in capfd.readouterr().out  # the progress display
+        assert engine.containers.get("lkconsole-v2").image.tags == ["web-server:2"]
+        with pytest.raises(ConsoleError) as err:
+            console.run("docker run --name lkconsole-ghost no-such-image:1")
+        assert "Unable to find image 'no-such-image:1' locally" in err.value.message
+        assert "--help" not in err.value.message
+        assert "no registry" in err.value.hint and "docker build -t no-such-image:1 ." in err.value.hint
+        assert "web-server:1" in err.value.hint
+        assert not engine.containers.list(all=True, filters={"name": "lkconsole-ghost"})  # nothing half made
+    finally:
+        c.reset()
+        c.close()
+
+
 def test_a_mistake_later_in_a_line_runs_nothing():
     c = k8s()
     with pytest.raises(UsageError, match="unknown flag: --bogus"):

@@ -96,3 +96,13 @@ class Backend(Protocol):
         """Remove everything this backend made (by label), nothing else."""
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class HoldsDemoImages(Protocol):
+    """A backend whose engine runs containers from local images (docker, swarm): the real
+    CLI can ask for a demo image there, so it must be built (or loaded) before the CLI runs."""
+
+    def ensure_demo_images(self) -> None:
+        """Build or load the course's demo images where this backend runs containers,
+        with a progress display; milliseconds when they are there already."""

@@ -109,12 +109,16 @@ class DockerBackend:
         if self._down is not None:
             raise Unavailable(f"the Docker host ({HOST}) is down", f"bring it back with cluster.recover_node({HOST!r})")
 
+    def ensure_demo_images(self) -> None:
+        from .. import images
+        images.ensure_images(self.client, self._progress)
+
     def _require_image(self, image: str) -> None:
         """Make demo images on demand; pull anything else; NotFound when neither works."""
         import docker
         from .. import images
         if images.lookup(image):
-            images.ensure_images(self.client, self._progress)
+            self.ensure_demo_images()
         try:
             self.client.images.get(image)
             return

@@ -213,12 +213,21 @@ class SwarmBackend:
         except docker.errors.NotFound:
             pass
 
+    def ensure_demo_images(self) -> None:
+        """On the user's own engine: build them; on the playground: every node that has power
+        holds them (a node started later gets them when it starts)."""
+        from .. import images
+        if self.pg is None:
+            images.ensure_images(self.api, self._progress)
+        else:
+            self.pg.load_images()
+
     def _require_image(self, image: str) -> None:
         """The image must be on the manager (playground nodes have the demo images loaded)."""
         import docker
         from .. import images
         if images.lookup(image) and self.pg is None:
-            images.ensure_images(self.api, self._progress)
+            self.ensure_demo_images()
         try:
             self.api.images.get(image)
             return

@@ -20,7 +20,8 @@ import shutil
 import subprocess
 import time
 
-from ..backends.base import LABEL
+from .. import images
+from ..backends.base import LABEL, HoldsDemoImages
 from ..errors import Unavailable
 from .parse import ConsoleError
 
@@ -30,6 +31,10 @@ SWARM_COMMANDS = ("service", "node", "stack", "secret", "config")
 # redraw would be a new line, so a line is shown only when its text changed.
 KEEP_LINES = 200  # of a command's output, for its error message and hint
 PROGRESS = re.compile(r"^(overall progress|verify|\d+/\d+):")
+HELP_POINTER = re.compile(r"^(See '.*--help'\.?|Run '.*--help' for more information\.?)$")
+# docker commands that start containers from an image named on the command line
+IMAGE_COMMANDS = (("run",), ("create",), ("container", "run"), ("container", "create"),
+                  ("service", "create"), ("service", "update"))
 
 
 class CommandFailed(ConsoleError):
@@ -47,6 +52,8 @@ def run(ctx, argv: list[str]) -> int:
             env["DOCKER_HOST"] = docker_url(backend) or env.get("DOCKER_HOST", "")
         for note in notes:
             ctx.print(note)
+        if ctx.tool == "docker" and names_demo_image(argv) and isinstance(backend, HoldsDemoImages):
+            backend.ensure_demo_images()  # the real CLI would try a registry for a missing one
         code, lines = stream(command, env, ctx.out)
     if ctx.cluster is not None:
         try:
@@ -56,10 +63,28 @@ def run(ctx, argv: list[str]) -> int:
         except Exception:  # a view refresh must never hide the command's own result
             pass
     if code != 0:
-        tail = next((line for line in reversed(lines) if line.strip()), "")
+        tail = last_error(lines)
         raise CommandFailed(f"`{ctx.tool} {' '.join(argv)}` exited with code {code}" + (f": {tail}" if tail else ""),
                             hint_for(command, env, lines, backend))
     return code
+
+
+def names_demo_image(argv: list[str]) -> bool:
+    """Whether a docker command that starts containers names one of labkit's demo images
+    (a word that happens to be a demo image's name only costs a check that they are built)."""
+    if not any(argv[:len(c)] == list(c) for c in IMAGE_COMMANDS):
+        return False
+    words = [a.split("=", 1)[1] if a.startswith("--image=") else a for a in argv]
+    return any(images.lookup(w) is not None for w in words if not w.startswith("-"))
+
+
+def last_error(lines: list[str]) -> str:
+    """The tool's own last words, without the "See 'docker run --help'." that follows them;
+    a missing image's "Unable to find image ..." line leads."""
+    said = [line.strip() for line in lines if line.strip() and not HELP_POINTER.match(line.strip())]
+    tail = said[-1] if said else ""
+    missing = next((line for line in said if line.startswith("Unable to find image")), None)
+    return f"{missing}; {tail}" if missing and missing != tail else tail
 
 
 def join_on_new_machine(ctx, backend, command: list[str], env: dict[str, str], notes: list[str]):
@@ -89,6 +114,9 @@ def hint_for(command: list[str], env: dict[str, str], lines: list[str], backend=
         guess = difflib.get_close_matches(flag.group(1), known, n=1, cutoff=0.6)
         if guess:
             return f"did you mean {guess[0]}?"
+    missing = re.search(r"Unable to find image '([^']+)' locally|No such image: (\S+)", text)
+    if missing:
+        return missing_image_hint(missing.group(1) or missing.group(2), text)
     refused = backend.refusal() if hasattr(backend, "refusal") else None
     if refused is not None:
         return f"{refused.message}; {refused.hint}"
@@ -96,6 +124,14 @@ def hint_for(command: list[str], env: dict[str, str], lines: list[str], backend=
         return ("labkit's playground is a swarm already: node-1 ran `docker swarm init` and the other nodes joined "
                 "with its token; see them with `docker node ls`")
     return "read the tool's message above"
+
+
+def missing_image_hint(image: str, text: str) -> str:
+    reached = re.search(r"pull access denied|manifest unknown|repository does not exist", text)
+    why = "no registry has it" if reached else "no registry was reached from here"
+    demos = ", ".join(sorted(t for t, d in images.DEMO_IMAGES.items() if d.alias_of is None))
+    return (f"the image {image} is not on this engine and {why}; labkit's demo images are {demos} "
+            f"(built here on first use), or build your own first: docker build -t {image} .")
 
 
 def binary(tool: str) -> str:
