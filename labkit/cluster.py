@@ -283,15 +283,38 @@ class Cluster:
 
     def wait(self, timeout: float = 600, until: Callable[[ClusterState], bool] | None = None,
              step: float = 0.5) -> ClusterState:
-        """Let time pass until every workload has converged (or `until(state)` holds).
+        """Let time pass until the cluster has converged (or `until(state)` holds).
+
+        Converged means every workload has its desired replicas, all ready and up to
+        date, *and* the engine has reacted to every node failed through `fail_node`
+        and not recovered: the node is seen down and none of its replicas is reported
+        running and ready any more (they are gone, terminating or marked not ready).
+        Right after a failure the old replicas still look healthy, because nobody has
+        noticed yet: Kubernetes marks the node NotReady after its grace period and
+        replaces the pods after the eviction timeout; Swarm's managers notice the
+        missed heartbeats within seconds. On one Docker host nothing replaces what
+        was lost, so a workload there cannot converge until the host is back.
+
+            cluster.fail_node("node-2")
+            cluster.wait()          # returns once node-2's work has moved
 
         Raises `labkit.Timeout` with what is still missing after `timeout`
         seconds of cluster time.
         """
         if until is None:
-            return self._wait_for(lambda: ClusterState(self.name, self.flavor, self.now(),
-                                                       workloads=self._workloads()).converged, timeout, step)
+            def converged() -> bool:
+                quick = ClusterState(self.name, self.flavor, self.now(), workloads=self._workloads())
+                return quick.converged and not (self._failed and self._unnoticed(self.state()))
+            return self._wait_for(converged, timeout, step)
         return self._wait_for(lambda: until(self.state()), timeout, step)
+
+    def _unnoticed(self, state: ClusterState) -> list[str]:
+        """Nodes failed through this facade that the engine has not yet reacted to."""
+        def noticed(name: str) -> bool:
+            node = state.node(name)
+            return node is None or not node.ready and not any(
+                r.phase == "running" and r.ready for r in state.replicas_on(name))
+        return [name for name in sorted(self._failed) if not noticed(name)]
 
     def _wait_for(self, done: Callable[[], bool], timeout: float, step: float = 0.5) -> ClusterState:
         timeout = validate.seconds(timeout, "timeout")
@@ -299,7 +322,8 @@ class Cluster:
         while not done():
             if self.now() >= deadline:
                 self._changed()
-                raise Timeout(f"not converged after {timeout:g} s: {_missing(self.state())}",
+                state = self.state()
+                raise Timeout(f"not converged after {timeout:g} s: {_missing(state, self._unnoticed(state))}",
                               "look at cluster.events() for Warnings, or wait longer: cluster.wait(timeout=...)")
             self.backend.advance(min(step, max(deadline - self.now(), 1e-3)))
             self._changed(step=True)
@@ -579,8 +603,9 @@ def _closest(name: str, choices: list[str]) -> str:
     return f"choose one of: {', '.join(sorted(choices)[:10])}" if choices else "there are none yet"
 
 
-def _missing(state: ClusterState) -> str:
-    parts = [f"{w.name} {w.ready}/{w.desired} ready, {w.updated} up-to-date ({w.rollout})"
+def _missing(state: ClusterState, unnoticed: list[str] | tuple = ()) -> str:
+    parts = [f"{node} failed but is not yet seen down by the cluster" for node in unnoticed]
+    parts += [f"{w.name} {w.ready}/{w.desired} ready, {w.updated} up-to-date ({w.rollout})"
              for w in state.workloads if not (w.current == w.desired == w.ready == w.updated == w.available)]
     pending = state.count(phase="pending")
     if pending:

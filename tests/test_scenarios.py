@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from labkit.errors import Refused
+from labkit.errors import Refused, Timeout
 
 # Virtual seconds on the simulator, real seconds elsewhere.
 TIMEOUT = 300
@@ -76,14 +76,20 @@ def test_failed_node_replicas_come_back_elsewhere(cluster):
         cluster.fail_node(node)  # the one host fails: everything is lost
         cluster.run(5)
         assert running(cluster, "web") == 0
+        with pytest.raises(Timeout, match="web 0/4 ready"):  # and nothing brings it back
+            cluster.wait(5)
         cluster.recover_node(node)
         return
     state = cluster.state()
     workers = [n.name for n in state.nodes if n.role == "worker" and state.replicas_on(n.name)]
     victim = workers[-1]
     cluster.fail_node(victim)
-    cluster.wait(NODE_TIMEOUT, until=lambda s: sum(
-        1 for r in s.replicas_of("web") if r.phase == "running" and r.ready and r.node != victim) == 4)
+    # wait() returns only once the engine has reacted: right after the failure the old
+    # replicas still look healthy, because nobody has noticed yet.
+    state = cluster.wait(NODE_TIMEOUT)
+    assert not state.node(victim).ready
+    assert not [r.name for r in state.replicas_on(victim) if r.phase == "running" and r.ready]
+    assert sum(1 for r in state.replicas_of("web") if r.phase == "running" and r.ready) == 4
     cluster.recover_node(victim)
     cluster.wait(NODE_TIMEOUT, until=lambda s: s.node(victim).ready)
     web.wait(TIMEOUT)
