@@ -6,13 +6,16 @@ STAMP := $(VENV)/.labkit-installed
 PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)  # classroom VMs and containers often run as root
 
-.PHONY: lab test test-fast notebooks bench clean
+.PHONY: lab test test-fast notebooks bench clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $(STAMP)
+
+## make venv: just build .venv (lab and test do it on first use)
+venv: $(STAMP)
 
 ## make lab: open the course in JupyterLab (simulator unless LABKIT_BACKEND says otherwise)
 lab: $(STAMP)

@@ -796,7 +796,7 @@ def delete(ctx, p: Parsed) -> None:
     if not plan:
         ctx.print("No resources found")
         return
-    for kind, name in plan:
+    for kind, name in dict.fromkeys(plan):  # a name given twice is deleted once
         if kind == "deployments":
             ctx.cluster.workload(name).delete()
             ctx.print(f'deployment.apps "{name}" deleted')
