@@ -50,6 +50,23 @@ def reset(lab: str | None = None, images: bool = False) -> list[str]:
     return done
 
 
+def serve_command(args) -> int:
+    from .backends.sim.kube import serve
+    if args.command == "kubeconfig":
+        if serve.running_pid() is None:
+            print("no served cluster is running: start one with `labkit serve` (it prints this line too)",
+                  file=sys.stderr)
+            return 1
+        print(f"export KUBECONFIG={serve.kubeconfig_path()}")
+        return 0
+    if args.stop:
+        return serve.stop_running()
+    if not 1 <= args.nodes <= 100 or args.speed < 0:
+        print("labkit serve: --nodes takes 1 to 100 and --speed 0 or more", file=sys.stderr)
+        return 2
+    return serve.run(args.nodes, args.speed, args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -59,7 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     reset_cmd.add_argument("--images", action="store_true", help="also remove the demo and node images")
     lab = sub.add_parser("lab", help="open the course in JupyterLab")
     lab.add_argument("--port", type=int, default=8888)
+    serve = sub.add_parser("serve", help="serve a simulated Kubernetes cluster to kubectl (Ctrl-C stops it)")
+    serve.add_argument("--nodes", type=int, default=3, help="worker nodes (default 3)")
+    serve.add_argument("--speed", type=float, default=10.0, help="how much faster than the wall clock time runs")
+    serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    serve.add_argument("--stop", action="store_true", help="stop the cluster another `labkit serve` runs")
+    sub.add_parser("kubeconfig", help="print the export line that points kubectl at the served cluster")
     args = parser.parse_args(argv)
+    if args.command in ("serve", "kubeconfig"):
+        return serve_command(args)
     if args.command == "lab":
         start = Path(__file__).resolve().parent.parent / "notebooks" / "00-start-here.ipynb"
         jupyter = shutil.which("jupyter") or "jupyter"

@@ -69,7 +69,8 @@ class Template:
 
 class Deployment:
     __slots__ = ("name", "replicas", "template", "strategy", "paused", "labels", "history_limit",
-                 "progress_deadline", "last_progress", "condition", "created", "resource_version")
+                 "progress_deadline", "last_progress", "condition", "created", "resource_version",
+                 "container", "selector", "annotations")
 
     def __init__(self, name: str, replicas: int, template: Template, strategy, labels: dict, created: float):
         self.name, self.replicas, self.template, self.strategy = name, replicas, template, strategy
@@ -81,6 +82,11 @@ class Deployment:
         self.condition = "NewReplicaSetAvailable"  # or ReplicaSetUpdated / ProgressDeadlineExceeded
         self.created = created
         self.resource_version = 0
+        # As the Kubernetes API shows it: the container's name (kubectl create deployment names it
+        # after the image) and the selector, which is also the pods' labels.
+        self.container = name
+        self.selector: dict[str, str] = {"app": name}
+        self.annotations: dict[str, str] = {}  # the user's (kubectl apply keeps its last-applied one here)
 
 
 class ReplicaSet:

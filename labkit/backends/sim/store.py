@@ -65,3 +65,7 @@ class Store:
 
     def watch(self, kind: str, watcher: Watcher) -> None:
         self._watchers.setdefault(kind, []).append(watcher)
+
+    def unwatch(self, kind: str, watcher: Watcher) -> None:
+        if watcher in self._watchers.get(kind, ()):
+            self._watchers[kind].remove(watcher)

@@ -1,0 +1,104 @@
+"""OpenAPI v3 documents of the served API: `kubectl explain`, validation and `apply` read them.
+
+The schemas are the real ones of the release the simulator follows (made by
+tools/make_openapi.py from the Kubernetes schemas that `kubernetes-validate` ships);
+the paths list each served resource's operations with the query parameters the real
+server takes, so kubectl sees that it may ask for server-side field validation.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import json
+import os
+
+from .discovery import RESOURCES, Resource
+from .resources import VERSION
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WRITE_PARAMS = ("dryRun", "fieldManager", "fieldValidation", "pretty")
+LIST_PARAMS = ("labelSelector", "fieldSelector", "limit", "continue", "resourceVersion", "timeoutSeconds",
+               "watch", "allowWatchBookmarks", "pretty")
+
+
+@functools.lru_cache(maxsize=1)
+def schemas() -> dict:
+    with gzip.open(os.path.join(HERE, f"openapi-{VERSION}.json.gz")) as f:
+        return json.load(f)["schemas"]
+
+
+def _schema_name(r: Resource, list_: bool = False) -> str:
+    prefix = {"": "io.k8s.api.core.v1", "apps": "io.k8s.api.apps.v1"}[r.group]
+    return f"{prefix}.{r.kind}{'List' if list_ else ''}"
+
+
+def _op(r: Resource, action: str, params: tuple[str, ...], schema: str, body: bool = False) -> dict:
+    op = {"operationId": f"{action}{r.kind}", "x-kubernetes-action": action,
+          "x-kubernetes-group-version-kind": {"group": r.group, "version": r.version, "kind": r.kind},
+          "parameters": [{"name": p, "in": "query", "schema": {"type": "string"}, "uniqueItems": True}
+                         for p in params],
+          "responses": {"200": {"description": "OK", "content": {"application/json": {
+              "schema": {"$ref": f"#/components/schemas/{schema}"}}}}}}
+    if body:
+        kinds = ["application/json"] if action != "patch" else [
+            "application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"]
+        ref = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch" if action == "patch" else schema
+        op["requestBody"] = {"content": {k: {"schema": {"$ref": f"#/components/schemas/{ref}"}} for k in kinds},
+                             "required": True}
+    return op
+
+
+def _paths(group: str, version: str) -> dict:
+    paths = {}
+    for r in RESOURCES:
+        if r.group != group or r.version != version:
+            continue
+        base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+        scope = f"{base}/namespaces/{{namespace}}/{r.plural}" if r.namespaced else f"{base}/{r.plural}"
+        one = _schema_name(r)
+        collection = {"get": _op(r, "list", LIST_PARAMS, _schema_name(r, True))}
+        if "create" in r.verbs:
+            collection["post"] = _op(r, "post", WRITE_PARAMS, one, body=True)
+        item = {"get": _op(r, "get", ("pretty",), one)}
+        if "update" in r.verbs:
+            item["put"] = _op(r, "put", WRITE_PARAMS, one, body=True)
+        if "patch" in r.verbs:
+            item["patch"] = _op(r, "patch", WRITE_PARAMS + ("force",), one, body=True)
+        if "delete" in r.verbs:
+            item["delete"] = _op(r, "delete", ("dryRun", "gracePeriodSeconds", "propagationPolicy"),
+                                 "io.k8s.apimachinery.pkg.apis.meta.v1.Status")
+        paths[scope] = collection
+        paths[f"{scope}/{{name}}"] = item
+    return paths
+
+
+def group_versions() -> list[tuple[str, str]]:
+    return sorted({(r.group, r.version) for r in RESOURCES})
+
+
+def _url_path(group: str, version: str) -> str:
+    return f"api/{version}" if not group else f"apis/{group}/{version}"
+
+
+@functools.lru_cache(maxsize=None)
+def document(group: str, version: str) -> bytes:
+    doc = {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": VERSION},
+           "paths": _paths(group, version), "components": {"schemas": schemas()}}
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def index() -> dict:
+    out = {}
+    for group, version in group_versions():
+        digest = hashlib.sha512(document(group, version)).hexdigest()[:32].upper()
+        out[_url_path(group, version)] = {"serverRelativeURL": f"/openapi/v3/{_url_path(group, version)}?hash={digest}"}
+    return {"paths": out}
+
+
+def find(path: str) -> bytes | None:
+    """The document at /openapi/v3/<path>, or None."""
+    for group, version in group_versions():
+        if path == _url_path(group, version):
+            return document(group, version)
+    return None

@@ -1,0 +1,379 @@
+"""What each verb does to each resource: the REST storage of the served API.
+
+Reads render the simulator's records (resources.py); writes go through the simulator's
+backend and API server, the same rules the facade's calls meet, so a `kubectl scale`
+and `cluster.workload(...).scale()` are one operation. Errors are `ApiError`s carrying
+the real API server's reason, code and message, which kubectl prints as it would.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ....errors import LabkitError
+from ...base import DeploySpec, UpdateStrategy
+from ..controllers import delete_pod
+from . import resources as res
+from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
+
+DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS1123_HELP = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+                "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
+                "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+GROUP_OF = {"deployments": "apps", "replicasets": "apps"}
+PATCHES = {"application/json-patch+json": json_patch, "application/merge-patch+json": merge_patch,
+           "application/strategic-merge-patch+json": strategic_merge_patch}
+
+
+class ApiError(Exception):
+    """An answer other than success, as a metav1.Status."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
+
+    def status(self) -> dict:
+        out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": self.message, "reason": self.reason, "code": self.code}
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+def qualified(plural: str) -> str:
+    group = GROUP_OF.get(plural)
+    return f"{plural}.{group}" if group else plural
+
+
+def not_found(plural: str, name: str) -> ApiError:
+    group = GROUP_OF.get(plural, "")
+    return ApiError(404, "NotFound", f'{qualified(plural)} "{name}" not found',
+                    {"name": name, "group": group, "kind": plural})
+
+
+def invalid(kind: str, plural: str, name: str, causes: list[tuple[str, str]]) -> ApiError:
+    """422 Invalid with field causes: [(field, 'Invalid value: ...' or 'Required value')]."""
+    text = "; ".join(f"{field}: {message}" for field, message in causes)
+    group = {"Scale": "autoscaling"}.get(kind, GROUP_OF.get(plural, ""))
+    return ApiError(422, "Invalid", f'{kind}{"." + group if group else ""} "{name}" is invalid: {text}',
+                    {"name": name, "group": group, "kind": kind,
+                     "causes": [{"reason": "FieldValueRequired" if m == "Required value" else "FieldValueInvalid",
+                                 "message": m, "field": f} for f, m in causes]})
+
+
+def from_labkit(error: LabkitError, plural: str, name: str) -> ApiError:
+    """The simulator refused (its API server or etcd is down, a name is taken, ...)."""
+    kind = type(error).__name__
+    if kind == "AlreadyExists":
+        return ApiError(409, "AlreadyExists", f'{qualified(plural)} "{name}" already exists',
+                        {"name": name, "group": GROUP_OF.get(plural, ""), "kind": plural})
+    if kind == "NotFound":
+        return not_found(plural, name)
+    if kind == "Unavailable":
+        return ApiError(503, "ServiceUnavailable", error.message)
+    return ApiError(422, "Invalid", error.message)
+
+
+class Storage:
+    """The served resources of one simulated Kubernetes cluster (one namespace holds its work)."""
+
+    def __init__(self, backend, clock: res.Clockwork) -> None:
+        if backend.flavor != "kubernetes":
+            raise ValueError("only the simulator's kubernetes flavor speaks the Kubernetes API")
+        self.sim, self.clock = backend, clock
+        self.items = backend.api.items
+
+    # -- reading -----------------------------------------------------------------------------
+    def objects(self, plural: str, namespace: str | None) -> list[dict]:
+        """Every object of a kind (in `namespace`, or all when None), as JSON."""
+        if plural == "namespaces":
+            return [res.namespace(n, self.clock) for n in res.SYSTEM_NAMESPACES]
+        if plural == "nodes":
+            return [res.node(n, self.clock) for n in self.items("nodes").values()]
+        if namespace not in (None, res.NAMESPACE):
+            return []
+        render = {"pods": self.pod, "deployments": self.deployment, "replicasets": self.replicaset}.get(plural)
+        if render is not None:
+            return [render(name) for name in sorted(self.items(plural))]
+        if plural == "events":
+            return [res.event(i, *e, clock=self.clock) for i, e in enumerate(self.sim.api.events)]
+        return []
+
+    def get(self, plural: str, namespace: str | None, name: str) -> dict:
+        if plural in ("namespaces", "nodes", "events"):
+            found = next((o for o in self.objects(plural, namespace) if o["metadata"]["name"] == name), None)
+        elif namespace != res.NAMESPACE or name not in self.items(plural):
+            found = None
+        else:
+            found = {"pods": self.pod, "deployments": self.deployment, "replicasets": self.replicaset}[plural](name)
+        if found is None:
+            raise not_found(plural, name)
+        return found
+
+    def deployment(self, name: str) -> dict:
+        d = self.items("deployments")[name]
+        sets = self.sim.deployments.replica_sets(name)
+        out = res.deployment(d, sets, self.clock)
+        pods = self.items("pods")
+        out["metadata"]["resourceVersion"] = str(max([d.resource_version] + [rs.resource_version for rs in sets] +
+                                                     [pods[p].resource_version for rs in sets for p in rs.pods if p in pods]))
+        return out
+
+    def replicaset(self, name: str) -> dict:
+        rs = self.items("replicasets")[name]
+        d = self.items("deployments").get(rs.owner)
+        return res.replicaset(rs, d, self.clock, d.created if d else 0.0)
+
+    def pod(self, name: str) -> dict:
+        p = self.items("pods")[name]
+        d = self.items("deployments").get(p.app) if p.owner else None
+        return res.pod(p, self.items("nodes").get(p.node) if p.node else None, d, self.clock,
+                       d.created if d else 0.0)
+
+    def revision(self) -> int:
+        return self.sim.store.revision
+
+    # -- writing -------------------------------------------------------------------------------
+    def create(self, plural: str, namespace: str, body: Any, dry_run: bool) -> dict:
+        if plural != "deployments":
+            raise ApiError(405, "MethodNotAllowed", f"the simulator does not create {plural} yet")
+        if namespace != res.NAMESPACE:
+            raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
+                           {"name": namespace, "kind": "namespaces"})
+        spec = self._deploy_spec(body)
+        if spec.name in self.items("deployments"):
+            raise ApiError(409, "AlreadyExists", f'deployments.apps "{spec.name}" already exists',
+                           {"name": spec.name, "group": "apps", "kind": "deployments"})
+        if dry_run:
+            return body
+        try:
+            self.sim.deploy(spec)
+        except LabkitError as error:
+            raise from_labkit(error, plural, spec.name) from None
+        self._keep_api_fields(spec.name, body)
+        return self.deployment(spec.name)
+
+    def _deploy_spec(self, body: Any) -> DeploySpec:
+        check_kind(body, "Deployment", "apps/v1")
+        meta = body.get("metadata") or {}
+        name = meta.get("name") or ""
+        spec = body.get("spec") or {}
+        causes = validate_deployment(name, spec)
+        if causes:
+            raise invalid("Deployment", "deployments", name, causes)
+        container = spec["template"]["spec"]["containers"][0]
+        strategy = spec.get("strategy") or {}
+        rolling = strategy.get("rollingUpdate") or {}
+        plan = UpdateStrategy(type=strategy.get("type"), max_surge=rolling.get("maxSurge"),
+                              max_unavailable=rolling.get("maxUnavailable"),
+                              min_ready_seconds=spec.get("minReadySeconds"))
+        labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != "app"}
+        return DeploySpec(name=name, image=container["image"], replicas=int(spec.get("replicas", 1)),
+                          labels=labels, strategy=plan)
+
+    def _keep_api_fields(self, name: str, body: dict) -> None:
+        """What the simulator's own spec has no field for: the container's name, the selector,
+        the deployment's labels as given, history limit, progress deadline, paused."""
+        d = self.items("deployments")[name]
+        spec = body.get("spec") or {}
+        d.container = spec["template"]["spec"]["containers"][0]["name"]
+        d.selector = dict((spec.get("selector") or {}).get("matchLabels") or {"app": name})
+        d.labels = dict((body.get("metadata") or {}).get("labels") or {})
+        d.annotations = user_annotations(body)
+        d.history_limit = int(spec.get("revisionHistoryLimit", d.history_limit))
+        d.progress_deadline = float(spec.get("progressDeadlineSeconds", d.progress_deadline))
+        d.paused = bool(spec.get("paused", False))
+        self.sim.api.write("deployments", d)
+
+    def patch(self, plural: str, namespace: str, name: str, kind: str, body: Any, dry_run: bool) -> dict:
+        current = self.get(plural, namespace, name)
+        apply = PATCHES.get(kind)
+        if apply is None:
+            raise ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - '
+                           f'accepted media types include: {", ".join(PATCHES)}')
+        try:
+            wanted = apply(current, body)
+        except PatchError as error:
+            raise ApiError(422, "Invalid", str(error)) from None
+        return self.replace(plural, namespace, name, wanted, dry_run, check_version=False)
+
+    def replace(self, plural: str, namespace: str, name: str, wanted: Any, dry_run: bool,
+                check_version: bool = True) -> dict:
+        current = self.get(plural, namespace, name)
+        meta = (wanted or {}).get("metadata") or {}
+        if meta.get("name", name) != name:
+            raise ApiError(400, "BadRequest", f"the name of the object ({meta.get('name')}) does not match "
+                           f"the name on the URL ({name})")
+        version = meta.get("resourceVersion")
+        if check_version and version and version != current["metadata"]["resourceVersion"]:
+            raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {qualified(plural)} "{name}": the '
+                           "object has been modified; please apply your changes to the latest version and try again",
+                           {"name": name, "group": GROUP_OF.get(plural, ""), "kind": plural})
+        if plural == "deployments":
+            self._change_deployment(name, current, wanted, dry_run)
+        elif plural == "nodes":
+            self._change_node(name, wanted, dry_run)
+        else:
+            raise ApiError(405, "MethodNotAllowed", f"the simulator does not change {plural} yet")
+        return wanted if dry_run else self.get(plural, namespace, name)
+
+    def _change_deployment(self, name: str, current: dict, wanted: dict, dry_run: bool) -> None:
+        check_kind(wanted, "Deployment", "apps/v1")
+        spec, old = wanted.get("spec") or {}, current["spec"]
+        causes = validate_deployment(name, spec)
+        if spec.get("selector") != old["selector"]:
+            causes.append(("spec.selector", f"Invalid value: {_go_map(spec.get('selector'))}: field is immutable"))
+        if causes:
+            raise invalid("Deployment", "deployments", name, causes)
+        if dry_run:
+            return
+        d = self.items("deployments")[name]
+        container = spec["template"]["spec"]["containers"][0]
+        try:
+            if spec.get("paused", False) and not d.paused:
+                self.sim.pause(name)
+            strategy = spec.get("strategy") or {}
+            rolling = strategy.get("rollingUpdate") or {}
+            plan = UpdateStrategy(type=strategy.get("type"), max_surge=rolling.get("maxSurge"),
+                                  max_unavailable=rolling.get("maxUnavailable"),
+                                  min_ready_seconds=spec.get("minReadySeconds"))
+            if container["image"] != d.template.image or plan != UpdateStrategy():
+                self.sim.update(name, container["image"], plan)
+            if int(spec.get("replicas", 1)) != d.replicas:
+                self.sim.scale(name, int(spec.get("replicas", 1)))
+            if not spec.get("paused", False) and d.paused:
+                self.sim.resume(name)
+        except LabkitError as error:
+            raise from_labkit(error, "deployments", name) from None
+        d.container = container["name"]
+        d.labels = dict((wanted.get("metadata") or {}).get("labels") or {})
+        d.annotations = user_annotations(wanted)
+        d.history_limit = int(spec.get("revisionHistoryLimit", d.history_limit))
+        self.sim.api.write("deployments", d)
+
+    def _change_node(self, name: str, wanted: dict, dry_run: bool) -> None:
+        node = self.items("nodes")[name]
+        cordon = bool((wanted.get("spec") or {}).get("unschedulable", False))
+        if dry_run or node.role == "control-plane" or cordon == (not node.schedulable):
+            return
+        self.sim.api.check()
+        node.schedulable = not cordon
+        self.sim.api.write("nodes", node)
+        word = "NodeNotSchedulable" if cordon else "NodeSchedulable"
+        self.sim.api.record(word, f"node/{name}", f"Node {name} status is now: {word}", source="kubelet")
+
+    def scale(self, namespace: str, name: str) -> dict:
+        d = self.get("deployments", namespace, name)
+        selector = ",".join(f"{k}={v}" for k, v in d["spec"]["selector"]["matchLabels"].items())
+        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {k: d["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                                          "creationTimestamp")},
+                "spec": {"replicas": d["spec"]["replicas"]},
+                "status": {"replicas": d["status"].get("replicas", 0), "selector": selector}}
+
+    def change_scale(self, namespace: str, name: str, kind: str | None, body: Any, dry_run: bool) -> dict:
+        current = self.scale(namespace, name)
+        wanted = PATCHES[kind](current, body) if kind else body
+        if kind is None and (wanted.get("metadata") or {}).get("resourceVersion") not in (
+                None, current["metadata"]["resourceVersion"]):
+            raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on deployments.apps "{name}": the '
+                           "object has been modified; please apply your changes to the latest version and try again")
+        replicas = (wanted.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            raise invalid("Scale", "deployments", name,
+                          [("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")])
+        if not dry_run and replicas != current["spec"]["replicas"]:
+            try:
+                self.sim.scale(name, replicas)
+            except LabkitError as error:
+                raise from_labkit(error, "deployments", name) from None
+        return self.scale(namespace, name)
+
+    def delete(self, plural: str, namespace: str, name: str, dry_run: bool) -> dict:
+        found = self.get(plural, namespace, name)
+        if dry_run:
+            return found
+        try:
+            if plural == "deployments":
+                self.sim.delete(name)  # the garbage collector takes its replica sets and pods
+            elif plural == "pods":
+                self.sim.api.check()
+                delete_pod(self.sim.api, self.items("pods")[name], source="api-server")
+            else:
+                raise ApiError(405, "MethodNotAllowed", f"the simulator does not delete {plural} yet")
+        except LabkitError as error:
+            raise from_labkit(error, plural, name) from None
+        if plural == "pods" and name in self.items("pods"):
+            return self.pod(name)  # graceful: it stays, Terminating, until the kubelet is done
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "details": {"name": name, "group": GROUP_OF.get(plural, ""), "kind": plural,
+                            "uid": found["metadata"]["uid"]}}
+
+    def evict(self, namespace: str, name: str) -> dict:
+        """`kubectl drain`'s eviction: no PodDisruptionBudgets here, so it is a graceful delete."""
+        self.get("pods", namespace, name)
+        self.delete("pods", namespace, name, dry_run=False)
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+    def log(self, namespace: str, name: str) -> str:
+        """What the container printed: the demo web servers log nothing; the broken one says why it died."""
+        p = self.items("pods").get(name) if namespace == res.NAMESPACE else None
+        if p is None:
+            raise not_found("pods", name)
+        if p.node is None or (not p.container_up and p.phase == "pending"):
+            raise ApiError(400, "BadRequest", f'container "{self.get("pods", namespace, name)["spec"]["containers"][0]["name"]}" '
+                           f'in pod "{name}" is waiting to start: {p.reason or "ContainerCreating"}')
+        return "web-server:broken: crashing on purpose\n" if p.image == "web-server:broken" and p.restarts else ""
+
+
+def user_annotations(body: dict) -> dict[str, str]:
+    """The annotations a client set; the deployment controller's own are the server's to keep."""
+    given = (body.get("metadata") or {}).get("annotations") or {}
+    return {k: str(v) for k, v in given.items() if not k.startswith("deployment.kubernetes.io/")}
+
+
+def check_kind(body: Any, kind: str, api_version: str) -> None:
+    if not isinstance(body, dict):
+        raise ApiError(400, "BadRequest", f"the body of the request is not a {kind} object")
+    if body.get("apiVersion", api_version) != api_version:
+        raise ApiError(400, "BadRequest", f"the API version in the data ({body.get('apiVersion')}) does not match "
+                       f"the expected API version ({api_version})")
+    if body.get("kind", kind) != kind:
+        raise ApiError(400, "BadRequest", f"the kind in the data ({body.get('kind')}) does not match the "
+                       f"expected kind ({kind})")
+
+
+def validate_deployment(name: str, spec: dict) -> list[tuple[str, str]]:
+    """The field checks of apps/v1 validation that a student can trip over."""
+    causes: list[tuple[str, str]] = []
+    if not name:
+        causes.append(("metadata.name", "Required value: name or generateName is required"))
+    elif not DNS1123.match(name) or len(name) > 253:
+        causes.append(("metadata.name", f'Invalid value: "{name}": {DNS1123_HELP}'))
+    replicas = spec.get("replicas", 1)
+    if not isinstance(replicas, int) or replicas < 0:
+        causes.append(("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0"))
+    selector = (spec.get("selector") or {}).get("matchLabels")
+    template = spec.get("template") or {}
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    if not selector:
+        causes.append(("spec.selector", "Required value"))
+    elif any(labels.get(k) != v for k, v in selector.items()):
+        causes.append(("spec.template.metadata.labels",
+                       f"Invalid value: {_go_map(labels)}: `selector` does not match template `labels`"))
+    containers = (template.get("spec") or {}).get("containers") or []
+    if not containers:
+        causes.append(("spec.template.spec.containers", "Required value"))
+    for i, c in enumerate(containers):
+        if not c.get("name"):
+            causes.append((f"spec.template.spec.containers[{i}].name", "Required value"))
+        if not c.get("image"):
+            causes.append((f"spec.template.spec.containers[{i}].image", "Required value"))
+    return causes
+
+
+def _go_map(value: Any) -> str:
+    """A value as Go's %#v prints a map[string]string in validation messages."""
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return "map[string]string{" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(value.items())) + "}"
+    return repr(value)

