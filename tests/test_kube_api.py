@@ -262,3 +262,72 @@ def test_a_thousand_watches_opened_and_dropped(served, kubectl):
     assert kubectl("rollout", "status", "deployment/web", "--timeout=60s")[0] == 0
     time.sleep(0.5)
     assert threading.active_count() < 200  # the dropped watches' threads have ended
+
+
+def test_cluster_info_components_services_and_bare_pods(kubectl, served):
+    code, out = kubectl("cluster-info")
+    assert code == 0 and out.startswith(f"Kubernetes control plane is running at {served.api.url}")
+    assert "CoreDNS" not in out  # the simulator runs no DNS pods, so it does not claim one
+    code, out = kubectl("get", "componentstatuses")
+    assert [line.split()[:2] for line in out.splitlines()[1:4]] == [
+        ["controller-manager", "Healthy"], ["etcd-0", "Healthy"], ["scheduler", "Healthy"]]
+    assert "Warning: v1 ComponentStatus is deprecated in v1.19+" in out
+    with served.api.lock:
+        served.sim.stop_component("scheduler")
+    try:
+        out = kubectl("get", "cs", "scheduler")[1]
+        assert "Unhealthy" in out and "connection refused" in out
+    finally:
+        with served.api.lock:
+            served.sim.start_component("scheduler")
+    kubectl("apply", "-f", "-", stdin=json.dumps(DEPLOYMENT))
+    assert kubectl("rollout", "status", "deployment/web", "--timeout=60s")[0] == 0
+    code, out = kubectl("expose", "deployment", "web", "--port=80", "--type=NodePort")
+    assert (code, out.strip()) == (0, "service/web exposed")
+    code, out = kubectl("get", "svc", "web", "-o", "jsonpath={.spec.type} {.spec.ports[0].nodePort} {.spec.selector.app}")
+    kind, node_port, app = out.split()
+    assert kind == "NodePort" and 30000 <= int(node_port) <= 32767 and app == "web"
+    code, out = kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=web",
+                        "-o", "jsonpath={.items[0].endpoints[*].addresses[0]}")
+    assert len(out.split()) == 3
+    code, out = kubectl("run", "hello-minikube", "--image=web-server:1")
+    assert (code, out.strip()) == (0, "pod/hello-minikube created")
+    code, out = kubectl("wait", "--for=condition=Ready", "pod/hello-minikube", "--timeout=60s")
+    assert code == 0 and "condition met" in out
+    assert kubectl("delete", "pod", "hello-minikube")[0] == 0
+    code, out = kubectl("delete", "svc", "web")
+    assert code == 0 and 'service "web" deleted' in out
+    code, out = kubectl("get", "svc", "-o", "name")
+    assert out.split() == ["service/kubernetes"]
+
+
+def test_create_deployment_names_the_container_after_the_image(kubectl):
+    """The issue's example: kubectl sends this one as protobuf, and names the container `web-server`."""
+    code, out = kubectl("create", "deployment", "web", "--image=web-server:1", "--replicas=2")
+    assert (code, out.strip()) == (0, "deployment.apps/web created")
+    code, out = kubectl("get", "deploy", "web", "-o", "jsonpath={.spec.template.spec.containers[0].name}")
+    assert out == "web-server"
+    code, out = kubectl("set", "image", "deployment/web", "web=web-server:2")
+    assert code == 1 and out.strip() == 'error: unable to find container named "web"'
+    code, out = kubectl("create", "deployment", "web", "--image=web-server:1")
+    assert code == 1 and out.strip() == 'error: failed to create deployment: deployments.apps "web" already exists'
+    code, out = kubectl("create", "deployment", "Bad_Name", "--image=web-server:1")
+    assert code == 1 and 'Deployment.apps "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name"' in out
+
+
+def test_a_thousand_replicas_then_two_thousand():
+    """The course's numbers need room: 110 pods fit on a node, so 2000 need 20 nodes (on the
+    module's 3-node cluster 1000 replicas leave 670 Pending, as a real cluster would)."""
+    with ServedCluster(20, speed=20.0, seed=5) as big:
+        def kubectl(*args: str) -> tuple[int, str]:
+            done = subprocess.run([KUBECTL, *args], capture_output=True, text=True, timeout=120,
+                                  env={**os.environ, "KUBECONFIG": big.kubeconfig})
+            return done.returncode, done.stdout + done.stderr
+        assert kubectl("create", "deployment", "my-web-server", "--image=my-web-server", "--replicas=1000")[0] == 0
+        assert kubectl("scale", "deployment/my-web-server", "--replicas=2000")[0] == 0
+        code, out = kubectl("rollout", "status", "deployment/my-web-server", "--timeout=100s")
+        assert code == 0 and "successfully rolled out" in out
+        start = time.monotonic()
+        code, out = kubectl("get", "pods")
+        assert code == 0 and len(out.splitlines()) == 2001 and out.count("Running") == 2000
+        print(f"kubectl get pods of 2000 pods: {time.monotonic() - start:.2f} s")

@@ -121,6 +121,18 @@ class Service:
         self.resource_version = 0
 
 
+class KubeService:
+    """A Kubernetes Service: a stable address for the ready pods its selector picks.
+
+    `spec` is the API's ServiceSpec (JSON, defaults filled in by the API server)."""
+
+    __slots__ = ("name", "spec", "labels", "annotations", "created", "resource_version")
+
+    def __init__(self, name: str, spec: dict, labels: dict, annotations: dict, created: float) -> None:
+        self.name, self.spec, self.labels, self.annotations, self.created = name, spec, labels, annotations, created
+        self.resource_version = 0
+
+
 class Pod:
     """A pod (Kubernetes), a task (Swarm) or a plain container (Docker)."""
 

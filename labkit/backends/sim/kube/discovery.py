@@ -37,11 +37,14 @@ RESOURCES = (
              ("status",)),
     Resource("pods", "Pod", "", "v1", True, ALL, ("po",), ("status", "log", "eviction", "binding"), ("all",)),
     Resource("events", "Event", "", "v1", True, READ, ("ev",)),
+    Resource("services", "Service", "", "v1", True, ALL, ("svc",), ("status",), ("all",)),
+    Resource("componentstatuses", "ComponentStatus", "", "v1", False, ("get", "list"), ("cs",)),
+    Resource("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", True, READ),
     Resource("deployments", "Deployment", "apps", "v1", True, ALL, ("deploy",), ("status", "scale"), ("all",)),
     Resource("replicasets", "ReplicaSet", "apps", "v1", True, ALL, ("rs",), ("status", "scale"), ("all",)),
 )
 BY_PLURAL = {(r.group, r.plural): r for r in RESOURCES}
-GROUPS = ("apps",)
+GROUPS = ("apps", "discovery.k8s.io")
 
 
 def version() -> dict:

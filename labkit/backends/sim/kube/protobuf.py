@@ -16,6 +16,8 @@ message whose fields JSON inlines into the parent. A few messages become JSON sc
 (SCALAR_MESSAGES): IntOrString -> int or str, Quantity -> str, Time -> RFC 3339 (or left out
 when zero); "Unread" stands for a message this decoder does not read (it becomes {}). Fields
 not in the table (volumes, affinity, lifecycle, env fieldRef, managedFields, ...) are skipped.
+(Observed with kubectl v1.37.1: `kubectl drain` and `kubectl run` send JSON, the create
+generators above protobuf; other clients may send an Eviction or a Pod as protobuf too.)
 
 Field numbers and JSON names were read from kubernetes/kubernetes generated.proto files:
 core/v1 at 0032f46b5dcb893b0684679408a2da9bd26a0859, apps/v1 at 0122c43a017029d0572474da5a6382e1463f9710,
@@ -41,6 +43,8 @@ META = ("metadata", "ObjectMeta")
 MESSAGES: dict[str, Schema] = {
     # k8s.io/apimachinery/pkg/runtime
     "runtime.TypeMeta": {1: ("apiVersion", "string"), 2: ("kind", "string")},
+    "runtime.Unknown": {1: ("typeMeta", "runtime.TypeMeta"), 2: ("raw", "bytes"), 3: ("contentEncoding", "string"),
+                        4: ("contentType", "string")},
     # k8s.io/apimachinery/pkg/util/intstr and pkg/api/resource (see SCALAR_MESSAGES)
     "IntOrString": {1: ("type", "int64"), 2: ("intVal", "int32"), 3: ("strVal", "string")},
     "Quantity": {1: ("string", "string")},
@@ -159,11 +163,11 @@ def decode(body: bytes) -> dict:
     """The object in a Kubernetes protobuf body, as the JSON dict a JSON body would have given."""
     if not body.startswith(MAGIC):
         raise ValueError(f"not a Kubernetes protobuf body: it must start with {MAGIC!r}, not {bytes(body[:4])!r}")
-    envelope = {number: value for number, _, value in fields(body[len(MAGIC):])}
-    meta = decode_message(_bytes(envelope.get(1, b"")), "runtime.TypeMeta")
+    envelope = decode_message(body[len(MAGIC):], "runtime.Unknown")
+    meta = envelope.get("typeMeta", {})
     api_version, kind = meta.get("apiVersion", ""), meta.get("kind", "")
-    raw = _bytes(envelope.get(2, b""))
-    encoding, content_type = _text(envelope.get(3, b"")), _text(envelope.get(4, b""))
+    raw = base64.b64decode(envelope.get("raw", ""))
+    encoding, content_type = envelope.get("contentEncoding", ""), envelope.get("contentType", "")
     if encoding:
         raise ValueError(f"protobuf body with contentEncoding {encoding!r} is not supported")
     if content_type.startswith("application/json"):
@@ -214,7 +218,7 @@ def _value(kind: str, wire: int, value: int | bytes, where: str) -> Any:
 
 def _repeated(kind: str, wire: int, value: int | bytes, where: str) -> list:
     if wire == LENGTH and kind in ("int32", "int64", "bool"):  # a packed run of varints
-        return [_value(kind, VARINT, item, where) for item in _varints(_bytes(value))]
+        return [_value(kind, VARINT, item, where) for item in _varints(value)]
     return [_value(kind, wire, value, where)]
 
 
@@ -309,14 +313,8 @@ def _need(wire: int, expected: int, value: int | bytes, where: str) -> Any:
     return value
 
 
-def _bytes(value: int | bytes) -> bytes:
-    if not isinstance(value, bytes):
-        raise ValueError("protobuf field should be length-delimited")
-    return value
-
-
-def _text(value: int | bytes) -> str:
+def _text(value: bytes) -> str:
     try:
-        return _bytes(value).decode("utf-8")
+        return value.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError("protobuf string is not UTF-8") from None

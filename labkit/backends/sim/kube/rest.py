@@ -14,13 +14,14 @@ from ....errors import LabkitError
 from ...base import DeploySpec, UpdateStrategy
 from ..controllers import delete_pod
 from . import resources as res
+from . import services
 from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS1123_HELP = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
                 "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
                 "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
-GROUP_OF = {"deployments": "apps", "replicasets": "apps"}
+GROUP_OF = {"deployments": "apps", "replicasets": "apps", "endpointslices": "discovery.k8s.io"}
 PATCHES = {"application/json-patch+json": json_patch, "application/merge-patch+json": merge_patch,
            "application/strategic-merge-patch+json": strategic_merge_patch}
 
@@ -90,8 +91,17 @@ class Storage:
             return [res.namespace(n, self.clock) for n in res.SYSTEM_NAMESPACES]
         if plural == "nodes":
             return [res.node(n, self.clock) for n in self.items("nodes").values()]
+        if plural == "componentstatuses":
+            return services.component_statuses(self.sim, self.clock)
         if namespace not in (None, res.NAMESPACE):
             return []
+        if plural == "services":
+            return [services.api_server_service(self.clock)] + [
+                services.render(self.items(services.KIND)[n], self.clock) for n in sorted(self.items(services.KIND))]
+        if plural == "endpointslices":
+            pods = self.objects("pods", namespace)
+            return [e for e in (services.endpoint_slice(svc, pods, self.clock)
+                                for svc in self.objects("services", namespace)) if e]
         render = {"pods": self.pod, "deployments": self.deployment, "replicasets": self.replicaset}.get(plural)
         if render is not None:
             return [render(name) for name in sorted(self.items(plural))]
@@ -100,7 +110,7 @@ class Storage:
         return []
 
     def get(self, plural: str, namespace: str | None, name: str) -> dict:
-        if plural in ("namespaces", "nodes", "events"):
+        if plural in ("namespaces", "nodes", "events", "services", "endpointslices", "componentstatuses"):
             found = next((o for o in self.objects(plural, namespace) if o["metadata"]["name"] == name), None)
         elif namespace != res.NAMESPACE or name not in self.items(plural):
             found = None
@@ -135,11 +145,15 @@ class Storage:
 
     # -- writing -------------------------------------------------------------------------------
     def create(self, plural: str, namespace: str, body: Any, dry_run: bool) -> dict:
-        if plural != "deployments":
+        if plural not in ("deployments", "services", "pods"):
             raise ApiError(405, "MethodNotAllowed", f"the simulator does not create {plural} yet")
         if namespace != res.NAMESPACE:
             raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
                            {"name": namespace, "kind": "namespaces"})
+        if plural == "services":
+            return self._create_service(body, dry_run)
+        if plural == "pods":
+            return self._create_pod(body, dry_run)
         spec = self._deploy_spec(body)
         if spec.name in self.items("deployments"):
             raise ApiError(409, "AlreadyExists", f'deployments.apps "{spec.name}" already exists',
@@ -152,6 +166,44 @@ class Storage:
             raise from_labkit(error, plural, spec.name) from None
         self._keep_api_fields(spec.name, body)
         return self.deployment(spec.name)
+
+    def _create_service(self, body: Any, dry_run: bool) -> dict:
+        check_kind(body, "Service", "v1")
+        meta, spec = body.get("metadata") or {}, body.get("spec") or {}
+        name = meta.get("name") or ""
+        causes = services.validate(name, spec)
+        if causes:
+            raise invalid("Service", "services", name, causes)
+        if name == "kubernetes" or name in self.items(services.KIND):
+            raise ApiError(409, "AlreadyExists", f'services "{name}" already exists',
+                           {"name": name, "kind": "services"})
+        made = services.KubeService(name, services.defaulted(name, spec, services.node_ports(self.sim)),
+                                    dict(meta.get("labels") or {}), user_annotations(body), self.sim.now())
+        if dry_run:
+            return services.render(made, self.clock)
+        self.sim.api.check()
+        self.sim.api.write(services.KIND, made)
+        return self.get("services", res.NAMESPACE, name)
+
+    def _create_pod(self, body: Any, dry_run: bool) -> dict:
+        """A bare pod (`kubectl run`): no controller brings it back once it is gone."""
+        check_kind(body, "Pod", "v1")
+        name = (body.get("metadata") or {}).get("name") or ""
+        containers = (body.get("spec") or {}).get("containers") or []
+        causes = [] if DNS1123.match(name) else [("metadata.name", f'Invalid value: "{name}": {DNS1123_HELP}')]
+        if not containers or not containers[0].get("image"):
+            causes.append(("spec.containers[0].image", "Required value"))
+        if causes:
+            raise invalid("Pod", "pods", name, causes)
+        if name in self.items("pods"):
+            raise ApiError(409, "AlreadyExists", f'pods "{name}" already exists', {"name": name, "kind": "pods"})
+        if dry_run:
+            return body
+        try:
+            self.sim.run_container(name, containers[0]["image"], "always")
+        except LabkitError as error:
+            raise from_labkit(error, "pods", name) from None
+        return self.pod(name)
 
     def _deploy_spec(self, body: Any) -> DeploySpec:
         check_kind(body, "Deployment", "apps/v1")
@@ -299,6 +351,9 @@ class Storage:
             elif plural == "pods":
                 self.sim.api.check()
                 delete_pod(self.sim.api, self.items("pods")[name], source="api-server")
+            elif plural == "services" and name != "kubernetes":
+                self.sim.api.check()
+                self.sim.api.remove(services.KIND, name)
             else:
                 raise ApiError(405, "MethodNotAllowed", f"the simulator does not delete {plural} yet")
         except LabkitError as error:

@@ -22,13 +22,14 @@ from base64 import urlsafe_b64decode, urlsafe_b64encode
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import columns, discovery, openapi, tls
+from . import columns, discovery, openapi, protobuf, tls
 from .patch import SelectorError, field_matcher, label_matcher
 from .resources import Clockwork
 from .rest import ApiError, Storage
 from .watch import Feed, stream
 
 MAX_BODY = 3 * 1024 * 1024  # the real API server's request size limit (3 MiB)
+DEPRECATED = {"componentstatuses": "v1 ComponentStatus is deprecated in v1.19+"}
 FIELDS = {"pods": ("metadata.name", "metadata.namespace", "spec.nodeName", "status.phase", "spec.restartPolicy",
                    "spec.schedulerName", "status.podIP"),
           "events": ("metadata.name", "metadata.namespace", "involvedObject.kind", "involvedObject.name",
@@ -138,9 +139,12 @@ class Handler(BaseHTTPRequestHandler):
         if not raw:
             return None
         kind = (self.headers.get("Content-Type") or "").split(";")[0]
-        if kind == "application/vnd.kubernetes.protobuf":  # clients fall back to JSON on 415
-            raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
-                           "accepted media types include: application/json, application/yaml")
+        if kind == "application/vnd.kubernetes.protobuf":  # kubectl's `create <generator>` sends it
+            try:
+                return protobuf.decode(raw)
+            except ValueError as error:
+                raise ApiError(415, "UnsupportedMediaType", f"the simulator cannot read this protobuf body: "
+                               f"{error}") from None
         try:
             return json.loads(raw)
         except ValueError:
@@ -153,6 +157,8 @@ class Handler(BaseHTTPRequestHandler):
     def send_json(self, code: int, payload: dict) -> None:
         data = json.dumps(payload, separators=(",", ":")).encode()
         self.send_response(code)
+        if getattr(self, "warning", None):  # kubectl prints it as "Warning: ..."
+            self.send_header("Warning", f'299 - "{self.warning}"')
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -222,6 +228,7 @@ def handle(h: Handler, api: KubeAPIServer, method: str, resource, namespace, nam
     """One request to one resource; returns (code, JSON or text), or None once it has answered."""
     store, plural = api.storage, resource.plural
     dry_run = query.get("dryRun") == "All"
+    h.warning = DEPRECATED.get(plural)
     if name is None:
         if method == "GET" and query.get("watch") in ("1", "true"):
             api.lock.release()  # a watch holds the connection, not the simulator

@@ -17,7 +17,8 @@ from collections import deque
 from . import resources as res
 from .rest import ApiError
 
-KINDS = ("pods", "deployments", "replicasets", "nodes")
+KINDS = {"pods": "pods", "deployments": "deployments", "replicasets": "replicasets", "nodes": "nodes",
+         "kube-services": "services"}  # the simulator store's kinds -> the API's resources
 FEED_SIZE = 100_000
 POLL = 0.05  # seconds between looks at the feed
 BOOKMARK_EVERY = 10.0
@@ -30,7 +31,7 @@ class Feed:
         self.store, self.storage = backend.store, storage
         self.entries: deque[tuple[int, str, str, str, dict | None]] = deque(maxlen=FEED_SIZE)
         self.started = backend.store.revision
-        self._hooks = {kind: self._hook(kind) for kind in KINDS}
+        self._hooks = {kind: self._hook(plural) for kind, plural in KINDS.items()}
         for kind, hook in self._hooks.items():
             self.store.watch(kind, hook)
 
@@ -51,7 +52,8 @@ class Feed:
         if kind == "pods":
             return res.pod(obj, None, None, stamp)
         api_version = "apps/v1" if kind in ("deployments", "replicasets") else "v1"
-        kind_name = {"deployments": "Deployment", "replicasets": "ReplicaSet", "nodes": "Node"}[kind]
+        kind_name = {"deployments": "Deployment", "replicasets": "ReplicaSet", "nodes": "Node",
+                     "services": "Service"}[kind]
         return {"kind": kind_name, "apiVersion": api_version,
                 "metadata": {"name": obj.name, "namespace": None if kind == "nodes" else res.NAMESPACE,
                              "resourceVersion": str(self.store.revision)}}

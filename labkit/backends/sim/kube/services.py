@@ -1,0 +1,151 @@
+"""Services, their endpoint slices, and the control plane's component statuses, as the API serves them.
+
+A Service keeps the spec the API server defaulted (a cluster IP from 10.96.0.0/12, node
+ports from 30000-32767, TCP, targetPort = port); its EndpointSlice is computed from the
+pods its selector picks, as the endpoint-slice controller keeps it: ready pods serve,
+terminating ones are marked so. `default/kubernetes` is the API server's own service.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+
+from ..objects import KubeService
+from . import resources as res
+
+KIND = "kube-services"  # the simulator store's key for Kubernetes Services (Swarm's are "services")
+DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS1035_HELP = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+                "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
+                "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+
+
+def validate(name: str, spec: dict) -> list[tuple[str, str]]:
+    causes = []
+    if not DNS1035.match(name or "") or len(name) > 63:
+        causes.append(("metadata.name", f'Invalid value: "{name}": {DNS1035_HELP}'))
+    kind = spec.get("type", "ClusterIP")
+    if kind not in TYPES:
+        causes.append(("spec.type", f'Unsupported value: "{kind}": supported values: "{TYPES[0]}", "{TYPES[3]}", '
+                                    f'"{TYPES[2]}", "{TYPES[1]}"'))
+    ports = spec.get("ports") or []
+    if not ports and kind != "ExternalName":
+        causes.append(("spec.ports", "Required value"))
+    for i, port in enumerate(ports):
+        number = port.get("port")
+        if not isinstance(number, int) or not 1 <= number <= 65535:
+            causes.append((f"spec.ports[{i}].port", f"Invalid value: {number}: must be between 1 and 65535, "
+                                                    "inclusive"))
+        if len(ports) > 1 and not port.get("name"):
+            causes.append((f"spec.ports[{i}].name", "Required value"))
+    return causes
+
+
+def defaulted(name: str, spec: dict, taken_ports: set[int]) -> dict:
+    """The spec as the API server stores it."""
+    out = dict(spec)
+    kind = out.setdefault("type", "ClusterIP")
+    digest = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
+    ip = f"10.{96 + digest % 16}.{(digest >> 8) % 256}.{(digest >> 16) % 253 + 1}"
+    out.setdefault("clusterIP", ip)
+    out.setdefault("clusterIPs", [out["clusterIP"]])
+    out.setdefault("ipFamilies", ["IPv4"])
+    out.setdefault("ipFamilyPolicy", "SingleStack")
+    out.setdefault("sessionAffinity", "None")
+    out.setdefault("internalTrafficPolicy", "Cluster")
+    if kind in ("NodePort", "LoadBalancer"):
+        out.setdefault("externalTrafficPolicy", "Cluster")
+    ports = []
+    for i, port in enumerate(out.get("ports") or []):
+        port = dict(port)
+        port.setdefault("protocol", "TCP")
+        port.setdefault("targetPort", port["port"])
+        if kind in ("NodePort", "LoadBalancer") and "nodePort" not in port:
+            port["nodePort"] = _free_node_port(name, i, taken_ports)
+        ports.append(port)
+    out["ports"] = ports
+    return out
+
+
+def _free_node_port(name: str, index: int, taken: set[int]) -> int:
+    start = int(hashlib.sha256(f"{name}/{index}".encode()).hexdigest()[:8], 16) % 2768
+    for step in range(2768):
+        candidate = 30000 + (start + step) % 2768
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    raise ValueError("no free node port")
+
+
+def node_ports(sim) -> set[int]:
+    return {p.get("nodePort") for s in sim.api.items(KIND).values() for p in s.spec.get("ports", []) if p.get("nodePort")}
+
+
+def render(s: KubeService, clock: res.Clockwork) -> dict:
+    return {"kind": "Service", "apiVersion": "v1",
+            "metadata": res.meta("Service", s.name, s.resource_version, s.created, clock, labels=s.labels or None,
+                                 annotations=s.annotations or None),
+            "spec": s.spec, "status": {"loadBalancer": {}}}
+
+
+def api_server_service(clock: res.Clockwork) -> dict:
+    """`default/kubernetes`: the API server's own ClusterIP service, present in every cluster."""
+    return {"kind": "Service", "apiVersion": "v1",
+            "metadata": res.meta("Service", "kubernetes", 1, 0.0, clock,
+                                 labels={"component": "apiserver", "provider": "kubernetes"}),
+            "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"],
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443}],
+                     "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                     "internalTrafficPolicy": "Cluster"},
+            "status": {"loadBalancer": {}}}
+
+
+def endpoint_slice(service: dict, pods: list[dict], clock: res.Clockwork) -> dict | None:
+    """The slice the endpoint-slice controller keeps for a service with a selector."""
+    spec, meta = service["spec"], service["metadata"]
+    selector = spec.get("selector")
+    if not selector:
+        return None
+    endpoints = []
+    for pod in pods:
+        labels = pod["metadata"].get("labels") or {}
+        ip = pod["status"].get("podIP")
+        if not ip or any(labels.get(k) != v for k, v in selector.items()):
+            continue
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
+        terminating = "deletionTimestamp" in pod["metadata"]
+        endpoints.append({"addresses": [ip],
+                          "conditions": {"ready": ready and not terminating, "serving": ready,
+                                         "terminating": terminating},
+                          "nodeName": pod["spec"].get("nodeName"),
+                          "targetRef": {"kind": "Pod", "namespace": res.NAMESPACE, "name": pod["metadata"]["name"],
+                                        "uid": pod["metadata"]["uid"]}})
+    suffix = hashlib.sha256(meta["name"].encode()).hexdigest()[:5]
+    ports = [{"name": p.get("name", ""), "port": p["targetPort"] if isinstance(p.get("targetPort"), int) else p["port"],
+              "protocol": p.get("protocol", "TCP")} for p in spec.get("ports", [])]
+    return {"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+            "metadata": {**res.meta("EndpointSlice", f"{meta['name']}-{suffix}", int(meta["resourceVersion"]),
+                                    0.0, clock, labels={"kubernetes.io/service-name": meta["name"],
+                                                        "endpointslice.kubernetes.io/managed-by":
+                                                            "endpointslice-controller.k8s.io"}),
+                         "creationTimestamp": meta["creationTimestamp"]},
+            "addressType": "IPv4", "endpoints": endpoints, "ports": ports}
+
+
+def component_statuses(sim, clock: res.Clockwork) -> list[dict]:
+    """scheduler, controller-manager and etcd-0, healthy as long as the simulator runs them."""
+    up = {c.name: c.running for c in sim.state().components}
+    out = []
+    for name, part, port in (("controller-manager", "controller-manager", 10257), ("etcd-0", "etcd", 2379),
+                             ("scheduler", "scheduler", 10259)):
+        if up.get(part, False):
+            condition = {"type": "Healthy", "status": "True",
+                         "message": '{"health":"true","reason":""}' if part == "etcd" else "ok"}
+        else:
+            condition = {"type": "Healthy", "status": "False", "message": "",
+                         "error": f'Get "https://127.0.0.1:{port}/healthz": dial tcp 127.0.0.1:{port}: '
+                                  "connect: connection refused"}
+        out.append({"kind": "ComponentStatus", "apiVersion": "v1",
+                    "metadata": {"name": name, "creationTimestamp": None}, "conditions": [condition]})
+    return out
