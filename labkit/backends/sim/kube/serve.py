@@ -72,12 +72,7 @@ class ServedCluster:
     def stop(self) -> None:
         self._stop.set()
         self.api.stop()
-        for path in (self.kubeconfig, os.path.join(self.api.folder, "server.key"),
-                     os.path.join(self.api.folder, "server.crt")):
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        _unlink(self.kubeconfig)
 
     def __enter__(self) -> "ServedCluster":
         return self.start()

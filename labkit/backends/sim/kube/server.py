@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import shutil
 import ssl
 import threading
 import time
@@ -68,6 +69,7 @@ class KubeAPIServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.feed.close()
+        shutil.rmtree(self.folder, ignore_errors=True)  # the private key goes with the server
 
     def kubeconfig(self, context: str = "labkit") -> dict:
         from base64 import b64encode
