@@ -100,6 +100,7 @@ class Cluster:
         # (time, workload statuses) at every step of wait()/run(): what rollout plots draw
         self.timeline: list[tuple[float, tuple[WorkloadStatus, ...]]] = []
         self._failed: set[str] = set()  # nodes switched off through this facade
+        self._recovered: set[str] = set()  # nodes switched back on, until the engine sees them ready
         self._next_notice = 0.0  # wall-clock time before which steps of time are not told
 
     # -- looking -------------------------------------------------------------
@@ -238,11 +239,14 @@ class Cluster:
                           "add nodes with labkit.connect(nodes=3), or fail another node")
         self.backend.fail_node(node)
         self._failed.add(node)
+        self._recovered.discard(node)
         self._changed()
 
     def recover_node(self, name: str) -> None:
         node = self._known_node(name)
         self.backend.recover_node(node)
+        if node in self._failed:
+            self._recovered.add(node)
         self._failed.discard(node)
         self._changed()
 
@@ -304,17 +308,23 @@ class Cluster:
         if until is None:
             def converged() -> bool:
                 quick = ClusterState(self.name, self.flavor, self.now(), workloads=self._workloads())
-                return quick.converged and not (self._failed and self._unnoticed(self.state()))
+                return quick.converged and not (
+                    (self._failed or self._recovered) and self._unnoticed(self.state()))
             return self._wait_for(converged, timeout, step)
         return self._wait_for(lambda: until(self.state()), timeout, step)
 
     def _unnoticed(self, state: ClusterState) -> list[str]:
-        """Nodes failed through this facade that the engine has not yet reacted to."""
+        """Nodes failed or recovered through this facade that the engine has not yet
+        reacted to: a failed node still seen up or running work, a recovered one not
+        yet seen ready (a Swarm node takes seconds to rejoin after its machine is back)."""
         def noticed(name: str) -> bool:
             node = state.node(name)
             return node is None or not node.ready and not any(
                 r.phase == "running" and r.ready for r in state.replicas_on(name))
-        return [name for name in sorted(self._failed) if not noticed(name)]
+        self._recovered -= {n.name for n in state.nodes if n.ready}
+        return ([f"{name} failed but is not yet seen down by the cluster"
+                 for name in sorted(self._failed) if not noticed(name)]
+                + [f"{name} is back on but not yet seen ready by the cluster" for name in sorted(self._recovered)])
 
     def _wait_for(self, done: Callable[[], bool], timeout: float, step: float = 0.5) -> ClusterState:
         timeout = validate.seconds(timeout, "timeout")
@@ -361,6 +371,7 @@ class Cluster:
         """Remove every workload, container and node that labkit made; nothing else."""
         self.backend.reset()
         self._failed.clear()
+        self._recovered.clear()
         self._changed()
 
     def close(self) -> None:
@@ -502,8 +513,14 @@ class Workload:
             mine = tuple(w for w in self.cluster._workloads() if w.name == self.name)
             if not (mine and ClusterState("", "", 0, workloads=mine).converged):
                 return False
-            return away_from is None or not any(
-                r.node == away_from and r.phase == "running" for r in self.replicas())
+            if away_from is None:
+                return True
+            state = self.cluster.state()
+            up = {n.name for n in state.nodes if n.ready}
+            replicas = state.replicas_of(self.name)
+            moved = [r for r in replicas if r.phase == "running" and r.ready and r.node in up]
+            return len(moved) >= mine[0].desired and not any(
+                r.node == away_from and r.phase == "running" for r in replicas)
         if away_from is not None:
             self.cluster._known_node(away_from)
         self.cluster._wait_for(done, timeout)
@@ -604,7 +621,7 @@ def _closest(name: str, choices: list[str]) -> str:
 
 
 def _missing(state: ClusterState, unnoticed: list[str] | tuple = ()) -> str:
-    parts = [f"{node} failed but is not yet seen down by the cluster" for node in unnoticed]
+    parts = list(unnoticed)
     parts += [f"{w.name} {w.ready}/{w.desired} ready, {w.updated} up-to-date ({w.rollout})"
              for w in state.workloads if not (w.current == w.desired == w.ready == w.updated == w.available)]
     pending = state.count(phase="pending")

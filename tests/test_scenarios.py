@@ -91,7 +91,8 @@ def test_failed_node_replicas_come_back_elsewhere(cluster):
     assert not [r.name for r in state.replicas_on(victim) if r.phase == "running" and r.ready]
     assert sum(1 for r in state.replicas_of("web") if r.phase == "running" and r.ready) == 4
     cluster.recover_node(victim)
-    cluster.wait(NODE_TIMEOUT, until=lambda s: s.node(victim).ready)
+    # and wait() returns only once the node is seen back (a Swarm node takes seconds to rejoin)
+    assert cluster.wait(NODE_TIMEOUT).node(victim).ready
     web.wait(TIMEOUT)
     assert running(cluster, "web") == 4
 
