@@ -2,7 +2,9 @@
 
 LABKIT_TEST_BACKENDS (comma-separated) chooses; by default the simulator in
 both flavors, the real Docker engine and a real Swarm playground when a
-daemon answers, and a real Kubernetes cluster when LABKIT_KUBE_CONTEXT names one.
+daemon answers, labkit's Kubernetes backend (the official client) against the
+simulator served as a Kubernetes API ("kubernetes-served", time 30x the wall
+clock), and a real Kubernetes cluster when LABKIT_KUBE_CONTEXT names one.
 With LABKIT_REQUIRE_DOCKER=1 (CI) a missing engine fails instead of skipping.
 """
 from __future__ import annotations
@@ -14,7 +16,8 @@ import pytest
 import labkit
 from labkit.errors import Unavailable
 
-DEFAULT = "sim-kubernetes,sim-swarm,docker,swarm,kubernetes"
+DEFAULT = "sim-kubernetes,sim-swarm,docker,swarm,kubernetes-served,kubernetes"
+SERVED_SPEED = 30.0  # the served simulator's clock: 300 s of eviction take 10 s
 
 
 def backends() -> list[str]:
@@ -30,6 +33,9 @@ def open_cluster(kind: str) -> labkit.Cluster:
         return _open[kind]
     if kind.startswith("sim-"):
         return labkit.connect("sim", nodes=3, flavor=kind[4:], seed=7)
+    if kind == "kubernetes-served":
+        _open[kind] = cluster = served_cluster(3, SERVED_SPEED)
+        return cluster
     if kind == "kubernetes" and not os.environ.get("LABKIT_KUBE_CONTEXT"):
         pytest.skip("no Kubernetes cluster here: set LABKIT_KUBE_CONTEXT=<context> (e.g. labkit after "
                     "`minikube start -p labkit`) to run the scenarios against a real cluster")
@@ -41,6 +47,23 @@ def open_cluster(kind: str) -> labkit.Cluster:
         pytest.skip(f"{kind} backend unavailable: {error.message}")
     _open[kind] = cluster
     return cluster
+
+
+_served: list = []
+
+
+def served_cluster(nodes: int, speed: float) -> labkit.Cluster:
+    """labkit's Kubernetes backend, through the official client, against a simulator served
+    as a Kubernetes API in this process (what `labkit serve` runs), with a kubeconfig of its own."""
+    import tempfile
+
+    from labkit.backends.sim.kube.serve import CONTEXT, ServedCluster
+    folder = tempfile.mkdtemp(prefix="labkit-served-")
+    served = ServedCluster(nodes, seed=7, speed=speed, kubeconfig=os.path.join(folder, "kubeconfig")).start()
+    _served.append(served)
+    os.environ["KUBECONFIG"] = os.pathsep.join(
+        [served.kubeconfig] + [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p])
+    return labkit.connect("kubernetes", context=CONTEXT)
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +95,5 @@ def pytest_sessionfinish(session, exitstatus):
             c.close()
         except Exception:  # best effort: the reaper removes what is left
             pass
+    for served in _served:
+        served.stop()

@@ -9,7 +9,9 @@ for the path (400), a body over 3 MiB (413), an invalid name and a selector that
 match the template (422 with field causes), a duplicate name (409 AlreadyExists), a stale
 resourceVersion on update (409 Conflict), an unknown resource (404), a bad label selector
 (400), a watch from a compacted resourceVersion (410 Expired), a protobuf body where JSON is
-expected (415), 1,000 concurrent watches opened and dropped.
+expected (415), 1,000 concurrent watches opened and dropped, a deployment in a namespace that
+does not exist (404), an invalid namespace name (422), deleting "default" (403), switching off
+a node that does not exist (404).
 """
 from __future__ import annotations
 
@@ -331,3 +333,40 @@ def test_a_thousand_replicas_then_two_thousand():
         code, out = kubectl("get", "pods")
         assert code == 0 and len(out.splitlines()) == 2001 and out.count("Running") == 2000
         print(f"kubectl get pods of 2000 pods: {time.monotonic() - start:.2f} s")
+
+
+def test_namespaces_keep_work_apart_and_take_it_with_them(kubectl, served):
+    assert kubectl("create", "namespace", "team-a")[0] == 0
+    code, out = kubectl("create", "deployment", "web", "--image=web-server:1", "--replicas=2", "-n", "team-a")
+    assert code == 0, out
+    assert kubectl("create", "deployment", "web", "--image=web-server:2", "--replicas=1")[0] == 0  # default's own
+    assert kubectl("rollout", "status", "deployment/web", "-n", "team-a", "--timeout=60s")[0] == 0
+    code, out = kubectl("get", "deployments", "-A", "--no-headers")
+    rows = [tuple(line.split()[:3]) for line in out.splitlines()]
+    assert [row[:2] for row in rows] == [("default", "web"), ("team-a", "web")] and rows[1][2] == "2/2"
+    code, out = kubectl("get", "pods", "-n", "team-a", "-o", "jsonpath={.items[*].metadata.namespace}")
+    assert out.split() == ["team-a", "team-a"]
+    code, out = kubectl("get", "deployment", "web", "-n", "team-a", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+    assert out == "web-server:1"
+    code, out = kubectl("create", "deployment", "x", "--image=web-server:1", "-n", "nowhere")
+    assert code == 1 and 'namespaces "nowhere" not found' in out
+    code, out = kubectl("create", "namespace", "Bad_Name")
+    assert code == 1 and "RFC 1123 label" in out
+    code, out = kubectl("delete", "namespace", "default")
+    assert code == 1 and "this namespace may not be deleted" in out
+    code, out = kubectl("delete", "namespace", "team-a", "--timeout=60s")
+    assert code == 0 and 'namespace "team-a" deleted' in out
+    code, out = kubectl("get", "namespace", "team-a")
+    assert code == 1 and 'namespaces "team-a" not found' in out
+    assert not [k for k in served.sim.api.items("pods") if k.startswith("team-a/")]
+    assert "web" in served.sim.api.items("deployments")  # default's web is untouched
+
+
+def test_a_machine_switched_off_through_labkits_endpoint(served):
+    code, node = request(served, "POST", "/labkit/v1/nodes/node-2/stop")
+    assert code == 200 and node["metadata"]["name"] == "node-2"
+    assert not served.sim.api.items("nodes")["node-2"].up  # off; the control plane notices later
+    assert request(served, "POST", "/labkit/v1/nodes/node-9/stop")[0] == 404
+    assert request(served, "POST", "/labkit/v1/nodes/node-2/stop", token="wrong")[0] == 401
+    assert request(served, "POST", "/labkit/v1/nodes/node-2/start")[0] == 200
+    assert served.sim.api.items("nodes")["node-2"].up

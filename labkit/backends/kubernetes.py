@@ -419,6 +419,18 @@ class KubernetesBackend:
         profile = self.context.minikube_profile
         return profile == minikube.PROFILE and (node == profile or node.startswith(profile + "-m"))
 
+    @property
+    def served_simulator(self) -> bool:
+        """Whether this is labkit's simulator served as an API (`labkit serve`): its version
+        says so, and its machines are switched off and on through labkit's own endpoint."""
+        return self.server_version.endswith("+labkit")
+
+    def _power(self, name: str, on: bool) -> None:
+        request = self._api.param_serialize("POST", f"/labkit/v1/nodes/{name}/{'start' if on else 'stop'}",
+                                            auth_settings=["BearerToken"])
+        with self._errors(f"switching node {name} {'on' if on else 'off'}"):
+            self._api.call_api(*request, _request_timeout=self.timeout).read()
+
     def _is_down(self, node: dict) -> bool:
         """Failed through labkit: stopped by minikube (NotReady), or cordoned as a stand-in."""
         return (node["metadata"]["name"] in self._stopped_nodes or annotations_of(node).get(FAILED) == self.lab
@@ -431,12 +443,16 @@ class KubernetesBackend:
         node = self._json(self._core.read_node, name, what=f"reading node {name}")
         if self._is_down(node):
             raise Refused(f"{name} is already down", f"recover it with cluster.recover_node({name!r})")
-        if self._minikube_node(name):
-            from . import minikube
-
+        if self.served_simulator or self._minikube_node(name):
             if "node-role.kubernetes.io/control-plane" in labels_of(node):
                 raise Refused(f"{name} is the control-plane node: stopping it takes the API server down, "
                               "and with it everything labkit can see", "fail a worker node instead")
+            if self.served_simulator:
+                self._power(name, False)
+                self._stopped_nodes.add(name)
+                return
+            from . import minikube
+
             try:
                 minikube.node_stop(name, profile=self.context.minikube_profile)
                 self._stopped_nodes.add(name)
@@ -454,7 +470,10 @@ class KubernetesBackend:
         node = self._json(self._core.read_node, name, what=f"reading node {name}")
         if not self._is_down(node):
             raise Refused(f"{name} is not down", "fail it first with cluster.fail_node(...)")
-        if self._minikube_node(name) and (name in self._stopped_nodes or not self._node_ready(name)):
+        if self.served_simulator and name in self._stopped_nodes:
+            self._power(name, True)
+            self._stopped_nodes.discard(name)
+        elif self._minikube_node(name) and (name in self._stopped_nodes or not self._node_ready(name)):
             from . import minikube
 
             minikube.node_start(name, profile=self.context.minikube_profile)
@@ -498,7 +517,10 @@ class KubernetesBackend:
             from . import minikube
 
             for name in sorted(self._stopped_nodes):
-                minikube.node_start(name, profile=self.context.minikube_profile)
+                if self.served_simulator:
+                    self._power(name, True)
+                else:
+                    minikube.node_start(name, profile=self.context.minikube_profile)
             self._stopped_nodes.clear()
         for node in self._json(self._core.list_node)["items"]:
             if annotations_of(node).get(CORDONED):

@@ -133,6 +133,17 @@ class KubeService:
         self.resource_version = 0
 
 
+class KubeNamespace:
+    """A Kubernetes Namespace; `terminating` once deleted, until its pods are gone."""
+
+    __slots__ = ("name", "labels", "annotations", "created", "terminating", "resource_version")
+
+    def __init__(self, name: str, labels: dict, annotations: dict, created: float) -> None:
+        self.name, self.labels, self.annotations, self.created = name, labels, annotations, created
+        self.terminating: float | None = None
+        self.resource_version = 0
+
+
 class Pod:
     """A pod (Kubernetes), a task (Swarm) or a plain container (Docker)."""
 

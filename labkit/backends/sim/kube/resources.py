@@ -19,6 +19,23 @@ SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 
 
+def key(namespace: str, name: str) -> str:
+    """The simulator's name for a namespaced object: the name itself in "default", else
+    "namespace/name" (a "/" no valid name holds), so the simulator's controllers, which
+    relate objects by name, keep each namespace's objects apart without knowing of them."""
+    return name if namespace == NAMESPACE else f"{namespace}/{name}"
+
+
+def split(key_: str) -> tuple[str, str]:
+    """(namespace, name) of a simulator name made by `key`."""
+    namespace_, _, name = key_.rpartition("/")
+    return namespace_ or NAMESPACE, name
+
+
+def short(key_: str) -> str:
+    return split(key_)[1]
+
+
 class Clockwork:
     """Turns the simulator's virtual seconds into the timestamps the API shows.
 
@@ -43,20 +60,27 @@ def uid(kind: str, name: str, created: float = 0.0) -> str:
 
 def meta(kind: str, name: str, rv: int, created: float, clock: Clockwork, namespace: str | None = NAMESPACE,
          labels: dict | None = None, **more) -> dict:
+    """`name` is the simulator's (namespace/name outside "default"): a namespaced
+    object's namespace comes from it."""
+    key_ = name
+    if namespace:
+        namespace, name = split(key_)
     out = {"name": name}
     if namespace:
         out["namespace"] = namespace
-    out.update(uid=uid(kind, name, created), resourceVersion=str(rv), creationTimestamp=clock.stamp(created))
+    out.update(uid=uid(kind, key_, created), resourceVersion=str(rv), creationTimestamp=clock.stamp(created))
     if labels:
         out["labels"] = dict(labels)
     out.update({k: v for k, v in more.items() if v is not None})
     return out
 
 
-def namespace(name: str, clock: Clockwork, rv: int = 1) -> dict:
+def namespace(name: str, clock: Clockwork, rv: int = 1, created: float = 0.0, labels: dict | None = None,
+              terminating: bool = False) -> dict:
     return {"kind": "Namespace", "apiVersion": "v1",
-            "metadata": meta("Namespace", name, rv, 0.0, clock, None, {"kubernetes.io/metadata.name": name}),
-            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+            "metadata": meta("Namespace", name, rv, created, clock, None,
+                             {**(labels or {}), "kubernetes.io/metadata.name": name}),
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Terminating" if terminating else "Active"}}
 
 
 def node_ip(n: NodeObj) -> str:
@@ -105,7 +129,7 @@ def node(n: NodeObj, clock: Clockwork) -> dict:
 
 
 def container_name(d: Deployment) -> str:
-    return d.container or d.name
+    return d.container or short(d.name)
 
 
 def template_spec(image: str, name: str) -> dict:
@@ -161,7 +185,7 @@ def _deployment_conditions(d: Deployment, new: ReplicaSet | None, available: int
             "reason": "MinimumReplicasAvailable" if enough else "MinimumReplicasUnavailable",
             "message": "Deployment has minimum availability." if enough else
             "Deployment does not have minimum availability.", "lastUpdateTime": when, "lastTransitionTime": when}]
-    rs_name = new.name if new else f"{d.name}-{d.template.hash()}"
+    rs_name = short(new.name if new else f"{d.name}-{d.template.hash()}")
     progress = {"NewReplicaSetAvailable": ("True", f'ReplicaSet "{rs_name}" has successfully progressed.'),
                 "ReplicaSetUpdated": ("True", f'ReplicaSet "{rs_name}" is progressing.'),
                 "ProgressDeadlineExceeded": ("False", f'ReplicaSet "{rs_name}" has timed out progressing.')}
@@ -180,7 +204,7 @@ def _max_unavailable(d: Deployment) -> int:
 
 def replicaset(rs: ReplicaSet, d: Deployment | None, clock: Clockwork, created: float = 0.0) -> dict:
     hash_ = rs.name.rsplit("-", 1)[-1]
-    labels = {**(d.selector if d is not None else {"app": rs.owner}), "pod-template-hash": hash_}
+    labels = {**(d.selector if d is not None else {"app": short(rs.owner)}), "pod-template-hash": hash_}
     owner = [_owner("apps/v1", "Deployment", d.name, d.created)] if d is not None else None
     annotations = {"deployment.kubernetes.io/revision": str(rs.revision)}
     if d is not None:
@@ -191,7 +215,7 @@ def replicaset(rs: ReplicaSet, d: Deployment | None, clock: Clockwork, created: 
         status["readyReplicas"] = rs.ready
     if rs.available:
         status["availableReplicas"] = rs.available
-    name = container_name(d) if d is not None else rs.owner
+    name = container_name(d) if d is not None else short(rs.owner)
     return {"kind": "ReplicaSet", "apiVersion": "apps/v1",
             "metadata": meta("ReplicaSet", rs.name, rs.resource_version, created, clock, labels=labels,
                              annotations=annotations, ownerReferences=owner, generation=rs.resource_version),
@@ -201,7 +225,7 @@ def replicaset(rs: ReplicaSet, d: Deployment | None, clock: Clockwork, created: 
 
 
 def _owner(api_version: str, kind: str, name: str, created: float) -> dict:
-    return {"apiVersion": api_version, "kind": kind, "name": name, "uid": uid(kind, name, created),
+    return {"apiVersion": api_version, "kind": kind, "name": short(name), "uid": uid(kind, name, created),
             "controller": True, "blockOwnerDeletion": True}
 
 
@@ -213,12 +237,12 @@ def pod_ip(p: Pod, n: NodeObj | None) -> str | None:
 
 
 def pod(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs_created: float = 0.0) -> dict:
-    labels = dict(d.selector) if d is not None else {"app": p.app} if p.app else {"run": p.name}
+    labels = dict(d.selector) if d is not None else {"app": short(p.app)} if p.app else {"run": short(p.name)}
     owner = None
     if p.owner:
         labels["pod-template-hash"] = p.owner.rsplit("-", 1)[-1]
         owner = [_owner("apps/v1", "ReplicaSet", p.owner, rs_created)]
-    name = container_name(d) if d is not None else (p.app or p.name)
+    name = container_name(d) if d is not None else short(p.app or p.name)
     spec = template_spec(p.image, name)
     spec["restartPolicy"] = p.restart_policy
     if p.node:
@@ -230,7 +254,7 @@ def pod(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs_cr
             "metadata": meta("Pod", p.name, p.resource_version, p.created, clock, labels=labels,
                              ownerReferences=owner, deletionTimestamp=deleting,
                              deletionGracePeriodSeconds=30 if p.deleting else None,
-                             generateName=f"{p.owner}-" if p.owner else None),
+                             generateName=f"{short(p.owner)}-" if p.owner else None),
             "spec": spec, "status": pod_status(p, n, name, clock)}
 
 
@@ -266,7 +290,7 @@ def _container_state(p: Pod, clock: Clockwork) -> tuple[dict, dict, str]:
         return {"terminated": {"exitCode": 1, "reason": "Error"}}, {}, "Failed"
     if p.phase == "failed":  # crashed, the kubelet will restart it (CrashLoopBackOff) or just did (Error)
         if p.reason == "CrashLoopBackOff":
-            message = f"back-off restarting failed container {p.app or p.name}"
+            message = f"back-off restarting failed container {short(p.app or p.name)}"
             return {"waiting": {"reason": "CrashLoopBackOff", "message": message}}, crashed, "Running"
         return {"terminated": {"exitCode": 1, "reason": "Error"}}, crashed, "Running"
     if p.phase == "succeeded":
@@ -280,7 +304,9 @@ def event(index: int, t: float, reason: str, obj: str, message: str, type_: str,
     kind_word, _, name = obj.partition("/")
     kind = {"pod": "Pod", "node": "Node", "deployment": "Deployment", "replicaset": "ReplicaSet"}.get(kind_word, "Pod")
     api_version = "apps/v1" if kind in ("Deployment", "ReplicaSet") else "v1"
-    namespace_ = None if kind == "Node" else NAMESPACE
+    namespace_ = None if kind == "Node" else split(name)[0]
+    if namespace_ not in (None, NAMESPACE):
+        name, message = short(name), message.replace(f"{namespace_}/", "")
     component = {"kubelet": "kubelet", "scheduler": "default-scheduler"}.get(source, source or "labkit")
     stamp = clock.stamp(t)
     return {"kind": "Event", "apiVersion": "v1",

@@ -8,15 +8,22 @@ the real API server's reason, code and message, which kubectl prints as it would
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from ....errors import LabkitError
 from ...base import DeploySpec, UpdateStrategy
 from ..controllers import delete_pod
+from ..objects import KubeNamespace
+from . import namespaces
 from . import resources as res
 from . import services
 from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_LABEL_HELP = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+                      "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used "
+                      "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS1123_HELP = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
                 "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
@@ -76,66 +83,89 @@ def from_labkit(error: LabkitError, plural: str, name: str) -> ApiError:
 
 
 class Storage:
-    """The served resources of one simulated Kubernetes cluster (one namespace holds its work)."""
+    """The served resources of one simulated Kubernetes cluster.
+
+    The simulator names an object outside "default" `namespace/name` (resources.key):
+    `key` below is always that name, `name` the one the API shows."""
 
     def __init__(self, backend, clock: res.Clockwork) -> None:
         if backend.flavor != "kubernetes":
             raise ValueError("only the simulator's kubernetes flavor speaks the Kubernetes API")
         self.sim, self.clock = backend, clock
         self.items = backend.api.items
+        namespaces.ensure_system(backend)
 
     # -- reading -----------------------------------------------------------------------------
     def objects(self, plural: str, namespace: str | None) -> list[dict]:
         """Every object of a kind (in `namespace`, or all when None), as JSON."""
         if plural == "namespaces":
-            return [res.namespace(n, self.clock) for n in res.SYSTEM_NAMESPACES]
+            namespaces.finish(self.sim)
+            return [namespaces.render(self.items(namespaces.KIND)[n], self.clock)
+                    for n in sorted(self.items(namespaces.KIND))]
         if plural == "nodes":
             return [res.node(n, self.clock) for n in self.items("nodes").values()]
         if plural == "componentstatuses":
             return services.component_statuses(self.sim, self.clock)
-        if namespace not in (None, res.NAMESPACE):
-            return []
         if plural == "services":
-            return [services.api_server_service(self.clock)] + [
-                services.render(self.items(services.KIND)[n], self.clock) for n in sorted(self.items(services.KIND))]
+            default = [services.api_server_service(self.clock)] if namespace in (None, res.NAMESPACE) else []
+            return default + [services.render(self.items(services.KIND)[k], self.clock)
+                              for k in self._keys(services.KIND, namespace)]
         if plural == "endpointslices":
             pods = self.objects("pods", namespace)
             return [e for e in (services.endpoint_slice(svc, pods, self.clock)
                                 for svc in self.objects("services", namespace)) if e]
         render = {"pods": self.pod, "deployments": self.deployment, "replicasets": self.replicaset}.get(plural)
         if render is not None:
-            return [render(name) for name in sorted(self.items(plural))]
+            return [render(key) for key in self._keys(plural, namespace)]
         if plural == "events":
-            return [res.event(i, *e, clock=self.clock) for i, e in enumerate(self.sim.api.events)]
+            events = (res.event(i, *e, clock=self.clock) for i, e in enumerate(self.sim.api.events))
+            return [e for e in events if namespace is None or e["metadata"]["namespace"] == namespace]
         return []
 
+    def _keys(self, kind: str, namespace: str | None) -> list[str]:
+        """The simulator's names of one kind's objects in `namespace` (all when None), in
+        the API's order: by namespace, then name."""
+        keys = (k for k in self.items(kind) if namespace is None or res.split(k)[0] == namespace)
+        return sorted(keys, key=res.split)
+
     def get(self, plural: str, namespace: str | None, name: str) -> dict:
+        key = res.key(namespace or res.NAMESPACE, name)
         if plural in ("namespaces", "nodes", "events", "services", "endpointslices", "componentstatuses"):
             found = next((o for o in self.objects(plural, namespace) if o["metadata"]["name"] == name), None)
-        elif namespace != res.NAMESPACE or name not in self.items(plural):
+        elif namespace is None or key not in self.items(plural):
             found = None
         else:
-            found = {"pods": self.pod, "deployments": self.deployment, "replicasets": self.replicaset}[plural](name)
+            found = {"pods": self.pod, "deployments": self.deployment, "replicasets": self.replicaset}[plural](key)
         if found is None:
             raise not_found(plural, name)
         return found
 
-    def deployment(self, name: str) -> dict:
-        d = self.items("deployments")[name]
-        sets = self.sim.deployments.replica_sets(name)
+    def _namespace_open(self, namespace: str) -> None:
+        """Refuse to create in a namespace that does not exist or is being deleted."""
+        ns = self.items(namespaces.KIND).get(namespace)
+        if ns is None:
+            raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
+                           {"name": namespace, "kind": "namespaces"})
+        if ns.terminating is not None:
+            raise ApiError(403, "Forbidden", f"unable to create new content in namespace {namespace} because it "
+                           "is being terminated", {"name": namespace, "kind": "namespaces"})
+
+    def deployment(self, key: str) -> dict:
+        d = self.items("deployments")[key]
+        sets = self.sim.deployments.replica_sets(key)
         out = res.deployment(d, sets, self.clock)
         pods = self.items("pods")
         out["metadata"]["resourceVersion"] = str(max([d.resource_version] + [rs.resource_version for rs in sets] +
                                                      [pods[p].resource_version for rs in sets for p in rs.pods if p in pods]))
         return out
 
-    def replicaset(self, name: str) -> dict:
-        rs = self.items("replicasets")[name]
+    def replicaset(self, key: str) -> dict:
+        rs = self.items("replicasets")[key]
         d = self.items("deployments").get(rs.owner)
         return res.replicaset(rs, d, self.clock, d.created if d else 0.0)
 
-    def pod(self, name: str) -> dict:
-        p = self.items("pods")[name]
+    def pod(self, key: str) -> dict:
+        p = self.items("pods")[key]
         d = self.items("deployments").get(p.app) if p.owner else None
         return res.pod(p, self.items("nodes").get(p.node) if p.node else None, d, self.clock,
                        d.created if d else 0.0)
@@ -144,48 +174,67 @@ class Storage:
         return self.sim.store.revision
 
     # -- writing -------------------------------------------------------------------------------
-    def create(self, plural: str, namespace: str, body: Any, dry_run: bool) -> dict:
+    def create(self, plural: str, namespace: str | None, body: Any, dry_run: bool) -> dict:
+        if plural == "namespaces":
+            return self._create_namespace(body, dry_run)
         if plural not in ("deployments", "services", "pods"):
             raise ApiError(405, "MethodNotAllowed", f"the simulator does not create {plural} yet")
-        if namespace != res.NAMESPACE:
-            raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
-                           {"name": namespace, "kind": "namespaces"})
+        namespace = namespace or res.NAMESPACE
+        self._namespace_open(namespace)
         if plural == "services":
-            return self._create_service(body, dry_run)
+            return self._create_service(namespace, body, dry_run)
         if plural == "pods":
-            return self._create_pod(body, dry_run)
+            return self._create_pod(namespace, body, dry_run)
         spec = self._deploy_spec(body)
-        if spec.name in self.items("deployments"):
-            raise ApiError(409, "AlreadyExists", f'deployments.apps "{spec.name}" already exists',
-                           {"name": spec.name, "group": "apps", "kind": "deployments"})
+        name, key = spec.name, res.key(namespace, spec.name)
+        if key in self.items("deployments"):
+            raise ApiError(409, "AlreadyExists", f'deployments.apps "{name}" already exists',
+                           {"name": name, "group": "apps", "kind": "deployments"})
         if dry_run:
             return body
         try:
-            self.sim.deploy(spec)
+            self.sim.deploy(replace(spec, name=key))
         except LabkitError as error:
-            raise from_labkit(error, plural, spec.name) from None
-        self._keep_api_fields(spec.name, body)
-        return self.deployment(spec.name)
+            raise from_labkit(error, plural, name) from None
+        self._keep_api_fields(key, body)
+        return self.deployment(key)
 
-    def _create_service(self, body: Any, dry_run: bool) -> dict:
+    def _create_namespace(self, body: Any, dry_run: bool) -> dict:
+        check_kind(body, "Namespace", "v1")
+        meta = body.get("metadata") or {}
+        name = meta.get("name") or ""
+        if not DNS1123_LABEL.match(name) or len(name) > 63:
+            raise invalid("Namespace", "namespaces", name, [("metadata.name", f'Invalid value: "{name}": '
+                                                                             f"{DNS1123_LABEL_HELP}")])
+        if name in self.items(namespaces.KIND):
+            raise ApiError(409, "AlreadyExists", f'namespaces "{name}" already exists',
+                           {"name": name, "kind": "namespaces"})
+        made = KubeNamespace(name, dict(meta.get("labels") or {}), user_annotations(body), self.sim.now())
+        if not dry_run:
+            self.sim.api.check()
+            self.sim.api.write(namespaces.KIND, made)
+        return namespaces.render(made, self.clock)
+
+    def _create_service(self, namespace: str, body: Any, dry_run: bool) -> dict:
         check_kind(body, "Service", "v1")
         meta, spec = body.get("metadata") or {}, body.get("spec") or {}
         name = meta.get("name") or ""
         causes = services.validate(name, spec)
         if causes:
             raise invalid("Service", "services", name, causes)
-        if name == "kubernetes" or name in self.items(services.KIND):
+        key = res.key(namespace, name)
+        if key == "kubernetes" or key in self.items(services.KIND):
             raise ApiError(409, "AlreadyExists", f'services "{name}" already exists',
                            {"name": name, "kind": "services"})
-        made = services.KubeService(name, services.defaulted(name, spec, services.node_ports(self.sim)),
+        made = services.KubeService(key, services.defaulted(key, spec, services.node_ports(self.sim)),
                                     dict(meta.get("labels") or {}), user_annotations(body), self.sim.now())
         if dry_run:
             return services.render(made, self.clock)
         self.sim.api.check()
         self.sim.api.write(services.KIND, made)
-        return self.get("services", res.NAMESPACE, name)
+        return self.get("services", namespace, name)
 
-    def _create_pod(self, body: Any, dry_run: bool) -> dict:
+    def _create_pod(self, namespace: str, body: Any, dry_run: bool) -> dict:
         """A bare pod (`kubectl run`): no controller brings it back once it is gone."""
         check_kind(body, "Pod", "v1")
         name = (body.get("metadata") or {}).get("name") or ""
@@ -195,15 +244,16 @@ class Storage:
             causes.append(("spec.containers[0].image", "Required value"))
         if causes:
             raise invalid("Pod", "pods", name, causes)
-        if name in self.items("pods"):
+        key = res.key(namespace, name)
+        if key in self.items("pods"):
             raise ApiError(409, "AlreadyExists", f'pods "{name}" already exists', {"name": name, "kind": "pods"})
         if dry_run:
             return body
         try:
-            self.sim.run_container(name, containers[0]["image"], "always")
+            self.sim.run_container(key, containers[0]["image"], "always")
         except LabkitError as error:
             raise from_labkit(error, "pods", name) from None
-        return self.pod(name)
+        return self.pod(key)
 
     def _deploy_spec(self, body: Any) -> DeploySpec:
         check_kind(body, "Deployment", "apps/v1")
@@ -223,13 +273,13 @@ class Storage:
         return DeploySpec(name=name, image=container["image"], replicas=int(spec.get("replicas", 1)),
                           labels=labels, strategy=plan)
 
-    def _keep_api_fields(self, name: str, body: dict) -> None:
+    def _keep_api_fields(self, key: str, body: dict) -> None:
         """What the simulator's own spec has no field for: the container's name, the selector,
         the deployment's labels as given, history limit, progress deadline, paused."""
-        d = self.items("deployments")[name]
+        d = self.items("deployments")[key]
         spec = body.get("spec") or {}
         d.container = spec["template"]["spec"]["containers"][0]["name"]
-        d.selector = dict((spec.get("selector") or {}).get("matchLabels") or {"app": name})
+        d.selector = dict((spec.get("selector") or {}).get("matchLabels") or {"app": res.short(key)})
         d.labels = dict((body.get("metadata") or {}).get("labels") or {})
         d.annotations = user_annotations(body)
         d.history_limit = int(spec.get("revisionHistoryLimit", d.history_limit))
@@ -262,15 +312,28 @@ class Storage:
                            "object has been modified; please apply your changes to the latest version and try again",
                            {"name": name, "group": GROUP_OF.get(plural, ""), "kind": plural})
         if plural == "deployments":
-            self._change_deployment(name, current, wanted, dry_run)
+            self._change_deployment(res.key(namespace, name), current, wanted, dry_run)
         elif plural == "nodes":
             self._change_node(name, wanted, dry_run)
+        elif plural == "namespaces":
+            self._change_namespace(name, wanted, dry_run)
         else:
             raise ApiError(405, "MethodNotAllowed", f"the simulator does not change {plural} yet")
         return wanted if dry_run else self.get(plural, namespace, name)
 
-    def _change_deployment(self, name: str, current: dict, wanted: dict, dry_run: bool) -> None:
+    def _change_namespace(self, name: str, wanted: dict, dry_run: bool) -> None:
+        check_kind(wanted, "Namespace", "v1")
+        if not dry_run:
+            ns = self.items(namespaces.KIND)[name]
+            self.sim.api.check()
+            ns.labels = {k: v for k, v in ((wanted.get("metadata") or {}).get("labels") or {}).items()
+                         if k != "kubernetes.io/metadata.name"}
+            ns.annotations = user_annotations(wanted)
+            self.sim.api.write(namespaces.KIND, ns)
+
+    def _change_deployment(self, key: str, current: dict, wanted: dict, dry_run: bool) -> None:
         check_kind(wanted, "Deployment", "apps/v1")
+        name = res.short(key)
         spec, old = wanted.get("spec") or {}, current["spec"]
         causes = validate_deployment(name, spec)
         if spec.get("selector") != old["selector"]:
@@ -279,22 +342,22 @@ class Storage:
             raise invalid("Deployment", "deployments", name, causes)
         if dry_run:
             return
-        d = self.items("deployments")[name]
+        d = self.items("deployments")[key]
         container = spec["template"]["spec"]["containers"][0]
         try:
             if spec.get("paused", False) and not d.paused:
-                self.sim.pause(name)
+                self.sim.pause(key)
             strategy = spec.get("strategy") or {}
             rolling = strategy.get("rollingUpdate") or {}
             plan = UpdateStrategy(type=strategy.get("type"), max_surge=rolling.get("maxSurge"),
                                   max_unavailable=rolling.get("maxUnavailable"),
                                   min_ready_seconds=spec.get("minReadySeconds"))
             if container["image"] != d.template.image or plan != UpdateStrategy():
-                self.sim.update(name, container["image"], plan)
+                self.sim.update(key, container["image"], plan)
             if int(spec.get("replicas", 1)) != d.replicas:
-                self.sim.scale(name, int(spec.get("replicas", 1)))
+                self.sim.scale(key, int(spec.get("replicas", 1)))
             if not spec.get("paused", False) and d.paused:
-                self.sim.resume(name)
+                self.sim.resume(key)
         except LabkitError as error:
             raise from_labkit(error, "deployments", name) from None
         d.container = container["name"]
@@ -336,30 +399,38 @@ class Storage:
                           [("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")])
         if not dry_run and replicas != current["spec"]["replicas"]:
             try:
-                self.sim.scale(name, replicas)
+                self.sim.scale(res.key(namespace, name), replicas)
             except LabkitError as error:
                 raise from_labkit(error, "deployments", name) from None
         return self.scale(namespace, name)
 
     def delete(self, plural: str, namespace: str, name: str, dry_run: bool) -> dict:
         found = self.get(plural, namespace, name)
+        key = res.key(namespace or res.NAMESPACE, name)
+        if plural == "namespaces" and name in res.SYSTEM_NAMESPACES:
+            raise ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                           {"name": name, "kind": "namespaces"})
         if dry_run:
             return found
         try:
             if plural == "deployments":
-                self.sim.delete(name)  # the garbage collector takes its replica sets and pods
+                self.sim.delete(key)  # the garbage collector takes its replica sets and pods
             elif plural == "pods":
                 self.sim.api.check()
-                delete_pod(self.sim.api, self.items("pods")[name], source="api-server")
-            elif plural == "services" and name != "kubernetes":
+                delete_pod(self.sim.api, self.items("pods")[key], source="api-server")
+            elif plural == "services" and key != "kubernetes":
                 self.sim.api.check()
-                self.sim.api.remove(services.KIND, name)
+                self.sim.api.remove(services.KIND, key)
+            elif plural == "namespaces":
+                namespaces.delete(self.sim, name)
+                if name in self.items(namespaces.KIND):
+                    return namespaces.render(self.items(namespaces.KIND)[name], self.clock)
             else:
                 raise ApiError(405, "MethodNotAllowed", f"the simulator does not delete {plural} yet")
         except LabkitError as error:
             raise from_labkit(error, plural, name) from None
-        if plural == "pods" and name in self.items("pods"):
-            return self.pod(name)  # graceful: it stays, Terminating, until the kubelet is done
+        if plural == "pods" and key in self.items("pods"):
+            return self.pod(key)  # graceful: it stays, Terminating, until the kubelet is done
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "details": {"name": name, "group": GROUP_OF.get(plural, ""), "kind": plural,
                             "uid": found["metadata"]["uid"]}}
@@ -372,13 +443,26 @@ class Storage:
 
     def log(self, namespace: str, name: str) -> str:
         """What the container printed: the demo web servers log nothing; the broken one says why it died."""
-        p = self.items("pods").get(name) if namespace == res.NAMESPACE else None
+        p = self.items("pods").get(res.key(namespace, name)) if namespace else None
         if p is None:
             raise not_found("pods", name)
         if p.node is None or (not p.container_up and p.phase == "pending"):
             raise ApiError(400, "BadRequest", f'container "{self.get("pods", namespace, name)["spec"]["containers"][0]["name"]}" '
                            f'in pod "{name}" is waiting to start: {p.reason or "ContainerCreating"}')
         return "web-server:broken: crashing on purpose\n" if p.image == "web-server:broken" and p.restarts else ""
+
+
+    def delete_collection(self, plural: str, namespace: str | None, match, dry_run: bool) -> dict:
+        """DELETE on a collection (`kubectl delete pods --all`, a client's delete_collection):
+        each matching pod is deleted gracefully. The simulator's kubelets keep their own
+        grace period; a gracePeriodSeconds asked for is not honoured."""
+        if plural != "pods":
+            raise ApiError(405, "MethodNotAllowed", f"the simulator does not delete collections of {plural}")
+        gone = [o for o in self.objects("pods", namespace) if match(o)]
+        for obj in [] if dry_run else gone:
+            self.delete("pods", obj["metadata"]["namespace"], obj["metadata"]["name"], dry_run=False)
+        return {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": str(self.revision())},
+                "items": gone}
 
 
 def user_annotations(body: dict) -> dict[str, str]:

@@ -26,7 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 from . import columns, discovery, openapi, protobuf, tls
 from .patch import SelectorError, field_matcher, label_matcher
 from .resources import Clockwork
-from .rest import ApiError, Storage
+from ....errors import LabkitError
+from .rest import ApiError, Storage, not_found
 from .watch import Feed, stream
 
 MAX_BODY = 3 * 1024 * 1024  # the real API server's request size limit (3 MiB)
@@ -188,6 +189,9 @@ def route(h: Handler, api: KubeAPIServer, method: str, path: str, query: dict, b
         return h.send_text(200, "ok")
     if path == "/version":
         return h.send_json(200, discovery.version())
+    if parts[:3] == ["labkit", "v1", "nodes"] and len(parts) == 5 and method == "POST":
+        with api.lock:
+            return h.send_json(200, power(api, parts[3], parts[4]))
     if path == "/api":
         return h.send_json(200, discovery.core_versions(f"127.0.0.1:{api.port}"))
     if path == "/apis":
@@ -226,6 +230,24 @@ def route(h: Handler, api: KubeAPIServer, method: str, path: str, query: dict, b
         h.send_json(code, payload) if isinstance(payload, dict) else h.send_text(code, payload)
 
 
+def power(api: KubeAPIServer, node: str, action: str) -> dict:
+    """`POST /labkit/v1/nodes/<name>/stop|start`: switch a simulated machine off or on, as
+    `minikube node stop/start` does a real one. Not a Kubernetes API (no cluster can power
+    its own machines): labkit's Kubernetes backend uses it on a served simulator, where
+    there is no minikube. The node then goes NotReady, and its pods are evicted, exactly
+    as when the simulator's own fail_node is called."""
+    sim = api.storage.sim
+    if node not in sim.api.items("nodes"):
+        raise not_found("nodes", node)
+    if action not in ("stop", "start"):
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+    try:
+        (sim.fail_node if action == "stop" else sim.recover_node)(node)
+    except LabkitError as error:
+        raise ApiError(409, "Conflict", error.message) from None
+    return api.storage.get("nodes", None, node)
+
+
 def handle(h: Handler, api: KubeAPIServer, method: str, resource, namespace, name, sub, query, body):
     """One request to one resource; returns (code, JSON or text), or None once it has answered."""
     store, plural = api.storage, resource.plural
@@ -242,8 +264,10 @@ def handle(h: Handler, api: KubeAPIServer, method: str, resource, namespace, nam
         if method == "GET":
             return 200, listing(h, api, resource, namespace, query)
         if method == "POST":
-            created = store.create(plural, namespace or "default", body, dry_run)
+            created = store.create(plural, namespace if resource.namespaced else None, body, dry_run)
             return 201, created
+        if method == "DELETE" and resource.namespaced:
+            return 200, store.delete_collection(plural, namespace, matchers(plural, query), dry_run)
         raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {plural}")
     if sub == "scale" and plural == "deployments":
         if method == "GET":

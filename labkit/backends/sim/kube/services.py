@@ -109,6 +109,8 @@ def endpoint_slice(service: dict, pods: list[dict], clock: res.Clockwork) -> dic
         return None
     endpoints = []
     for pod in pods:
+        if pod["metadata"]["namespace"] != meta["namespace"]:
+            continue
         labels = pod["metadata"].get("labels") or {}
         ip = pod["status"].get("podIP")
         if not ip or any(labels.get(k) != v for k, v in selector.items()):
@@ -119,13 +121,14 @@ def endpoint_slice(service: dict, pods: list[dict], clock: res.Clockwork) -> dic
                           "conditions": {"ready": ready and not terminating, "serving": ready,
                                          "terminating": terminating},
                           "nodeName": pod["spec"].get("nodeName"),
-                          "targetRef": {"kind": "Pod", "namespace": res.NAMESPACE, "name": pod["metadata"]["name"],
+                          "targetRef": {"kind": "Pod", "namespace": meta["namespace"], "name": pod["metadata"]["name"],
                                         "uid": pod["metadata"]["uid"]}})
     suffix = hashlib.sha256(meta["name"].encode()).hexdigest()[:5]
     ports = [{"name": p.get("name", ""), "port": p["targetPort"] if isinstance(p.get("targetPort"), int) else p["port"],
               "protocol": p.get("protocol", "TCP")} for p in spec.get("ports", [])]
     return {"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
-            "metadata": {**res.meta("EndpointSlice", f"{meta['name']}-{suffix}", int(meta["resourceVersion"]),
+            "metadata": {**res.meta("EndpointSlice", res.key(meta["namespace"], f"{meta['name']}-{suffix}"),
+                                    int(meta["resourceVersion"]),
                                     0.0, clock, labels={"kubernetes.io/service-name": meta["name"],
                                                         "endpointslice.kubernetes.io/managed-by":
                                                             "endpointslice-controller.k8s.io"}),

@@ -18,7 +18,7 @@ from . import resources as res
 from .rest import ApiError
 
 KINDS = {"pods": "pods", "deployments": "deployments", "replicasets": "replicasets", "nodes": "nodes",
-         "kube-services": "services"}  # the simulator store's kinds -> the API's resources
+         "kube-services": "services", "namespaces": "namespaces"}  # the simulator store's kinds -> the API's resources
 FEED_SIZE = 100_000
 POLL = 0.05  # seconds between looks at the feed
 BOOKMARK_EVERY = 10.0
@@ -53,10 +53,10 @@ class Feed:
             return res.pod(obj, None, None, stamp)
         api_version = "apps/v1" if kind in ("deployments", "replicasets") else "v1"
         kind_name = {"deployments": "Deployment", "replicasets": "ReplicaSet", "nodes": "Node",
-                     "services": "Service"}[kind]
+                     "services": "Service", "namespaces": "Namespace"}[kind]
+        namespace, name = (None, obj.name) if kind in ("nodes", "namespaces") else res.split(obj.name)
         return {"kind": kind_name, "apiVersion": api_version,
-                "metadata": {"name": obj.name, "namespace": None if kind == "nodes" else res.NAMESPACE,
-                             "resourceVersion": str(self.store.revision)}}
+                "metadata": {"name": name, "namespace": namespace, "resourceVersion": str(self.store.revision)}}
 
     @property
     def oldest(self) -> int:
@@ -133,13 +133,15 @@ def _start(api, resource, namespace, query: dict, match):
     return version, []
 
 
-def _event(api, resource, namespace, name: str, kind: str, gone: dict | None, match) -> tuple[str, dict | None]:
-    if namespace not in (None, res.NAMESPACE) and resource.namespaced:
+def _event(api, resource, namespace, key: str, kind: str, gone: dict | None, match) -> tuple[str, dict | None]:
+    """`key`: the simulator's name of the object (namespace/name outside "default")."""
+    where, name = res.split(key) if resource.namespaced else (None, key)
+    if namespace is not None and where != namespace:
         return "", None
     if kind == "DELETED":
         return ("DELETED", gone) if gone is not None and match(gone) else ("", None)
     try:
-        obj = api.storage.get(resource.plural, namespace or (res.NAMESPACE if resource.namespaced else None), name)
+        obj = api.storage.get(resource.plural, where, name)
     except ApiError:
         return "", None  # gone again since: its DELETED follows
     return (kind, obj) if match(obj) else ("", None)

@@ -1,0 +1,67 @@
+"""Namespaces: which exist, making one, and deleting one with everything in it.
+
+The simulator's controllers know nothing of namespaces: an object outside "default"
+is stored under "namespace/name" (resources.key), so they keep namespaces apart by
+name alone. Deleting a namespace marks it Terminating, deletes its deployments (the
+garbage collector takes their replica sets and pods), services and bare pods; pods
+terminate gracefully, and the namespace goes once none is left, as the namespace
+controller's finalizer does. That last step is taken whenever the namespaces are read:
+nobody can see a namespace without reading it.
+"""
+from __future__ import annotations
+
+from ..controllers import delete_pod
+from ..objects import KubeNamespace
+from . import resources as res
+
+KIND = "namespaces"
+NAMESPACED_KINDS = ("deployments", "pods", "kube-services")
+
+
+def ensure_system(sim) -> None:
+    """The namespaces every cluster starts with."""
+    for name in res.SYSTEM_NAMESPACES:
+        if sim.api.get(KIND, name) is None:
+            sim.store.put(KIND, name, KubeNamespace(name, {}, {}, 0.0))
+
+
+def of(key: str) -> str:
+    return res.split(key)[0]
+
+
+def contents(sim, name: str, kind: str) -> list[str]:
+    return [k for k in sim.api.items(kind) if "/" in k and of(k) == name or name == res.NAMESPACE and "/" not in k]
+
+
+def delete(sim, name: str) -> None:
+    """Start deleting namespace `name` and everything in it."""
+    sim.api.check()
+    ns = sim.api.get(KIND, name)
+    if ns.terminating is None:
+        ns.terminating = sim.now()
+        sim.api.write(KIND, ns)
+    for key in contents(sim, name, "deployments"):
+        sim.delete(key)
+    for key in contents(sim, name, "kube-services"):
+        sim.api.remove("kube-services", key)
+    for key in contents(sim, name, "pods"):
+        pod = sim.api.items("pods").get(key)
+        if pod is not None and not pod.deleting:
+            delete_pod(sim.api, pod, source="namespace-controller")
+    finish(sim)
+
+
+def finish(sim) -> None:
+    """Remove the terminating namespaces whose pods are all gone."""
+    for ns in list(sim.api.items(KIND).values()):
+        if ns.terminating is not None and not contents(sim, ns.name, "pods") and sim.api.reachable:
+            sim.api.remove(KIND, ns.name)
+
+
+def render(ns: KubeNamespace, clock: res.Clockwork) -> dict:
+    out = res.namespace(ns.name, clock, ns.resource_version or 1, ns.created, ns.labels, ns.terminating is not None)
+    if ns.annotations:
+        out["metadata"]["annotations"] = dict(ns.annotations)
+    if ns.terminating is not None:
+        out["metadata"]["deletionTimestamp"] = clock.stamp(ns.terminating)
+    return out
