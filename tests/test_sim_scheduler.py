@@ -224,3 +224,19 @@ def test_swarm_scheduler_uses_every_node_including_managers():
     cluster.deploy("web", "web-server:1", replicas=6)
     cluster.wait()
     assert placed(cluster) == Counter({"node-1": 2, "node-2": 2, "node-3": 2})
+
+
+def test_thousands_of_pods_never_share_a_name():
+    """Generated names have 27^5 suffixes: at thousands of pods two draws meet, and a second pod
+    of the same name would replace the first in the store (the scheduler never saw it again).
+    The replica set controller draws again, as a real one does after the API's AlreadyExists."""
+    cluster = labkit.connect("sim", nodes=20, seed=0)
+    web = cluster.deploy("web", "web-server:1", replicas=2000)
+    cluster.wait()
+    web.update("web-server:2")
+    state = cluster.wait(timeout=900)
+    pods = state.replicas_of("web")
+    assert len(pods) == len({p.name for p in pods}) == 2000
+    assert all(p.phase == "running" and p.image == "web-server:2" for p in pods)
+    created = [e.message for e in cluster.events() if e.reason == "SuccessfulCreate"]
+    assert len(created) == len(set(created)) == 4000  # 2000 + 2000, every name made once

@@ -118,7 +118,10 @@ class ReplicaSetController:
                                 source="replicaset-controller")
 
     def _create_pod(self, rs: ReplicaSet) -> None:
+        pods = self.api.items("pods")
         name = f"{rs.name}-{suffix(self.clock)}"
+        while name in pods:  # 27^5 names: at thousands of pods two draws meet (the API server says AlreadyExists)
+            name = f"{rs.name}-{suffix(self.clock)}"
         pod = Pod(name, rs.owner, rs.name, rs.template, rs.revision, self.clock.now)
         rs.pods.add(name)
         self.api.write("pods", pod)
@@ -260,6 +263,12 @@ class DeploymentController:
         self._set_replicas(d, target, max(d.replicas - others, 0))
 
     def _track_progress(self, d: Deployment, new: ReplicaSet, old: list[ReplicaSet]) -> None:
+        before = d.condition
+        self._progress(d, new, old)
+        if d.condition != before and self.api.reachable:  # a status update: watchers (kubectl rollout status) hear it
+            self.api.write("deployments", d)
+
+    def _progress(self, d: Deployment, new: ReplicaSet, old: list[ReplicaSet]) -> None:
         complete = (new.replicas == d.replicas and new.available == d.replicas
                     and not any(rs.replicas or rs.active for rs in old))
         marker = (new.replicas, new.available, sum(rs.replicas for rs in old), d.replicas)
