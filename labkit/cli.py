@@ -53,7 +53,7 @@ def reset(lab: str | None = None, images: bool = False) -> list[str]:
 def serve_command(args) -> int:
     from .backends.sim.kube import serve
     if args.command == "kubeconfig":
-        if serve.running_pid() is None:
+        if not serve.wait_until_serving(10.0):  # `labkit serve &` may still be starting
             print("no served cluster is running: start one with `labkit serve` (it prints this line too)",
                   file=sys.stderr)
             return 1

@@ -269,7 +269,7 @@ def test_a_thousand_watches_opened_and_dropped(served, kubectl):
 def test_cluster_info_components_services_and_bare_pods(kubectl, served):
     code, out = kubectl("cluster-info")
     assert code == 0 and out.startswith(f"Kubernetes control plane is running at {served.api.url}")
-    assert "CoreDNS" not in out  # the simulator runs no DNS pods, so it does not claim one
+    assert "CoreDNS is running at" in out  # kube-system/kube-dns, backed by the coredns pod
     code, out = kubectl("get", "componentstatuses")
     assert [line.split()[:2] for line in out.splitlines()[1:4]] == [
         ["controller-manager", "Healthy"], ["etcd-0", "Healthy"], ["scheduler", "Healthy"]]
@@ -370,3 +370,28 @@ def test_a_machine_switched_off_through_labkits_endpoint(served):
     assert request(served, "POST", "/labkit/v1/nodes/node-2/stop", token="wrong")[0] == 401
     assert request(served, "POST", "/labkit/v1/nodes/node-2/start")[0] == 200
     assert served.sim.api.items("nodes")["node-2"].up
+
+
+def test_a_watcher_hears_of_each_pod_first_as_added_and_last_as_it_ends(served, kubectl):
+    """Changes that come together are told as one, rendered as the object is now, but typed as a
+    watcher must see them: never MODIFIED for a pod it was not told of, never a pod left behind."""
+    context = ssl.create_default_context(cadata=served.api.ca_pem.decode())
+    conn = http.client.HTTPSConnection("127.0.0.1", served.api.port, context=context, timeout=60)
+    _, listed = request(served, "GET", "/api/v1/namespaces/default/pods")
+    conn.request("GET", "/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=8&resourceVersion="
+                 + listed["metadata"]["resourceVersion"], headers={"Authorization": f"Bearer {served.api.token}"})
+    answer = conn.getresponse()
+    assert kubectl("create", "deployment", "heard", "--image=web-server:1", "--replicas=6")[0] == 0
+    assert kubectl("rollout", "status", "deployment/heard", "--timeout=60s")[0] == 0
+    assert kubectl("scale", "deployment/heard", "--replicas=2")[0] == 0
+    events = [json.loads(line) for line in answer]
+    conn.close()
+    first, last = {}, {}
+    for event in events:
+        name = event["object"]["metadata"]["name"]
+        first.setdefault(name, event["type"])
+        last[name] = event["type"]
+    assert len(first) >= 6 and set(first.values()) == {"ADDED"}
+    alive = {p["metadata"]["name"] for p in request(served, "GET", "/api/v1/namespaces/default/pods")[1]["items"]
+             if p["metadata"]["name"].startswith("heard-")}
+    assert {n for n, t in last.items() if t != "DELETED"} == alive

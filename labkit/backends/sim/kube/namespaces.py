@@ -18,11 +18,13 @@ KIND = "namespaces"
 NAMESPACED_KINDS = ("deployments", "pods", "kube-services")
 
 
-def ensure_system(sim) -> None:
-    """The namespaces every cluster starts with."""
-    for name in res.SYSTEM_NAMESPACES:
-        if sim.api.get(KIND, name) is None:
-            sim.store.put(KIND, name, KubeNamespace(name, {}, {}, 0.0))
+SYSTEM = {name: KubeNamespace(name, {}, {}, 0.0) for name in res.SYSTEM_NAMESPACES}
+
+
+def every(sim) -> dict[str, KubeNamespace]:
+    """All namespaces by name: the ones every cluster starts with (stored only once changed,
+    so serving a simulator writes nothing to it) and the ones made since."""
+    return {**SYSTEM, **sim.api.items(KIND)}
 
 
 def of(key: str) -> str:
@@ -36,7 +38,7 @@ def contents(sim, name: str, kind: str) -> list[str]:
 def delete(sim, name: str) -> None:
     """Start deleting namespace `name` and everything in it."""
     sim.api.check()
-    ns = sim.api.get(KIND, name)
+    ns = sim.api.items(KIND)[name]
     if ns.terminating is None:
         ns.terminating = sim.now()
         sim.api.write(KIND, ns)

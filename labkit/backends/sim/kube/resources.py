@@ -299,12 +299,14 @@ def _container_state(p: Pod, clock: Clockwork) -> tuple[dict, dict, str]:
 
 
 def event(index: int, t: float, reason: str, obj: str, message: str, type_: str, source: str,
-          clock: Clockwork) -> dict:
-    """One entry of the simulator's event log as a core/v1 Event."""
+          clock: Clockwork, uid_of=None) -> dict:
+    """One entry of the simulator's event log as a core/v1 Event; `uid_of(kind, name)` gives
+    the involved object's uid while it exists (`kubectl describe` selects events by it)."""
     kind_word, _, name = obj.partition("/")
     kind = {"pod": "Pod", "node": "Node", "deployment": "Deployment", "replicaset": "ReplicaSet"}.get(kind_word, "Pod")
     api_version = "apps/v1" if kind in ("Deployment", "ReplicaSet") else "v1"
     namespace_ = None if kind == "Node" else split(name)[0]
+    involved_uid = uid_of(kind, name) if uid_of else None
     if namespace_ not in (None, NAMESPACE):
         name, message = short(name), message.replace(f"{namespace_}/", "")
     component = {"kubelet": "kubelet", "scheduler": "default-scheduler"}.get(source, source or "labkit")
@@ -314,7 +316,7 @@ def event(index: int, t: float, reason: str, obj: str, message: str, type_: str,
                          "uid": uid("Event", str(index)), "resourceVersion": str(index + 1),
                          "creationTimestamp": stamp},
             "involvedObject": {k: v for k, v in {"kind": kind, "namespace": namespace_, "name": name,
-                                                  "apiVersion": api_version}.items() if v},
+                                                  "uid": involved_uid, "apiVersion": api_version}.items() if v},
             "reason": reason, "message": message, "type": type_, "count": 1,
             "source": {"component": component}, "firstTimestamp": stamp, "lastTimestamp": stamp,
             "reportingComponent": component, "reportingInstance": ""}

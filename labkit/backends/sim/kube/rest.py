@@ -93,34 +93,55 @@ class Storage:
             raise ValueError("only the simulator's kubernetes flavor speaks the Kubernetes API")
         self.sim, self.clock = backend, clock
         self.items = backend.api.items
-        namespaces.ensure_system(backend)
+        self._rendered: dict[tuple[str, str], tuple[tuple, dict]] = {}  # (plural, key) -> (version, JSON)
+        self._epoch = clock.epoch
 
     # -- reading -----------------------------------------------------------------------------
     def objects(self, plural: str, namespace: str | None) -> list[dict]:
         """Every object of a kind (in `namespace`, or all when None), as JSON."""
         if plural == "namespaces":
             namespaces.finish(self.sim)
-            return [namespaces.render(self.items(namespaces.KIND)[n], self.clock)
-                    for n in sorted(self.items(namespaces.KIND))]
+            every = namespaces.every(self.sim)
+            return [namespaces.render(every[n], self.clock) for n in sorted(every)]
         if plural == "nodes":
             return [res.node(n, self.clock) for n in self.items("nodes").values()]
         if plural == "componentstatuses":
             return services.component_statuses(self.sim, self.clock)
         if plural == "services":
-            default = [services.api_server_service(self.clock)] if namespace in (None, res.NAMESPACE) else []
-            return default + [services.render(self.items(services.KIND)[k], self.clock)
-                              for k in self._keys(services.KIND, namespace)]
+            system = [services.api_server_service(self.clock)] + services.system_services(self.clock)
+            return [s for s in system if namespace in (None, s["metadata"]["namespace"])] + [
+                services.render(self.items(services.KIND)[k], self.clock) for k in self._keys(services.KIND, namespace)]
         if plural == "endpointslices":
             pods = self.objects("pods", namespace)
             return [e for e in (services.endpoint_slice(svc, pods, self.clock)
                                 for svc in self.objects("services", namespace)) if e]
         render = {"pods": self.pod, "deployments": self.deployment, "replicasets": self.replicaset}.get(plural)
+        system = services.system_pods(self.sim, self.clock) if plural == "pods" and namespace in (
+            None, "kube-system") else []
         if render is not None:
-            return [render(key) for key in self._keys(plural, namespace)]
+            found = [render(key) for key in self._keys(plural, namespace)] + system
+            return sorted(found, key=lambda o: (o["metadata"]["namespace"], o["metadata"]["name"])) if system else found
         if plural == "events":
-            events = (res.event(i, *e, clock=self.clock) for i, e in enumerate(self.sim.api.events))
+            uid_of = self._uids()
+            events = (res.event(i, *e, clock=self.clock, uid_of=uid_of) for i, e in enumerate(self.sim.api.events))
             return [e for e in events if namespace is None or e["metadata"]["namespace"] == namespace]
         return []
+
+    def _uids(self):
+        """uid_of(kind, simulator name) for events, each object rendered at most once."""
+        found: dict[tuple[str, str], str | None] = {}
+        plurals = {"Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "Node": "nodes"}
+
+        def uid_of(kind: str, key: str) -> str | None:
+            if (kind, key) not in found:
+                plural = plurals[kind]
+                if key not in self.items(plural):
+                    found[kind, key] = None
+                else:
+                    namespace, name = (None, key) if plural == "nodes" else res.split(key)
+                    found[kind, key] = self.get(plural, namespace, name)["metadata"]["uid"]
+            return found[kind, key]
+        return uid_of
 
     def _keys(self, kind: str, namespace: str | None) -> list[str]:
         """The simulator's names of one kind's objects in `namespace` (all when None), in
@@ -132,6 +153,8 @@ class Storage:
         key = res.key(namespace or res.NAMESPACE, name)
         if plural in ("namespaces", "nodes", "events", "services", "endpointslices", "componentstatuses"):
             found = next((o for o in self.objects(plural, namespace) if o["metadata"]["name"] == name), None)
+        elif plural == "pods" and namespace == "kube-system":
+            found = next((o for o in self.objects(plural, namespace) if o["metadata"]["name"] == name), None)
         elif namespace is None or key not in self.items(plural):
             found = None
         else:
@@ -142,7 +165,7 @@ class Storage:
 
     def _namespace_open(self, namespace: str) -> None:
         """Refuse to create in a namespace that does not exist or is being deleted."""
-        ns = self.items(namespaces.KIND).get(namespace)
+        ns = namespaces.every(self.sim).get(namespace)
         if ns is None:
             raise ApiError(404, "NotFound", f'namespaces "{namespace}" not found',
                            {"name": namespace, "kind": "namespaces"})
@@ -150,7 +173,37 @@ class Storage:
             raise ApiError(403, "Forbidden", f"unable to create new content in namespace {namespace} because it "
                            "is being terminated", {"name": namespace, "kind": "namespaces"})
 
+    def rendered(self, plural: str, key: str) -> dict:
+        """A pod, deployment or replica set as JSON, rendered again only once it changed: many
+        watchers and lists share one rendering (callers copy before they change one: patches
+        do). A pod changes with its own writes and its deployment's; the others count pods,
+        so they change with any write."""
+        if self.clock.epoch != self._epoch or len(self._rendered) > 4 * (len(self.items(plural)) + 1000):
+            self._rendered, self._epoch = {}, self.clock.epoch  # timestamps moved, or deleted objects pile up
+        version = self._version(plural, key)
+        found = self._rendered.get((plural, key))
+        if found is None or found[0] != version:
+            render = {"pods": self._pod, "deployments": self._deployment, "replicasets": self._replicaset}[plural]
+            found = self._rendered[plural, key] = (version, render(key))
+        return found[1]
+
+    def _version(self, plural: str, key: str) -> tuple:
+        if plural != "pods":
+            return (self.sim.store.revision,)
+        p = self.items("pods")[key]
+        d = self.items("deployments").get(p.app) if p.owner else None
+        return p.resource_version, d.resource_version if d else 0
+
     def deployment(self, key: str) -> dict:
+        return self.rendered("deployments", key)
+
+    def replicaset(self, key: str) -> dict:
+        return self.rendered("replicasets", key)
+
+    def pod(self, key: str) -> dict:
+        return self.rendered("pods", key)
+
+    def _deployment(self, key: str) -> dict:
         d = self.items("deployments")[key]
         sets = self.sim.deployments.replica_sets(key)
         out = res.deployment(d, sets, self.clock)
@@ -159,12 +212,12 @@ class Storage:
                                                      [pods[p].resource_version for rs in sets for p in rs.pods if p in pods]))
         return out
 
-    def replicaset(self, key: str) -> dict:
+    def _replicaset(self, key: str) -> dict:
         rs = self.items("replicasets")[key]
         d = self.items("deployments").get(rs.owner)
         return res.replicaset(rs, d, self.clock, d.created if d else 0.0)
 
-    def pod(self, key: str) -> dict:
+    def _pod(self, key: str) -> dict:
         p = self.items("pods")[key]
         d = self.items("deployments").get(p.app) if p.owner else None
         return res.pod(p, self.items("nodes").get(p.node) if p.node else None, d, self.clock,
@@ -187,6 +240,7 @@ class Storage:
             return self._create_pod(namespace, body, dry_run)
         spec = self._deploy_spec(body)
         name, key = spec.name, res.key(namespace, spec.name)
+        check_cap(self.sim, plural, name, spec.replicas)
         if key in self.items("deployments"):
             raise ApiError(409, "AlreadyExists", f'deployments.apps "{name}" already exists',
                            {"name": name, "group": "apps", "kind": "deployments"})
@@ -206,7 +260,7 @@ class Storage:
         if not DNS1123_LABEL.match(name) or len(name) > 63:
             raise invalid("Namespace", "namespaces", name, [("metadata.name", f'Invalid value: "{name}": '
                                                                              f"{DNS1123_LABEL_HELP}")])
-        if name in self.items(namespaces.KIND):
+        if name in namespaces.every(self.sim):
             raise ApiError(409, "AlreadyExists", f'namespaces "{name}" already exists',
                            {"name": name, "kind": "namespaces"})
         made = KubeNamespace(name, dict(meta.get("labels") or {}), user_annotations(body), self.sim.now())
@@ -324,7 +378,9 @@ class Storage:
     def _change_namespace(self, name: str, wanted: dict, dry_run: bool) -> None:
         check_kind(wanted, "Namespace", "v1")
         if not dry_run:
-            ns = self.items(namespaces.KIND)[name]
+            ns = namespaces.every(self.sim)[name]
+            if name in namespaces.SYSTEM and name not in self.items(namespaces.KIND):
+                ns = KubeNamespace(name, {}, {}, 0.0)  # stored from its first change on
             self.sim.api.check()
             ns.labels = {k: v for k, v in ((wanted.get("metadata") or {}).get("labels") or {}).items()
                          if k != "kubernetes.io/metadata.name"}
@@ -340,6 +396,7 @@ class Storage:
             causes.append(("spec.selector", f"Invalid value: {_go_map(spec.get('selector'))}: field is immutable"))
         if causes:
             raise invalid("Deployment", "deployments", name, causes)
+        check_cap(self.sim, "deployments", name, spec.get("replicas", 1))
         if dry_run:
             return
         d = self.items("deployments")[key]
@@ -394,9 +451,11 @@ class Storage:
             raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on deployments.apps "{name}": the '
                            "object has been modified; please apply your changes to the latest version and try again")
         replicas = (wanted.get("spec") or {}).get("replicas")
+        check_int32("Scale", "ScaleSpec", replicas)
         if not isinstance(replicas, int) or replicas < 0:
             raise invalid("Scale", "deployments", name,
                           [("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")])
+        check_cap(self.sim, "deployments", name, replicas)
         if not dry_run and replicas != current["spec"]["replicas"]:
             try:
                 self.sim.scale(res.key(namespace, name), replicas)
@@ -415,6 +474,8 @@ class Storage:
         try:
             if plural == "deployments":
                 self.sim.delete(key)  # the garbage collector takes its replica sets and pods
+            elif plural == "pods" and key not in self.items("pods"):
+                pass  # a control-plane static pod: its kubelet makes its mirror again at once
             elif plural == "pods":
                 self.sim.api.check()
                 delete_pod(self.sim.api, self.items("pods")[key], source="api-server")
@@ -465,6 +526,23 @@ class Storage:
                 "items": gone}
 
 
+def check_int32(kind: str, spec_type: str, replicas: object) -> None:
+    """A count that does not fit the field's int32 fails to decode, as in the real API server."""
+    if isinstance(replicas, int) and not -2**31 <= replicas < 2**31:
+        raise ApiError(400, "BadRequest", f'{kind} in version "v1" cannot be handled as a {kind}: json: cannot '
+                       f"unmarshal number {replicas} into Go struct field {spec_type}.spec.replicas of type int32")
+
+
+def check_cap(sim, plural: str, name: str, replicas: object) -> None:
+    """The simulator's safety cap (labkit.validate), refused as an admission plugin would."""
+    from .... import validate
+    cap = validate.max_replicas("sim")
+    if isinstance(replicas, int) and replicas > cap:
+        raise ApiError(403, "Forbidden", f'{qualified(plural)} "{name}" is forbidden: labkit\'s simulator runs at '
+                       f"most {cap} replicas per workload, to stay responsive (asked for {replicas})",
+                       {"name": name, "group": GROUP_OF.get(plural, ""), "kind": plural})
+
+
 def user_annotations(body: dict) -> dict[str, str]:
     """The annotations a client set; the deployment controller's own are the server's to keep."""
     given = (body.get("metadata") or {}).get("annotations") or {}
@@ -484,6 +562,7 @@ def check_kind(body: Any, kind: str, api_version: str) -> None:
 
 def validate_deployment(name: str, spec: dict) -> list[tuple[str, str]]:
     """The field checks of apps/v1 validation that a student can trip over."""
+    check_int32("Deployment", "DeploymentSpec", spec.get("replicas"))
     causes: list[tuple[str, str]] = []
     if not name:
         causes.append(("metadata.name", "Required value: name or generateName is required"))

@@ -116,6 +116,16 @@ def running_pid() -> int | None:
         return None
 
 
+def wait_until_serving(seconds: float) -> bool:
+    """Whether a served cluster runs and has written its kubeconfig, waiting up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not (running_pid() and os.path.exists(kubeconfig_path())):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def stop_running(out=print) -> int:
     pid = running_pid()
     if pid is None:

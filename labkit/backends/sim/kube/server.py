@@ -28,7 +28,7 @@ from .patch import SelectorError, field_matcher, label_matcher
 from .resources import Clockwork
 from ....errors import LabkitError
 from .rest import ApiError, Storage, not_found
-from .watch import Feed, stream
+from .watch import Encodings, Feed, stream
 
 MAX_BODY = 3 * 1024 * 1024  # the real API server's request size limit (3 MiB)
 DEPRECATED = {"componentstatuses": "v1 ComponentStatus is deprecated in v1.19+"}
@@ -39,36 +39,111 @@ FIELDS = {"pods": ("metadata.name", "metadata.namespace", "spec.nodeName", "stat
           "nodes": ("metadata.name", "spec.unschedulable"), "namespaces": ("metadata.name", "status.phase")}
 
 
+def whole_seconds(virtual_now: float) -> float:
+    """The epoch that dates virtual time `virtual_now` as the wall clock's now, in whole seconds:
+    timestamps carry whole seconds, so an age (now minus a timestamp) then depends on cluster
+    time alone, the same on every run."""
+    return float(int(time.time() - virtual_now))
+
+
 class KubeAPIServer:
     def __init__(self, backend, *, port: int = 0, epoch: float | None = None,
                  lock: threading.RLock | None = None) -> None:
         self.lock = lock or threading.RLock()
-        self.clock = Clockwork(time.time() - backend.now() if epoch is None else epoch)
+        self.clock = Clockwork(whole_seconds(backend.now()) if epoch is None else epoch)
         self.storage = Storage(backend, self.clock)
         self.feed = Feed(backend, self.storage)
+        self.encodings = Encodings()
         self.token = secrets.token_urlsafe(24)
         self.folder = tls.private_folder()
-        cert, key, self.ca_pem = tls.make_certificate(self.folder)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.api = self
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self._cert = tls.make_certificate(self.folder)
+        self.ca_pem = self._cert[2]
+        try:
+            self.httpd = self._listen(port)
+        except OSError:  # the port is taken: leave nothing behind
+            self.feed.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
         self.port = self.httpd.server_address[1]
         self.url = f"https://127.0.0.1:{self.port}"
         self._thread: threading.Thread | None = None
         self.stopping = threading.Event()
+        self.ending_watches = threading.Event()
+        self.busy = 0  # requests being answered (a watch counts only while it starts)
+        self.touched = time.monotonic()  # the last request, answer or watch event
+        self.watches: dict[int, int] = {}  # open watch -> the store revision it has looked at
+        self._count = threading.Lock()
+
+    def _listen(self, port: int) -> ThreadingHTTPServer:
+        httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        httpd.daemon_threads = True
+        httpd.api = self
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*self._cert[:2])
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        return httpd
 
     def start(self) -> "KubeAPIServer":
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="labkit-kube-api", daemon=True)
         self._thread.start()
         return self
 
+    @property
+    def listening(self) -> bool:
+        return self._thread is not None
+
+    def pause(self) -> None:
+        """Stop answering, keeping port, token and certificate (the simulated API server was
+        stopped: kubectl's connections are refused, as they would be)."""
+        if self._thread is not None:
+            self.stopping.set()
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self._thread = None
+
+    def resume(self) -> None:
+        if self._thread is None:
+            self.stopping.clear()
+            self.httpd = self._listen(self.port)
+            self.start()
+
+    def rebind(self, backend) -> None:
+        """Serve `backend` afresh (the simulator was reset: a new store behind the same door)."""
+        with self.lock:
+            self.feed.close()
+            self.storage = Storage(backend, self.clock)
+            self.feed = Feed(backend, self.storage)
+
+    def enter(self, n: int = 1) -> None:
+        with self._count:
+            self.busy += n
+            self.touched = time.monotonic()
+
+    def leave(self) -> None:
+        self.enter(-1)
+
+    def watched(self, watch: int, revision: int | None) -> None:
+        """A watch has looked at the store up to `revision` (None: it has ended)."""
+        with self._count:
+            if revision is None:
+                self.watches.pop(watch, None)
+            else:
+                self.watches[watch] = revision
+
+    def quiet(self, seconds: float) -> bool:
+        """Whether every client has what it asked for: no request under way, every open watch
+        has sent every change, and nothing was asked or answered for `seconds` (the time a
+        client takes to act on what it was sent)."""
+        revision = self.storage.revision()
+        return (self.busy == 0 and all(seen >= revision for seen in self.watches.values())
+                and time.monotonic() - self.touched >= seconds)
+
+    def end_watches(self) -> None:
+        """Close every open watch once it has sent what is pending (`kubectl get -w` then exits)."""
+        self.ending_watches.set()
+
     def stop(self) -> None:
-        self.stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.pause()
         self.feed.close()
         shutil.rmtree(self.folder, ignore_errors=True)  # the private key goes with the server
 
@@ -118,6 +193,13 @@ class Handler(BaseHTTPRequestHandler):
     # -- answering ---------------------------------------------------------------------------
     def _serve(self, method: str) -> None:
         api: KubeAPIServer = self.server.api
+        api.enter()
+        try:
+            self._answer(api, method)
+        finally:
+            api.leave()
+
+    def _answer(self, api: "KubeAPIServer", method: str) -> None:
         try:
             if not api.authorized(self.headers.get("Authorization")):
                 raise ApiError(401, "Unauthorized", "Unauthorized")
@@ -221,6 +303,8 @@ def route(h: Handler, api: KubeAPIServer, method: str, path: str, query: dict, b
     resource = discovery.BY_PLURAL.get((group, plural))
     if resource is None or resource.version != version or len(rest) > 3:
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
+    if not api.storage.sim.store.up:  # the API server keeps nothing itself
+        raise ApiError(500, "", "etcdserver: request timed out")
     if resource.namespaced and namespace is None and name is not None:
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
     with api.lock:

@@ -1,9 +1,14 @@
-"""Services, their endpoint slices, and the control plane's component statuses, as the API serves them.
+"""Services, their endpoint slices, and the control plane (its pods, its component statuses), as served.
 
 A Service keeps the spec the API server defaulted (a cluster IP from 10.96.0.0/12, node
 ports from 30000-32767, TCP, targetPort = port); its EndpointSlice is computed from the
 pods its selector picks, as the endpoint-slice controller keeps it: ready pods serve,
-terminating ones are marked so. `default/kubernetes` is the API server's own service.
+terminating ones are marked so. `default/kubernetes` is the API server's own service and
+`kube-system/kube-dns` CoreDNS's (what `kubectl cluster-info` lists). The control plane's
+static pods (etcd, kube-apiserver, kube-controller-manager, kube-scheduler on the
+control-plane node, as kubeadm and minikube run them) show the simulator's components:
+Running while one runs, Error once it is stopped; a coredns pod backs kube-dns (the
+simulator resolves no names: nothing in it needs DNS).
 """
 from __future__ import annotations
 
@@ -99,6 +104,58 @@ def api_server_service(clock: res.Clockwork) -> dict:
                      "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
                      "internalTrafficPolicy": "Cluster"},
             "status": {"loadBalancer": {}}}
+
+
+def system_services(clock: res.Clockwork) -> list[dict]:
+    """`kube-system/kube-dns`: CoreDNS's service, which `kubectl cluster-info` lists."""
+    labels = {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "CoreDNS"}
+    return [{"kind": "Service", "apiVersion": "v1",
+             "metadata": res.meta("Service", res.key("kube-system", "kube-dns"), 1, 0.0, clock, labels=labels),
+             "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.10", "clusterIPs": ["10.96.0.10"],
+                      "selector": {"k8s-app": "kube-dns"}, "sessionAffinity": "None",
+                      "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                                {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+                                {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}],
+                      "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster"},
+             "status": {"loadBalancer": {}}}]
+
+
+CONTROL_PLANE_PODS = (("coredns-7c65d6cfc9-x6wtq", None), ("etcd", "etcd"), ("kube-apiserver", "api-server"),
+                      ("kube-controller-manager", "controller-manager"), ("kube-scheduler", "scheduler"))
+
+
+def system_pods(sim, clock: res.Clockwork) -> list[dict]:
+    """The control plane's static pods, from the simulator's components."""
+    node = sim.api.items("nodes").get("control-plane")
+    if node is None:
+        return []
+    up = {c.name: c.running for c in sim.state().components if c.node == "control-plane"}
+    out = []
+    for pod, part in CONTROL_PLANE_PODS:
+        running = up.get(part, True) and node.up
+        name = f"{pod}-{node.name}" if part else pod  # coredns is a Deployment's pod, not a static one
+        ip = res.node_ip(node) if part else "10.244.0.2"
+        labels = {"component": pod, "tier": "control-plane"} if part else {"k8s-app": "kube-dns"}
+        image = f"registry.k8s.io/{pod}:{res.VERSION}" if part else "registry.k8s.io/coredns/coredns:v1.12.1"
+        owner = {"apiVersion": "v1", "kind": "Node", "name": node.name, "uid": res.uid("Node", node.name)} \
+            if part else {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "coredns-7c65d6cfc9",
+                          "uid": res.uid("ReplicaSet", "coredns-7c65d6cfc9")}
+        state = {"running": {"startedAt": clock.stamp(0.0)}} if running else \
+            {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": clock.stamp(0.0)}}
+        out.append({"kind": "Pod", "apiVersion": "v1",
+                    "metadata": res.meta("Pod", res.key("kube-system", name), 1, 0.0, clock, labels=labels,
+                                         ownerReferences=[{**owner, "controller": True}]),
+                    "spec": {"nodeName": node.name, "hostNetwork": bool(part),
+                             "priorityClassName": "system-node-critical" if part else "system-cluster-critical",
+                             "containers": [{"name": name.split("-")[0] if not part else pod, "image": image}],
+                             "restartPolicy": "Always"},
+                    "status": {"phase": "Running" if running else "Failed", "hostIP": ip, "podIP": ip,
+                               "podIPs": [{"ip": ip}], "startTime": clock.stamp(0.0), "qosClass": "Burstable",
+                               "conditions": [{"type": "Ready", "status": "True" if running else "False"}],
+                               "containerStatuses": [{"name": pod if part else "coredns", "ready": running,
+                                                      "restartCount": 0, "started": running, "state": state,
+                                                      "image": image, "imageID": ""}]}})
+    return out
 
 
 def endpoint_slice(service: dict, pods: list[dict], clock: res.Clockwork) -> dict | None:

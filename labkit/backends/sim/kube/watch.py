@@ -1,12 +1,14 @@
 """Watches: a change feed from the simulator's store, streamed as the real API server streams it.
 
-The feed hears every write to the served kinds (one deque append each: nothing is
-rendered until a watcher asks). A watch from resourceVersion N replays the feed after N;
-one older than the feed remembers gets `410 Gone` ("too old resource version"), as
-etcd's compaction gives, and the client lists again. Without a version a watch starts
-with ADDED for every object, then follows. A pod's change is also its replica
-set's and deployment's (their status counts pods, which the simulator's controllers do
-in memory, without a write of their own).
+The feed hears every write to the served kinds: one deque append each, nothing
+rendered until a watcher asks (serving must not slow the simulator while nobody
+watches). A watch from resourceVersion N replays the feed after N; one older than the
+feed remembers gets `410 Gone` ("too old resource version"), as etcd's compaction gives,
+and the client lists again. Without a version a watch starts with ADDED for every
+object, then follows. A pod's change is also its replica set's and deployment's (their
+status counts pods, which the simulator's controllers do in memory, without a write of
+their own). Watchers share renderings and encodings of one revision (rest.Storage.rendered,
+Encodings).
 """
 from __future__ import annotations
 
@@ -25,28 +27,32 @@ BOOKMARK_EVERY = 10.0
 
 
 class Feed:
-    """(store revision, plural, name, type, rendered object for deletions) of every served change."""
+    """(store revision, plural, event, the object) of every served change, in order."""
 
     def __init__(self, backend, storage) -> None:
         self.store, self.storage = backend.store, storage
-        self.entries: deque[tuple[int, str, str, str, dict | None]] = deque(maxlen=FEED_SIZE)
+        self.entries: deque[tuple[int, str, str, object]] = deque(maxlen=FEED_SIZE)
         self.started = backend.store.revision
         self._hooks = {kind: self._hook(plural) for kind, plural in KINDS.items()}
         for kind, hook in self._hooks.items():
             self.store.watch(kind, hook)
 
-    def _hook(self, kind: str):
-        def heard(event: str, obj) -> None:
-            gone = self._tombstone(kind, obj) if event == "DELETED" else None
-            self.entries.append((self.store.revision, kind, obj.name, event, gone))
-            if kind == "replicasets" and obj.owner:
-                self.entries.append((self.store.revision, "deployments", obj.owner, "MODIFIED", None))
-            elif kind == "pods" and obj.owner:  # the replica set controller counts pods without a write
-                self.entries.append((self.store.revision, "replicasets", obj.owner, "MODIFIED", None))
-                self.entries.append((self.store.revision, "deployments", obj.app, "MODIFIED", None))
-        return heard
+    def _hook(self, plural: str):
+        append, store = self.entries.append, self.store
+        return lambda event, obj: append((store.revision, plural, event, obj))
 
-    def _tombstone(self, kind: str, obj) -> dict:
+    @staticmethod
+    def _affects(plural: str, kind: str, obj) -> str | None:
+        """The simulator name of the `plural` object a change to `kind` changes, if any."""
+        if kind == plural:
+            return obj.name
+        if plural == "deployments" and getattr(obj, "owner", None):
+            return obj.owner if kind == "replicasets" else obj.app if kind == "pods" else None
+        if plural == "replicasets" and kind == "pods" and obj.owner:
+            return obj.owner  # the replica set controller counts pods without a write
+        return None
+
+    def tombstone(self, kind: str, obj) -> dict:
         """The last state of a deleted object (it is no longer in the store to render)."""
         stamp = self.storage.clock
         if kind == "pods":
@@ -63,14 +69,30 @@ class Feed:
         return self.entries[0][0] - 1 if len(self.entries) == self.entries.maxlen else self.started
 
     def since(self, revision: int, plural: str) -> list[tuple[int, str, str, dict | None]]:
-        """The changes to `plural` after `revision`, the last one per object, oldest first."""
-        latest: dict[str, tuple[int, str, str, dict | None]] = {}
-        for rev, kind, name, event, gone in reversed(self.entries):
+        """The changes to `plural` after `revision`, oldest first: (revision, simulator name,
+        event, last state if deleted). Several changes to one object come as one, rendered
+        as it is now, and typed as a watcher must see them: ADDED if it is new to the
+        watcher (then DELETED too, if it is gone again), MODIFIED or DELETED otherwise."""
+        latest: dict[str, list] = {}
+        for rev, kind, event, obj in reversed(self.entries):
             if rev <= revision:
                 break
-            if kind == plural and name not in latest:
-                latest[name] = (rev, name, event, gone)
-        return sorted(latest.values(), key=lambda e: e[0])
+            name = self._affects(plural, kind, obj)
+            if name is None:
+                continue
+            if kind != plural:
+                event = "MODIFIED"
+            if name not in latest:
+                gone = self.tombstone(kind, obj) if event == "DELETED" else None
+                latest[name] = [rev, name, event, gone, False]
+            elif event == "ADDED":
+                latest[name][4] = True  # new within this window
+        out = []
+        for rev, name, event, gone, added in sorted(latest.values(), key=lambda e: e[0]):
+            if added and event == "DELETED":
+                out.append((rev, name, "ADDED", gone))
+            out.append((rev, name, "ADDED" if added and event == "MODIFIED" else event, gone))
+        return out
 
     def close(self) -> None:
         for kind, hook in self._hooks.items():
@@ -82,33 +104,50 @@ def stream(h, api, resource, namespace, query: dict, match) -> None:
     as_table = "as=Table" in (h.headers.get("Accept") or "")
     timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds", "").isdigit() else 1800.0
     bookmarks = query.get("allowWatchBookmarks") == "true"
+    sender = Sender(h, api, resource.plural, as_table)
     with api.lock:
         cursor, first = _start(api, resource, namespace, query, match)
+        if cursor is not None:  # bytes from here on: 2,000 pods are 5 MB so, many times that as dicts
+            first = [sender.encode(event, obj) for event, obj in first]
     h.send_response(200)
     h.send_header("Content-Type", "application/json")
     h.send_header("Transfer-Encoding", "chunked")
     h.end_headers()
-    sender = Sender(h, api, resource.plural, as_table)
+    api.watched(id(sender), cursor or 0)  # it has sent nothing after `cursor` yet
+    api.leave()  # from here on the watch waits: the client has been answered
+    try:
+        _follow(api, resource, namespace, query, match, cursor, first, sender, timeout, bookmarks)
+    finally:
+        api.watched(id(sender), None)
+        api.enter()
+
+
+def _follow(api, resource, namespace, query, match, cursor, first, sender, timeout, bookmarks) -> None:
     if cursor is None:  # too old: the one event is the error, then the stream ends
         sender.send("ERROR", first[0][1])
         return sender.close()
-    for event, obj in first:
-        sender.send(event, obj)
+    for at in range(0, len(first), 64):  # the initial events, 64 lines a chunk
+        sender.write(b"".join(first[at:at + 64]))
     if query.get("sendInitialEvents") == "true":  # a streaming list: say where the initial state ends
         sender.send("BOOKMARK", {"kind": resource.kind, "apiVersion": resource.group_version,
                                  "metadata": {"resourceVersion": str(cursor),
                                               "annotations": {"k8s.io/initial-events-end": "true"}}})
     deadline, next_mark = time.monotonic() + timeout, time.monotonic() + BOOKMARK_EVERY
     while time.monotonic() < deadline and not api.stopping.is_set() and sender.alive:
+        ending = api.ending_watches.is_set()  # looked at first: what follows is sent before the end
         time.sleep(POLL)
         with api.lock:
+            seen = api.storage.revision()
             changes = api.feed.since(cursor, resource.plural)
             events = [(rev, *_event(api, resource, namespace, name, kind, gone, match))
                       for rev, name, kind, gone in changes]
-            cursor = max([cursor] + [rev for rev, _, _ in events])
+            cursor = max(cursor, seen)  # every change up to `seen` has been looked at
         for _, event, obj in events:
             if event:
                 sender.send(event, obj)
+        api.watched(id(sender), seen)
+        if ending:
+            break
         if bookmarks and time.monotonic() > next_mark:
             sender.send("BOOKMARK", {"kind": resource.kind, "apiVersion": resource.group_version,
                                      "metadata": {"resourceVersion": str(cursor)}})
@@ -138,13 +177,41 @@ def _event(api, resource, namespace, key: str, kind: str, gone: dict | None, mat
     where, name = res.split(key) if resource.namespaced else (None, key)
     if namespace is not None and where != namespace:
         return "", None
-    if kind == "DELETED":
-        return ("DELETED", gone) if gone is not None and match(gone) else ("", None)
+    if kind == "DELETED" or gone is not None:  # gone: its last state (an ADDED then DELETED, too)
+        return (kind, gone) if gone is not None and match(gone) else ("", None)
     try:
         obj = api.storage.get(resource.plural, where, name)
     except ApiError:
         return "", None  # gone again since: its DELETED follows
     return (kind, obj) if match(obj) else ("", None)
+
+
+class Encodings:
+    """Watch events as bytes, encoded once per rendering and shared by every watcher (a
+    rendering is never changed once made, so the same object is the same line)."""
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple, tuple[dict, bytes]] = {}
+        self.epoch = 0.0
+
+    def line(self, api, plural: str, event: str, obj: dict, table: bool, columns: bool) -> bytes:
+        if len(self.lines) > self.LIMIT or self.epoch != api.clock.epoch:  # a table's AGE counts from the epoch
+            self.lines, self.epoch = {}, api.clock.epoch
+        key = (id(obj), plural, event, table, columns)
+        found = self.lines.get(key)
+        if found is None or found[0] is not obj:
+            payload = obj
+            if table:
+                from .server import table as as_table
+                payload = as_table(plural, [obj], api, {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                                   "Metadata")
+                if not columns:
+                    payload["columnDefinitions"] = []
+            data = json.dumps({"type": event, "object": payload}, separators=(",", ":")).encode() + b"\n"
+            found = self.lines[key] = (obj, data)  # holding obj keeps its id from being reused meanwhile
+        return found[1]
 
 
 class Sender:
@@ -154,16 +221,21 @@ class Sender:
         self.h, self.api, self.plural, self.as_table = h, api, plural, as_table
         self.alive, self.headers_sent = True, False
 
+    def encode(self, event: str, obj: dict) -> bytes:
+        """The event's line (under the API's lock)."""
+        table = self.as_table and event in ("ADDED", "MODIFIED", "DELETED")
+        data = self.api.encodings.line(self.api, self.plural, event, obj, table, table and not self.headers_sent)
+        self.headers_sent = self.headers_sent or table
+        return data
+
     def send(self, event: str, obj: dict) -> None:
-        if self.as_table and event in ("ADDED", "MODIFIED", "DELETED"):
-            from .server import table
-            with self.api.lock:
-                obj = table(self.plural, [obj], self.api, {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
-                            "Metadata")
-            if self.headers_sent:
-                obj["columnDefinitions"] = []
-            self.headers_sent = True
-        self._chunk(json.dumps({"type": event, "object": obj}, separators=(",", ":")).encode() + b"\n")
+        with self.api.lock:
+            data = self.encode(event, obj)
+        self.write(data)
+
+    def write(self, data: bytes) -> None:
+        self._chunk(data)
+        self.api.enter(0)
 
     def _chunk(self, data: bytes) -> None:
         try:
