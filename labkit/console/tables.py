@@ -1,21 +1,17 @@
-"""Tables, ages and made-up-but-stable identifiers, in the real tools' formats.
+"""docker's tables, durations and made-up-but-stable identifiers, for the simulated docker.
 
-Both docker and kubectl print tables through Go's text/tabwriter: every
-column but the last is as wide as its widest cell plus 3 spaces, and at
-least 10 characters wide (docker) or 6 (kubectl). Ages come from the
-simulator's virtual clock, never the wall clock, so a notebook prints the
-same table on every run.
+docker prints tables through Go's text/tabwriter: every column but the last
+is as wide as its widest cell plus 3 spaces, and at least 10 characters wide.
+Durations come from the simulator's virtual clock, never the wall clock, so a
+notebook prints the same table on every run. (kubectl is the real binary,
+against the simulator served as a Kubernetes API: it prints its own.)
 """
 from __future__ import annotations
 
 import hashlib
-import time
 
 DOCKER_MIN_WIDTH = 10
-KUBECTL_MIN_WIDTH = 6
 PADDING = 3
-# The simulator's time 0, as a date: what CreationTimestamp and "Start Time" show.
-EPOCH = 1735689600.0  # 2025-01-01T00:00:00Z
 
 
 def table(header: list[str], rows: list[list[str]], min_width: int, padding: int = PADDING) -> str:
@@ -32,36 +28,6 @@ def table(header: list[str], rows: list[list[str]], min_width: int, padding: int
 
 def docker_table(header: list[str], rows: list[list[str]]) -> str:
     return table(header, rows, DOCKER_MIN_WIDTH)
-
-
-def kubectl_table(header: list[str], rows: list[list[str]]) -> str:
-    return table(header, rows, KUBECTL_MIN_WIDTH)
-
-
-def kube_age(seconds: float) -> str:
-    """k8s.io/apimachinery duration.HumanDuration: 12s, 3m5s, 15m, 2h10m, 3d4h ..."""
-    s = int(seconds)
-    if s < -1:
-        return "<invalid>"
-    if s < 0:
-        return "0s"
-    if s < 120:
-        return f"{s}s"
-    minutes = s // 60
-    if minutes < 10:
-        return f"{minutes}m{s % 60}s" if s % 60 else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = s // 3600
-    if hours < 8:
-        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    return f"{hours // 24 // 365}y"
 
 
 def docker_duration(seconds: float) -> str:
@@ -90,11 +56,6 @@ def docker_duration(seconds: float) -> str:
     return f"{hours // 24 // 30} months"
 
 
-def timestamp(virtual: float) -> str:
-    """An RFC 1123 date for a virtual time, as `kubectl describe` prints dates."""
-    return time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(EPOCH + virtual))
-
-
 def hex_id(*parts: object, length: int = 12) -> str:
     """A container-style id (hex) that is the same on every run for the same name."""
     digest = hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()
@@ -116,10 +77,6 @@ def swarm_id(*parts: object, length: int = 25) -> str:
 
 def ellipsis(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
-
-
-def pod_ip(node_index: int, name: str) -> str:
-    return f"10.244.{node_index}.{2 + int(hex_id(name, length=4), 16) % 250}"
 
 
 def node_ip(node_index: int, base: str = "192.168.49") -> str:

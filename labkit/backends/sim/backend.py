@@ -48,6 +48,7 @@ class SimBackend:
                           node_cpu=node_cpu, node_memory=node_memory)
         self.flavor = flavor or "kubernetes"
         self.seed = seed
+        self.served_api = getattr(self, "served_api", None)  # kubectl's door (console.kubectl_sim); kept by reset
         self.clock = Clock(seed)
         self.store = Store()
         self.api = APIServer(self.store, self.clock, self.flavor)
@@ -526,4 +527,6 @@ class SimBackend:
         self.__init__(**self._args)
 
     def close(self) -> None:
-        pass
+        if self.served_api is not None:
+            self.served_api.stop()
+            self.served_api = None

@@ -1,0 +1,252 @@
+"""kubectl on the simulator: the real binary, against the simulator served as a Kubernetes API.
+
+The first kubectl command for a simulated cluster serves it (labkit.backends.sim.kube) on
+127.0.0.1, with a certificate, a token and a kubeconfig of its own (never the user's
+~/.kube/config); every command then runs the real kubectl against it, as on minikube.
+While the simulated API server is stopped (lesson 05) nothing listens there, so kubectl's
+connections are refused, as they would be.
+
+Time, the one rule. In a notebook the cluster's clock stands still while kubectl runs, so
+`kubectl get` prints the same AGE on every run and nbval can compare outputs. A command
+that waits for the cluster (`rollout status`, `get -w`, `delete` of pods, `drain`, `wait`)
+moves the clock on while it waits: one step of STEP cluster seconds each time the server
+has answered everything, every open watch has sent every change and kubectl has had
+QUIET wall seconds to act on it, until what the command waits for is true (`get -w`:
+until every workload has converged; then its watch is closed and kubectl ends), or for at
+most LIMIT cluster seconds. Timestamps read as the wall clock's at the start of each
+command (so `describe` counts ages as kubectl would), ages in cluster time. A cluster
+served to a terminal (`labkit serve`) follows the wall clock instead (see its module).
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from ..backends.sim.kube import resources as res
+from ..backends.sim.kube.server import KubeAPIServer, whole_seconds
+from . import real
+from .parse import ConsoleError, closest
+
+CONTEXT = "labkit-sim"
+PORT = 8443
+STEP = 1.0  # cluster seconds per step while a command waits
+QUIET = 0.05  # wall seconds a client gets to act on what it was sent
+LIMIT = 900.0  # cluster seconds a waiting command may take (past Kubernetes' 600 s progress deadline)
+
+
+def served(sim) -> KubeAPIServer:
+    """The API server of this simulator, started on first use, serving its current store."""
+    api = sim.served_api
+    if api is None:
+        try:  # minikube's API server port, when it is free (so outputs repeat); else any free one
+            api = KubeAPIServer(sim, port=PORT)
+        except OSError:
+            api = KubeAPIServer(sim)
+        sim.served_api = api.start()
+        api.write_kubeconfig(kubeconfig(api), CONTEXT)
+    elif api.feed.store is not sim.store:  # the simulator was reset
+        api.rebind(sim)
+    if sim.api.running:
+        api.resume()
+    else:
+        api.pause()
+    return api
+
+
+def kubeconfig(api: KubeAPIServer) -> str:
+    """labkit's kubeconfig for this served simulator (in the server's private folder)."""
+    return os.path.join(api.folder, "kubeconfig")
+
+
+@dataclass
+class Wait:
+    """What a waiting command waits for: when to step the clock, when it is done."""
+
+    ready: Callable[[], bool]  # kubectl is waiting now (has its watch open, has evicted ...)
+    done: Callable[[], bool]
+    end_watches: bool = False  # `get -w` never ends by itself: close its watch once done
+
+
+def main(ctx, argv: list[str]) -> None:
+    sim = ctx.sim
+    if sim.flavor != "kubernetes":
+        raise ConsoleError(f"error: this is a simulated {'Docker Swarm' if sim.flavor == 'swarm' else 'Docker host'}, "
+                           "not a Kubernetes cluster: no API server answers kubectl here",
+                           "use docker commands on it, or kubectl on labkit.connect(flavor='kubernetes')")
+    api = served(sim)
+    api.clock.epoch = whole_seconds(sim.now())
+    api.ending_watches.clear()
+    command = [real.binary("kubectl"), *argv]
+    env = {**os.environ, "KUBECONFIG": kubeconfig(api)}
+    wait = waits_for(argv, sim, api)
+    driver = Driver(api, ctx.cluster, wait) if wait else None
+    try:
+        code, lines = real.stream(command, env, ctx.out, started=driver.start if driver else None)
+    finally:
+        if driver and driver.process is not None:
+            driver.stop()
+    if driver and driver.gave_up:
+        ctx.print(f"(labkit: stopped after {LIMIT:g} s of cluster time)")
+    if code != 0:
+        tail = real.last_error(lines)
+        raise real.CommandFailed(f"`kubectl {' '.join(argv)}` exited with code {code}" + (f": {tail}" if tail else ""),
+                                 hint(sim, command, env, lines))
+
+
+def hint(sim, command: list[str], env: dict, lines: list[str]) -> str:
+    if not sim.api.running:
+        return "the API server is stopped, so nothing answers kubectl: cluster.start_component('api-server')"
+    if not sim.store.up:
+        return "the API server keeps nothing itself: etcd is stopped. cluster.start_component('etcd')"
+    missing = re.search(r'\(NotFound\): (\w+)[.\w]* "([^"]+)" not found', "\n".join(lines))
+    if missing:
+        kind = {"services": "kube-services"}.get(missing.group(1), missing.group(1))
+        namespace = flag(command, "-n", "--namespace") or res.NAMESPACE
+        names = [res.short(k) for k in sim.api.items(kind) if kind == "nodes" or res.split(k)[0] == namespace]
+        guess = closest(missing.group(2), names)
+        if guess:
+            return f"did you mean {guess}?"
+    return real.hint_for(command, env, lines)
+
+
+# -- what a command waits for ------------------------------------------------------------------
+def waits_for(argv: list[str], sim, api: KubeAPIServer) -> Wait | None:
+    words = positionals(argv)
+    namespace = flag(argv, "-n", "--namespace") or res.NAMESPACE
+    watching = lambda: bool(api.watches)  # noqa: E731 - kubectl has its watch open
+    if any(a in ("-w", "--watch", "--watch-only") or a.startswith(("--watch=t", "--watch-only=t")) for a in argv):
+        return Wait(watching, lambda: converged(sim), end_watches=True)
+    if words[:2] == ["rollout", "status"] and flag(argv, "-w", "--watch") != "false":
+        target = rollout_target(words[2:], namespace)
+        return Wait(watching, lambda: rolled_out(sim, target)) if target else None
+    if words[:1] == ["delete"] and len(words) > 1 and flag(argv, "--wait") != "false":
+        return deleting(words[1:], sim, namespace, watching)
+    if words[:1] == ["drain"] and len(words) > 1:
+        node = words[1]
+        return Wait(lambda: on_node(sim, node, deleting=True), lambda: not on_node(sim, node))
+    if words[:1] == ["wait"]:
+        return Wait(watching, lambda: False)
+    return None
+
+
+VALUED = ("-n", "--namespace", "-o", "--output", "-l", "--selector", "--context", "--kubeconfig", "-f",
+          "--filename", "--timeout", "--image", "--replicas", "--for", "--field-selector", "-c", "--container",
+          "--sort-by", "--grace-period", "--to-revision", "--revision", "--type", "--port", "--target-port",
+          "--name", "--cascade", "--request-timeout", "-s", "--server", "--user", "--cluster", "--token")
+
+
+def positionals(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a.startswith("-"):
+            skip = a in VALUED
+        else:
+            out.append(a)
+    return out
+
+
+def flag(argv: list[str], *names: str) -> str | None:
+    for i, a in enumerate(argv):
+        for name in names:
+            if a.startswith(name + "="):
+                return a.split("=", 1)[1]
+            if a == name and i + 1 < len(argv) and name in VALUED:
+                return argv[i + 1]
+    return None
+
+
+def deleting(words: list[str], sim, namespace: str, watching) -> Wait | None:
+    """`kubectl delete` waits until what it deleted is gone: pods end gracefully, a namespace
+    once its pods have; deployments and services go at once (their pods are the garbage
+    collector's, which kubectl does not wait for)."""
+    kind = words[0].split("/")[0].lower()
+    names = [w.split("/", 1)[1] for w in words if "/" in w] + ([] if "/" in words[0] else words[1:])
+    start = sim.store.revision
+    if kind in ("pod", "pods", "po"):
+        return Wait(watching, lambda: sim.store.revision > start and not any(
+            p.deleting for k, p in sim.api.items("pods").items() if res.split(k)[0] == namespace))
+    if kind in ("namespace", "namespaces", "ns"):
+        from ..backends.sim.kube import namespaces
+
+        def gone() -> bool:
+            namespaces.finish(sim)
+            return not any(n in sim.api.items(namespaces.KIND) for n in names)
+        return Wait(watching, gone)
+    return None
+
+
+def rollout_target(words: list[str], namespace: str) -> str | None:
+    """The simulator's name of the deployment `rollout status` names (deployment/x or deployment x)."""
+    if words and "/" in words[0]:
+        kind, name = words[0].split("/", 1)
+    elif len(words) >= 2:
+        kind, name = words[0], words[1]
+    else:
+        return None
+    return res.key(namespace, name) if kind in ("deployment", "deployments", "deploy", "deployment.apps") else None
+
+
+def rolled_out(sim, key: str) -> bool:
+    """What `kubectl rollout status` waits for: every replica updated and available, or the
+    progress deadline passed (it then fails), or no such deployment (it fails at once)."""
+    d = sim.api.items("deployments").get(key)
+    if d is None or d.condition == "ProgressDeadlineExceeded":
+        return True
+    status = next((w for w in sim.workloads() if w.name == key), None)
+    return status is not None and status.desired == status.updated == status.current == status.available
+
+
+def converged(sim) -> bool:
+    return all(w.desired == w.updated == w.current == w.available == w.ready for w in sim.workloads()) and not any(
+        p.deleting or p.node is None for p in sim.api.items("pods").values())
+
+
+def on_node(sim, node: str, deleting: bool = False) -> bool:
+    pods = [p for p in sim.api.items("pods").values() if p.node == node]
+    return any(p.deleting for p in pods) if deleting else bool(pods)
+
+
+class Driver:
+    """Moves the cluster's clock while a waiting command waits (see the module's rule)."""
+
+    def __init__(self, api: KubeAPIServer, cluster, wait: Wait) -> None:
+        self.api, self.cluster, self.wait = api, cluster, wait
+        self.sim = cluster.backend
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="labkit-kubectl-clock", daemon=True)
+        self.gave_up = False
+        self.process = None
+
+    def start(self, process) -> None:
+        self.process = process
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        spent = 0.0
+        while not self._stop.wait(QUIET / 5):
+            if not self.api.quiet(QUIET):
+                continue
+            with self.api.lock:
+                done, ready = self.wait.done(), self.wait.ready()
+            if done or spent >= LIMIT:
+                self.gave_up = not done
+                if self.wait.end_watches or self.gave_up:
+                    self.api.end_watches()
+                if self.gave_up and not self._stop.wait(2.0):
+                    self.process.terminate()  # a rollout status would watch again: end it
+                return
+            if ready:
+                with self.api.lock:
+                    self.sim.advance(STEP)
+                spent += STEP
+                self.cluster._changed(step=True)
