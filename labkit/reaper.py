@@ -221,7 +221,7 @@ def reset_all(lab: str | None = None, images: bool = False, client=None) -> list
     import shutil
     base = os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}")
     for name in labs if lab else (os.listdir(base) if os.path.isdir(base) else []):
-        if name != "claims":
+        if name not in ("claims", "serve"):  # serve: a running `labkit serve` owns its kubeconfig and pid
             shutil.rmtree(os.path.join(base, name), ignore_errors=True)
     return removed
 

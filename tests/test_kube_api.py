@@ -395,3 +395,19 @@ def test_a_watcher_hears_of_each_pod_first_as_added_and_last_as_it_ends(served, 
     alive = {p["metadata"]["name"] for p in request(served, "GET", "/api/v1/namespaces/default/pods")[1]["items"]
              if p["metadata"]["name"].startswith("heard-")}
     assert {n for n, t in last.items() if t != "DELETED"} == alive
+
+
+def test_labkit_reset_leaves_a_running_served_cluster_its_files(tmp_path, monkeypatch):
+    """`labkit reset` clears labkit's folders of Docker labs, not `labkit serve`'s kubeconfig and pid
+    (CI's reset once pulled them from under a cluster someone was using). Docker is not asked here."""
+    import tempfile
+
+    from labkit import reaper
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(reaper, "reap", lambda *a, **k: [])
+    base = tmp_path / f"labkit-{os.getuid()}"
+    (base / "serve").mkdir(parents=True)
+    (base / "serve" / "kubeconfig").write_text("{}")
+    (base / "old-lab").mkdir()
+    reaper.reset_all()
+    assert (base / "serve" / "kubeconfig").exists() and not (base / "old-lab").exists()

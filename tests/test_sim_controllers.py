@@ -547,3 +547,13 @@ def test_rollback_of_a_paused_deployment_is_refused():
         web.rollback()
     assert "resume" in info.value.hint
     assert cluster.state() == before
+
+
+def test_pod_template_hashes_have_kubernetes_shape():
+    """controller.ComputeHash: FNV-32a, in decimal, each digit's byte mapped by SafeEncodeString onto
+    "bcdfghjklmnpqrstvwxz2456789", so only 4-9, b, c, d and f appear (e.g. 5d59d67564)."""
+    from labkit.backends.sim.objects import Template, pod_template_hash
+    assert pod_template_hash("") == "65bb57b6b5"  # FNV-32a of nothing is 2166136261: 2->6, 1->5, 6->b, 3->7
+    hashes = {Template(f"web-server:{i}").hash() for i in range(200)}
+    assert len(hashes) == 200
+    assert all(set(h) <= set("456789bcdf") and 1 <= len(h) <= 10 for h in hashes)

@@ -12,9 +12,9 @@ from typing import Callable
 
 from .api import APIServer, fenceposts
 from .clock import Clock
-from .objects import Deployment, NodeObj, Pod, ReplicaSet
+from .objects import SAFE_ALPHABET, Deployment, NodeObj, Pod, ReplicaSet
 
-SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet Kubernetes uses for generated names
+SUFFIX_CHARS = SAFE_ALPHABET  # the alphabet Kubernetes uses for generated names
 NODE_MONITOR_PERIOD = 5.0
 NODE_GRACE_PERIOD = 40.0  # node-monitor-grace-period: silent this long -> NotReady
 EVICTION_TIMEOUT = 300.0  # default tolerationSeconds for not-ready / unreachable

@@ -6,7 +6,6 @@ persists them and tells the watchers.
 """
 from __future__ import annotations
 
-import hashlib
 
 
 class NodeObj:
@@ -45,6 +44,19 @@ class NodeObj:
         return ""
 
 
+SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand: no vowels, no 0/1/3
+
+
+def pod_template_hash(text: str) -> str:
+    """The shape of Kubernetes' pod-template-hash: controller.ComputeHash takes the FNV-32a hash
+    of the template, prints it in decimal and SafeEncodeString maps each digit's byte onto the
+    safe alphabet, so a hash reads like 5d59d67564 (only 4-9, b, c, d and f appear)."""
+    number = 0x811C9DC5
+    for byte in text.encode():
+        number = ((number ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return "".join(SAFE_ALPHABET[ord(digit) % len(SAFE_ALPHABET)] for digit in str(number))
+
+
 class Template:
     """What a pod is made from; a change of template is a new revision."""
 
@@ -58,7 +70,7 @@ class Template:
         if self._hash:
             return self._hash
         text = repr((self.image, sorted(self.env.items()), self.ports, self.cpu, self.memory))
-        self._hash = hashlib.sha256(text.encode()).hexdigest()[:10]
+        self._hash = pod_template_hash(text)
         return self._hash
 
     def copy(self, **changes) -> "Template":

@@ -12,6 +12,7 @@ All access to the simulator holds `lock`, which the ticker and the notebook shar
 """
 from __future__ import annotations
 
+import atexit
 import hmac
 import json
 import secrets
@@ -56,8 +57,10 @@ class KubeAPIServer:
         self.encodings = Encodings()
         self.token = secrets.token_urlsafe(24)
         self.folder = tls.private_folder()
-        self._cert = tls.make_certificate(self.folder)
-        self.ca_pem = self._cert[2]
+        atexit.register(shutil.rmtree, self.folder, True)  # a notebook's kernel may end without stop()
+        cert, key, self.ca_pem = tls.make_certificate(self.folder)
+        self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._tls.load_cert_chain(cert, key)  # kept: listening again needs no file
         try:
             self.httpd = self._listen(port)
         except OSError:  # the port is taken: leave nothing behind
@@ -78,9 +81,7 @@ class KubeAPIServer:
         httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         httpd.daemon_threads = True
         httpd.api = self
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*self._cert[:2])
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        httpd.socket = self._tls.wrap_socket(httpd.socket, server_side=True)
         return httpd
 
     def start(self) -> "KubeAPIServer":
