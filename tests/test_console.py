@@ -680,3 +680,12 @@ def test_real_kubectl_and_minikube_lines_point_at_labkits_context_and_profile():
     assert args == ["run", "--label", "io.labkit=lab", "--label", "io.labkit.kind=container", "-d", "web-server:1"]
     args, _ = real.docker_args(["service", "create", "--name", "web", "web-server:1"], "lab")
     assert "io.labkit.workload=web" in args and args[-3:] == ["--name", "web", "web-server:1"]
+
+
+def test_watching_a_cluster_that_never_settles_ends_after_two_minutes_of_it():
+    c = k8s()
+    c.deploy("crashy", "web-server:broken", 1)
+    out = console.run("kubectl get pods -w")
+    assert out.splitlines()[-1] == "(labkit: stopped after 120 s of cluster time)"
+    assert "CrashLoopBackOff" in out or "Error" in out
+    assert 120 <= c.now() < 130

@@ -12,8 +12,8 @@ that waits for the cluster (`rollout status`, `get -w`, `delete` of pods, `drain
 moves the clock on while it waits: one step of STEP cluster seconds each time the server
 has answered everything, every open watch has sent every change and kubectl has had
 QUIET wall seconds to act on it, until what the command waits for is true (`get -w`:
-until every workload has converged; then its watch is closed and kubectl ends), or for at
-most LIMIT cluster seconds. Timestamps read as the wall clock's at the start of each
+until every workload has converged and nothing changed for SETTLE seconds, at most
+WATCH_LIMIT; then its watch is closed and kubectl ends), or for at most LIMIT cluster seconds. Timestamps read as the wall clock's at the start of each
 command (so `describe` counts ages as kubectl would), ages in cluster time. A cluster
 served to a terminal (`labkit serve`) follows the wall clock instead (see its module).
 """
@@ -36,6 +36,8 @@ PORT = 8443
 STEP = 1.0  # cluster seconds per step while a command waits
 QUIET = 0.05  # wall seconds a client gets to act on what it was sent
 LIMIT = 900.0  # cluster seconds a waiting command may take (past Kubernetes' 600 s progress deadline)
+SETTLE = 10.0  # cluster seconds without a change before `get -w` ends
+WATCH_LIMIT = 120.0  # `get -w` on a cluster that does not settle (a crash loop): two minutes of it
 
 
 def served(sim) -> KubeAPIServer:
@@ -69,6 +71,7 @@ class Wait:
     ready: Callable[[], bool]  # kubectl is waiting now (has its watch open, has evicted ...)
     done: Callable[[], bool]
     end_watches: bool = False  # `get -w` never ends by itself: close its watch once done
+    limit: float = LIMIT  # cluster seconds at most
 
 
 def main(ctx, argv: list[str]) -> None:
@@ -90,7 +93,7 @@ def main(ctx, argv: list[str]) -> None:
         if driver and driver.process is not None:
             driver.stop()
     if driver and driver.gave_up:
-        ctx.print(f"(labkit: stopped after {LIMIT:g} s of cluster time)")
+        ctx.print(f"(labkit: stopped after {wait.limit:g} s of cluster time)")
     if code != 0:
         tail = real.last_error(lines)
         raise real.CommandFailed(f"`kubectl {' '.join(argv)}` exited with code {code}" + (f": {tail}" if tail else ""),
@@ -119,7 +122,7 @@ def waits_for(argv: list[str], sim, api: KubeAPIServer) -> Wait | None:
     namespace = flag(argv, "-n", "--namespace") or res.NAMESPACE
     watching = lambda: bool(api.watches)  # noqa: E731 - kubectl has its watch open
     if any(a in ("-w", "--watch", "--watch-only") or a.startswith(("--watch=t", "--watch-only=t")) for a in argv):
-        return Wait(watching, lambda: converged(sim), end_watches=True)
+        return Wait(watching, settled(sim), end_watches=True, limit=WATCH_LIMIT)
     if words[:2] == ["rollout", "status"] and flag(argv, "-w", "--watch") != "false":
         target = rollout_target(words[2:], namespace)
         return Wait(watching, lambda: rolled_out(sim, target)) if target else None
@@ -202,6 +205,18 @@ def rolled_out(sim, key: str) -> bool:
     return status is not None and status.desired == status.updated == status.current == status.available
 
 
+def settled(sim) -> Callable[[], bool]:
+    """`get -w` is done once the cluster has converged and nothing has changed for SETTLE cluster
+    seconds (a pod that runs, then crashes, has not settled)."""
+    seen = {"revision": -1, "since": 0.0}
+
+    def done() -> bool:
+        if sim.store.revision != seen["revision"]:
+            seen.update(revision=sim.store.revision, since=sim.now())
+        return converged(sim) and sim.now() - seen["since"] >= SETTLE
+    return done
+
+
 def converged(sim) -> bool:
     return all(w.desired == w.updated == w.current == w.available == w.ready for w in sim.workloads()) and not any(
         p.deleting or p.node is None for p in sim.api.items("pods").values())
@@ -238,7 +253,7 @@ class Driver:
                 continue
             with self.api.lock:
                 done, ready = self.wait.done(), self.wait.ready()
-            if done or spent >= LIMIT:
+            if done or spent >= self.wait.limit:
                 self.gave_up = not done
                 if self.wait.end_watches or self.gave_up:
                     self.api.end_watches()
