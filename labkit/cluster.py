@@ -308,8 +308,12 @@ class Cluster:
         if until is None:
             def converged() -> bool:
                 quick = ClusterState(self.name, self.flavor, self.now(), workloads=self._workloads())
-                return quick.converged and not (
-                    (self._failed or self._recovered) and self._unnoticed(self.state()))
+                if not quick.converged:
+                    return False
+                if not (self._failed or self._recovered):
+                    return True
+                state = self.state()  # one snapshot for both: a replica counted on a failed node
+                return state.converged and not self._unnoticed(state)  # must not pass for a new one
             return self._wait_for(converged, timeout, step)
         return self._wait_for(lambda: until(self.state()), timeout, step)
 
