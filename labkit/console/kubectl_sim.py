@@ -13,8 +13,9 @@ moves the clock on while it waits: one step of STEP cluster seconds each time th
 has answered everything, every open watch has sent every change and kubectl has had
 QUIET wall seconds to act on it, until what the command waits for is true (`get -w`:
 until every workload has converged and nothing changed for SETTLE seconds, at most
-WATCH_LIMIT; then its watch is closed and kubectl ends), or for at most LIMIT cluster seconds. Timestamps read as the wall clock's at the start of each
-command (so `describe` counts ages as kubectl would), ages in cluster time. A cluster
+WATCH_LIMIT; then its watch is closed and kubectl ends), or for at most LIMIT cluster
+seconds. Timestamps read as the wall clock's at the start of each command (so
+`describe` counts ages as kubectl would), ages in cluster time. A cluster
 served to a terminal (`labkit serve`) follows the wall clock instead (see its module).
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Callable
 from ..backends.sim.kube import resources as res
 from ..backends.sim.kube.server import KubeAPIServer, whole_seconds
 from . import real
-from .parse import ConsoleError, closest
+from .parse import ConsoleError, closest, flag_value, positionals
 
 CONTEXT = "labkit-sim"
 PORT = 8443
@@ -95,9 +96,7 @@ def main(ctx, argv: list[str]) -> None:
     if driver and driver.gave_up:
         ctx.print(f"(labkit: stopped after {wait.limit:g} s of cluster time)")
     if code != 0:
-        tail = real.last_error(lines)
-        raise real.CommandFailed(f"`kubectl {' '.join(argv)}` exited with code {code}" + (f": {tail}" if tail else ""),
-                                 hint(sim, command, env, lines))
+        raise real.failed("kubectl", argv, code, lines, hint(sim, command, env, lines))
 
 
 def hint(sim, command: list[str], env: dict, lines: list[str]) -> str:
@@ -108,7 +107,7 @@ def hint(sim, command: list[str], env: dict, lines: list[str]) -> str:
     missing = re.search(r'\(NotFound\): (\w+)[.\w]* "([^"]+)" not found', "\n".join(lines))
     if missing:
         kind = {"services": "kube-services"}.get(missing.group(1), missing.group(1))
-        namespace = flag(command, "-n", "--namespace") or res.NAMESPACE
+        namespace = flag_value(command, "-n", "--namespace") or res.NAMESPACE
         names = [res.short(k) for k in sim.api.items(kind) if kind == "nodes" or res.split(k)[0] == namespace]
         guess = closest(missing.group(2), names)
         if guess:
@@ -118,15 +117,15 @@ def hint(sim, command: list[str], env: dict, lines: list[str]) -> str:
 
 # -- what a command waits for ------------------------------------------------------------------
 def waits_for(argv: list[str], sim, api: KubeAPIServer) -> Wait | None:
-    words = positionals(argv)
-    namespace = flag(argv, "-n", "--namespace") or res.NAMESPACE
+    words = positionals(argv, VALUED)
+    namespace = flag_value(argv, "-n", "--namespace") or res.NAMESPACE
     watching = lambda: bool(api.watches)  # noqa: E731 - kubectl has its watch open
     if any(a in ("-w", "--watch", "--watch-only") or a.startswith(("--watch=t", "--watch-only=t")) for a in argv):
         return Wait(watching, settled(sim), end_watches=True, limit=WATCH_LIMIT)
-    if words[:2] == ["rollout", "status"] and flag(argv, "-w", "--watch") != "false":
+    if words[:2] == ["rollout", "status"] and flag_value(argv, "-w", "--watch", separate=False) != "false":
         target = rollout_target(words[2:], namespace)
         return Wait(watching, lambda: rolled_out(sim, target)) if target else None
-    if words[:1] == ["delete"] and len(words) > 1 and flag(argv, "--wait") != "false":
+    if words[:1] == ["delete"] and len(words) > 1 and flag_value(argv, "--wait", separate=False) != "false":
         return deleting(words[1:], sim, namespace, watching)
     if words[:1] == ["drain"] and len(words) > 1:
         node = words[1]
@@ -140,28 +139,6 @@ VALUED = ("-n", "--namespace", "-o", "--output", "-l", "--selector", "--context"
           "--filename", "--timeout", "--image", "--replicas", "--for", "--field-selector", "-c", "--container",
           "--sort-by", "--grace-period", "--to-revision", "--revision", "--type", "--port", "--target-port",
           "--name", "--cascade", "--request-timeout", "-s", "--server", "--user", "--cluster", "--token")
-
-
-def positionals(argv: list[str]) -> list[str]:
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a.startswith("-"):
-            skip = a in VALUED
-        else:
-            out.append(a)
-    return out
-
-
-def flag(argv: list[str], *names: str) -> str | None:
-    for i, a in enumerate(argv):
-        for name in names:
-            if a.startswith(name + "="):
-                return a.split("=", 1)[1]
-            if a == name and i + 1 < len(argv) and name in VALUED:
-                return argv[i + 1]
-    return None
 
 
 def deleting(words: list[str], sim, namespace: str, watching) -> Wait | None:

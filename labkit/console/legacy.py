@@ -22,7 +22,7 @@ always with `translate="always"`, never with `"never"`.
 """
 from __future__ import annotations
 
-from .parse import closest, is_placeholder
+from .parse import closest, flag_value, is_placeholder, positionals
 
 RUN_REMOVED = (
     "`kubectl run --replicas` no longer exists. Up to kubectl v1.17, `kubectl run` created a Deployment "
@@ -104,29 +104,6 @@ def _quote(argv: list[str]) -> list[str]:
 
 
 # -- kubectl ---------------------------------------------------------------------------------------
-def _value(argv: list[str], *names: str) -> str | None:
-    for i, token in enumerate(argv):
-        for name in names:
-            if token.startswith(name + "="):
-                return token[len(name) + 1:]
-            if token == name and i + 1 < len(argv):
-                return argv[i + 1]
-    return None
-
-
-def _positionals(argv: list[str], valued: tuple[str, ...]) -> list[str]:
-    out, skip = [], False
-    for token in argv:
-        if skip:
-            skip = False
-            continue
-        if token.startswith("-"):
-            skip = token in valued
-            continue
-        out.append(token)
-    return out
-
-
 def _known_name(ctx, name: str) -> tuple[str, str]:
     """(the deployment to use, a remark) for a name from the notes, typos forgiven."""
     try:
@@ -144,13 +121,13 @@ def _known_name(ctx, name: str) -> tuple[str, str]:
 def _kubectl(ctx, argv: list[str]) -> tuple[str, list[list[str]] | None]:
     verb = argv[0]
     if verb == "run" and any(t.split("=")[0] in ("--replicas", "--generator") for t in argv[1:]):
-        args = _positionals(argv[1:], ("--image", "--replicas", "--generator", "--port", "--restart", "--env",
+        args = positionals(argv[1:], ("--image", "--replicas", "--generator", "--port", "--restart", "--env",
                                        "-n", "--namespace", "-l", "--labels"))
         if len(args) != 1:
             return RUN_REMOVED + " (and it takes exactly one NAME)", None
         name = args[0]
-        image = _value(argv, "--image") or name
-        replicas = _value(argv, "--replicas") or "1"
+        image = flag_value(argv, "--image") or name
+        replicas = flag_value(argv, "--replicas") or "1"
         try:
             names = [w.name for w in ctx.cluster.state().workloads]
         except Exception:
@@ -158,22 +135,22 @@ def _kubectl(ctx, argv: list[str]) -> tuple[str, list[list[str]] | None]:
         if name in names:
             return (RUN_REMOVED + f" A deployment {name} exists already, so the intent is to scale it:",
                     [["scale", f"deployment/{name}", f"--replicas={replicas}"]])
-        extra = "" if _value(argv, "--image") else f" (no --image in the notes: using the image {image})"
+        extra = "" if flag_value(argv, "--image") else f" (no --image in the notes: using the image {image})"
         return (RUN_REMOVED + extra, [["create", "deployment", name, f"--image={image}", f"--replicas={replicas}"]])
     if verb == "run" and not any(t == "--image" or t.startswith("--image=") for t in argv[1:]) \
             and not any(t in ("-h", "--help") for t in argv[1:]):
-        args = _positionals(argv[1:], ("--port", "--restart", "--env", "-n", "--namespace", "-l", "--labels"))
+        args = positionals(argv[1:], ("--port", "--restart", "--env", "-n", "--namespace", "-l", "--labels"))
         if len(args) == 1 and _simple_name(args[0]):
             name = args[0]
             return IMAGE_MISSING.format(image=name), [["run", name, f"--image={name}", *argv[2:]]]
         return "", None
     if verb == "rolling-update":
-        args = _positionals(argv[1:], ("--image", "-f", "--filename", "--container", "--update-period",
+        args = positionals(argv[1:], ("--image", "-f", "--filename", "--container", "--update-period",
                                        "--timeout", "--poll-interval", "-n", "--namespace"))
         if not args:
             return ROLLING_REMOVED + " (and it needs the NAME of what to update)", None
         name, remark = _known_name(ctx, args[0])
-        image = _value(argv, "--image")
+        image = flag_value(argv, "--image")
         if "--rollback" in argv or "--rollback=true" in argv:
             return (ROLLING_REMOVED + " --rollback aborted an update in progress; today `kubectl rollout undo` "
                     "goes back to the previous revision." + remark,
@@ -184,7 +161,7 @@ def _kubectl(ctx, argv: list[str]) -> tuple[str, list[list[str]] | None]:
                      ["rollout", "status", f"deployment/{name}"]])
         return ROLLING_REMOVED + " Give --image=IMAGE to say what to roll out." + remark, None
     if verb == "scale":
-        args = _positionals(argv[1:], ("--replicas", "--current-replicas", "-n", "--namespace"))
+        args = positionals(argv[1:], ("--replicas", "--current-replicas", "-n", "--namespace"))
         if len(args) == 1 and "/" not in args[0] and _simple_name(args[0]) and not _is_kind(args[0]):
             name, remark = _known_name(ctx, args[0])
             flags = [t for t in argv[1:] if t.startswith("-")]
@@ -228,7 +205,7 @@ def _placeholders(ctx, argv: list[str]) -> tuple[str, list[list[str]] | None]:
             out.append(value)
     if ctx.tool == "docker" and out[:2] == ["service", "create"] and not any(
             t == "--name" or t.startswith("--name=") for t in out):
-        image = next((t for t in _positionals(out[2:], ("--replicas", "-e", "--env", "-p", "--publish", "--network",
+        image = next((t for t in positionals(out[2:], ("--replicas", "-e", "--env", "-p", "--publish", "--network",
                                                         "--mode", "--update-delay", "--update-parallelism"))), None)
         if image:
             base = image.rsplit("/", 1)[-1].split(":")[0].split("@")[0]

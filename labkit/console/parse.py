@@ -291,6 +291,31 @@ def _flag_hint(cmd: Command, token: str) -> str:
     return f"`{cmd.title}` takes {shown}" if shown else f"`{cmd.title}` takes no flags"
 
 
+def flag_value(argv: list[str], *names: str, separate: bool = True) -> str | None:
+    """The value of the first of `names` given in `argv`: `--name=value`, or (when the flag
+    takes a value, `separate`) `--name value`."""
+    for i, token in enumerate(argv):
+        for name in names:
+            if token.startswith(name + "="):
+                return token[len(name) + 1:]
+            if separate and token == name and i + 1 < len(argv):
+                return argv[i + 1]
+    return None
+
+
+def positionals(argv: list[str], valued: tuple[str, ...]) -> list[str]:
+    """The words of `argv` that are not flags, nor the values of the `valued` flags."""
+    out, skip = [], False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token.startswith("-"):
+            skip = token in valued
+        else:
+            out.append(token)
+    return out
+
+
 def is_placeholder(token: str) -> bool:
     """`<token>`, `<-e>`: the notes' way of saying "put something here"."""
     return len(token) > 2 and token.startswith("<") and token.endswith(">")

@@ -24,7 +24,7 @@ import time
 from .. import images
 from ..backends.base import LABEL, HoldsDemoImages
 from ..errors import Unavailable
-from .parse import ConsoleError
+from .parse import ConsoleError, flag_value
 
 TIMEOUT = float(os.environ.get("LABKIT_CONSOLE_TIMEOUT", "600"))
 SWARM_COMMANDS = ("service", "node", "stack", "secret", "config")
@@ -66,10 +66,14 @@ def run(ctx, argv: list[str]) -> int:
         except Exception:  # a view refresh must never hide the command's own result
             pass
     if code != 0:
-        tail = last_error(lines)
-        raise CommandFailed(f"`{ctx.tool} {' '.join(argv)}` exited with code {code}" + (f": {tail}" if tail else ""),
-                            hint_for(command, env, lines, backend))
+        raise failed(ctx.tool, argv, code, lines, hint_for(command, env, lines, backend))
     return code
+
+
+def failed(tool: str, argv: list[str], code: int, lines: list[str], hint: str) -> CommandFailed:
+    """The error for a real tool that exited with `code`, after printing `lines`."""
+    tail = last_error(lines)
+    return CommandFailed(f"`{tool} {' '.join(argv)}` exited with code {code}" + (f": {tail}" if tail else ""), hint)
 
 
 def names_demo_image(argv: list[str]) -> bool:
@@ -220,7 +224,7 @@ def docker_args(args: list[str], lab: str | None) -> tuple[list[str], list[str]]
     elif args[:2] == ["service", "create"] and lab:
         labels = ["--label", f"{LABEL}={lab}", "--label", f"{LABEL}.kind=service",
                   "--container-label", f"{LABEL}={lab}", "--container-label", f"{LABEL}.kind=task"]
-        name = _value(args, "--name")
+        name = flag_value(args, "--name")
         if name:
             labels += ["--label", f"{LABEL}.workload={name}", "--container-label", f"{LABEL}.workload={name}"]
         args = args[:2] + labels + args[2:]
@@ -234,15 +238,6 @@ def _leading_flags(args: list[str]) -> list[str]:
             break
         out.append(a)
     return out
-
-
-def _value(args: list[str], name: str) -> str | None:
-    for i, a in enumerate(args):
-        if a.startswith(name + "="):
-            return a.split("=", 1)[1]
-        if a == name and i + 1 < len(args):
-            return args[i + 1]
-    return None
 
 
 def stream(command: list[str], env: dict[str, str], out, timeout: float = TIMEOUT,

@@ -3,8 +3,8 @@
 kubectl is always the real binary: against the simulator served as a
 Kubernetes API (`kubectl_sim.py`) or a real cluster (`real.py`). docker and
 minikube on the simulator are interpreted (the `*_cmds` modules); on a real
-backend the console hands the line to the real CLI (`real.py`). Either way the notes' removed commands and placeholders are
-explained first (`legacy.py`).
+backend the console hands the line to the real CLI (`real.py`). Either way
+the notes' removed commands and placeholders are explained first (`legacy.py`).
 """
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def of(key: str) -> str:
 
 
 def contents(sim, name: str, kind: str) -> list[str]:
-    return [k for k in sim.api.items(kind) if "/" in k and of(k) == name or name == res.NAMESPACE and "/" not in k]
+    return [k for k in sim.api.items(kind) if of(k) == name]
 
 
 def delete(sim, name: str) -> None:
