@@ -6,7 +6,7 @@ STAMP := $(VENV)/.labkit-installed
 PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)  # classroom VMs and containers often run as root
 
-.PHONY: lab test test-fast notebooks bench clean venv
+.PHONY: lab test test-fast student notebooks bench clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ lab: $(STAMP)
 
 ## make test: unit, property, scenario (every backend reachable here), notebooks (nbval), browser
 test: $(STAMP)
-	$(BIN)/python -m pytest tests notebooks --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg \
+	$(BIN)/python -m pytest tests notebooks solutions --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg \
 	    --ignore-glob='tests/notebooks/*' \
 	    --durations=15 -p no:cacheprovider
 
@@ -31,11 +31,16 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	LABKIT_TEST_BACKENDS=sim $(BIN)/python -m pytest tests -m "not docker and not swarm and not browser" -q
 
-## make notebooks: re-run every lesson on the simulator and store its outputs (what nbval compares).
-## No widget state is stored, so exported HTML and nbviewer show the views' static pictures.
-notebooks: $(STAMP)
+## make student: write the students' edition (notebooks/) from the solved one (solutions/), solutions out
+student: $(STAMP)
+	$(BIN)/python -m labkit.lessons.editions solutions notebooks
+
+## make notebooks: the students' edition, then every lesson of both editions re-run on the simulator,
+## outputs stored (what nbval compares). No widget state is stored, so exported HTML and nbviewer
+## show the views' static pictures.
+notebooks: student
 	LABKIT_BACKEND=sim $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb
+	    --ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb solutions/*.ipynb
 
 ## make bench: the benchmarks; they print figures, they assert nothing
 bench: $(STAMP)

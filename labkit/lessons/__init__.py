@@ -14,13 +14,16 @@ and a hint:
 
     labkit.lessons.check("02.scale", cluster)   # the same, by full id
 
-A lesson module defines `TITLE` and `EXERCISES`, a list of `Exercise`.
+A lesson module defines `TITLE` and `EXERCISES`, a list of `Exercise`. Each
+names the wrong attempt its check refuses (`Exercise.wrong`): together they
+are the table of what a check catches; `python -m labkit.lessons` prints it.
 A check function takes the cluster(s) and any answers the exercise asks
 for, and returns the problems it sees (an empty list means passed).
 """
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -40,12 +43,14 @@ MODULES = {
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: its short name, the task in a sentence, a hint, and the check."""
+    """One exercise: its short name, the task in a sentence, a hint, the check, and the wrong
+    attempt the check must refuse (tests/test_lessons.py tries each one)."""
 
     name: str
     task: str
     hint: str
     check: Callable[..., list[str]]
+    wrong: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,13 +99,16 @@ class Lab:
         """Check exercise `name` against the cluster(s) and answers it asks for."""
         exercise = self.exercise(name)
         full = f"{self.number}.{exercise.name}"
+        praise = getattr(exercise.check, "praise", "")
+        if any(cluster is None for cluster in clusters):  # the student edition's `ha5 = None`, still unset
+            return Result(full, ("its cluster is not made yet: the exercise's cell sets it (it is still None)",),
+                          exercise.hint, praise)
         try:
             problems = exercise.check(*clusters, **answers)
         except LabkitError as error:  # e.g. the API server refuses: that is something to fix, not a crash
             problems = [f"the cluster said: {error.message}" + (f" ({error.hint})" if error.hint else "")]
         except TypeError as error:
             problems = [f"this check is called differently: {error}"]
-        praise = getattr(exercise.check, "praise", "")
         return Result(full, tuple(problems), exercise.hint, praise)
 
     def hint(self, name: str) -> str:
@@ -137,6 +145,14 @@ def check(id: str, *clusters, **answers) -> Result:
     return lab(number).check(name, *clusters, **answers)
 
 
+def student() -> str:
+    """Who does the exercises: `$LABKIT_STUDENT`, else user@host. What a lesson draws at random (the
+    mystery outage) is drawn from this, so two students do not share one answer."""
+    import getpass
+    import socket
+    return os.environ.get("LABKIT_STUDENT") or f"{getpass.getuser()}@{socket.gethostname()}"
+
+
 def praise(text: str) -> Callable:
     """Decorator: what a passed check adds (the idea the exercise was about)."""
     def mark(fn: Callable) -> Callable:
@@ -145,4 +161,4 @@ def praise(text: str) -> Callable:
     return mark
 
 
-__all__ = ["Exercise", "Result", "Lab", "lab", "check", "praise"]
+__all__ = ["Exercise", "Result", "Lab", "lab", "check", "praise", "student"]

@@ -62,3 +62,31 @@ def component_down(state: ClusterState) -> list[str]:
 def samples(cluster, name: str) -> list:
     """The workload summaries of `name` the facade recorded over time (cluster.timeline)."""
     return [(t, w) for t, workloads in getattr(cluster, "timeline", []) for w in workloads if w.name == name]
+
+
+def switched_off(cluster) -> dict[str, float]:
+    """node -> when it was last switched off, from the events labkit records when it fails a node
+    (NodeFailed on the simulator, NodeDown on the Swarm playground)."""
+    return {e.object.split("/", 1)[1]: e.time for e in cluster.events()
+            if e.reason in ("NodeFailed", "NodeDown") and e.object.startswith("node/")}
+
+
+def scaled_at(cluster, name: str, replicas: int) -> float | None:
+    """When workload `name` was last asked for `replicas` (from the timeline), or None."""
+    points = samples(cluster, name)
+    when = None
+    for k, (t, w) in enumerate(points):
+        if w.desired == replicas and (k == 0 or points[k - 1][1].desired != replicas):
+            when = t
+    return when
+
+
+def scaled_while_managers_down(cluster, name: str, replicas: int, lost: list[str]) -> list[str]:
+    """The problem, if `name` was scaled to `replicas` before the managers in `lost` had failed:
+    the exercise is about a swarm taking orders while they are down."""
+    when, off = scaled_at(cluster, name, replicas), switched_off(cluster)
+    last_failure = max((off[n] for n in lost if n in off), default=None)
+    if when is not None and last_failure is not None and when < last_failure:
+        return [f"{name} was scaled to {replicas} before the managers failed: scale it while they are down, "
+                "to see the swarm still take the order"]
+    return []

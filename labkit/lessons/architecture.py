@@ -6,17 +6,12 @@ import weakref
 
 from ..cluster import Table
 from ..errors import Refused
-from . import Exercise, praise
+from . import Exercise, praise, student
 from ._checks import component_down, workload
 
 TITLE = "Kubernetes architecture"
 SUSPECTS = ("scheduler", "controller-manager", "etcd")
-REQUEST_PATH = ("controller-manager", "scheduler", "kubelet")  # each through the API server, which uses etcd
-# Sources of events that belong to the controller manager, and names a path may mention but need not.
-CONTROLLERS = {"deployment-controller": "controller-manager", "replicaset-controller": "controller-manager",
-               "node-lifecycle-controller": "controller-manager"}
-IMPLIED = {"api-server", "etcd", "kubectl", "student", "you", "container-runtime"}
-_mysteries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # cluster -> the component stopped
+_mysteries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # cluster -> (the component stopped, when)
 
 
 def trace(cluster, since: float, limit: int = 14) -> Table:
@@ -27,72 +22,101 @@ def trace(cluster, since: float, limit: int = 14) -> Table:
 
 
 def components(cluster) -> Table:
-    """Every component of the control plane and of the nodes, and whether it runs."""
-    rows = [(c.name, c.node or "-", "running" if c.running else "STOPPED") for c in cluster.state().components]
+    """Every component of the control plane and of the nodes, and whether it runs. While a mystery
+    outage is unsolved the control plane's rows say "?": the exercise is to find it from symptoms."""
+    hidden = _mysteries.get(cluster) is not None and bool(component_down(cluster.state()))
+    rows = [(c.name, c.node or "-", "?" if hidden and c.name in SUSPECTS else
+             "running" if c.running else "STOPPED") for c in cluster.state().components]
+    if hidden:
+        print("(a mystery outage is on: the control plane's states are hidden until you have fixed it)")
     return Table(("COMPONENT", "NODE", "STATE"), rows)
 
 
-def mystery_outage(cluster, seed: int = 0) -> None:
-    """Quietly stop one control-plane component, for the student to find and fix."""
+def mystery_outage(cluster, seed: str | None = None) -> None:
+    """Quietly stop one control-plane component, for the student to find and fix. Which one is
+    drawn from `seed`, by default `lessons.student()`: each student has their own mystery."""
     if not hasattr(cluster.backend, "stop_component"):
         raise Refused("the mystery outage stops a control-plane component: only the simulator lets us",
                       "use lk.connect('sim') for this exercise")
-    name = random.Random(seed).choice(SUSPECTS)
+    name = random.Random(f"05.mystery:{seed or student()}").choice(SUSPECTS)
     cluster.backend.stop_component(name, None)
     events = cluster.backend.api.events
     if events and events[-1][2] == f"component/{name}":
         events.pop()  # a mystery: the event log must not name the culprit
-    _mysteries[cluster] = name
+    _mysteries[cluster] = (name, cluster.now())
     print("Something in the control plane has stopped. Find out what, from what the cluster shows you.")
 
 
-@praise("You diagnosed it from its symptoms alone, the way an operator does.")
-def check_mystery(cluster, answer: str = "") -> list[str]:
-    stopped = _mysteries.get(cluster)
-    if stopped is None:
-        return ["no outage yet on this cluster: run lab.mystery_outage(cluster) first"]
+def _restarts(cluster, since: float) -> list[str]:
+    """The components the student started since `since`, in order ("kubelet" for any node's)."""
+    return [e.object.split("/", 1)[1] for e in cluster.events(since)
+            if e.reason == "Started" and e.object.startswith("component/") and e.source == "student"]
+
+
+@praise("You diagnosed it from its symptoms alone, and fixed only what was broken: the way an operator does.")
+def check_mystery(cluster) -> list[str]:
+    if _mysteries.get(cluster) is None:
+        return ["no outage yet on this cluster: run lab.mystery_outage(k8s) first"]
+    stopped, since = _mysteries[cluster]
     problems = []
-    if str(answer).strip().lower() != stopped:
-        problems.append(f"{answer!r} is not the component that stopped" if answer else
-                        "set answer = '<component>' and pass it: lab.check('mystery', cluster, answer=answer)")
+    started = _restarts(cluster, since)
+    if not started:
+        problems.append("nothing has been started again yet: name the component from its symptoms, then "
+                        "k8s.start_component(name)")
+    elif started[0] != stopped:
+        problems.append(f"the first component you started was {started[0]}, and it was running: read the "
+                        "symptoms (Pending pods? no new pods? refused changes?) before restarting things")
     still = component_down(cluster.state())
-    if still:
-        problems.append(f"still stopped: {', '.join(still)}")
-    return problems + workload(cluster.state(), "web", 6)
+    if stopped in still:  # never named here: that is the student's to find
+        problems.append("the component that stopped is still stopped")
+    others = [name for name in still if name != stopped]
+    if others:
+        problems.append(f"also stopped now: {', '.join(others)}")
+    return problems + workload(cluster.state(), "web", 10)
 
 
-def normalize_path(names) -> tuple[str, ...]:
-    """Controllers count as the controller manager; the API server and etcd sit under every step."""
-    out: list[str] = []
-    for name in names:
-        name = CONTROLLERS.get(str(name).strip().lower(), str(name).strip().lower())
-        if name not in IMPLIED and (not out or out[-1] != name):
-            out.append(name)
-    return tuple(out)
+def _held_on_their_node(cluster) -> list[str]:
+    """Pods of `web` that the scheduler gave a node while that node's kubelet was stopped: the
+    request got through the controller manager and the scheduler, and waited at its last step."""
+    stopped: dict[str, float] = {}  # node -> since when its kubelet is stopped
+    held = []
+    for e in cluster.events():
+        if e.object == "component/kubelet" and e.source == "student":
+            node = e.message.split()[2]  # "kubelet on node-2 stopped"
+            if e.reason == "Stopped":
+                stopped.setdefault(node, e.time)
+            else:
+                stopped.pop(node, None)
+        elif e.reason == "Scheduled" and e.object.startswith("pod/web-"):
+            node = e.message.rsplit(" ", 1)[-1]
+            if node in stopped:
+                held.append(e.object)
+    return held
 
 
-@praise("controller manager -> scheduler -> kubelet; each read and wrote through the API server, which "
-        "keeps everything in etcd.")
-def check_path(cluster, answer=()) -> list[str]:
-    if isinstance(answer, str) or not answer:
-        return ["set path = [...] (the components in the order they acted) and pass answer=path"]
-    path = normalize_path(answer)
-    if path in (REQUEST_PATH, REQUEST_PATH + ("controller-manager",)):  # it may end with "rollout complete"
-        return []
-    if set(path) != set(REQUEST_PATH):
-        return [f"your path names {', '.join(path) or 'nothing'} (API server and etcd aside); it should name "
-                "the components in the SOURCE column of the trace"]
-    return [f"the right components in the wrong order: {' -> '.join(path)}"]
+@praise("controller manager -> scheduler -> kubelet: the pods existed and had a node, and waited for the one "
+        "component that was left. Each step went through the API server, which keeps everything in etcd.")
+def check_path(cluster) -> list[str]:
+    if not _held_on_their_node(cluster):
+        return ["no pod of web was ever given a node and then left waiting there: the request never stopped at "
+                "its last step"]
+    state = cluster.state()
+    still = component_down(state)
+    return ([f"still stopped: {', '.join(still)}: start it, so the waiting pod can run"] if still else []) + \
+        workload(state, "web", 8)
 
 
 EXERCISES = [
-    Exercise("path", "scale `web`, trace the request, and list the components that acted, in order",
-             "lab.trace(cluster, since=t) shows each event's SOURCE: the component that acted; the "
-             "deployment and replicaset controllers both live in the controller manager",
-             check_path),
-    Exercise("mystery", "something stopped in the control plane: find it from its symptoms, name it, start it "
-                        "again, and get `web` back to 6 running replicas",
+    Exercise("path", "scale `web` to 8 so that a new pod is created and given a node but does not start there; "
+                     "then let it start",
+             "which component starts the containers of a pod that has a node? stop it on one node "
+             "(k8s.stop_component(name, node=...)) before scaling, look, then start it again",
+             check_path,
+             wrong="stopping the scheduler instead: the new pods never get a node"),
+    Exercise("mystery", "something stopped in the control plane: find it from its symptoms, start it (and only "
+                        "it) again, and get `web` to 10 running replicas",
              "scale web and look at what happens (or does not), and at cluster.events(): "
              "Pending pods point at one component, nothing happening at another, refused changes at a third",
-             check_mystery),
+             check_mystery,
+             wrong="starting a running component first (guessing instead of diagnosing)"),
 ]

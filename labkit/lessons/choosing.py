@@ -79,9 +79,11 @@ EXERCISES = [
     Exercise("race", "update `web` to web-server:2 on both `kube` and `swarm`; Swarm's update must take "
                      "25 s or less while at least 4 of its 6 tasks stay available",
              "Swarm's update parallelism is 1 by default (`docker service update --update-parallelism`): "
-             "swarm.workload('web').update('web-server:2', parallelism=...)", check_race),
+             "swarm.workload('web').update('web-server:2', parallelism=...)", check_race,
+             wrong="Swarm's default parallelism of 1 (too slow), or 6 at once (too few available)"),
     Exercise("mesos", "write `core_only(offer, pending)` for the analytics framework: launch jobs only on agents "
                       "in zone core, and get all 6 running",
              "offer.attributes holds ('zone', ...); return mesos.first_fit(offer, pending) for a core agent and "
-             "[] (decline) for any other", check_mesos),
+             "[] (decline) for any other", check_mesos,
+             wrong="first_fit on every offer: jobs land on edge-1"),
 ]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import Exercise, praise
-from ._checks import down, managers, managers_down, running, workload
+from ._checks import down, managers, managers_down, running, scaled_while_managers_down, workload
 
 TITLE = "Self-healing and high availability"
 
@@ -39,16 +39,18 @@ def check_three_managers(ha) -> list[str]:
         problems.append("no manager is down: fail one manager node")
     elif len(mgrs) - len(lost) <= len(mgrs) // 2:
         problems.append(f"{len(lost)} of {len(mgrs)} managers are down: the swarm lost its quorum; "
-                        "recover one with ha.recover_node(...)")
-    return problems + workload(state, "web", 6)
+                        "recover one with ha3.recover_node(...)")
+    return problems + workload(state, "web", 6) + scaled_while_managers_down(ha, "web", 6, lost)
 
 
 EXERCISES = [
     Exercise("two-nodes", "in a 3-node cluster, fail node-1 and node-2 and get all 6 replicas of `web` "
                           "running again", "fail both, then wait long enough: the control plane evicts pods "
                                            "from a NotReady node after 5 minutes (cluster.wait(timeout=900))",
-             check_two_nodes),
-    Exercise("managers", "make a swarm `ha` with 3 managers and a service `web`; fail a manager, then scale "
-                         "`web` to 6", "lk.connect(flavor='swarm', nodes=4, managers=3); ha.fail_node('node-1')",
-             check_three_managers),
+             check_two_nodes,
+             wrong="failing one node only"),
+    Exercise("managers", "make a swarm `ha3` with 3 managers and a service `web`; fail a manager, then scale "
+                         "`web` to 6", "ha3 = lk.connect(flavor='swarm', nodes=4, managers=3, name='ha3'); ha3.fail_node('node-1')",
+             check_three_managers,
+             wrong="scaling web before failing the manager; or one manager"),
 ]

@@ -70,8 +70,10 @@ def check_drain(cluster) -> list[str]:
 EXERCISES = [
     Exercise("capacity", "scale `my-web-server` to 2500 replicas and get every one of them running",
              "look at the Pending pods' reason; each node holds 110 pods: add nodes with cluster.add_node()",
-             check_capacity),
+             check_capacity,
+             wrong="scaling to 2500 without adding nodes: pods stay Pending"),
     Exercise("drain", "drain node-5 for maintenance while all 2500 replicas keep running",
              "cluster.drain('node-5'); the freed pods need room elsewhere: cluster.add_node(), then cluster.wait()",
-             check_drain),
+             check_drain,
+             wrong="draining node-5 with no room elsewhere: its pods stay Pending"),
 ]

@@ -97,8 +97,10 @@ EXERCISES = [
     Exercise("zero-downtime", "deploy `shop` (8 replicas of web-server:1), then update it to web-server:2 "
                               "so that 8 replicas stay available the whole time",
              "maxUnavailable is how many may be missing during the update: "
-             "shop.update('web-server:2', max_surge=..., max_unavailable=0)", check_zero_downtime),
+             "shop.update('web-server:2', max_surge=..., max_unavailable=0)", check_zero_downtime,
+             wrong="the default strategy (25 % may be unavailable)"),
     Exercise("canary", "try web-server:broken on 25 % of `shop` as a canary, watch it fail, and take it back",
              "shop.canary('web-server:broken', percent=25), cluster.run(60), look at cluster.ps('shop-canary'), "
-             "then shop.abort() and cluster.wait()", check_canary),
+             "then shop.abort() and cluster.wait()", check_canary,
+             wrong="leaving the canary running, or a canary of another size"),
 ]

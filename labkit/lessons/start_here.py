@@ -9,7 +9,7 @@ TITLE = "Start here"
 
 @praise("You asked for two copies and the cluster made them: that is the whole idea.")
 def check_hello(cluster) -> list[str]:
-    return workload(cluster.state(), "hello-minikube", 2)
+    return workload(cluster.state(), "hello-minikube", 2, "hello-minikube")
 
 
 @praise("You broke it and it mended itself: nobody had to type `docker run` again.")
@@ -28,8 +28,10 @@ def check_heal(cluster) -> list[str]:
 
 EXERCISES = [
     Exercise("hello", "deploy `hello-minikube` (image `hello-minikube`) with 2 replicas and wait until both run",
-             "cluster.deploy(name, image=..., replicas=2), then cluster.wait()", check_hello),
+             "cluster.deploy(name, image=..., replicas=2), then cluster.wait()", check_hello,
+             wrong="two replicas of another image, or three of hello-minikube"),
     Exercise("heal", "scale `hello-minikube` to 4, kill one of its replicas, and wait until the cluster has "
                      "healed it", "workload.scale(4); cluster.wait(); cluster.kill_replica(name); cluster.wait()",
-             check_heal),
+             check_heal,
+             wrong="scaling to 4 without killing a replica"),
 ]

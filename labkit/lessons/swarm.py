@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..cluster import Table
 from . import Exercise, praise
-from ._checks import managers, managers_down, nodes_used, running, workload
+from ._checks import managers, managers_down, nodes_used, running, scaled_while_managers_down, workload
 
 TITLE = "Docker Swarm"
 
@@ -100,19 +100,22 @@ def check_quorum(ha) -> list[str]:
     if len(mgrs) - len(lost) <= len(mgrs) // 2:
         problems.append(f"only {len(mgrs) - len(lost)} of {len(mgrs)} managers are up: the swarm lost its "
                         "quorum and refuses every change")
-    return problems + workload(state, "web", 4)
+    return problems + workload(state, "web", 4) + scaled_while_managers_down(ha, "web", 4, lost)
 
 
 EXERCISES = [
     Exercise("service", "join a fourth node to `swarm`, then create a service `api` (image `web-server:1`) with "
                         "8 replicas that runs on every node",
              "join(swarm), then swarm.deploy('api', image='web-server:1', replicas=8) and swarm.wait()",
-             check_service),
+             check_service,
+             wrong="8 replicas on the three nodes, without joining a fourth"),
     Exercise("drain", "take node-2 out for maintenance (`docker node update --availability drain node-2`) "
                       "while every service stays at full strength",
-             "swarm.drain('node-2'), then swarm.wait()", check_drain),
-    Exercise("quorum", "make a swarm `ha` of 5 nodes that still accepts commands with two managers down; "
+             "swarm.drain('node-2'), then swarm.wait()", check_drain,
+             wrong="switching node-2 off instead of draining it"),
+    Exercise("quorum", "make a swarm `ha5` of 5 nodes that still accepts commands with two managers down; "
                        "fail two managers, then scale its service `web` to 4",
              "a swarm of N managers survives (N-1)//2 lost: lk.connect(flavor='swarm', nodes=5, managers=5)",
-             check_quorum),
+             check_quorum,
+             wrong="scaling web before failing the managers; or a 5-node swarm with 3 managers"),
 ]

@@ -490,6 +490,9 @@ class SimBackend:
                 agent.recover()
             else:
                 agent.node.silent_since = self.clock.now
+            self.api.record("Started" if on else "Stopped", "component/kubelet",
+                            f"kubelet on {node} {'started' if on else 'stopped'}",
+                            "Normal" if on else "Warning", source="student")
             return
         if name not in CONTROL_PLANE:
             raise NotFound(f"no component named {name!r}", f"choose one of {', '.join(CONTROL_PLANE)}, kubelet")

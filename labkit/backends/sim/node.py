@@ -58,9 +58,12 @@ class NodeAgent:
         image = pod.image
         if image in self.node.images:
             self.later(self.clock.jitter(0.3, 0.8), pod, self.run)
-            return
-        self.event(pod, "Pulling", f'Pulling image "{image}"')
-        self.later(self.clock.jitter(0.5, 1.5), pod, self.pulled)
+        else:
+            self.event(pod, "Pulling", f'Pulling image "{image}"')
+            self.later(self.clock.jitter(0.5, 1.5), pod, self.pulled)
+        if self.api.flavor == "kubernetes" and not pod.reason:
+            pod.reason = "ContainerCreating"  # the kubelet's first status: it has the pod (kubectl: ContainerCreating)
+            self.report(pod)
 
     def pulled(self, pod: Pod) -> None:
         if catalog.lookup(pod.image) is None:

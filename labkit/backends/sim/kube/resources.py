@@ -264,6 +264,10 @@ def pod_status(p: Pod, n: NodeObj | None, container: str, clock: Clockwork) -> d
         return {"phase": "Pending", "qosClass": "BestEffort", "conditions": [
             {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
              "message": p.reason or "0/0 nodes are available", "lastTransitionTime": started}]}
+    if p.phase == "pending" and not (p.reason or p.container_up or p.restarts):
+        # scheduled, but no kubelet has reported on it yet (its kubelet may be stopped): kubectl says Pending
+        return {"phase": "Pending", "qosClass": "BestEffort", "conditions": [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": started}]}
     state, last, phase = _container_state(p, clock)
     status = {"phase": phase, "hostIP": node_ip(n) if n else None, "startTime": started, "qosClass": "BestEffort",
               "conditions": [{"type": t, "status": "True" if ok else "False", "lastTransitionTime": started}
