@@ -112,6 +112,14 @@ class Cluster:
     def flavor(self) -> str:
         return self.backend.flavor
 
+    def about(self) -> str:
+        """One line: what runs underneath (the simulator or which real engine, and its version),
+        and, on the simulator, that its time is compressed."""
+        if self.live:
+            return f"This runs on {self.backend.engine}."
+        return (f"This runs on {self.backend.engine}. Its time is virtual: `run(300)` passes five minutes "
+                "of cluster time in a moment.")
+
     @property
     def live(self) -> bool:
         """True when time passes by itself (real engines); False on the simulator."""

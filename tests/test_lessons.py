@@ -377,7 +377,7 @@ def test_07_heal_scenario_runs_the_same_on_both_flavors():
     lab = lessons.lab("07")
     kube, swarm = lk.connect(nodes=3), lk.connect(flavor="swarm", nodes=3)
     k, s = lab.heal_after_node_failure(kube), lab.heal_after_node_failure(swarm)
-    assert s < 60 < 300 < k  # Swarm: a heartbeat grace period; Kubernetes: 40 s + 5 min eviction
+    assert s < 60 < 300 < k  # Swarm: a heartbeat grace period; Kubernetes: 50 s + 5 min eviction
     html = lab.side_by_side(kube, swarm)._repr_html_()
     assert html.count("labkit-cluster") == 2
 

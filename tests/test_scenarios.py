@@ -12,7 +12,7 @@ from labkit.errors import Refused, Timeout
 
 # Virtual seconds on the simulator, real seconds elsewhere.
 TIMEOUT = 300
-NODE_TIMEOUT = 600  # Kubernetes evicts pods of a silent node only after 40 s + 300 s
+NODE_TIMEOUT = 600  # Kubernetes evicts pods of a silent node only after 50 s + 300 s
 
 
 def running(cluster, name, image=None):
@@ -103,3 +103,21 @@ def test_reset_removes_what_labkit_made(cluster):
     cluster.deploy("web", "web-server:1", replicas=2).wait(TIMEOUT)
     cluster.reset()
     assert cluster.state().workloads == ()
+
+
+def test_the_cluster_says_what_runs_underneath(cluster):
+    """Every lesson's first line: the simulator (and the release it follows) or which real engine."""
+    from labkit.backends.sim import versions
+    line = cluster.about()
+    expected = {"sim": versions.engine(cluster.flavor), "docker": "the real Docker Engine ",
+                "swarm": "a real swarm of Docker Engine ", "kubernetes": "Kubernetes "}[cluster.name]
+    if getattr(cluster.backend, "served_simulator", False):
+        expected = versions.engine("kubernetes")
+    assert line.startswith(f"This runs on {expected}"), line
+    assert ("virtual" in line) == (not cluster.live)
+    if cluster.name == "sim":
+        assert versions.KUBERNETES in line if cluster.flavor == "kubernetes" else versions.DOCKER_ENGINE in line
+    if getattr(cluster.backend, "served_simulator", False):
+        assert f"labkit's simulator of Kubernetes {versions.KUBERNETES}, served" in line
+    elif cluster.name != "sim":
+        assert "simulator" not in line

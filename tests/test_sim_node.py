@@ -160,7 +160,7 @@ def test_pods_on_a_failed_node_stop_and_restart_when_it_returns():
     components = {(c.name, c.node): c.running for c in cluster.state().components}
     assert components[("kubelet", "node-1")] is False and components[("container-runtime", "node-1")] is False
     assert components[("kubelet", "node-2")] is True
-    cluster.run(20)  # back before the 40 s grace period
+    cluster.run(20)  # back before the 50 s grace period
     cluster.recover_node("node-1")
     cluster.run(3)
     replicas = {r.name: r for r in cluster.state().replicas_on("node-1")}

@@ -60,6 +60,7 @@ class Backend(Protocol):
 
     name: str  # "sim", "docker", "swarm", "kubernetes"
     flavor: str  # "kubernetes", "swarm" or "docker"
+    engine: str  # what runs underneath, with its version: "the real Docker Engine 20.10.24 on this machine"
 
     def state(self) -> ClusterState: ...
     def events(self, since: float = 0.0) -> list[Event]: ...

@@ -68,6 +68,7 @@ class DockerBackend:
         self._version = 0
         info = self.client.info()
         self._ncpu = int(info.get("NCPU") or 1)
+        self.engine = f"the real Docker Engine {info.get('ServerVersion', '?')} on this machine"
         self._mem = int(info.get("MemTotal") or 0) // (1 << 20)
         self._server = info.get("ServerVersion", "")
         self._adopt()

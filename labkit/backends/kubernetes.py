@@ -420,6 +420,14 @@ class KubernetesBackend:
         return profile == minikube.PROFILE and (node == profile or node.startswith(profile + "-m"))
 
     @property
+    def engine(self) -> str:
+        """What runs underneath, in a phrase (`Cluster.about()`)."""
+        if self.served_simulator:
+            return (f"labkit's simulator of Kubernetes {self.server_version.removesuffix('+labkit')}, served as an "
+                    f"API server (context {self.context.name})")
+        return f"Kubernetes {self.server_version or '(version unknown)'} (kubectl context {self.context.name})"
+
+    @property
     def served_simulator(self) -> bool:
         """Whether this is labkit's simulator served as an API (`labkit serve`): its version
         says so, and its machines are switched off and on through labkit's own endpoint."""

@@ -100,6 +100,14 @@ class SwarmBackend:
                 self._history[s.name] = [(1, _image(s.attrs))]
 
     @property
+    def engine(self) -> str:
+        """What runs underneath, in a phrase (`Cluster.about()`)."""
+        version = self.host.info().get("ServerVersion", "?")
+        where = ("labkit's playground: each machine a Docker-in-Docker container" if self.pg is not None
+                 else "your own engine's swarm")
+        return f"a real swarm of Docker Engine {version} machines ({where})"
+
+    @property
     def api(self):
         """The engine that speaks for the swarm: a manager (your engine without the playground)."""
         return self.host if self.managers is None else self.managers.client()

@@ -8,11 +8,11 @@ a machine, as it would if you ran it on a new one.
 from __future__ import annotations
 
 from .. import catalog, validate
+from ..backends.sim.versions import DOCKER_ENGINE as ENGINE
 from . import siminfo
 from .parse import Command, ConsoleError, Flag, OutcomeError, Parsed, UsageError, closest, is_placeholder, parse, usage_text
 from .tables import docker_duration, docker_table, ellipsis, hex_id, node_ip, swarm_id
 
-ENGINE = "20.10.24"
 API = "1.41"
 SWARM_NET = "10.10.0"
 NOT_MANAGER = ('Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or '

@@ -14,6 +14,7 @@ from ...errors import InvalidInput, NotFound, Refused, Unavailable
 from ...model import ClusterState, Component, Event, Node, Replica, Workload
 from ..base import DeploySpec, UpdateStrategy
 from .api import K8S_DEFAULTS, SWARM_DEFAULTS, APIServer, fenceposts
+from . import versions
 from .clock import Clock
 from .controllers import DeploymentController, NodeLifecycleController, ReplicaSetController, delete_pod
 from .node import NodeAgent
@@ -258,6 +259,11 @@ class SimBackend:
             if getattr(plan, key) is not None:
                 config[key] = getattr(plan, key)
         return config
+
+    @property
+    def engine(self) -> str:
+        """What runs underneath, in a phrase (`Cluster.about()`)."""
+        return versions.engine(self.flavor)
 
     def _get(self, name: str):
         kind = "services" if self.flavor == "swarm" else "deployments"

@@ -16,7 +16,9 @@ from .objects import SAFE_ALPHABET, Deployment, NodeObj, Pod, ReplicaSet
 
 SUFFIX_CHARS = SAFE_ALPHABET  # the alphabet Kubernetes uses for generated names
 NODE_MONITOR_PERIOD = 5.0
-NODE_GRACE_PERIOD = 40.0  # node-monitor-grace-period: silent this long -> NotReady
+# node-monitor-grace-period: silent this long -> NotReady. 50 s since Kubernetes 1.32 (kubernetes/kubernetes
+# PR 126287, pkg/controller/nodelifecycle/config/v1alpha1/defaults.go); 40 s before.
+NODE_GRACE_PERIOD = 50.0
 EVICTION_TIMEOUT = 300.0  # default tolerationSeconds for not-ready / unreachable
 
 
@@ -306,9 +308,24 @@ class NodeLifecycleController:
                  grace: float = NODE_GRACE_PERIOD, eviction: float = EVICTION_TIMEOUT) -> None:
         self.api, self.clock, self.on_node_down = api, clock, on_node_down
         self.grace, self.eviction = grace, eviction
-        self.running = True
-        self.not_ready_since: dict[str, float] = {}
+        self._running = True
+        self.counting_from = clock.now  # no heartbeat is older than this to a controller that just started
+        self.not_ready_since: dict[str, float] = {}  # the not-ready taint's time, kept on the node: survives restarts
         clock.call_later(NODE_MONITOR_PERIOD, self.monitor)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @running.setter
+    def running(self, on: bool) -> None:
+        """A restarted controller manager remembers no heartbeat: it takes "now" as every node's
+        last one, so a node silent for an hour is NotReady a grace period after the restart, not at
+        once (tryUpdateNodeHealth in pkg/controller/nodelifecycle/node_lifecycle_controller.go
+        records probeTimestamp = now for a node it has not seen)."""
+        if on and not self._running:
+            self.counting_from = self.clock.now
+        self._running = on
 
     def monitor(self) -> None:
         self.clock.call_later(NODE_MONITOR_PERIOD, self.monitor)
@@ -319,7 +336,7 @@ class NodeLifecycleController:
             if node.silent_since is None:  # heartbeats arrive
                 self.not_ready_since.pop(node.name, None)
                 continue
-            if node.ready and node.silent_since is not None and now - node.silent_since >= self.grace:
+            if node.ready and now - max(node.silent_since, self.counting_from) >= self.grace:
                 node.ready = False
                 self.not_ready_since[node.name] = now
                 self.api.write("nodes", node)

@@ -12,8 +12,8 @@ import hashlib
 from datetime import datetime, timezone
 
 from ..objects import Deployment, NodeObj, Pod, ReplicaSet
+from ..versions import KUBERNETES as VERSION  # the release whose API, words and defaults it follows
 
-VERSION = "v1.37.0"  # the Kubernetes release whose API, words and defaults the simulator follows
 NAMESPACE = "default"
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
