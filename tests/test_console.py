@@ -162,16 +162,20 @@ def test_notes_kubectl_run_replicas_scales_when_the_deployment_exists():
     assert c.state().workload("my-web-server").desired == 1000
 
 
-def test_notes_rolling_update_typo_gets_did_you_mean_and_rolls_out():
+def test_notes_rolling_update_typo_gets_did_you_mean_and_changes_nothing():
+    """The notes' typo names no deployment: labkit says which one it may mean and shows the modern
+    line for it, but never acts on an object the student did not name."""
     c = k8s()
     c.deploy("my-web-server", "web-server:1", 3)
     c.wait()
     out = console.run("kubectl rolling-update my-web-serve --image=web-server:2")
     flat = out.replace("\n", " ")
     assert "removed in v1.18" in flat and "v1.11" in flat
-    assert "did you mean my-web-server?" in flat
+    assert 'There is no deployment "my-web-serve": did you mean my-web-server?' in flat
     assert "kubectl set image deployment/my-web-server my-web-server=web-server:2" in out
-    assert "kubectl rollout status deployment/my-web-server" in out
+    assert "not run" in out and "successfully rolled out" not in out
+    assert c.state().workload("my-web-server").image == "web-server:1"
+    out = console.run("kubectl rolling-update my-web-server --image=web-server:2")  # named: it runs
     assert 'deployment "my-web-server" successfully rolled out' in out
     w = c.state().workload("my-web-server")
     assert (w.image, w.updated, w.available) == ("web-server:2", 3, 3)
@@ -183,7 +187,10 @@ def test_notes_rolling_update_rollback_becomes_rollout_undo():
     c.wait()
     c.workload("my-web-server").update("web-server:2")
     c.wait()
-    out = console.run("kubectl rolling-update mys-web-server --rollback")
+    out = console.run("kubectl rolling-update mys-web-server --rollback")  # the notes' typo: shown, not run
+    assert "kubectl rollout undo deployment/my-web-server" in out and "not run" in out
+    assert c.state().workload("my-web-server").image == "web-server:2"
+    out = console.run("kubectl rolling-update my-web-server --rollback")
     assert "kubectl rollout undo deployment/my-web-server" in out
     assert out.endswith("deployment.apps/my-web-server rolled back")
     c.wait()

@@ -67,6 +67,11 @@ def check(ctx, argv: list[str]) -> list[list[str]] | None:
     ctx.print(_wrap("note: " + note))
     if modern == [argv]:  # nothing could be filled in: the command runs as typed
         return modern
+    if isinstance(modern, Guess):  # a typo corrected to another object's name: say so, never act on it
+        shown = "\n".join("  " + " ".join([ctx.tool] + _quote(a)) for a in modern)
+        ctx.print(f"if you meant {modern.name}, the modern equivalent is:\n{shown}\n"
+                  f"(not run: labkit does not act on {modern.name} unless you name it; run that line if you meant it)")
+        return None
     shown = "\n".join("  " + " ".join([ctx.tool] + _quote(a)) for a in modern)
     label = "filled in" if note.startswith(PLACEHOLDER_NOTE) else "the modern equivalent"
     if not _allowed(ctx):
@@ -79,7 +84,8 @@ def check(ctx, argv: list[str]) -> list[list[str]] | None:
 
 def _wrap(text: str, width: int = 110) -> str:
     import textwrap
-    return "\n".join(textwrap.fill(line, width, subsequent_indent="  " if line.startswith(" ") else "")
+    return "\n".join(textwrap.fill(line, width, subsequent_indent="  " if line.startswith(" ") else "",
+                                    break_on_hyphens=False)
                      if len(line) > width else line for line in text.split("\n"))
 
 
@@ -104,8 +110,17 @@ def _quote(argv: list[str]) -> list[str]:
 
 
 # -- kubectl ---------------------------------------------------------------------------------------
+class Guess(list):
+    """The commands for a name labkit guessed from a typo: shown, never run (they would act on an
+    object the student did not name)."""
+
+    def __init__(self, name: str, commands: list[list[str]]) -> None:
+        super().__init__(commands)
+        self.name = name
+
+
 def _known_name(ctx, name: str) -> tuple[str, str]:
-    """(the deployment to use, a remark) for a name from the notes, typos forgiven."""
+    """(the deployment meant, a remark) for a name from the notes: a typo's closest name, said."""
     try:
         names = [w.name for w in ctx.cluster.state().workloads]
     except Exception:  # a real cluster that does not answer: keep the name
@@ -114,8 +129,13 @@ def _known_name(ctx, name: str) -> tuple[str, str]:
         return name, ""
     guess = closest(name, names)
     if guess:
-        return guess, f' (there is no deployment "{name}": did you mean {guess}? Using {guess}.)'
+        return guess, f' There is no deployment "{name}": did you mean {guess}?'
     return name, ""
+
+
+def _meant(name: str, typed: str, commands: list[list[str]]) -> list[list[str]]:
+    """The commands as they are, or a Guess when `name` is not what was typed."""
+    return commands if name == typed else Guess(name, commands)
 
 
 def _kubectl(ctx, argv: list[str]) -> tuple[str, list[list[str]] | None]:
@@ -154,11 +174,11 @@ def _kubectl(ctx, argv: list[str]) -> tuple[str, list[list[str]] | None]:
         if "--rollback" in argv or "--rollback=true" in argv:
             return (ROLLING_REMOVED + " --rollback aborted an update in progress; today `kubectl rollout undo` "
                     "goes back to the previous revision." + remark,
-                    [["rollout", "undo", f"deployment/{name}"]])
+                    _meant(name, args[0], [["rollout", "undo", f"deployment/{name}"]]))
         if image:
             return (ROLLING_REMOVED + remark,
-                    [["set", "image", f"deployment/{name}", f"{name}={image}"],
-                     ["rollout", "status", f"deployment/{name}"]])
+                    _meant(name, args[0], [["set", "image", f"deployment/{name}", f"{name}={image}"],
+                                           ["rollout", "status", f"deployment/{name}"]]))
         return ROLLING_REMOVED + " Give --image=IMAGE to say what to roll out." + remark, None
     if verb == "scale":
         args = positionals(argv[1:], ("--replicas", "--current-replicas", "-n", "--namespace"))
@@ -167,7 +187,7 @@ def _kubectl(ctx, argv: list[str]) -> tuple[str, list[list[str]] | None]:
             flags = [t for t in argv[1:] if t.startswith("-")]
             if any(t == "--replicas" for t in flags):
                 return "", None
-            return SCALE_KIND.format(name=args[0]) + remark, [["scale", *flags, f"deployment/{name}"]]
+            return SCALE_KIND.format(name=args[0]) + remark, _meant(name, args[0], [["scale", *flags, f"deployment/{name}"]])
     return "", None
 
 
