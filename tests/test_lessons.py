@@ -360,7 +360,7 @@ def test_07_race():
     for cluster in (kube, swarm):
         cluster.workload("web").update("web-server:2")
         cluster.wait()
-    failing(lab.check("race", kube, swarm), "make it take 25 s or less")
+    failing(lab.check("race", kube, swarm), "make it take 12 s or less")
     swarm.workload("web").update("web-server:1", parallelism=6)
     swarm.wait()
     swarm.workload("web").update("web-server:2", parallelism=6)

@@ -210,7 +210,7 @@ def _restarting(ctx, r) -> bool:
 
 def _last_event(ctx, name: str) -> float:
     for event in reversed(ctx.cluster.events()):
-        if event.object == f"pod/{name}":
+        if event.object in (f"pod/{name}", f"task/{name}"):
             return event.time
     return 0.0
 

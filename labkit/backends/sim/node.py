@@ -12,6 +12,7 @@ from ... import catalog
 from .api import APIServer
 from .clock import Clock
 from .objects import NodeObj, Pod
+from .scheduler import unbind
 
 BACKOFF_START, BACKOFF_CAP = 10.0, 300.0  # kubelet's CrashLoopBackOff
 AGENT = {"kubernetes": "kubelet", "swarm": "agent", "docker": "docker-daemon"}  # who reports in each flavor
@@ -132,6 +133,14 @@ class NodeAgent:
 
     def removed(self, pod: Pod) -> None:
         self.stopping.discard(pod.name)
+        if self.api.flavor == "swarm" and pod.slot and pod.owner in self.api.items("services"):
+            # A Swarm task that was shut down stays in its slot's history (`docker service ps`:
+            # "\_ web.1 ... Shutdown  Shutdown 5 seconds ago") until the history limit drops it;
+            # its room on the node is free.
+            pod.phase, pod.reason, pod.ready = "succeeded", "Shutdown", False
+            unbind(self.api, pod)
+            self.api.write("pods", pod)
+            return
         self.api.remove("pods", pod.name)
 
     def report(self, pod: Pod) -> None:

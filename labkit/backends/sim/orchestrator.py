@@ -2,10 +2,17 @@
 
 A service has numbered slots; each slot holds one task at a time. A failed
 task is never restarted in place: the orchestrator starts a fresh task in
-the same slot after the restart delay and keeps a short history. Updates
-walk the slots `parallelism` at a time, watch each new task for `monitor`
-seconds, wait `delay` between batches, and on failure pause, roll back or
-continue, as `docker service update` does.
+the same slot after the restart delay and keeps a short history.
+
+Updates follow SwarmKit's updater (moby/swarmkit, manager/orchestrator/update/
+updater.go): `parallelism` workers each take the next out-of-date slot; with
+stop-first the old task is shut down and the new one starts once it has
+stopped, with start-first the old one goes once the new one runs; a worker
+takes its next slot as soon as its new task runs, after `delay` (default 0).
+`monitor` is not a pause between slots: it is the window in which a new
+task's failure counts against the update (failures / out-of-date slots >
+`max_failure_ratio` pauses, rolls back or continues), and the update is
+declared complete one monitor period after its last slot.
 """
 from __future__ import annotations
 
@@ -18,7 +25,17 @@ from .objects import Pod, Service, Template
 
 RESTART_DELAY = 5.0  # --restart-delay
 TASK_HISTORY = 5  # task-history-limit per slot
-POLL = 0.5
+POLL = 0.1  # how often the updater looks (SwarmKit's reacts to each task event)
+
+
+@dataclass
+class Worker:
+    """One of the updater's `parallelism` workers: the slot it is replacing, if any."""
+
+    slot: int | None = None
+    new: str = ""  # the new task ("" while a stop-first worker waits for the old one to stop)
+    old: str = ""
+    free_at: float = 0.0  # after a slot, --update-delay before the next
 
 
 @dataclass
@@ -26,10 +43,12 @@ class Update:
     target: Template
     config: dict
     rollback: bool = False
-    batch: list[tuple[int, str, str]] = field(default_factory=list)  # (slot, new task, old task)
-    failures: int = 0
-    started: int = 0
-    next_batch: float = 0.0
+    queue: list[int] = field(default_factory=list)  # out-of-date slots no worker has taken yet
+    dirty: int = 0  # out-of-date slots when the update began: failures are counted against these
+    workers: list[Worker] = field(default_factory=list)
+    running_since: dict[str, float | None] = field(default_factory=dict)  # new task -> when it ran
+    failed: set[str] = field(default_factory=set)
+    done_at: float | None = None  # every slot replaced: complete one monitor period later
 
 
 class SwarmOrchestrator:
@@ -59,7 +78,8 @@ class SwarmOrchestrator:
         for slot in range(1, svc.replicas + 1):
             task = current.get(slot)
             if task is None or task.deleting:
-                self.new_task(svc, slot)
+                if not self.held(svc, slot):
+                    self.new_task(svc, slot)
             elif task.phase == "failed" and (name, slot) not in self.restarting:
                 self.restarting.add((name, slot))
                 self.clock.call_later(RESTART_DELAY, lambda s=slot: self._restart(name, s))
@@ -107,7 +127,10 @@ class SwarmOrchestrator:
     # -- rolling updates ---------------------------------------------------------------
     def start_update(self, svc: Service, rollback: bool = False) -> None:
         config = svc.rollback_config if rollback else svc.update_config
-        self.updates[svc.name] = Update(svc.template, config, rollback)
+        slots = [slot for slot, task in sorted(self.tasks(svc).items())
+                 if slot <= svc.replicas and task is not None and task.template is not svc.template]
+        workers = [Worker() for _ in range(config["parallelism"] or max(len(slots), 1))]
+        self.updates[svc.name] = Update(svc.template, config, rollback, slots, len(slots), workers)
         svc.update_state = "rollback_started" if rollback else "updating"
         svc.update_message = "rollback in progress" if rollback else "update in progress"
         self.clock.call_later(0.0, lambda: self.step(svc.name))
@@ -120,54 +143,68 @@ class SwarmOrchestrator:
         self.clock.call_later(POLL, lambda: self.step(name))
         if svc.update_state in ("paused", "rollback_paused") or not self.api.reachable:
             return
-        if not self._batch_done(svc, update):
-            return
-        if update.started and update.failures / update.started > update.config["max_failure_ratio"]:
+        if self._too_many_failures(update) and update.config["failure_action"] != "continue":
             self._failed(svc, update)
             return
-        stale = [slot for slot, task in sorted(self.tasks(svc).items())
-                 if slot <= svc.replicas and task is not None and task.template is not update.target]
-        if not stale:
+        for worker in update.workers:
+            self._work(svc, update, worker)
+        if update.done_at is None and not update.queue and all(w.slot is None for w in update.workers):
+            update.done_at = self.clock.now
+        if update.done_at is not None and self.clock.now - update.done_at >= update.config["monitor"]:
             self._finish(svc, update)
-        elif self.clock.now >= update.next_batch:
-            size = update.config["parallelism"] or len(stale)
-            for slot in stale[:size]:
-                self._replace(svc, update, slot)
 
-    def _replace(self, svc: Service, update: Update, slot: int) -> None:
-        old = self.tasks(svc)[slot]
-        if update.config["order"] == "stop-first":
-            delete_pod(self.api, old, source="orchestrator")
-        new = self.new_task(svc, slot, update.target)
-        update.batch.append((slot, new.name, old.name))
-        update.started += 1
-
-    def _batch_done(self, svc: Service, update: Update) -> bool:
+    def _work(self, svc: Service, update: Update, worker: Worker) -> None:
+        """One worker's next move: start its slot's new task once the old one stopped (stop-first),
+        free itself once the new task runs (start-first: the old one goes then), or take a slot."""
         pods = self.api.items("pods")
-        monitor = update.config["monitor"]
-        still = []
-        for slot, new_name, old_name in update.batch:
-            new = pods.get(new_name)
-            if new is None or new.phase == "failed":
-                update.failures += 1
-                self.api.record("TaskFailed", f"task/{new_name}", "task failed during update", "Warning",
-                                source="orchestrator")
-            elif new.phase == "running" and self.clock.now - (new.ready_since or 0) >= monitor:
-                old = pods.get(old_name)
-                if old is not None and not old.deleting:  # start-first: the old one goes now
+        if worker.slot is not None and not worker.new:
+            old = pods.get(worker.old)
+            if old is not None and old.phase not in ("succeeded", "failed"):
+                return  # stop-first: the old task is still stopping
+            worker.new = self.new_task(svc, worker.slot, update.target).name
+            update.running_since[worker.new] = None
+        if worker.slot is not None:
+            new = pods.get(worker.new)
+            if new is not None and new.phase == "running":
+                update.running_since[worker.new] = self.clock.now
+                old = pods.get(worker.old)
+                if old is not None and not old.deleting:  # start-first
                     delete_pod(self.api, old, source="orchestrator")
-            else:
-                still.append((slot, new_name, old_name))
-        if update.batch and not still:
-            update.next_batch = self.clock.now + update.config["delay"]
-        update.batch = still
-        return not still
+            elif new is not None and new.phase not in ("failed", "succeeded"):
+                return  # still starting
+            worker.slot, worker.free_at = None, self.clock.now + update.config["delay"]
+        if update.queue and self.clock.now >= worker.free_at:
+            self._take(svc, update, worker, update.queue.pop(0))
+
+    def _take(self, svc: Service, update: Update, worker: Worker, slot: int) -> None:
+        old = self.tasks(svc).get(slot)
+        worker.slot, worker.old, worker.new = slot, old.name if old else "", ""
+        if update.config["order"] == "stop-first" and old is not None:
+            delete_pod(self.api, old, source="orchestrator")
+            return  # the new task starts once the old one has stopped
+        worker.new = self.new_task(svc, slot, update.target).name
+        update.running_since[worker.new] = None
+
+    def held(self, svc: Service, slot: int) -> bool:
+        """Whether the updater is emptying `slot` itself (stop-first): the orchestrator must not
+        fill it meanwhile."""
+        update = self.updates.get(svc.name)
+        return update is not None and any(w.slot == slot and not w.new for w in update.workers)
+
+    def _too_many_failures(self, update: Update) -> bool:
+        """A new task that failed before running, or within `monitor` of running, counts."""
+        pods = self.api.items("pods")
+        for name, since in update.running_since.items():
+            task = pods.get(name)
+            gone = task is None or task.phase in ("failed", "succeeded")
+            if gone and name not in update.failed and (since is None or self.clock.now - since <= update.config["monitor"]):
+                update.failed.add(name)
+                self.api.record("TaskFailed", f"task/{name}", "task failed during update", "Warning",
+                                source="orchestrator")
+        return bool(update.failed) and len(update.failed) / max(update.dirty, 1) > update.config["max_failure_ratio"]
 
     def _failed(self, svc: Service, update: Update) -> None:
         action = update.config["failure_action"]
-        update.failures = update.started = 0
-        if action == "continue":
-            return
         if action == "rollback" and not update.rollback and svc.previous is not None:
             svc.template, svc.previous = svc.previous, svc.template
             svc.version += 1
