@@ -96,8 +96,9 @@ def check_canary(cluster) -> list[str]:
 EXERCISES = [
     Exercise("zero-downtime", "deploy `shop` (8 replicas of web-server:1), then update it to web-server:2 "
                               "so that 8 replicas stay available the whole time",
-             "maxUnavailable is how many may be missing during the update: "
-             "shop.update('web-server:2', max_surge=..., max_unavailable=0)", check_zero_downtime,
+             "maxUnavailable is how many may be missing during the update: set it to 0 (kubectl patch deployment "
+             "shop -p '{\"spec\":{\"strategy\":{\"rollingUpdate\":{\"maxSurge\":2,\"maxUnavailable\":0}}}}'), "
+             "then kubectl set image", check_zero_downtime,
              wrong="the default strategy (25 % may be unavailable)"),
     Exercise("canary", "try web-server:broken on 25 % of `shop` as a canary, watch it fail, and take it back",
              "shop.canary('web-server:broken', percent=25), cluster.run(60), look at cluster.ps('shop-canary'), "

@@ -148,10 +148,10 @@ class SimBackend:
     def _replicas(self):
         services = self.api.items("services")
         for pod in self.api.items("pods").values():
-            if pod.slot and pod.phase in ("failed", "succeeded") and not pod.deleting:
+            if pod.slot and pod.phase in ("failed", "succeeded"):
                 names = services[pod.owner].slots.get(pod.slot, ()) if pod.owner in services else ()
-                if names and names[-1] != pod.name:
-                    continue  # Swarm's task history: `docker service ps` shows it, the picture does not
+                if pod.deleting or (names and names[-1] != pod.name):
+                    continue  # Swarm's task history (shut down, or replaced): `docker service ps` shows it
             yield Replica(pod.name, pod.app, pod.node, pod.image, pod.phase, pod.ready, pod.restarts,
                           pod.revision, pod.reason, created=pod.created)
 
