@@ -187,7 +187,8 @@ def _kubectl(ctx, argv: list[str]) -> tuple[str, list[list[str]] | None]:
             flags = [t for t in argv[1:] if t.startswith("-")]
             if any(t == "--replicas" for t in flags):
                 return "", None
-            return SCALE_KIND.format(name=args[0]) + remark, _meant(name, args[0], [["scale", *flags, f"deployment/{name}"]])
+            scale = [["scale", *flags, f"deployment/{name}"]]
+            return SCALE_KIND.format(name=args[0]) + remark, _meant(name, args[0], scale)
     return "", None
 
 

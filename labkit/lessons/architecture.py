@@ -66,13 +66,14 @@ def check_mystery(cluster) -> list[str]:
     elif started[0] != stopped:
         problems.append(f"the first component you started was {started[0]}, and it was running: read the "
                         "symptoms (Pending pods? no new pods? refused changes?) before restarting things")
-    still = component_down(cluster.state())
+    state = cluster.state()
+    still = component_down(state)
     if stopped in still:  # never named here: that is the student's to find
         problems.append("the component that stopped is still stopped")
     others = [name for name in still if name != stopped]
     if others:
         problems.append(f"also stopped now: {', '.join(others)}")
-    return problems + workload(cluster.state(), "web", 10)
+    return problems + workload(state, "web", 10)
 
 
 def _held_on_their_node(cluster) -> list[str]:
@@ -102,8 +103,8 @@ def check_path(cluster) -> list[str]:
                 "its last step"]
     state = cluster.state()
     still = component_down(state)
-    return ([f"still stopped: {', '.join(still)}: start it, so the waiting pod can run"] if still else []) + \
-        workload(state, "web", 8)
+    problems = [f"still stopped: {', '.join(still)}: start it, so the waiting pod can run"] if still else []
+    return problems + workload(state, "web", 8)
 
 
 EXERCISES = [

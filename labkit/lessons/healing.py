@@ -50,7 +50,8 @@ EXERCISES = [
              check_two_nodes,
              wrong="failing one node only"),
     Exercise("managers", "make a swarm `ha3` with 3 managers and a service `web`; fail a manager, then scale "
-                         "`web` to 6", "ha3 = lk.connect(flavor='swarm', nodes=4, managers=3, name='ha3'); ha3.fail_node('node-1')",
+                         "`web` to 6",
+             "ha3 = lk.connect(flavor='swarm', nodes=4, managers=3, name='ha3'); ha3.fail_node('node-1')",
              check_three_managers,
              wrong="scaling web before failing the manager; or one manager"),
 ]

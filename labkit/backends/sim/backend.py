@@ -19,7 +19,7 @@ from .clock import Clock
 from .controllers import DeploymentController, NodeLifecycleController, ReplicaSetController, delete_pod
 from .node import NodeAgent
 from .objects import Deployment, NodeObj, Pod, Service, Template
-from .orchestrator import SwarmOrchestrator
+from .orchestrator import FINISHED, SwarmOrchestrator
 from .scheduler import Scheduler, bind, unbind
 from .store import Store
 
@@ -148,7 +148,7 @@ class SimBackend:
     def _replicas(self):
         services = self.api.items("services")
         for pod in self.api.items("pods").values():
-            if pod.slot and pod.phase in ("failed", "succeeded"):
+            if pod.slot and pod.phase in FINISHED:
                 names = services[pod.owner].slots.get(pod.slot, ()) if pod.owner in services else ()
                 if pod.deleting or (names and names[-1] != pod.name):
                     continue  # Swarm's task history (shut down, or replaced): `docker service ps` shows it

@@ -26,6 +26,7 @@ from .objects import Pod, Service, Template
 RESTART_DELAY = 5.0  # --restart-delay
 TASK_HISTORY = 5  # task-history-limit per slot
 POLL = 0.1  # how often the updater looks (SwarmKit's reacts to each task event)
+FINISHED = ("failed", "succeeded")  # a task's phases once its container is gone for good
 
 
 @dataclass
@@ -118,7 +119,7 @@ class SwarmOrchestrator:
         pods = self.api.items("pods")
         names = svc.slots[slot]
         names[:] = [n for n in names if n in pods]
-        finished = [n for n in names[:-1] if pods[n].phase in ("failed", "succeeded")]
+        finished = [n for n in names[:-1] if pods[n].phase in FINISHED]
         for old in finished[:max(len(names) - TASK_HISTORY, 0)]:
             self.api.remove("pods", old)
             names.remove(old)
@@ -157,20 +158,18 @@ class SwarmOrchestrator:
         """One worker's next move: start its slot's new task once the old one stopped (stop-first),
         free itself once the new task runs (start-first: the old one goes then), or take a slot."""
         pods = self.api.items("pods")
+        old = pods.get(worker.old)
         if worker.slot is not None and not worker.new:
-            old = pods.get(worker.old)
-            if old is not None and old.phase not in ("succeeded", "failed"):
+            if old is not None and old.phase not in FINISHED:
                 return  # stop-first: the old task is still stopping
-            worker.new = self.new_task(svc, worker.slot, update.target).name
-            update.running_since[worker.new] = None
+            self._start_new(svc, update, worker)
         if worker.slot is not None:
             new = pods.get(worker.new)
             if new is not None and new.phase == "running":
                 update.running_since[worker.new] = self.clock.now
-                old = pods.get(worker.old)
                 if old is not None and not old.deleting:  # start-first
                     delete_pod(self.api, old, source="orchestrator")
-            elif new is not None and new.phase not in ("failed", "succeeded"):
+            elif new is not None and new.phase not in FINISHED:
                 return  # still starting
             worker.slot, worker.free_at = None, self.clock.now + update.config["delay"]
         if update.queue and self.clock.now >= worker.free_at:
@@ -182,8 +181,11 @@ class SwarmOrchestrator:
         if update.config["order"] == "stop-first" and old is not None:
             delete_pod(self.api, old, source="orchestrator")
             return  # the new task starts once the old one has stopped
-        worker.new = self.new_task(svc, slot, update.target).name
-        update.running_since[worker.new] = None
+        self._start_new(svc, update, worker)
+
+    def _start_new(self, svc: Service, update: Update, worker: Worker) -> None:
+        worker.new = self.new_task(svc, worker.slot, update.target).name
+        update.running_since[worker.new] = None  # from now on its failure counts against the update
 
     def held(self, svc: Service, slot: int) -> bool:
         """Whether the updater is emptying `slot` itself (stop-first): the orchestrator must not
@@ -196,12 +198,14 @@ class SwarmOrchestrator:
         pods = self.api.items("pods")
         for name, since in update.running_since.items():
             task = pods.get(name)
-            gone = task is None or task.phase in ("failed", "succeeded")
-            if gone and name not in update.failed and (since is None or self.clock.now - since <= update.config["monitor"]):
+            gone = task is None or task.phase in FINISHED
+            watched = since is None or self.clock.now - since <= update.config["monitor"]
+            if gone and watched and name not in update.failed:
                 update.failed.add(name)
                 self.api.record("TaskFailed", f"task/{name}", "task failed during update", "Warning",
                                 source="orchestrator")
-        return bool(update.failed) and len(update.failed) / max(update.dirty, 1) > update.config["max_failure_ratio"]
+        ratio = len(update.failed) / max(update.dirty, 1)
+        return bool(update.failed) and ratio > update.config["max_failure_ratio"]
 
     def _failed(self, svc: Service, update: Update) -> None:
         action = update.config["failure_action"]
