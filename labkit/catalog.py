@@ -19,7 +19,7 @@ class DemoImage:
 DEMO_IMAGES: dict[str, DemoImage] = {
     "web-server:1": DemoImage(page="hello v1"),
     "web-server:2": DemoImage(page="hello v2"),
-    "web-server:broken": DemoImage(page="hello v3 (crashes after 3 s)", crash_after=3.0),
+    "web-server:broken": DemoImage(page="hello broken", crash_after=5.0),
 }
 # The names the course notes use, as tags of the demo images.
 ALIASES: dict[str, str] = {

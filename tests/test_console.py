@@ -370,7 +370,10 @@ def test_drain_refuses_bare_pods_without_force():
     c.run(3)
     with pytest.raises(ConsoleError, match="cannot delete Pods that declare no controller"):
         console.run("kubectl drain node-1")
-    assert "deleting Pods that declare no controller" in console.run("kubectl drain node-1 --force")
+    with pytest.raises(ConsoleError, match=r"cannot delete DaemonSet-managed Pods \(use --ignore-daemonsets"):
+        console.run("kubectl drain node-1 --force")  # kube-proxy runs on every node, as on minikube
+    out = console.run("kubectl drain node-1 --force --ignore-daemonsets")
+    assert "deleting Pods that declare no controller" in out and "ignoring DaemonSet-managed Pods" in out
 
 
 def test_describe_deployment_pod_and_node():
@@ -696,3 +699,49 @@ def test_watching_a_cluster_that_never_settles_ends_after_two_minutes_of_it():
     assert out.splitlines()[-1] == "(labkit: stopped after 120 s of cluster time)"
     assert "CrashLoopBackOff" in out or "Error" in out
     assert 120 <= c.now() < 130
+
+
+def test_a_swarm_without_a_majority_of_managers_answers_in_mobys_words():
+    """moby's errNoLeader for every command the managers' Raft store answers (docker node ls as
+    well as service scale); the local daemon still answers `docker ps`; the terminal moves to a
+    manager that is on, as the real backend's does."""
+    c = console.use(labkit.connect("sim", flavor="swarm", nodes=5, managers=3))
+    c.deploy("web", "web-server:1", replicas=3)
+    c.wait()
+    c.fail_node("node-1")
+    c.run(30)
+    listing = console.run("docker node ls")
+    assert re.search(r"\* +node-2 +Ready +Active +Leader", listing) and re.search(r"node-1 +Down .*Unreachable", listing)
+    c.fail_node("node-2")
+    c.run(30)
+    for line in ("docker node ls", "docker service scale web=5", "docker service ps web"):
+        with pytest.raises(ConsoleError) as error:
+            console.run(line)
+        assert error.value.message.startswith("Error response from daemon: rpc error: code = Unknown desc = The swarm "
+                                              "does not have a leader. It's possible that too few managers are online.")
+        assert "recover_node('node-1')" in error.value.hint
+    assert "web-server:1" in console.run("docker ps")
+    assert c.workload("web").status().desired == 3
+
+
+def test_with_its_only_manager_off_no_docker_daemon_answers():
+    c = console.use(labkit.connect("sim", flavor="swarm", nodes=3, managers=1))
+    c.fail_node("node-1")
+    for line in ("docker node ls", "docker ps"):
+        with pytest.raises(ConsoleError, match=r"^Cannot connect to the Docker daemon at unix:///var/run/docker.sock"):
+            console.run(line)
+
+
+def test_docker_ps_dates_an_exit_from_the_exit_and_a_lost_host_as_exited_255():
+    c = console.use(labkit.connect("sim", flavor="docker"))
+    c.run(100)
+    console.run("docker run -d --name once web-server:broken")
+    console.run("docker run -d --name w1 web-server:1")
+    c.run(30)
+    assert re.search(r"Exited \(1\) 2\d seconds ago +once", console.run("docker ps -a"))
+    c.fail_node("docker-host")
+    c.run(60)
+    c.recover_node("docker-host")
+    c.run(5)
+    listing = console.run("docker ps -a")
+    assert re.search(r"Exited \(255\) 5 seconds ago +w1", listing), listing

@@ -85,7 +85,7 @@ def test_restart_policy_always_brings_a_crash_back(cluster):
 def test_the_broken_image_crashes_and_nothing_heals_it(cluster):
     cluster.run_container("web-server:broken", name="crashy")
     state = cluster.wait(20, until=lambda s: s.count(phase="failed") == 1)
-    assert state.replicas[0].reason.startswith("Error (exit 1)")
+    assert state.replicas[0].reason == "Exited (1)"  # docker ps: Exited (1) 2 seconds ago
 
 
 def test_deploy_scale_by_hand_and_nothing_heals(cluster):
@@ -120,6 +120,7 @@ def test_host_failure_loses_everything_and_only_restart_policies_come_back(clust
     cluster.fail_node("node-1")
     state = cluster.state()
     assert not state.nodes[0].ready and state.count() == 0
+    assert {r.reason for r in state.replicas} == {"HostDown"}  # the simulator's word for the same
     with pytest.raises(Unavailable, match="down"):
         cluster.run_container("web-server:1")
     cluster.recover_node("node-1")

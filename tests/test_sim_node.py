@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 import labkit
-from labkit.backends.sim.node import BACKOFF_CAP, BACKOFF_START
+from labkit.backends.sim.node import BACKOFF_CAP, BACKOFF_START, DOCKER_BACKOFF_CAP, DOCKER_BACKOFF_START
 from labkit.errors import NotFound, Refused, Unavailable
 
 
@@ -91,7 +91,7 @@ def test_a_crashing_container_restarts_with_crash_loop_back_off():
     (replica,) = web.replicas()
     started = [e.time for e in pod_events(cluster, replica.name) if e.reason == "Started"]
     died = [e.time for e in pod_events(cluster, replica.name) if e.reason == "BackOff"]
-    assert all(round(d - s, 3) == 3.0 for s, d in zip(started, died))  # the image crashes after 3 s
+    assert all(round(d - s, 3) == 5.0 for s, d in zip(started, died))  # the image crashes after 5 s
     waits = [round(s - d) for d, s in zip(died, started[1:])]
     assert waits[:7] == [0, 10, 20, 40, 80, 160, 300] and set(waits[7:]) <= {300}
     assert replica.restarts == len(started) - 1
@@ -209,6 +209,10 @@ def containers(cluster) -> dict:
     return {r.name: r for r in cluster.state().replicas}
 
 
+def container_events(cluster, name: str) -> list:
+    return [e for e in cluster.events() if e.object == f"container/{name}"]
+
+
 def test_docker_flavor_is_one_host():
     cluster = docker()
     assert cluster.nodes == ["docker-host"]
@@ -248,6 +252,36 @@ def test_a_crashing_container_stays_down_without_a_restart_policy():
     assert web.phase == "failed" and web.reason == "Exited (1)" and web.restarts == 0
 
 
+def test_a_crashing_container_restarts_with_dockers_back_off_not_the_kubelets():
+    """moby restartmanager: 100 ms, doubling to 1 min; RestartCount counts each decision;
+    `Restarting` (docker ps: Restarting (1) ...) during the wait, never CrashLoopBackOff."""
+    assert (DOCKER_BACKOFF_START, DOCKER_BACKOFF_CAP) == (0.1, 60.0)
+    cluster = docker()
+    name = cluster.run_container("web-server:broken", name="flaky", restart="always")
+    reasons = set()
+    for _ in range(3000):
+        cluster.run(0.1)
+        reasons.add(containers(cluster)[name].reason)
+    started = [e.time for e in container_events(cluster, name) if e.reason == "Started"]
+    died = [e.time for e in container_events(cluster, name) if e.reason == "Died"]
+    waits = [round(s - d, 1) for d, s in zip(died, started[1:])]
+    assert waits[:11] == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 60.0], waits
+    assert containers(cluster)[name].restarts == len(died)
+    assert reasons == {"", "Restarting"}
+
+
+def test_a_container_that_ran_10_s_restarts_after_100_ms_again():
+    cluster = docker()
+    name = cluster.run_container("web-server:1", name="web", restart="always")
+    for pause in (2, 2, 12, 2):  # killed after 2 s up, 2 s, then 12 s (resets the back-off), 2 s
+        cluster.run(pause)
+        cluster.kill_replica(name)
+    cluster.run(5)
+    started = [e.time for e in container_events(cluster, name) if e.reason == "Started"]
+    died = [e.time for e in container_events(cluster, name) if e.reason == "Died"]
+    assert [round(s - d, 1) for d, s in zip(died, started[1:])] == [0.1, 0.2, 0.1, 0.2]
+
+
 def test_run_container_names_and_images():
     cluster = docker()
     assert cluster.run_container("web-server:1") == "web-server-1"
@@ -280,7 +314,8 @@ def test_a_host_failure_loses_everything():
     cluster.run(5)
     after = containers(cluster)
     assert after[always].phase == "running"  # the daemon restarts "always" containers
-    assert after[plain].phase == "failed"
+    assert after[plain].phase == "failed" and after[plain].reason == "Exited (255)"  # died with its host
+    assert all(r.reason == "Exited (255)" for r in after.values() if r.workload)
     assert group.status().ready == 0  # nobody relaunches the group's containers
 
 

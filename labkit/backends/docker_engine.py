@@ -21,6 +21,7 @@ import random
 import re
 import threading
 import time
+from typing import Callable
 
 from ..errors import InvalidInput, NotFound, Refused, Unavailable
 from ..model import ClusterState, Component, Event, Node, Replica, Workload
@@ -63,6 +64,7 @@ class DockerBackend:
         self._history: dict[str, list[tuple[int, str]]] = {}
         self._spec: dict[str, DeploySpec] = {}
         self._down: list[str] | None = None  # ids to bring back when the host recovers; None = host up
+        self._lost: set[str] = set()  # ids of the containers the host's failure stopped (while it is down)
         self._own_events: list[Event] = []
         self._fingerprint: object = None
         self._version = 0
@@ -80,7 +82,7 @@ class DockerBackend:
     def now(self) -> float:
         return time.monotonic() - self._t0
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float, observe: Callable[[], None] | None = None) -> None:
         time.sleep(max(0.0, seconds))
 
     # -- what exists ----------------------------------------------------------------
@@ -294,6 +296,7 @@ class DockerBackend:
             back = []
             for c in self._containers():
                 if c.attrs.get("State") in ("running", "restarting"):
+                    self._lost.add(c.id)
                     if c.attrs.get("Labels", {}).get(RESTART) in ("always", "unless-stopped"):
                         back.append(c.id)
                     try:
@@ -310,6 +313,7 @@ class DockerBackend:
             if self._down is None:
                 return
             back, self._down = self._down, None
+            self._lost.clear()
             for cid in back:
                 try:
                     self.client.api.start(cid)
@@ -384,9 +388,11 @@ class DockerBackend:
             m = _EXIT.search(status)
             code = int(m.group(1)) if m else 1
             phase = "succeeded" if code == 0 else "failed"
-            reason = {0: "Completed", 137: "Killed", 143: "Terminated"}.get(code, f"Error (exit {code})")
+            reason = f"Exited ({code})"  # docker ps's own word
         else:
             phase, reason = "failed", state.capitalize()
+        if c.id in self._lost:  # labkit's word while the host is off (no daemon to ask), as on the simulator
+            phase, reason = "failed", "HostDown"
         restarts = 0
         if labels.get(RESTART, "no") != "no":
             try:
@@ -432,6 +438,7 @@ class DockerBackend:
             self._history.clear()
             self._spec.clear()
             self._down = None
+            self._lost.clear()
 
     def close(self) -> None:
         try:

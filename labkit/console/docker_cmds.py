@@ -15,6 +15,11 @@ from .tables import docker_duration, docker_table, ellipsis, hex_id, node_ip, sw
 
 API = "1.41"
 SWARM_NET = "10.10.0"
+# moby's errNoLeader, as the CLI prints it (daemon/cluster): what every swarm command answers without a quorum.
+NO_LEADER = ("Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader. It's "
+             "possible that too few managers are online. Make sure more than half of the managers are online.")
+NO_DAEMON = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
+SWARM_GROUPS = ("node", "service", "stack")  # commands the managers' Raft store answers (not the local daemon)
 NOT_MANAGER = ('Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or '
                '"docker swarm join" to connect this node to swarm and try again.')
 HELP = Flag("help", kind="bool", help="Print usage")
@@ -53,7 +58,25 @@ def main(ctx, argv: list[str]) -> None:
         raise ConsoleError("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon "
                            "running?", "this is a Kubernetes cluster: use kubectl, or a docker/swarm cluster: "
                            "labkit.console.use(labkit.connect(flavor='swarm'))")
+    if ctx.cluster.flavor == "swarm":
+        _reach_swarm(ctx, cmd)
     cmd.run(ctx, parsed)
+
+
+def _reach_swarm(ctx, cmd: Command) -> None:
+    """The terminal is on a manager that is on (labkit moves it when one goes off); with every
+    manager off no daemon answers at all, and without a majority the swarm's own commands fail."""
+    managers = [siminfo.node_obj(ctx, n.name) for n in ctx.cluster.state().nodes if n.role == "manager"]
+    up = [m for m in managers if m.up]
+    if managers and not up:
+        raise ConsoleError(NO_DAEMON, f"every manager is switched off ({', '.join(m.name for m in managers)}), and "
+                                      f"this terminal ran on one: cluster.recover_node({managers[0].name!r})")
+    wants_raft = cmd.path[0] in SWARM_GROUPS or cmd.path[:2] == ("swarm", "join-token")
+    if wants_raft and len(up) * 2 <= len(managers):
+        down = [m.name for m in managers if not m.up]
+        raise ConsoleError(NO_LEADER, f"{len(down)} of {len(managers)} managers are off ({', '.join(down)}): Raft "
+                                      f"needs {len(managers) // 2 + 1} to elect a leader; running tasks keep running. "
+                                      f"Power one back on: cluster.recover_node({down[0]!r})")
 
 
 def _find(argv: list[str]) -> tuple[Command, list[str]]:
@@ -90,10 +113,10 @@ def _top_help() -> str:
 
 # -- hosts and ids ------------------------------------------------------------------------------------------
 def _host(ctx) -> str:
-    """The machine the docker CLI talks to: the docker host, or the swarm's first manager."""
+    """The machine the docker CLI talks to: the docker host, or the swarm's first manager that is on."""
     nodes = ctx.cluster.state().nodes
     managers = [n.name for n in nodes if n.role == "manager"]
-    return managers[0] if managers else nodes[0].name
+    return next((m for m in managers if siminfo.node_obj(ctx, m).up), managers[0]) if managers else nodes[0].name
 
 
 def manager_address(ctx) -> str:
@@ -204,13 +227,12 @@ def _containers(ctx, all_: bool):
 
 
 def _restarting(ctx, r) -> bool:
-    pod = siminfo.pod(ctx, r.name)
-    return r.phase == "failed" and pod is not None and pod.restart_policy != "Never" and not pod.deleting
+    return r.reason == "Restarting"
 
 
 def _last_event(ctx, name: str) -> float:
     for event in reversed(ctx.cluster.events()):
-        if event.object in (f"pod/{name}", f"task/{name}"):
+        if event.object in (f"pod/{name}", f"task/{name}", f"container/{name}"):
             return event.time
     return 0.0
 
@@ -220,16 +242,14 @@ def _status(ctx, r, now: float) -> str:
         pod = siminfo.pod(ctx, r.name)
         since = getattr(pod, "ready_since", None) or r.created
         return f"Up {docker_duration(now - since)}"
-    if r.phase == "pending":
-        return "Created"
     if r.phase == "terminating":
         return "Removal In Progress"
+    if r.phase == "pending" and not _restarting(ctx, r):
+        return "Created"
     code = siminfo.exit_code(ctx, r.name)
     code = 1 if code is None else code
     ago = docker_duration(now - _last_event(ctx, r.name))
-    if _restarting(ctx, r):
-        return f"Restarting ({code}) {ago} ago"
-    return f"Exited ({code}) {ago} ago"
+    return f"{'Restarting' if _restarting(ctx, r) else 'Exited'} ({code}) {ago} ago"
 
 
 def ps(ctx, p: Parsed) -> None:

@@ -170,7 +170,7 @@ def exit_code(ctx, name: str) -> int | None:
     reason = found.reason or ""
     if reason.startswith("Exited ("):
         return int(reason[8:].split(")")[0])
-    if found.phase != "failed":
+    if found.phase != "failed" and reason != "Restarting":
         return None
     for event in reversed(ctx.cluster.events()):  # "container exited with code 1", "... (exit code 137)"
         if event.object == f"pod/{name}" and "code" in event.message:

@@ -15,6 +15,10 @@ from .objects import NodeObj, Pod
 from .scheduler import unbind
 
 BACKOFF_START, BACKOFF_CAP = 10.0, 300.0  # kubelet's CrashLoopBackOff
+# Docker's restart manager (moby restartmanager/restartmanager.go): wait 100 ms, doubling to 1 min,
+# back to 100 ms once a container ran for 10 s; RestartCount counts each decision to restart.
+DOCKER_BACKOFF_START, DOCKER_BACKOFF_CAP, DOCKER_BACKOFF_RESET = 0.1, 60.0, 10.0
+LOST_POWER_EXIT = 255  # what dockerd records, on its next start, for a container that died with its host
 AGENT = {"kubernetes": "kubelet", "swarm": "agent", "docker": "docker-daemon"}  # who reports in each flavor
 
 
@@ -100,13 +104,17 @@ class NodeAgent:
     # -- stopping ------------------------------------------------------------------
     def crash(self, pod: Pod, exit_code: int = 1) -> None:
         """The container's process ended by itself (or was killed from outside)."""
+        ran = self.clock.now - (pod.ready_since or self.clock.now)
         pod.container_up = False
         pod.ready, pod.ready_since = False, None
         pod.generation += 1
         pod.phase = "failed"
         restart = pod.restart_policy == "Always" or (pod.restart_policy == "OnFailure" and exit_code != 0)
+        if self.api.flavor == "docker":
+            self.docker_exited(pod, exit_code, ran, restart)
+            return
         if not restart:
-            pod.reason = f"Exited ({exit_code})" if self.api.flavor == "docker" else "Error"
+            pod.reason = "Error"
             self.report(pod)
             self.event(pod, "Died", f"container exited with code {exit_code}", "Warning")
             return
@@ -116,6 +124,22 @@ class NodeAgent:
         self.report(pod)
         self.event(pod, "BackOff", "Back-off restarting failed container", "Warning")
         self.later(delay, pod, self.restart)
+
+    def docker_exited(self, pod: Pod, exit_code: int, ran: float, restart: bool) -> None:
+        """Docker's words and timings: `Exited (1)`, or `Restarting (1)` for the back-off's wait
+        (docker ps), never the kubelet's CrashLoopBackOff."""
+        self.event(pod, "Died", f"container exited with code {exit_code}", "Warning")
+        if not restart:
+            pod.reason = f"Exited ({exit_code})"
+            self.report(pod)
+            return
+        if ran >= DOCKER_BACKOFF_RESET:
+            pod.backoff = 0.0
+        pod.backoff = min(pod.backoff * 2, DOCKER_BACKOFF_CAP) if pod.backoff else DOCKER_BACKOFF_START
+        pod.restarts += 1
+        pod.phase, pod.reason = "pending", "Restarting"
+        self.later(pod.backoff, pod, self.run)  # before the report: the pod is busy, nothing else starts it
+        self.report(pod)
 
     def restart(self, pod: Pod) -> None:
         pod.restarts += 1
@@ -158,6 +182,22 @@ class NodeAgent:
     def event(self, pod: Pod, reason: str, message: str, type: str = "Normal") -> None:
         self.api.record(reason, self.api.ref(pod.name), message, type, source=AGENT[self.api.flavor])
 
+    def docker_restored(self, pod: Pod) -> None:
+        """dockerd starting again after its host lost power: a container that was running shows
+        `Exited (255)`, unless its policy is always/unless-stopped: dockerd starts it, with a new
+        RestartCount (moby: ResetRestartManager on start)."""
+        if pod.reason != "HostDown":
+            return  # it had exited before the host went down: it stays as it was
+        pod.restarts, pod.backoff = 0, 0.0
+        if pod.restart_policy == "Always":
+            pod.phase, pod.reason = "pending", ""
+            self.report(pod)
+            self.start(pod)
+        else:  # dockerd records the exit as it starts (docker ps: Exited (255) N seconds ago)
+            pod.reason = f"Exited ({LOST_POWER_EXIT})"
+            self.report(pod)
+            self.event(pod, "Died", f"container exited with code {LOST_POWER_EXIT} (its host lost power)", "Warning")
+
     # -- the node itself -------------------------------------------------------------
     def fail(self) -> None:
         """Power off: containers stop, nothing is reported (docker: the daemon dies with them)."""
@@ -166,9 +206,10 @@ class NodeAgent:
         pods = self.api.items("pods")
         for name in sorted(self.node.pods):
             pod = pods[name]
+            was_on = pod.container_up or pod.reason == "Restarting"
             pod.container_up = False
             pod.generation += 1
-            if self.api.flavor == "docker":
+            if self.api.flavor == "docker" and was_on:  # labkit's word while the host is off: no daemon to ask
                 pod.phase, pod.ready, pod.reason = "failed", False, "HostDown"
                 self.report(pod)
         self.busy.clear()
@@ -189,6 +230,8 @@ class NodeAgent:
             if pod.deleting:
                 self.stopping.discard(name)
                 self.stop(pod)
+            elif self.api.flavor == "docker":
+                self.docker_restored(pod)
             elif not pod.container_up and (pod.restart_policy == "Always" or pod.phase != "failed"):
                 if pod.phase == "running":
                     pod.restarts += 1
