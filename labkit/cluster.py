@@ -168,10 +168,7 @@ class Cluster:
         """Record the timeline and tell the listeners. A `step` of time passing is told
         at most every 50 ms of wall time (longer when a snapshot is slow to take, as at
         150,000 pods); a change made through the facade is always told."""
-        workloads = self._workloads()
-        if workloads and (not self.timeline or self.timeline[-1][1] != workloads):
-            self.timeline.append((self.now(), workloads))
-            del self.timeline[:-5000]
+        self._record()
         if not self._listeners or (step and time.monotonic() < self._next_notice):
             return
         started = time.monotonic()
@@ -179,6 +176,14 @@ class Cluster:
         self._next_notice = time.monotonic() + max(0.05, 3 * (time.monotonic() - started))
         for callback in list(self._listeners):
             callback(state)
+
+    def _record(self) -> None:
+        """Add the workloads to the timeline if they changed (the simulator calls this after each
+        instant at which something happened, so a rollout's briefest step is in it)."""
+        workloads = self._workloads()
+        if workloads and (not self.timeline or self.timeline[-1][1] != workloads):
+            self.timeline.append((self.now(), workloads))
+            del self.timeline[:-20000]
 
     # -- workloads -----------------------------------------------------------
     def deploy(self, name: str, image: str, replicas: int = 1, *, env: dict | None = None,
@@ -288,7 +293,7 @@ class Cluster:
         step = max(seconds / 50, 0.5) if self._listeners else seconds
         end = self.now() + seconds
         while self.now() < end - 1e-9:
-            self.backend.advance(min(step, end - self.now()))
+            self.backend.advance(min(step, end - self.now()), self._record)
             self._changed(step=True)
         self._changed()
         return self.state()
@@ -347,7 +352,7 @@ class Cluster:
                 state = self.state()
                 raise Timeout(f"not converged after {timeout:g} s: {_missing(state, self._unnoticed(state))}",
                               "look at cluster.events() for Warnings, or wait longer: cluster.wait(timeout=...)")
-            self.backend.advance(min(step, max(deadline - self.now(), 1e-3)))
+            self.backend.advance(min(step, max(deadline - self.now(), 1e-3)), self._record)
             self._changed(step=True)
         self._changed()
         return self.state()

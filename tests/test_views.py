@@ -268,6 +268,23 @@ def test_rollout_figure_from_a_real_rolling_update():
     assert "<svg" in html and "polygon" in html
 
 
+def test_the_timeline_holds_every_step_of_a_rollout_and_the_plot_starts_at_the_update():
+    """maxSurge 100 %: all ten new pods exist at once beside the ten old ones for a moment; a
+    timeline sampled every half second missed it (17). The plot's axis starts just before the
+    update, not at the deploy a minute earlier."""
+    cluster = sim()
+    web = cluster.deploy("web", image="web-server:1", replicas=10)
+    cluster.wait()
+    cluster.run(60)
+    started = cluster.now()
+    web.update(image="web-server:2", max_surge="100%", max_unavailable=0)
+    cluster.wait()
+    s = series(cluster.timeline, "web")
+    assert max(s.current) == 20
+    ax = web.rollout_plot().axes[0]
+    assert started - 1.0 <= ax.get_xlim()[0] <= started
+
+
 def test_rollout_figure_draws_pauses_and_rollbacks():
     class Fake:
         timeline = FAKE_TIMELINE

@@ -9,7 +9,7 @@ change (like `kubectl` and `docker service`): convergence is observed with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
 from ..model import ClusterState, Event
 
@@ -67,8 +67,10 @@ class Backend(Protocol):
     # Optional: `workloads() -> tuple[model.Workload, ...]`, a cheap summary the facade
     # prefers to a full state() while it waits (the simulator has one).
     def now(self) -> float: ...
-    def advance(self, seconds: float) -> None:
-        """Let `seconds` of cluster time pass (virtual on the simulator, real elsewhere)."""
+    def advance(self, seconds: float, observe: Callable[[], None] | None = None) -> None:
+        """Let `seconds` of cluster time pass (virtual on the simulator, real elsewhere).
+        The simulator calls `observe()` after each instant at which something happened, so
+        the facade's timeline misses no step; a real engine's is sampled by the caller."""
 
     def deploy(self, spec: DeploySpec) -> None: ...
     def scale(self, name: str, replicas: int) -> None: ...

@@ -248,7 +248,7 @@ class KubernetesBackend:
         found = [event_of(e) for e in items]
         return sorted((e for e in found if e.time >= since), key=lambda e: e.time)
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float, observe: Callable[[], None] | None = None) -> None:
         """Real time passes on a real cluster: wait."""
         time.sleep(seconds)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from typing import Callable
 
 from ..errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
 from ..model import ClusterState, Component, Event, Node, Replica, Workload
@@ -150,7 +151,7 @@ class SwarmBackend:
     def now(self) -> float:
         return time.monotonic() - self._t0
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float, observe: Callable[[], None] | None = None) -> None:
         time.sleep(max(0.0, seconds))
 
     # -- lookups ------------------------------------------------------------------------

@@ -175,8 +175,9 @@ def _dispatch(ctx: "Context", args: list[str]) -> None:
     # moment pass, so that the next command sees what a student on a real cluster would see by the
     # time they have typed it (e.g. the new pods of a deployment).
     if _revision(ctx.cluster) != before:
-        ctx.cluster.backend.advance(REACTION)
-    ctx.cluster._changed()
+        ctx.cluster.run(REACTION)  # through the facade: its timeline records each step
+    else:
+        ctx.cluster._changed()
 
 
 def _revision(cluster) -> int:

@@ -138,12 +138,21 @@ def series(timeline, name: str) -> Series:
     return out.finish()
 
 
-def last_rollout_start(s: Series) -> int:
-    """Index of a sample a little before the last rollout began (0 when there was none)."""
+def last_rollout_start(s: Series) -> int | None:
+    """Index of the last sample before the last rollout began: the steady state it started
+    from (None when there was no rollout)."""
     for k in range(len(s) - 1, 0, -1):
         if s.revision[k] != s.revision[k - 1]:
-            return max(k - 3, 0)
-    return 0
+            return k - 1
+    return None
+
+
+def lead_in(s: Series) -> Series:
+    """Start the axis shortly before the rollout's first step (that state held since the
+    sample's own time, maybe long before: the deploy is not part of the rollout)."""
+    if len(s) > 1:
+        s.t[0] = max(s.t[0], s.t[1] - max(0.5, 0.05 * (s.t[-1] - s.t[1])))
+    return s
 
 
 def _timeline(cluster, name: str, last: bool) -> Series:
@@ -154,7 +163,8 @@ def _timeline(cluster, name: str, last: bool) -> Series:
             raise NotFound(f"no workload named {name!r}", "deploy it first, or check the name")
         s.add(cluster.now(), status)
         s.finish()
-    return s.window(last_rollout_start(s)) if last else s
+    start = last_rollout_start(s) if last else None
+    return s if start is None else lead_in(s.window(start))
 
 
 def _png(fig) -> bytes:

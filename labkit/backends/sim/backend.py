@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Callable
 
 from ... import catalog
 from ...errors import InvalidInput, NotFound, Refused, Unavailable
@@ -119,8 +120,8 @@ class SimBackend:
     def now(self) -> float:
         return self.clock.now
 
-    def advance(self, seconds: float) -> None:
-        self.clock.run_until(self.clock.now + seconds)
+    def advance(self, seconds: float, observe: Callable[[], None] | None = None) -> None:
+        self.clock.run_until(self.clock.now + seconds, observe)
 
     def events(self, since: float = 0.0) -> list[Event]:
         return [Event(t, reason, obj, message, type, source)

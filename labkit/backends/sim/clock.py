@@ -30,11 +30,14 @@ class Clock:
         """A seeded random duration, e.g. how long one image pull takes."""
         return self.rng.uniform(low, high)
 
-    def run_until(self, when: float) -> None:
+    def run_until(self, when: float, observe: Callable[[], None] | None = None) -> None:
+        """Run every callback due by `when`; `observe()` after the last one of each instant."""
         queue = self._queue
         while queue and queue[0][0] <= when:
             self.now, _, callback = heapq.heappop(queue)
             callback()
+            if observe is not None and not (queue and queue[0][0] == self.now):
+                observe()
         self.now = max(self.now, when)
 
     @property
