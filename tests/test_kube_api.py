@@ -130,6 +130,18 @@ def test_the_course_flow_through_the_real_kubectl(kubectl):
     assert "No resources found" in out
 
 
+def test_kube_proxy_is_a_daemon_set_with_a_pod_on_every_node(kubectl):
+    """kubeadm and minikube run kube-proxy as a DaemonSet (printDaemonSet's columns)."""
+    code, out = kubectl("get", "daemonsets", "-n", "kube-system")
+    assert out.splitlines()[0].split() == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE",
+                                         "SELECTOR", "AGE"]
+    row = out.splitlines()[1].split()
+    assert row[0] == "kube-proxy" and row[1:6] == ["4"] * 5 and row[6] == "kubernetes.io/os=linux"
+    code, out = kubectl("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-proxy",
+                        "-o", "jsonpath={.items[*].spec.nodeName}")
+    assert sorted(out.split()) == ["control-plane", "node-1", "node-2", "node-3"]
+
+
 def test_cordon_drain_uncordon(kubectl):
     kubectl("apply", "-f", "-", stdin=json.dumps(DEPLOYMENT))
     assert kubectl("rollout", "status", "deployment/web", "--timeout=60s")[0] == 0
@@ -137,8 +149,13 @@ def test_cordon_drain_uncordon(kubectl):
     assert kubectl("cordon", "node-1")[1].strip() == "node/node-1 cordoned"
     code, out = kubectl("get", "node", "node-1")
     assert out.splitlines()[1].split()[1] == "Ready,SchedulingDisabled"
+    code, out = kubectl("drain", "node-2", "--timeout=60s")  # kube-proxy's pod: as on minikube, kubectl refuses
+    assert code == 1 and "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): " \
+        "kube-system/kube-proxy-" in out
     code, out = kubectl("drain", "node-2", "--ignore-daemonsets", "--timeout=60s")
-    assert code == 0 and "node/node-2 drained" in out
+    assert code == 0 and "node/node-2 drained" in out and "Warning: ignoring DaemonSet-managed Pods" in out
+    code, out = kubectl("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-proxy", "-o", "wide")
+    assert " node-2 " in out  # a DaemonSet's pod stays on its drained node
     assert kubectl("rollout", "status", "deployment/web", "--timeout=60s")[0] == 0
     code, out = kubectl("get", "pods", "-o", "jsonpath={.items[*].spec.nodeName}")
     assert "node-2" not in out.split() and out.count("node-3") >= 3 - len(on_node_1)

@@ -232,8 +232,9 @@ class SimBackend:
         if self.flavor == "kubernetes":
             self.api.admit_new("deployments", spec.name)
             strategy = self._k8s_strategy(K8S_DEFAULTS, spec.strategy)
-            self.api.write("deployments", Deployment(spec.name, spec.replicas, template, strategy, labels,
-                                                     self.clock.now))
+            deployment = Deployment(spec.name, spec.replicas, template, strategy, labels, self.clock.now)
+            deployment.selector = dict(labels)  # the pods' labels: a canary's carry the stable app's `app`
+            self.api.write("deployments", deployment)
         elif self.flavor == "swarm":
             self.api.admit_new("services", spec.name)
             self.api.write("services", Service(spec.name, spec.replicas, template,

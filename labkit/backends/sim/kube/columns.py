@@ -66,6 +66,16 @@ COLUMNS: dict[str, list[dict]] = {
         ("Ready", "integer", "Pods whose Ready condition is true (status.readyReplicas)."),
         AGE, *TEMPLATE,
         ("Selector", "string", "Label selector for the replica set's pods.", 1)),
+    "daemonsets": _columns(
+        NAME,
+        ("Desired", "integer", "Nodes that should run the daemon pod (status.desiredNumberScheduled)."),
+        ("Current", "integer", "Nodes running at least one daemon pod (status.currentNumberScheduled)."),
+        ("Ready", "integer", "Nodes whose daemon pod is ready (status.numberReady)."),
+        ("Up-to-date", "integer", "Nodes running the updated daemon pod (status.updatedNumberScheduled)."),
+        ("Available", "integer", "Nodes whose daemon pod is available (status.numberAvailable)."),
+        ("Node Selector", "string", "The pods' nodeSelector."),
+        AGE, *TEMPLATE,
+        ("Selector", "string", "Label selector for the daemon set's pods.", 1)),
     "namespaces": _columns(NAME, ("Status", "string", "The status of the namespace"), AGE),
     "events": _columns(
         ("Last Seen", "string", "Time since the event last recurred."),
@@ -363,6 +373,17 @@ def replicaset_row(rs: Obj, now: float) -> list:
             _age(rs, now), *_container_cells(spec.get("template")), format_label_selector(spec.get("selector"))]
 
 
+def daemonset_row(ds: Obj, now: float) -> list:
+    """Follows printDaemonSet: Name, Desired, Current, Ready, Up-to-date, Available, Node Selector, Age |
+    Containers, Images, Selector."""
+    meta, spec, status = _parts(ds)
+    template = spec.get("template") or {}
+    return [meta.get("name", ""), status.get("desiredNumberScheduled", 0), status.get("currentNumberScheduled", 0),
+            status.get("numberReady", 0), status.get("updatedNumberScheduled", 0), status.get("numberAvailable", 0),
+            format_labels((template.get("spec") or {}).get("nodeSelector")), _age(ds, now),
+            *_container_cells(template), format_label_selector(spec.get("selector"))]
+
+
 def namespace_row(namespace: Obj, now: float) -> list:
     """Follows printNamespace: Name, Status (status.phase), Age."""
     meta, _, status = _parts(namespace)
@@ -466,6 +487,7 @@ def lease_row(lease: Obj, now: float) -> list:
 
 ROWS: dict[str, Callable[[Obj, float], list]] = {
     "pods": pod_row, "nodes": node_row, "deployments": deployment_row, "replicasets": replicaset_row,
+    "daemonsets": daemonset_row,
     "namespaces": namespace_row, "events": event_row, "services": service_row,
     "endpointslices": endpointslice_row, "componentstatuses": componentstatus_row, "leases": lease_row,
 }

@@ -42,6 +42,7 @@ RESOURCES = (
     Resource("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", True, READ),
     Resource("deployments", "Deployment", "apps", "v1", True, ALL, ("deploy",), ("status", "scale"), ("all",)),
     Resource("replicasets", "ReplicaSet", "apps", "v1", True, ALL, ("rs",), ("status", "scale"), ("all",)),
+    Resource("daemonsets", "DaemonSet", "apps", "v1", True, READ, ("ds",), ("status",), ("all",)),
 )
 BY_PLURAL = {(r.group, r.plural): r for r in RESOURCES}
 GROUPS = ("apps", "discovery.k8s.io")

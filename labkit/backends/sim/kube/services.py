@@ -4,7 +4,8 @@ A Service keeps the spec the API server defaulted (a cluster IP from 10.96.0.0/1
 ports from 30000-32767, TCP, targetPort = port); its EndpointSlice is computed from the
 pods its selector picks, as the endpoint-slice controller keeps it: ready pods serve,
 terminating ones are marked so. `default/kubernetes` is the API server's own service and
-`kube-system/kube-dns` CoreDNS's (what `kubectl cluster-info` lists). The control plane's
+`kube-system/kube-dns` CoreDNS's (what `kubectl cluster-info` lists). The DaemonSet kube-proxy
+runs a pod on every node. The control plane's
 static pods (etcd, kube-apiserver, kube-controller-manager, kube-scheduler on the
 control-plane node, as kubeadm and minikube run them) show the simulator's components:
 Running while one runs, Error once it is stopped; a coredns pod backs kube-dns (the
@@ -124,11 +125,58 @@ CONTROL_PLANE_PODS = (("coredns-7c65d6cfc9-x6wtq", None), ("etcd", "etcd"), ("ku
                       ("kube-controller-manager", "controller-manager"), ("kube-scheduler", "scheduler"))
 
 
+PROXY_IMAGE = f"registry.k8s.io/kube-proxy:{res.VERSION}"
+PROXY_LABELS = {"k8s-app": "kube-proxy"}
+PROXY_OWNER = {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "kube-proxy", "controller": True,
+               "blockOwnerDeletion": True, "uid": res.uid("DaemonSet", "kube-system/kube-proxy")}
+_SUFFIX = "bcdfghjklmnpqrstvwxz2456789"  # the letters Kubernetes' generated names use
+
+
+def daemon_sets(sim, clock: res.Clockwork) -> list[dict]:
+    """`kube-system/kube-proxy`: one pod on every node, as kubeadm and minikube run it. It is why
+    `kubectl drain` wants `--ignore-daemonsets` (a DaemonSet's pod would only come back)."""
+    nodes = list(sim.api.items("nodes").values())
+    ready = sum(1 for n in nodes if n.up and n.ready)
+    template = {"metadata": {"labels": PROXY_LABELS},
+                "spec": {"containers": [{"name": "kube-proxy", "image": PROXY_IMAGE}],
+                         "nodeSelector": {"kubernetes.io/os": "linux"}, "hostNetwork": True,
+                         "priorityClassName": "system-node-critical"}}
+    return [{"kind": "DaemonSet", "apiVersion": "apps/v1",
+             "metadata": {**res.meta("DaemonSet", res.key("kube-system", "kube-proxy"), 1, 0.0, clock,
+                                     labels=PROXY_LABELS), "generation": 1},
+             "spec": {"selector": {"matchLabels": PROXY_LABELS}, "template": template,
+                      "updateStrategy": {"type": "RollingUpdate",
+                                         "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}},
+             "status": {"desiredNumberScheduled": len(nodes), "currentNumberScheduled": len(nodes),
+                        "numberReady": ready, "updatedNumberScheduled": len(nodes), "numberAvailable": ready,
+                        "numberUnavailable": len(nodes) - ready or None, "numberMisscheduled": 0,
+                        "observedGeneration": 1}}]
+
+
+def _proxy_pod(node, clock: res.Clockwork) -> dict:
+    digest = hashlib.sha256(node.name.encode()).digest()
+    name = "kube-proxy-" + "".join(_SUFFIX[b % len(_SUFFIX)] for b in digest[:5])
+    running, ip = node.up and node.ready, res.node_ip(node)
+    return {"kind": "Pod", "apiVersion": "v1",
+            "metadata": res.meta("Pod", res.key("kube-system", name), 1, 0.0, clock, generateName="kube-proxy-",
+                                 labels=PROXY_LABELS, ownerReferences=[PROXY_OWNER]),
+            "spec": {"nodeName": node.name, "hostNetwork": True, "priorityClassName": "system-node-critical",
+                     "containers": [{"name": "kube-proxy", "image": PROXY_IMAGE}], "restartPolicy": "Always",
+                     "tolerations": [{"operator": "Exists"}]},  # a DaemonSet's pod stays on a failed node
+            "status": {"phase": "Running", "hostIP": ip, "podIP": ip, "podIPs": [{"ip": ip}],
+                       "startTime": clock.stamp(0.0), "qosClass": "BestEffort",
+                       "conditions": [{"type": "Ready", "status": "True" if running else "False"}],
+                       "containerStatuses": [{"name": "kube-proxy", "ready": running, "restartCount": 0,
+                                              "started": True, "state": {"running": {"startedAt": clock.stamp(0.0)}},
+                                              "image": PROXY_IMAGE, "imageID": ""}]}}
+
+
 def system_pods(sim, clock: res.Clockwork) -> list[dict]:
-    """The control plane's static pods, from the simulator's components."""
+    """The control plane's static pods, from the simulator's components, and kube-proxy's."""
     node = sim.api.items("nodes").get("control-plane")
     if node is None:
         return []
+    proxies = [_proxy_pod(n, clock) for n in sim.api.items("nodes").values()]
     up = {c.name: c.running for c in sim.state().components if c.node == "control-plane"}
     out = []
     for pod, part in CONTROL_PLANE_PODS:
@@ -142,9 +190,11 @@ def system_pods(sim, clock: res.Clockwork) -> list[dict]:
                           "uid": res.uid("ReplicaSet", "coredns-7c65d6cfc9")}
         state = {"running": {"startedAt": clock.stamp(0.0)}} if running else \
             {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": clock.stamp(0.0)}}
+        mirror = {"kubernetes.io/config.mirror": res.uid("mirror", name), "kubernetes.io/config.source": "file"}
         out.append({"kind": "Pod", "apiVersion": "v1",
                     "metadata": res.meta("Pod", res.key("kube-system", name), 1, 0.0, clock, labels=labels,
-                                         ownerReferences=[{**owner, "controller": True}]),
+                                         ownerReferences=[{**owner, "controller": True}],
+                                         annotations=mirror if part else None),
                     "spec": {"nodeName": node.name, "hostNetwork": bool(part),
                              "priorityClassName": "system-node-critical" if part else "system-cluster-critical",
                              "containers": [{"name": name.split("-")[0] if not part else pod, "image": image}],
@@ -155,7 +205,7 @@ def system_pods(sim, clock: res.Clockwork) -> list[dict]:
                                "containerStatuses": [{"name": pod if part else "coredns", "ready": running,
                                                       "restartCount": 0, "started": running, "state": state,
                                                       "image": image, "imageID": ""}]}})
-    return out
+    return out + proxies
 
 
 def endpoint_slice(service: dict, pods: list[dict], clock: res.Clockwork) -> dict | None:
