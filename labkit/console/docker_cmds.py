@@ -589,8 +589,9 @@ def _slot(task_name: str) -> int:
 
 def _task_state(ctx, pod) -> tuple[str, str, str]:
     """(desired state, current state word, error) of one task."""
-    if pod.deleting:
-        return "Shutdown", "Running" if pod.container_up else "Shutdown", ""
+    if pod.deleting:  # on a node that is off, the last state its agent reported stays (nobody reports its end)
+        lost = pod.node is not None and not siminfo.node_obj(ctx, pod.node).up
+        return "Shutdown", "Running" if pod.container_up or lost else "Shutdown", ""
     if pod.phase == "failed":
         if pod.reason == "No such image":
             return "Shutdown", "Rejected", f"No such image: {catalog.normalize(pod.image)}"
@@ -614,7 +615,7 @@ def _task_rows(ctx, name: str, trunc: bool):
             label = f"{name}.{slot}" if i == 0 else f" \\_ {name}.{slot}"
             ident = swarm_id("task", pod.name)
             rows.append([ident[:12] if trunc else ident, label, pod.image, pod.node or "",
-                         desired, f"{current} {docker_duration(now - since)} ago", error, ""])
+                         desired, f"{current} {docker_duration(now - since).lower()} ago", error, ""])  # as the CLI
     return rows
 
 

@@ -25,6 +25,7 @@ from .scheduler import Scheduler, bind, unbind
 from .store import Store
 
 RESTART = {"no": "Never", "on-failure": "OnFailure", "always": "Always", "unless-stopped": "Always"}
+SWARM_HEARTBEAT = 2.0  # seconds: `docker swarm init --dispatcher-heartbeat 2s`, as the playground makes its swarm
 CONTROL_PLANE = ("api-server", "etcd", "scheduler", "controller-manager")
 
 
@@ -69,8 +70,10 @@ class SimBackend:
         elif self.flavor == "swarm":
             self.scheduler = Scheduler(self.api, self.clock, rate)
             self.orchestrator = SwarmOrchestrator(self.api, self.clock)
+            # SwarmKit's dispatcher marks a node down 3 heartbeat periods after its last heartbeat (a timer
+            # per node, checked here every 0.25 s); the playground's swarm beats every 2 s (the default is 5 s)
             self.lifecycle = NodeLifecycleController(self.api, self.clock, lambda node: None,
-                                                     grace=15.0, eviction=0.0)
+                                                     grace=3 * SWARM_HEARTBEAT, eviction=0.0, period=0.25)
             self.api.has_quorum = self.has_quorum
             for i in range(nodes):
                 self.add_node(role="manager" if i < managers else "worker")
@@ -85,7 +88,7 @@ class SimBackend:
         name = name or f"node-{sum(1 for n in self.api.items('nodes').values() if n.role != 'control-plane') + 1}"
         cpu, memory = self.node_size
         node = NodeObj(name, role, index, cpu, memory, 110 if self.flavor == "kubernetes" else 0)
-        self.agents[name] = NodeAgent(self.api, self.clock, node)
+        self.agents[name] = NodeAgent(self.api, self.clock, node, SWARM_HEARTBEAT if self.flavor == "swarm" else 0.0)
         self.api.write("nodes", node)
         if index:
             self.api.record("RegisteredNode", f"node/{name}", f"Node {name} event: Registered Node {name}",

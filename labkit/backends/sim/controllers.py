@@ -305,13 +305,14 @@ class NodeLifecycleController:
     """Notices silent nodes: NotReady after the grace period, pods evicted later."""
 
     def __init__(self, api: APIServer, clock: Clock, on_node_down: Callable[[NodeObj], None],
-                 grace: float = NODE_GRACE_PERIOD, eviction: float = EVICTION_TIMEOUT) -> None:
+                 grace: float = NODE_GRACE_PERIOD, eviction: float = EVICTION_TIMEOUT,
+                 period: float = NODE_MONITOR_PERIOD) -> None:
         self.api, self.clock, self.on_node_down = api, clock, on_node_down
-        self.grace, self.eviction = grace, eviction
+        self.grace, self.eviction, self.period = grace, eviction, period
         self._running = True
         self.counting_from = clock.now  # no heartbeat is older than this to a controller that just started
         self.not_ready_since: dict[str, float] = {}  # the not-ready taint's time, kept on the node: survives restarts
-        clock.call_later(NODE_MONITOR_PERIOD, self.monitor)
+        clock.call_later(period, self.monitor)
 
     @property
     def running(self) -> bool:
@@ -328,7 +329,7 @@ class NodeLifecycleController:
         self._running = on
 
     def monitor(self) -> None:
-        self.clock.call_later(NODE_MONITOR_PERIOD, self.monitor)
+        self.clock.call_later(self.period, self.monitor)
         if not self.running or not self.api.reachable:
             return
         now = self.clock.now

@@ -23,8 +23,9 @@ AGENT = {"kubernetes": "kubelet", "swarm": "agent", "docker": "docker-daemon"}  
 
 
 class NodeAgent:
-    def __init__(self, api: APIServer, clock: Clock, node: NodeObj) -> None:
+    def __init__(self, api: APIServer, clock: Clock, node: NodeObj, heartbeat: float = 0.0) -> None:
         self.api, self.clock, self.node = api, clock, node
+        self.heartbeat = heartbeat  # seconds between heartbeats (0: silence counts from the failure itself)
         self.busy: set[str] = set()  # pods with a step in flight
         self.stopping: set[str] = set()  # pods whose container is being stopped
         self.running = True  # the kubelet process (lesson 5 can stop it)
@@ -202,7 +203,8 @@ class NodeAgent:
     def fail(self) -> None:
         """Power off: containers stop, nothing is reported (docker: the daemon dies with them)."""
         self.node.up = False
-        self.node.silent_since = self.clock.now
+        # the last heartbeat came some moment of the last period before the power went
+        self.node.silent_since = self.clock.now - (self.clock.jitter(0.0, self.heartbeat) if self.heartbeat else 0.0)
         pods = self.api.items("pods")
         for name in sorted(self.node.pods):
             pod = pods[name]

@@ -78,10 +78,13 @@ class SwarmOrchestrator:
         current = self.tasks(svc)
         for slot in range(1, svc.replicas + 1):
             task = current.get(slot)
-            if task is None or task.deleting:
+            if task is None:
                 if not self.held(svc, slot):
                     self.new_task(svc, slot)
-            elif task.phase == "failed" and (name, slot) not in self.restarting:
+            elif (task.phase == "failed" or task.deleting and not self.held(svc, slot)) \
+                    and (name, slot) not in self.restarting:
+                # SwarmKit's restart supervisor (manager/orchestrator/restart/restart.go): a failed task,
+                # or one shut down with its node, is replaced after --restart-delay
                 self.restarting.add((name, slot))
                 self.clock.call_later(RESTART_DELAY, lambda s=slot: self._restart(name, s))
         for slot, task in current.items():
