@@ -68,7 +68,7 @@ def test_a_crashed_container_stays_down_until_started_by_hand(cluster):
     cluster.wait(10, until=lambda s: s.count(phase="failed") == 1)
     cluster.run(2)
     [replica] = cluster.state().replicas
-    assert replica.phase == "failed" and replica.reason == "Killed" and replica.workload == ""
+    assert replica.phase == "failed" and replica.reason == "Exited (137)" and replica.workload == ""
     cluster.start_container(name)
     cluster.wait(10, until=lambda s: s.count(phase="running") == 1)
     assert any(e.reason == "Died" and e.type == "Warning" for e in cluster.events())
