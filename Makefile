@@ -24,7 +24,7 @@ lab: $(STAMP)
 ## make test: unit, property, scenario (every backend reachable here), notebooks (nbval), browser
 test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks solutions --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg \
-	    --ignore-glob='tests/notebooks/*' \
+	    --ignore-glob='tests/notebooks/*' -n 2 --dist loadgroup \
 	    --durations=15 -p no:cacheprovider
 
 ## make test-fast: the simulator only, no engines, no browser

@@ -88,6 +88,21 @@ def cluster(request):
     c.reset()
 
 
+ENGINE_MARKS = {"docker", "swarm", "browser", "kubernetes"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Two groups for `pytest -n 2 --dist loadgroup` (make test): what waits on a real engine or a
+    browser, and what computes (the simulator, notebooks on it). One worker each, so the engines'
+    minutes overlap the simulator's; a group keeps its module fixtures (one Swarm playground)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        real = (any(item.get_closest_marker(m) for m in ENGINE_MARKS) or "engine" in getattr(item, "fixturenames", ())
+                or params.get("cluster") in ("docker", "swarm", "kubernetes"))
+        item.add_marker(pytest.mark.xdist_group("engines" if real else "simulator"))
+
+
 def pytest_sessionfinish(session, exitstatus):
     for c in _open.values():
         try:
