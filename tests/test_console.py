@@ -745,3 +745,30 @@ def test_docker_ps_dates_an_exit_from_the_exit_and_a_lost_host_as_exited_255():
     c.run(5)
     listing = console.run("docker ps -a")
     assert re.search(r"Exited \(255\) 5 seconds ago +w1", listing), listing
+
+
+def test_a_canarys_pods_carry_the_stable_app_label_so_one_service_reaches_both():
+    """Lesson 04: the canary pattern of the Kubernetes docs (Managing Resources, canary
+    deployments): both deployments' pods are app=<name>, the canary's also track=canary."""
+    c = k8s(nodes=3)
+    web = c.deploy("my-web-server", "web-server:1", replicas=8)
+    c.wait()
+    web.canary("web-server:2", percent=25)
+    c.wait()
+    console.run("kubectl create service clusterip my-web-server --tcp=80:80")
+    c.run(1)
+    tracks = console.run("kubectl get pods -l app=my-web-server -L track --no-headers").splitlines()
+    assert len(tracks) == 8 and sum(line.split()[-1] == "canary" for line in tracks) == 2
+    addresses = console.run("kubectl get endpointslices -l kubernetes.io/service-name=my-web-server "
+                            "-o jsonpath={.items[0].endpoints[*].addresses[0]}").split()
+    pods = console.run("kubectl get pods -l app=my-web-server -o jsonpath={.items[*].status.podIP}").split()
+    assert sorted(addresses) == sorted(pods) and len(pods) == 8
+
+
+def test_docker_service_ps_writes_durations_in_lower_case_as_the_cli_does():
+    c = console.use(labkit.connect("sim", flavor="swarm", nodes=3))
+    c.deploy("web", "web-server:1", replicas=1)
+    c.wait()
+    assert re.search(r"Running +Running (less than a second|\d+ seconds) ago", console.run("docker service ps web"))
+    c.run(90)
+    assert "Running about a minute ago" in console.run("docker service ps web")

@@ -31,6 +31,7 @@ def real_run(cluster) -> tuple[list[float], set[str], set[str]]:
     """(restart times, the facade's phase/reason pairs, docker ps's status words) on the engine."""
     start = time.monotonic()
     name = cluster.run_container("web-server:broken", name="flaky", restart="always")
+    cluster.run_container("web-server:broken", name="once")  # no restart policy: it stays Exited (1)
     samples, seen, words = [(0.0, 0)], set(), set()
     while (now := time.monotonic() - start) < SECONDS:
         replica = next(r for r in cluster.state().replicas if r.name == name)
@@ -47,6 +48,7 @@ def sim_run(seed: int) -> tuple[list[float], set[str], set[str]]:
     cluster = labkit.connect("sim", flavor="docker", seed=seed)
     start = cluster.now()
     name = cluster.run_container("web-server:broken", name="flaky", restart="always")
+    cluster.run_container("web-server:broken", name="once")
     samples, seen, words = [(0.0, 0)], set(), set()
     while (now := cluster.now() - start) < SECONDS:
         replica = next(r for r in cluster.state().replicas if r.name == name)
@@ -68,7 +70,8 @@ def real(engine):
 def test_a_crashing_container_restarts_at_the_real_times_within_2_s(real):
     """Each of the first restarts (5 s up, then 0.1, 0.2, 0.4, 0.8 s of back-off) happens within
     2 s of the real one, in the same number, with the same states: running, then `Restarting`
-    (phase pending, as the real backend maps Docker's state), never the kubelet's words."""
+    (phase pending, as the real backend maps Docker's state), never the kubelet's words; and a
+    second container with no restart policy shows `Exited (1)` in both."""
     real_times, real_seen, real_words = real_run(real)
     sim_times, sim_seen, sim_words = sim_run(seed=3)
     print(f"real restarts at {[round(t, 1) for t in real_times]}, states {sorted(real_seen)}, "
@@ -80,5 +83,6 @@ def test_a_crashing_container_restarts_at_the_real_times_within_2_s(real):
     assert all(abs(s - r) <= 2.0 for s, r in zip(sim_times, real_times)), (real_times, sim_times)
     assert {"running/", "pending/Restarting"} <= sim_seen and not any("CrashLoop" in s for s in sim_seen)
     assert sim_seen <= real_seen | {"pending/"}, (sim_seen, real_seen)  # pending/: the first start
-    assert {"Up", "Restarting (1)"} <= sim_words <= {"Up", "Restarting (1)", "Created"}, sim_words
-    assert real_words <= sim_words | {"Created"}, (real_words, sim_words)
+    assert {"Up", "Restarting (1)", "Exited (1)"} <= sim_words <= {"Up", "Restarting (1)", "Exited (1)", "Created"}, \
+        sim_words
+    assert real_words <= sim_words | {"Created"} and "Exited (1)" in real_words, (real_words, sim_words)
