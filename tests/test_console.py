@@ -772,3 +772,27 @@ def test_docker_service_ps_writes_durations_in_lower_case_as_the_cli_does():
     assert re.search(r"Running +Running (less than a second|\d+ seconds) ago", console.run("docker service ps web"))
     c.run(90)
     assert "Running about a minute ago" in console.run("docker service ps web")
+
+
+def test_leases_are_the_heartbeats_a_stopped_kubelet_no_longer_renews():
+    """pkg/kubelet/nodelease: a node's Lease in kube-node-lease, 40 s long, renewed every 10 s;
+    the leader leases of the controller manager and the scheduler in kube-system (2 s retries)."""
+    from datetime import datetime
+    c = k8s(nodes=2)
+    c.run(30)
+    assert console.run("kubectl get leases -n kube-node-lease -o name").split() == [
+        "lease.coordination.k8s.io/control-plane", "lease.coordination.k8s.io/node-1", "lease.coordination.k8s.io/node-2"]
+
+    def renewed() -> dict[str, float]:
+        out = console.run("kubectl get leases -A -o 'jsonpath={range .items[*]}{.metadata.name}={.spec.renewTime} {end}'")
+        return {k: datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp() for k, v in
+                (pair.split("=") for pair in out.split())}
+    assert console.run("kubectl get lease node-1 -n kube-node-lease -o jsonpath={.spec.leaseDurationSeconds}") == "40"
+    assert "renewTime is a time when the current holder" in console.run("kubectl explain lease.spec.renewTime")
+    before = renewed()  # the renewals of one listing, against each other (the clock behind them moves)
+    assert abs(before["node-1"] - before["node-2"]) < 10 and abs(before["kube-scheduler"] - before["kube-controller-manager"]) < 2
+    c.stop_component("kubelet", node="node-1")
+    c.stop_component("scheduler")
+    c.run(60)
+    after = renewed()
+    assert after["node-2"] - after["node-1"] >= 50 and after["kube-controller-manager"] - after["kube-scheduler"] >= 58

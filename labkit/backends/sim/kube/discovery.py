@@ -43,9 +43,10 @@ RESOURCES = (
     Resource("deployments", "Deployment", "apps", "v1", True, ALL, ("deploy",), ("status", "scale"), ("all",)),
     Resource("replicasets", "ReplicaSet", "apps", "v1", True, ALL, ("rs",), ("status", "scale"), ("all",)),
     Resource("daemonsets", "DaemonSet", "apps", "v1", True, READ, ("ds",), ("status",), ("all",)),
+    Resource("leases", "Lease", "coordination.k8s.io", "v1", True, READ),
 )
 BY_PLURAL = {(r.group, r.plural): r for r in RESOURCES}
-GROUPS = ("apps", "discovery.k8s.io")
+GROUPS = ("apps", "coordination.k8s.io", "discovery.k8s.io")
 
 
 def version() -> dict:

@@ -51,6 +51,10 @@ class Clockwork:
         when = datetime.fromtimestamp(self.epoch + t, timezone.utc)
         return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
+    def micro(self, t: float) -> str:
+        """A MicroTime (a Lease's renewTime, an events.k8s.io eventTime)."""
+        return datetime.fromtimestamp(self.epoch + t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
 
 def uid(kind: str, name: str, created: float = 0.0) -> str:
     """A stable UUID-shaped id: the same object keeps it, a re-created one gets a new one."""

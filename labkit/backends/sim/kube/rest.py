@@ -28,7 +28,8 @@ DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 DNS1123_HELP = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
                 "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
                 "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
-GROUP_OF = {"deployments": "apps", "replicasets": "apps", "daemonsets": "apps", "endpointslices": "discovery.k8s.io"}
+GROUP_OF = {"deployments": "apps", "replicasets": "apps", "daemonsets": "apps", "endpointslices": "discovery.k8s.io",
+            "leases": "coordination.k8s.io"}
 PATCHES = {"application/json-patch+json": json_patch, "application/merge-patch+json": merge_patch,
            "application/strategic-merge-patch+json": strategic_merge_patch}
 
@@ -107,9 +108,10 @@ class Storage:
             return [res.node(n, self.clock) for n in self.items("nodes").values()]
         if plural == "componentstatuses":
             return services.component_statuses(self.sim, self.clock)
-        if plural == "daemonsets":
-            return [d for d in services.daemon_sets(self.sim, self.clock)
-                    if namespace in (None, d["metadata"]["namespace"])]
+        if plural in ("daemonsets", "leases"):
+            found = services.daemon_sets(self.sim, self.clock) if plural == "daemonsets" else \
+                services.leases(self.sim, self.clock)
+            return [o for o in found if namespace in (None, o["metadata"]["namespace"])]
         if plural == "services":
             system = [services.api_server_service(self.clock)] + services.system_services(self.clock)
             return [s for s in system if namespace in (None, s["metadata"]["namespace"])] + [
@@ -154,7 +156,8 @@ class Storage:
 
     def get(self, plural: str, namespace: str | None, name: str) -> dict:
         key = res.key(namespace or res.NAMESPACE, name)
-        if plural in ("namespaces", "nodes", "events", "services", "endpointslices", "componentstatuses", "daemonsets"):
+        if plural in ("namespaces", "nodes", "events", "services", "endpointslices", "componentstatuses", "daemonsets",
+                      "leases"):
             found = next((o for o in self.objects(plural, namespace) if o["metadata"]["name"] == name), None)
         elif plural == "pods" and namespace == "kube-system":
             found = next((o for o in self.objects(plural, namespace) if o["metadata"]["name"] == name), None)
