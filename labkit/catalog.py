@@ -2,7 +2,8 @@
 
 One table for every backend: the simulator reads it to decide what a
 container does (serve a page, crash after a while), `labkit.images` builds
-the real images from it, and the console uses it for friendly errors.
+the real images from it (so both behave the same by construction; the
+fidelity tests measure it), and the console uses it for friendly errors.
 """
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ class DemoImage:
     page: str = ""  # what GET / answers
     crash_after: float | None = None  # seconds after start, None: runs until stopped
     exit_code: int = 1
+    color: str = "#7f7f7f"  # its page's background (the views' colour for it)
 
 
 DEMO_IMAGES: dict[str, DemoImage] = {
-    "web-server:1": DemoImage(page="hello v1"),
-    "web-server:2": DemoImage(page="hello v2"),
-    "web-server:broken": DemoImage(page="hello broken", crash_after=5.0),
+    "web-server:1": DemoImage(page="hello v1", color="#1f77b4"),
+    "web-server:2": DemoImage(page="hello v2", color="#2ca02c"),
+    "web-server:broken": DemoImage(page="hello broken", crash_after=5.0, color="#d62728"),
 }
 # The names the course notes use, as tags of the demo images.
 ALIASES: dict[str, str] = {

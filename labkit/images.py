@@ -5,7 +5,8 @@
     web-server:broken  serves "hello broken" for ~5 s, then crashes (exit 1)
 
 plus the names the course types, as tags of `web-server:1`: `my-web-server`,
-`my-web-app`, `hello-minikube`.
+`my-web-app`, `hello-minikube` (and `web-server:latest`, a tag of `web-server:2`). They are
+built from `labkit/catalog.py`, the table the simulator reads too.
 
 Two build paths, chosen automatically: online (`FROM busybox`, when that
 image is present or can be pulled) and offline (`FROM scratch` plus the
@@ -24,6 +25,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
+from . import catalog
 from .backends._dockerutil import IMAGES_LAB, KIND, Progress
 from .backends.base import LABEL
 from .errors import Unavailable
@@ -34,12 +36,13 @@ BUSYBOX_PATHS = ("/bin/busybox", "/usr/bin/busybox")
 
 @dataclass(frozen=True)
 class DemoImage:
-    """One demo image: what it answers and how it behaves."""
+    """One image to build: a catalog entry (labkit/catalog.py) under its tag."""
 
     tag: str
     page: str  # the text of its HTTP answer
     color: str
     crashes_after: float | None = None  # seconds until it exits with an error; None = runs forever
+    exit_code: int = 1
     alias_of: str | None = None  # a course name that is a tag of another demo image
 
     @property
@@ -47,18 +50,18 @@ class DemoImage:
         return self.crashes_after is not None
 
 
-_BASE = (
-    DemoImage("web-server:1", "hello v1", "#1f77b4"),
-    DemoImage("web-server:2", "hello v2", "#2ca02c"),
-    DemoImage("web-server:broken", "hello broken", "#d62728", crashes_after=5.0),
-)
-_ALIASES = (
-    DemoImage("my-web-server:latest", "hello v1", "#1f77b4", alias_of="web-server:1"),
-    DemoImage("my-web-app:latest", "hello v1", "#1f77b4", alias_of="web-server:1"),
-    DemoImage("hello-minikube:latest", "hello v1", "#1f77b4", alias_of="web-server:1"),
-)
-DEMO_IMAGES: dict[str, DemoImage] = {i.tag: i for i in _BASE + _ALIASES}
+def _from_catalog() -> dict[str, DemoImage]:
+    out = {tag: DemoImage(tag, d.page, d.color, d.crash_after, d.exit_code) for tag, d in catalog.DEMO_IMAGES.items()}
+    for tag, target in catalog.ALIASES.items():
+        d = catalog.DEMO_IMAGES[target]
+        out[tag] = DemoImage(tag, d.page, d.color, d.crash_after, d.exit_code, alias_of=target)
+    return out
+
+
+DEMO_IMAGES: dict[str, DemoImage] = _from_catalog()
 """Every demo image by full tag; `lookup('my-web-server')` also finds the short names."""
+_BASE = tuple(i for i in DEMO_IMAGES.values() if i.alias_of is None)
+_ALIASES = tuple(i for i in DEMO_IMAGES.values() if i.alias_of is not None)
 
 
 def lookup(name: str) -> DemoImage | None:
@@ -92,7 +95,7 @@ def dockerfile(image: DemoImage, base: str) -> str:
         # httpd without -f goes to the background; the shell exits with an error after a while.
         lines.append(f'CMD ["sh", "-c", "trap \'exit 143\' TERM; httpd -p 80 -h /www; '
                      f'sleep {image.crashes_after:g} & wait; '
-                     f'echo \'web-server:broken: crashing on purpose\' >&2; exit 1"]')
+                     f'echo \'{image.tag}: crashing on purpose\' >&2; exit {image.exit_code}"]')
     else:
         lines.append('CMD ["sh", "-c", "trap \'exit 0\' TERM; httpd -f -p 80 -h /www & wait"]')
     return "\n".join(lines) + "\n"
