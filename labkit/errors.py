@@ -16,6 +16,18 @@ class LabkitError(Exception):
         super().__init__(f"{message}\n  hint: {hint}" if hint else message)
 
 
+def describe(error: LabkitError) -> str:
+    """How a notebook shows a labkit error that no code caught: what went wrong, then what to do,
+    never a traceback. A command's error is the tool's own words (the real tool may have printed
+    them already); the Python API's names its kind, as Python does (`InvalidInput: ...`)."""
+    lines = []
+    if not getattr(error, "said", False):
+        lines.append(error.message if getattr(error, "tool_words", False) else f"{type(error).__name__}: {error.message}")
+    if error.hint:
+        lines.append(f"  hint: {error.hint}")
+    return "\n".join(lines)
+
+
 class InvalidInput(LabkitError, ValueError):
     """A name, image, replica count or option that cannot be right."""
 

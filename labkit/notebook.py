@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import sys
 
-from .errors import LabkitError
+from .errors import LabkitError, describe
 
 
 def show_error(shell, etype, value, tb, tb_offset=None):
-    """IPython custom exception handler for LabkitError."""
-    text = f"{etype.__name__}: {value.message}"
-    if value.hint:
-        text += f"\n  hint: {value.hint}"
+    """IPython custom exception handler for LabkitError (the console's magics use the same display)."""
+    text = describe(value)
     print(text, file=sys.stderr)
     return [text]
 

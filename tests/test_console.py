@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import glob
+import io
 import os
 import re
 import shutil
@@ -537,7 +538,7 @@ def test_sh_prints_errors_without_a_traceback(capsys):
     console.sh("kubectl get pods --bogus")
     captured = capsys.readouterr()
     assert captured.out.splitlines()[0] == "error: unknown flag: --bogus"  # kubectl's words, once
-    assert "unknown flag" not in captured.err and captured.err.startswith("hint: ")
+    assert "unknown flag" not in captured.err and captured.err.startswith("  hint: ")
     assert "Traceback" not in captured.err + captured.out
     console.sh("kubectl get nodes")
     assert "control-plane" in capsys.readouterr().out
@@ -551,7 +552,7 @@ def test_cell_runs_lines_in_order_and_stops_at_the_first_error(capsys):
     assert not ok
     assert "$ kubectl create deployment web --image=web-server:1" in out.out
     assert "deployment.apps/web created" in out.out and '"nope" not found' in out.out
-    assert out.err.startswith("hint: ") and "$ kubectl get nodes" not in out.out
+    assert out.err.startswith("  hint: ") and "$ kubectl get nodes" not in out.out
 
 
 def test_ipython_magics_and_error_display():
@@ -796,3 +797,19 @@ def test_leases_are_the_heartbeats_a_stopped_kubelet_no_longer_renews():
     c.run(60)
     after = renewed()
     assert after["node-2"] - after["node-1"] >= 50 and after["kube-controller-manager"] - after["kube-scheduler"] >= 58
+
+
+def test_one_error_display_with_or_without_the_magics():
+    """errors.describe: the notebook's handler and the console's print the same thing; a tool's
+    error in its own words, the Python API's with its kind, the hint indented under it."""
+    from labkit import notebook
+    from labkit.errors import InvalidInput
+    error = InvalidInput("replicas cannot be negative (-1)", "use 0 to stop every replica")
+    assert notebook.show_error(None, InvalidInput, error, None) == [
+        "InvalidInput: replicas cannot be negative (-1)\n  hint: use 0 to stop every replica"]
+    stream = io.StringIO()
+    console.show_error(error, stream)
+    assert stream.getvalue() == "InvalidInput: replicas cannot be negative (-1)\n  hint: use 0 to stop every replica\n"
+    stream = io.StringIO()
+    console.show_error(ConsoleError("Error response from daemon: No such service: web", "see docker service ls"), stream)
+    assert stream.getvalue() == "Error response from daemon: No such service: web\n  hint: see docker service ls\n"

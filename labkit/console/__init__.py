@@ -29,7 +29,7 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from ..errors import LabkitError
+from ..errors import LabkitError, describe
 from .parse import ConsoleError, OutcomeError, UsageError
 from .shell import SESSION, TRANSLATE_MODES, TOOLS, execute
 
@@ -118,12 +118,11 @@ def _printer() -> Callable[[str], None]:
 
 
 def show_error(exc: LabkitError, stream=None) -> None:
-    """A labkit error as a student should see it: the message, then the hint."""
+    """A labkit error as a student should see it (errors.describe: the one display)."""
     stream = stream or sys.stderr
-    if not getattr(exc, "said", False):  # a real tool has already printed its own message
-        print(exc.message, file=stream)
-    if exc.hint:
-        print(f"hint: {exc.hint}", file=stream)
+    text = describe(exc)
+    if text:
+        print(text, file=stream)
     stream.flush()
 
 

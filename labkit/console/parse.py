@@ -28,6 +28,8 @@ _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 class ConsoleError(LabkitError):
     """A command failed; `message` is what the real tool would print."""
 
+    tool_words = True  # shown as the tool prints it, without a Python kind in front
+
 
 class OutcomeError(ConsoleError):
     """The command ran (the cluster took it), and what came of it is an error: a rollout that
