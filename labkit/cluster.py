@@ -32,6 +32,7 @@ FLAVORS = ("kubernetes", "swarm", "docker")
 SERVES = {"docker": {"docker": "docker", "swarm": "swarm"}, "swarm": {"docker": "docker", "swarm": "swarm"},
           "kubernetes": {"kubernetes": "kubernetes"}}
 CANARY_SUFFIX = "-canary"
+BIG_TIMELINE = 200  # replicas: above this, the timeline is sampled at each step of run()/wait(), not every instant
 RESTART_POLICIES = ("no", "on-failure", "always", "unless-stopped")
 
 
@@ -99,6 +100,7 @@ class Cluster:
         self._listeners: list[Callable[[ClusterState], None]] = []
         # (time, workload statuses) at every step of wait()/run(): what rollout plots draw
         self.timeline: list[tuple[float, tuple[WorkloadStatus, ...]]] = []
+        self._big = False  # more replicas than BIG_TIMELINE: the timeline is sampled, not complete
         self._failed: set[str] = set()  # nodes switched off through this facade
         self._recovered: set[str] = set()  # nodes switched back on, until the engine sees them ready
         self._next_notice = 0.0  # wall-clock time before which steps of time are not told
@@ -178,12 +180,19 @@ class Cluster:
             callback(state)
 
     def _record(self) -> None:
-        """Add the workloads to the timeline if they changed (the simulator calls this after each
-        instant at which something happened, so a rollout's briefest step is in it)."""
+        """Add the workloads to the timeline if they changed."""
         workloads = self._workloads()
         if workloads and (not self.timeline or self.timeline[-1][1] != workloads):
             self.timeline.append((self.now(), workloads))
             del self.timeline[:-20000]
+            self._big = sum(w.current for w in workloads) > BIG_TIMELINE
+
+    def _observer(self) -> Callable[[], None] | None:
+        """What the simulator calls after each instant at which something happened, so that a
+        rollout's briefest step is in the timeline; None above BIG_TIMELINE replicas, where the
+        timeline is sampled at each step of run()/wait() (at 150,000 pods a record per instant
+        would cost more than the simulation itself)."""
+        return None if self._big else self._record
 
     # -- workloads -----------------------------------------------------------
     def deploy(self, name: str, image: str, replicas: int = 1, *, env: dict | None = None,
@@ -293,7 +302,7 @@ class Cluster:
         step = max(seconds / 50, 0.5) if self._listeners else seconds
         end = self.now() + seconds
         while self.now() < end - 1e-9:
-            self.backend.advance(min(step, end - self.now()), self._record)
+            self.backend.advance(min(step, end - self.now()), self._observer())
             self._changed(step=True)
         self._changed()
         return self.state()
@@ -352,7 +361,7 @@ class Cluster:
                 state = self.state()
                 raise Timeout(f"not converged after {timeout:g} s: {_missing(state, self._unnoticed(state))}",
                               "look at cluster.events() for Warnings, or wait longer: cluster.wait(timeout=...)")
-            self.backend.advance(min(step, max(deadline - self.now(), 1e-3)), self._record)
+            self.backend.advance(min(step, max(deadline - self.now(), 1e-3)), self._observer())
             self._changed(step=True)
         self._changed()
         return self.state()
