@@ -98,7 +98,8 @@ class Cluster:
         self.backend = backend
         self._rng = random.Random(seed)
         self._listeners: list[Callable[[ClusterState], None]] = []
-        # (time, workload statuses) at every step of wait()/run(): what rollout plots draw
+        # (time, workload statuses) at every change: each instant on a small simulated cluster, each
+        # step of wait()/run() otherwise (see _observer); what rollout plots and tables read
         self.timeline: list[tuple[float, tuple[WorkloadStatus, ...]]] = []
         self._big = False  # more replicas than BIG_TIMELINE: the timeline is sampled, not complete
         self._failed: set[str] = set()  # nodes switched off through this facade
