@@ -72,7 +72,7 @@ def _reach_swarm(ctx, cmd: Command) -> None:
         raise ConsoleError(NO_DAEMON, f"every manager is switched off ({', '.join(m.name for m in managers)}), and "
                                       f"this terminal ran on one: cluster.recover_node({managers[0].name!r})")
     wants_raft = cmd.path[0] in SWARM_GROUPS or cmd.path[:2] == ("swarm", "join-token")
-    if wants_raft and len(up) * 2 <= len(managers):
+    if wants_raft and not siminfo.api(ctx).has_quorum():
         down = [m.name for m in managers if not m.up]
         raise ConsoleError(NO_LEADER, f"{len(down)} of {len(managers)} managers are off ({', '.join(down)}): Raft "
                                       f"needs {len(managers) // 2 + 1} to elect a leader; running tasks keep running. "

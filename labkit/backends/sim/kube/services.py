@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ..objects import KubeService
+from ..objects import SAFE_ALPHABET, KubeService
 from . import resources as res
 
 KIND = "kube-services"  # the simulator store's key for Kubernetes Services (Swarm's are "services")
@@ -129,7 +129,6 @@ PROXY_IMAGE = f"registry.k8s.io/kube-proxy:{res.VERSION}"
 PROXY_LABELS = {"k8s-app": "kube-proxy"}
 PROXY_OWNER = {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "kube-proxy", "controller": True,
                "blockOwnerDeletion": True, "uid": res.uid("DaemonSet", "kube-system/kube-proxy")}
-_SUFFIX = "bcdfghjklmnpqrstvwxz2456789"  # the letters Kubernetes' generated names use
 
 
 def daemon_sets(sim, clock: res.Clockwork) -> list[dict]:
@@ -155,7 +154,7 @@ def daemon_sets(sim, clock: res.Clockwork) -> list[dict]:
 
 def _proxy_pod(node, clock: res.Clockwork) -> dict:
     digest = hashlib.sha256(node.name.encode()).digest()
-    name = "kube-proxy-" + "".join(_SUFFIX[b % len(_SUFFIX)] for b in digest[:5])
+    name = "kube-proxy-" + "".join(SAFE_ALPHABET[b % len(SAFE_ALPHABET)] for b in digest[:5])
     running, ip = node.up and node.ready, res.node_ip(node)
     return {"kind": "Pod", "apiVersion": "v1",
             "metadata": res.meta("Pod", res.key("kube-system", name), 1, 0.0, clock, generateName="kube-proxy-",
