@@ -462,3 +462,83 @@ def test_a_pod_no_kubelet_has_seen_is_pending_with_its_node(kubectl, served):
     code, out = kubectl("wait", "--for=condition=Ready", "pod/unseen", "--timeout=60s")
     assert code == 0 and "condition met" in out
     assert kubectl("delete", "pod", "unseen")[0] == 0
+
+
+def test_events_in_both_groups_core_and_events_k8s_io(served, kubectl):
+    """events.k8s.io/v1 serves the same events in its own shape, converted as the real API server
+    converts them (involvedObject -> regarding, message -> note, ...): the official client reads
+    them, and kubectl prints them with the same columns."""
+    from kubernetes import client, config, watch
+    api_client = config.new_client_from_config(config_file=served.kubeconfig)
+    core, events = client.CoreV1Api(api_client), client.EventsV1Api(api_client)
+    old = core.list_namespaced_event("default").items
+    new = events.list_namespaced_event("default").items
+    assert old and [e.metadata.name for e in new] == [e.metadata.name for e in old]
+    first, same = old[0], new[0]
+    assert (same.note, same.reason, same.regarding.kind, same.regarding.name, same.deprecated_count) == (
+        first.message, first.reason, first.involved_object.kind, first.involved_object.name, first.count)
+    assert same.reporting_controller == first.reporting_component and same.event_time is not None
+    one = events.read_namespaced_event(same.metadata.name, "default")
+    assert one.note == same.note
+    streamed = next(iter(watch.Watch().stream(events.list_namespaced_event, "default", timeout_seconds=5)))
+    assert streamed["type"] == "ADDED" and streamed["object"].note  # a watch in the new shape too
+    code, out = kubectl("get", "events.v1.events.k8s.io", "-o", "jsonpath={.items[0].apiVersion}")
+    assert code == 0 and out == "events.k8s.io/v1"
+    code, out = kubectl("get", "events.events.k8s.io")
+    assert code == 0 and header(out) == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    code, out = kubectl("get", "ev")  # as on a real cluster: kubectl says the short name is ambiguous
+    assert code == 0 and 'short name "ev" could also match lower priority resource events.events.k8s.io' in out
+    status, answer = request(served, "POST", "/apis/events.k8s.io/v1/namespaces/default/events",
+                             {"metadata": {"name": "x"}, "eventTime": "2026-01-01T00:00:00.000000Z"})
+    assert status == 405 and answer["kind"] == "Status"
+
+
+def test_the_clock_and_new_machines_through_labkits_endpoints():
+    """What labkit's Kubernetes backend uses on a served simulator: its clock (read; moved when it
+    follows no wall clock) and `minikube node add`'s stand-in."""
+    stopped = ServedCluster(1, speed=0.0, seed=3).start()
+    try:
+        code, clock = request(stopped, "GET", "/labkit/v1/clock")
+        assert code == 200 and clock["speed"] == 0.0
+        code, moved = request(stopped, "POST", "/labkit/v1/clock", {"seconds": 90})
+        assert code == 200 and moved["now"] == clock["now"] + 90
+        for bad in ({"seconds": -1}, {"seconds": "soon"}, {"seconds": 10 ** 6}, {}, None):
+            assert request(stopped, "POST", "/labkit/v1/clock", bad)[0] == 400
+        assert request(stopped, "GET", "/labkit/v1/clock", token="wrong")[0] == 401
+        code, node = request(stopped, "POST", "/labkit/v1/nodes")
+        assert code == 201 and node["metadata"]["name"] == "node-2"
+        assert sorted(stopped.sim.api.items("nodes")) == ["control-plane", "node-1", "node-2"]
+    finally:
+        stopped.stop()
+    running = ServedCluster(1, speed=20.0, seed=3).start()
+    try:  # a clock that follows the wall clock cannot be moved by hand
+        assert request(running, "POST", "/labkit/v1/clock", {"seconds": 5})[0] == 409
+    finally:
+        running.stop()
+
+
+def test_the_kubernetes_backend_on_a_stopped_served_clock(tmp_path, monkeypatch):
+    """labkit's Kubernetes backend moves a served simulator's stopped clock itself (no wall-clock
+    waiting), adds machines through labkit's endpoint, and counts what `%kubectl` made in its
+    namespace (no labkit label on it) as a workload of the lab."""
+    import labkit
+    from labkit import console
+    from labkit.backends.sim.kube.serve import CONTEXT
+    served = ServedCluster(1, speed=0.0, seed=3, kubeconfig=str(tmp_path / "kubeconfig")).start()
+    monkeypatch.setenv("KUBECONFIG", served.kubeconfig)
+    try:
+        cluster = labkit.connect("kubernetes", context=CONTEXT)
+        start, wall = cluster.now(), time.monotonic()
+        cluster.run(300)
+        assert cluster.now() == start + 300 and time.monotonic() - wall < 10
+        assert cluster.add_node() == "node-2" and cluster.state().node("node-2") is not None
+        console.sh("kubectl create deployment hello --image=web-server:1 --replicas=3", cluster)
+        cluster.wait(timeout=120)
+        (hello,) = cluster.state().workloads
+        assert (hello.name, hello.ready) == ("hello", 3)
+        assert {r.workload for r in cluster.state().replicas} == {"hello"}
+        cluster.reset()
+        assert not cluster.state().workloads
+        cluster.close()
+    finally:
+        served.stop()

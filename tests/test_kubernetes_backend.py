@@ -55,7 +55,7 @@ def utc(*args: int) -> float:
 def snapshot():
     return kube_state.build_state(load("nodes.json")["items"], [load("deployment.json")],
                                   load("replicasets.json")["items"], load("pods.json")["items"],
-                                  "labkit", "labkit", now=1.0e9, version=2053)
+                                  "labkit", now=1.0e9, version=2053)
 
 
 def test_nodes(snapshot):
@@ -83,13 +83,35 @@ def test_replicas_phases_and_reasons(snapshot):
         "web-6c9d8b7a5f-newbo": ("pending", "ContainerCreating", False),
         "once": ("succeeded", "Completed", False),
         "crashy": ("failed", "Error", False),
-    }  # "stranger" (no labkit label) and other namespaces' pods are not labkit's replicas
+        "stranger": ("running", "", True),
+    }  # "stranger" has no labkit label but is in labkit's namespace: the lab's; other namespaces' pods are not
     crash = next(r for r in snapshot.replicas if r.name == "web-6c9d8b7a5f-crash")
     assert (crash.workload, crash.node, crash.image, crash.restarts, crash.revision) == (
         "web", "labkit-m02", "web-server:broken", 4, 3)
     first = next(r for r in snapshot.replicas if r.name == "web-7b8c9d6e4a-2xk8p")
     assert (first.revision, first.ip, first.created) == (1, "10.244.1.5", utc(2026, 11, 25, 10, 10, 5))
-    assert {r.workload for r in snapshot.replicas if r.name in ("once", "crashy")} == {""}
+    assert {r.workload for r in snapshot.replicas if r.name in ("once", "crashy", "stranger")} == {""}
+
+
+def test_a_deployment_made_by_kubectl_is_a_workload_and_owns_its_pods_by_reference():
+    """`kubectl create deployment` puts no labkit label on anything: the pods are the
+    deployment's through their ReplicaSet's owner reference, as kubectl follows them."""
+    owner = lambda kind, name: [{"kind": kind, "name": name, "controller": True, "uid": name}]  # noqa: E731
+    deployment = {"metadata": {"name": "hello", "uid": "hello", "namespace": "labkit", "labels": {"app": "hello"}},
+                  "spec": {"replicas": 1, "template": {"spec": {"containers": [{"image": "web-server:1"}]}}},
+                  "status": {}}
+    rs = {"metadata": {"name": "hello-5d4f8", "namespace": "labkit", "ownerReferences": owner("Deployment", "hello"),
+                       "labels": {"pod-template-hash": "5d4f8"}, "annotations": {kube_manifests.REVISION: "1"}}}
+    pod = {"metadata": {"name": "hello-5d4f8-abcde", "namespace": "labkit", "labels": {"pod-template-hash": "5d4f8"},
+                        "ownerReferences": owner("ReplicaSet", "hello-5d4f8")},
+           "spec": {"nodeName": "n1", "containers": [{"image": "web-server:1"}]},
+           "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+    elsewhere = {**pod, "metadata": {**pod["metadata"], "namespace": "default", "name": "other"}}
+    state = kube_state.build_state([], [deployment], [rs], [pod, elsewhere], "labkit", now=0.0)
+    (replica,) = state.replicas
+    assert (replica.name, replica.workload, replica.revision) == ("hello-5d4f8-abcde", "hello", 1)
+    (workload,) = state.workloads
+    assert (workload.name, workload.current, workload.ready) == ("hello", 1, 1)
 
 
 def test_workload(snapshot):
@@ -438,7 +460,8 @@ def test_state_and_rollback_through_the_client(stub):
     ((path, ctype, body),) = stub.sent("PATCH")
     assert ctype == "application/json-patch+json"
     assert body[0]["value"]["spec"]["containers"][0]["image"] == "web-server:2"
-    assert any("labelSelector=io.labkit/workload=web" in unquote(p) for _, p, _, _ in stub.requests)
+    # the history is every ReplicaSet of the lab's namespace that the deployment controls (by uid)
+    assert any(unquote(p).startswith("/apis/apps/v1/namespaces/labkit/replicasets") for _, p, _, _ in stub.requests)
 
 
 def test_rollback_refused_while_paused_and_without_history(stub):
@@ -482,7 +505,7 @@ def test_wait_for_change_uses_the_watch_api(stub):
     backend = kube.KubernetesBackend(request_timeout=5)
     assert backend.wait_for_change(2) is True
     watch_query = unquote(stub.requests[-1][1])
-    assert "watch=" in watch_query and "resourceVersion=2052" in watch_query and "labelSelector=io.labkit" in watch_query
+    assert "watch=" in watch_query and "resourceVersion=2052" in watch_query and "labelSelector" not in watch_query
 
 
 def test_fail_and_recover_a_node_without_minikube(stub):
@@ -570,7 +593,8 @@ def test_reset_deletes_only_labkit_namespaces_and_cordons(stub):
     assert [p for p, _, _ in stub.sent("DELETE")] == [
         "/api/v1/namespaces/labkit", "/api/v1/namespaces/labkit/pods",
         "/api/v1/namespaces/labkit-old", "/api/v1/namespaces/labkit-old/pods"]
-    assert any("labelSelector=io.labkit" in unquote(p) for m, p, _, _ in stub.requests
+    # the pods of a labkit namespace (all the lab's) go at once, without their grace period
+    assert any("gracePeriodSeconds=0" in unquote(p) for m, p, _, _ in stub.requests
                if m == "DELETE" and p.startswith("/api/v1/namespaces/labkit/pods"))
     assert stub.sent("PATCH") == [("/api/v1/nodes/labkit-m03", "application/strategic-merge-patch+json",
                                    kube_manifests.cordon_patch(False, "labkit"))]

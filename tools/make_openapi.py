@@ -24,6 +24,7 @@ ROOTS = ("io.k8s.api.apps.v1.Deployment", "io.k8s.api.apps.v1.DeploymentList", "
          "io.k8s.api.discovery.v1.EndpointSlice", "io.k8s.api.discovery.v1.EndpointSliceList",
          "io.k8s.api.apps.v1.DaemonSet", "io.k8s.api.apps.v1.DaemonSetList",
          "io.k8s.api.coordination.v1.Lease", "io.k8s.api.coordination.v1.LeaseList",
+         "io.k8s.api.events.v1.Event", "io.k8s.api.events.v1.EventList",
          "io.k8s.api.policy.v1.Eviction", "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
          "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions", "io.k8s.apimachinery.pkg.apis.meta.v1.Patch")
 

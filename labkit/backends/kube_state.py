@@ -34,6 +34,28 @@ def belongs_to(obj: dict, lab: str) -> bool:
     return labels_of(obj).get(LABEL) == lab
 
 
+def controller_of(obj: dict) -> tuple[str, str] | None:
+    """(kind, name) of the object's controller (its ownerReference with controller: true)."""
+    ref = next((r for r in obj["metadata"].get("ownerReferences") or [] if r.get("controller")), None)
+    return (ref.get("kind", ""), ref.get("name", "")) if ref else None
+
+
+def workload_names(pods: list[dict], replicasets: list[dict]) -> dict[str, str]:
+    """pod name -> the deployment that owns it through a ReplicaSet, as kubectl follows the
+    owner references; labkit's own label where a pod carries it."""
+    owner = {}
+    for rs in replicasets:
+        controller = controller_of(rs)
+        if controller and controller[0] == "Deployment":
+            owner[rs["metadata"]["name"]] = controller[1]
+    names = {}
+    for pod in pods:
+        controller = controller_of(pod) or ("", "")
+        names[pod["metadata"]["name"]] = labels_of(pod).get(WORKLOAD_LABEL) or (
+            owner.get(controller[1], "") if controller[0] == "ReplicaSet" else "")
+    return names
+
+
 def _condition(obj: dict, kind: str) -> dict:
     return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == kind), {})
 
@@ -175,7 +197,8 @@ def pod_phase(pod: dict) -> tuple[str, str]:
     return "failed", status.get("reason") or "Unknown"  # "Unknown": the node stopped reporting
 
 
-def replica_of(pod: dict, revisions: dict[str, int], not_ready_nodes: frozenset[str] = frozenset()) -> Replica:
+def replica_of(pod: dict, revisions: dict[str, int], not_ready_nodes: frozenset[str] = frozenset(),
+               workload: str | None = None) -> Replica:
     meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
     labels = meta.get("labels") or {}
     phase, reason = pod_phase(pod)
@@ -183,7 +206,8 @@ def replica_of(pod: dict, revisions: dict[str, int], not_ready_nodes: frozenset[
     ready = is_ready(pod)
     if node in not_ready_nodes and phase == "running":
         ready, reason = False, "NodeNotReady"
-    return Replica(name=meta["name"], workload=labels.get(WORKLOAD_LABEL, ""), node=node,
+    return Replica(name=meta["name"], workload=labels.get(WORKLOAD_LABEL, "") if workload is None else workload,
+                   node=node,
                    image=(spec.get("containers") or [{}])[0].get("image", ""), phase=phase,
                    ready=ready and phase == "running",
                    restarts=sum(c.get("restartCount", 0) for c in status.get("containerStatuses") or []),
@@ -287,19 +311,21 @@ def event_of(event: dict) -> Event:
 
 
 def build_state(nodes: list[dict], deployments: list[dict], replicasets: list[dict], pods: list[dict],
-                namespace: str, lab: str, now: float, version: int = 0, extra: dict | None = None) -> ClusterState:
-    """One snapshot from lists as the API returns them (`pods` may span all namespaces)."""
-    ours = [p for p in pods if p["metadata"].get("namespace") == namespace and belongs_to(p, lab)]
+                namespace: str, now: float, version: int = 0, extra: dict | None = None) -> ClusterState:
+    """One snapshot from lists as the API returns them (`pods` may span all namespaces). Every
+    object in the lab's `namespace` is the lab's (labkit refuses a namespace it did not make)."""
+    ours = [p for p in pods if p["metadata"].get("namespace") == namespace]
     revisions = {labels_of(rs).get(HASH_LABEL, ""): revision_of(rs) or 1 for rs in replicasets}
     node_objects = tuple(node_of(n, pods) for n in nodes)
     not_ready = frozenset(n.name for n in node_objects if not n.ready)
+    owners = workload_names(ours, replicasets)
     by_workload: dict[str, list[dict]] = {}
     for pod in ours:
-        by_workload.setdefault(labels_of(pod).get(WORKLOAD_LABEL, ""), []).append(pod)
+        by_workload.setdefault(owners[pod["metadata"]["name"]], []).append(pod)
     workloads = tuple(workload_of(d, by_workload.get(d["metadata"]["name"], []))
-                      for d in sorted(deployments, key=lambda d: d["metadata"]["name"])
-                      if belongs_to(d, lab))
-    replicas = tuple(sorted((replica_of(p, revisions, not_ready) for p in ours), key=lambda r: r.name))
+                      for d in sorted(deployments, key=lambda d: d["metadata"]["name"]))
+    replicas = tuple(sorted((replica_of(p, revisions, not_ready, owners[p["metadata"]["name"]]) for p in ours),
+                            key=lambda r: r.name))
     return ClusterState(backend="kubernetes", flavor="kubernetes", time=now, nodes=node_objects,
                         workloads=workloads, replicas=replicas, components=components_of(nodes, pods),
                         version=version, extra=dict(extra or {}))

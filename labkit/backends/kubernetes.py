@@ -12,7 +12,9 @@ made, so `import labkit` stays fast. Three modules share the work:
 Safety: the context guard (`labkit.kubecontext`) runs before the client is
 created; labkit works in its own namespace (labelled `io.labkit=<lab>`),
 refuses a namespace it did not make, and `reset` deletes only namespaces
-carrying that label.
+carrying that label. Everything in that namespace is the lab's, whoever made
+it: a deployment from `%kubectl create deployment` is a workload like one from
+`cluster.deploy`.
 """
 from __future__ import annotations
 
@@ -29,11 +31,11 @@ from .. import kubecontext
 from ..errors import AlreadyExists, InvalidInput, LabkitError, NotFound, Refused, Timeout, Unavailable
 from ..model import ClusterState, Event
 from .base import LABEL, DeploySpec, UpdateStrategy
-from .kube_manifests import (CORDONED, FAILED, RESTART_POLICY, WORKLOAD_LABEL, cordon_patch, deployment_manifest,
+from .kube_manifests import (CORDONED, FAILED, RESTART_POLICY, cordon_patch, deployment_manifest,
                              eviction_manifest, namespace_manifest, pod_manifest, rollback_patch, service_manifest,
                              template_without_hash, with_update)
-from .kube_state import (annotations_of, belongs_to, build_state, event_of, history, is_ready, labels_of,
-                         owned_replicasets, pod_phase, previous_replicaset)
+from .kube_state import (annotations_of, belongs_to, build_state, controller_of, event_of, history, is_ready,
+                         labels_of, owned_replicasets, pod_phase, previous_replicaset)
 
 DEFAULT_NAMESPACE = "labkit"
 KILL_GRACE_SECONDS = 1  # kill_replica / remove_container: a crash, not a polite shutdown
@@ -44,8 +46,9 @@ class KubernetesBackend:
 
     `nodes` is the cluster's own business on a real cluster (start minikube
     with `labkit.backends.minikube.start(nodes=3)`); it is kept only to be
-    shown. `namespace` defaults to "labkit" and is also the lab id that labels
-    everything labkit makes. Options: `request_timeout` (seconds, default 10)
+    shown. `namespace` defaults to "labkit" (`name="k3"`, a second cluster of one
+    notebook: "labkit-k3") and is also the lab id that labels everything labkit
+    makes. Options: `request_timeout` (seconds, default 10)
     and `eviction_seconds` (how long pods stay bound to a node that stopped
     answering; None keeps Kubernetes' 300 s).
     """
@@ -55,16 +58,18 @@ class KubernetesBackend:
 
     def __init__(self, nodes: int = 3, flavor: str | None = None, seed: int = 0,
                  context: str | None = None, allow_remote: bool = False,
-                 namespace: str | None = None, **options: Any) -> None:
+                 namespace: str | None = None, name: str | None = None, **options: Any) -> None:
         if flavor not in (None, "kubernetes"):
             raise InvalidInput(f"the kubernetes backend has one flavor, 'kubernetes', not {flavor!r}",
                                f"use labkit.connect('sim', flavor={flavor!r}) to imitate {flavor}")
         unknown = set(options) - {"request_timeout", "eviction_seconds"}
         if unknown:
             raise InvalidInput(f"unknown option(s) for the kubernetes backend: {', '.join(sorted(unknown))}",
-                               "it takes context=, allow_remote=, namespace=, request_timeout=, eviction_seconds=")
+                               "it takes context=, allow_remote=, namespace=, name=, request_timeout=, eviction_seconds=")
         from .. import validate
 
+        if name is not None and namespace is None:
+            namespace = f"{DEFAULT_NAMESPACE}-{validate.name(name, 'name')}"
         self.namespace = validate.name(namespace or DEFAULT_NAMESPACE, "namespace")
         self.lab = self.namespace
         self.requested_nodes = nodes
@@ -197,7 +202,9 @@ class KubernetesBackend:
                           "use labkit's own: labkit.connect('kubernetes', namespace='labkit-2')")
         return ns
 
-    def _ensure_namespace(self) -> None:
+    def ensure_namespace(self) -> None:
+        """Make labkit's namespace unless it exists (waiting out one still being deleted):
+        before a deploy, and before `%kubectl`, which works in it."""
         ns = self._check_namespace()
         if ns is not None and not ns["metadata"].get("deletionTimestamp"):
             return
@@ -211,22 +218,25 @@ class KubernetesBackend:
             self._check_namespace()  # somebody made it meanwhile: fine if it is labkit's
 
     def _wait_gone(self, exists: Callable[[], bool], what: str, look: str, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
+        """Let cluster time pass (see `advance`) until `exists()` is false, for `timeout` seconds of it."""
+        deadline = self.now() + timeout
         while exists():
-            if time.monotonic() > deadline:
+            if self.now() > deadline:
                 raise Timeout(f"{what} is still there after {timeout:g} s",
                               f"see what holds it up: `{look}`")
-            time.sleep(0.5)
+            self.advance(0.5)
 
     # -- looking --------------------------------------------------------------------------
     def now(self) -> float:
-        return time.time()
+        """The cluster's time: the wall clock's, except on a served simulator, whose clock may
+        run faster than the wall clock or move only when labkit says (see `advance`)."""
+        return self._clock()["now"] if self.served_simulator else time.time()
 
     def state(self) -> ClusterState:
-        ns, selector = self.namespace, LABEL
+        ns = self.namespace
         nodes = self._json(self._core.list_node)
-        deployments = self._json(self._apps.list_namespaced_deployment, ns, label_selector=selector)
-        replicasets = self._json(self._apps.list_namespaced_replica_set, ns, label_selector=selector)
+        deployments = self._json(self._apps.list_namespaced_deployment, ns)
+        replicasets = self._json(self._apps.list_namespaced_replica_set, ns)
         try:
             pods = self._json(self._core.list_pod_for_all_namespaces)
         except Refused:  # may not read other namespaces: then node usage counts labkit's pods only
@@ -234,7 +244,7 @@ class KubernetesBackend:
         version = max((int(x["metadata"].get("resourceVersion") or 0) for x in (nodes, deployments, replicasets, pods)
                        if str(x["metadata"].get("resourceVersion") or "0").isdigit()), default=0)
         return build_state(nodes["items"], deployments["items"], replicasets["items"], pods["items"],
-                           ns, self.lab, self.now(), version,
+                           ns, self.now(), version,
                            {"context": self.context.name, "server": self.context.server,
                             "namespace": ns, "server_version": self.server_version})
 
@@ -249,8 +259,37 @@ class KubernetesBackend:
         return sorted((e for e in found if e.time >= since), key=lambda e: e.time)
 
     def advance(self, seconds: float, observe: Callable[[], None] | None = None) -> None:
-        """Real time passes on a real cluster: wait."""
-        time.sleep(seconds)
+        """Real time passes on a real cluster: wait. A served simulator's clock runs `speed`
+        times faster than the wall clock (wait 1/speed as long), or, stopped, is moved on."""
+        if not self.served_simulator:
+            time.sleep(seconds)
+            return
+        clock = self._clock()
+        if clock["speed"] <= 0:
+            self._clock({"seconds": seconds})
+            return
+        end = clock["now"] + seconds
+        while (left := end - clock["now"]) > 0:
+            time.sleep(left / clock["speed"])
+            clock = self._clock()
+
+    def _clock(self, advance: dict | None = None) -> dict:
+        """labkit's own endpoint on a served simulator: its time and speed; POST moves it."""
+        return self._labkit("POST" if advance else "GET", "/labkit/v1/clock", advance,
+                            "moving the served cluster's clock" if advance else "reading the served cluster's clock")
+
+    def _labkit(self, method: str, path: str, body: dict | None, what: str) -> dict:
+        """A request to the served simulator's own endpoints (`/labkit/v1/...`), which no
+        generated client method knows: its JSON answer, or labkit's error for its Status."""
+        from kubernetes.client.exceptions import ApiException
+
+        request = self._api.param_serialize(method, path, body=body, auth_settings=["BearerToken"])
+        with self._errors(what):
+            response = self._api.call_api(*request, _request_timeout=self.timeout)
+            data = response.read()
+            if not 200 <= response.status <= 299:
+                raise ApiException.from_response(http_resp=response, body=data.decode(errors="replace"), data=None)
+            return json.loads(data)
 
     def wait_for_change(self, timeout: float) -> bool:
         """Block until one of labkit's pods changes, or `timeout` seconds pass; True when
@@ -258,11 +297,11 @@ class KubernetesBackend:
         cluster moves instead of polling."""
         from kubernetes import watch
 
-        listed = self._json(self._core.list_namespaced_pod, self.namespace, label_selector=LABEL, limit=1)
+        listed = self._json(self._core.list_namespaced_pod, self.namespace, limit=1)
         stream = watch.Watch()
         try:
             with self._errors("watching pods"):
-                for _ in stream.stream(self._core.list_namespaced_pod, self.namespace, label_selector=LABEL,
+                for _ in stream.stream(self._core.list_namespaced_pod, self.namespace,
                                        resource_version=listed["metadata"].get("resourceVersion"),
                                        timeout_seconds=max(1, math.ceil(timeout)),
                                        _request_timeout=timeout + self.timeout):
@@ -275,7 +314,7 @@ class KubernetesBackend:
     def deploy(self, spec: DeploySpec) -> None:
         deployment = deployment_manifest(spec, self.lab, self.eviction_seconds)
         service = service_manifest(spec, self.lab)
-        self._ensure_namespace()
+        self.ensure_namespace()
         self._create("deployment", spec.name, deployment, self._apps.create_namespaced_deployment,
                      self._apps.read_namespaced_deployment)
         if service is not None:  # nothing half made: a failed service takes the deployment back
@@ -344,8 +383,7 @@ class KubernetesBackend:
         self._patch_deployment(name, rollback_patch(deployment, previous), f"rolling back deployment {name}")
 
     def _replicasets(self, name: str) -> list[dict]:
-        return self._json(self._apps.list_namespaced_replica_set, self.namespace,
-                          label_selector=f"{WORKLOAD_LABEL}={name}")["items"]
+        return self._json(self._apps.list_namespaced_replica_set, self.namespace)["items"]
 
     def history(self, name: str) -> list[tuple[int, str]]:
         return history(owned_replicasets(self._read_deployment(name), self._replicasets(name)))
@@ -369,7 +407,7 @@ class KubernetesBackend:
     # -- bare containers ------------------------------------------------------------------
     def run_container(self, name: str, image: str, restart: str) -> None:
         manifest = pod_manifest(name, image, restart, self.lab)
-        self._ensure_namespace()
+        self.ensure_namespace()
         self._create("pod", name, manifest, self._core.create_namespaced_pod, self._core.read_namespaced_pod)
 
     def start_container(self, name: str) -> None:
@@ -434,10 +472,8 @@ class KubernetesBackend:
         return self.server_version.endswith("+labkit")
 
     def _power(self, name: str, on: bool) -> None:
-        request = self._api.param_serialize("POST", f"/labkit/v1/nodes/{name}/{'start' if on else 'stop'}",
-                                            auth_settings=["BearerToken"])
-        with self._errors(f"switching node {name} {'on' if on else 'off'}"):
-            self._api.call_api(*request, _request_timeout=self.timeout).read()
+        self._labkit("POST", f"/labkit/v1/nodes/{name}/{'start' if on else 'stop'}", None,
+                     f"switching node {name} {'on' if on else 'off'}")
 
     def _is_down(self, node: dict) -> bool:
         """Failed through labkit: stopped by minikube (NotReady), or cordoned as a stand-in."""
@@ -489,6 +525,26 @@ class KubernetesBackend:
         if annotations_of(node).get(FAILED) == self.lab:
             self._cordon(name, False)
 
+    def add_node(self, role: str = "worker") -> str:
+        """A new worker joins: `minikube node add` on labkit's minikube profile, labkit's own
+        endpoint on a served simulator. Other clusters grow with their own tools. The node
+        stays after reset (it is the cluster's, as minikube's would be)."""
+        if role != "worker":
+            raise Refused("Kubernetes has no managers: every node added is a worker",
+                          "add_node() adds a worker node")
+        if self.served_simulator:
+            return self._labkit("POST", "/labkit/v1/nodes", None, "adding a node")["metadata"]["name"]
+        from . import minikube
+
+        if self.context.minikube_profile != minikube.PROFILE:
+            raise Refused(f"labkit adds machines only to its own minikube profile ({minikube.PROFILE}), "
+                          f"not to context {self.context.name}",
+                          "add one with your cluster's own tool (e.g. `kind`'s config, `k3d node create`)")
+        before = {n["metadata"]["name"] for n in self._json(self._core.list_node)["items"]}
+        minikube.node_add(profile=self.context.minikube_profile)
+        added = sorted({n["metadata"]["name"] for n in self._json(self._core.list_node)["items"]} - before)
+        return added[-1] if added else ""
+
     def _node_ready(self, name: str) -> bool:
         return is_ready(self._json(self._core.read_node, name))
 
@@ -496,17 +552,20 @@ class KubernetesBackend:
         self._call(self._core.patch_node, name, cordon_patch(cordon, self.lab, failed),
                    what=f"{'cordoning' if cordon else 'uncordoning'} node {name}")
 
-    def _pods_on(self, node: str, selector: str = LABEL) -> list[str]:
-        pods = self._json(self._core.list_namespaced_pod, self.namespace, label_selector=selector,
+    def _pods_on(self, node: str, controlled: bool = False) -> list[str]:
+        """The lab's pods on `node` that are not terminating; `controlled`: only those a
+        controller (a ReplicaSet) would make again."""
+        pods = self._json(self._core.list_namespaced_pod, self.namespace,
                           field_selector=f"spec.nodeName={node}")["items"]
-        return [p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")]
+        return [p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")
+                and (not controlled or controller_of(p) is not None)]
 
     def drain(self, name: str) -> None:
         """`kubectl drain`, limited to labkit's workloads: cordon, then evict their pods through
         the eviction API (which honours PodDisruptionBudgets). Bare pods stay, as kubectl drain
         leaves them without --force (nothing would make them again); so do other people's pods."""
         self._cordon(name, True)
-        for pod in self._pods_on(name, WORKLOAD_LABEL):
+        for pod in self._pods_on(name, controlled=True):
             try:
                 self._call(self._core.create_namespaced_pod_eviction, pod, self.namespace,
                            eviction_manifest(pod, self.namespace), what=f"evicting pod {pod}")
@@ -540,7 +599,7 @@ class KubernetesBackend:
             except NotFound:
                 continue
             # then shorten the pods' 30 s grace period, which the namespace would otherwise wait out
-            self._call(self._core.delete_collection_namespaced_pod, ns, label_selector=LABEL,
+            self._call(self._core.delete_collection_namespaced_pod, ns,
                        grace_period_seconds=0, what=f"deleting pods in {ns}")
         self._wait_gone(lambda: bool(self._labkit_namespaces()), "a labkit namespace",
                         f"kubectl get namespaces -l {LABEL} -o yaml")

@@ -44,9 +44,10 @@ RESOURCES = (
     Resource("replicasets", "ReplicaSet", "apps", "v1", True, ALL, ("rs",), ("status", "scale"), ("all",)),
     Resource("daemonsets", "DaemonSet", "apps", "v1", True, READ, ("ds",), ("status",), ("all",)),
     Resource("leases", "Lease", "coordination.k8s.io", "v1", True, READ),
+    Resource("events", "Event", "events.k8s.io", "v1", True, READ, ("ev",)),  # the core events, reshaped
 )
 BY_PLURAL = {(r.group, r.plural): r for r in RESOURCES}
-GROUPS = ("apps", "coordination.k8s.io", "discovery.k8s.io")
+GROUPS = ("apps", "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io")
 
 
 def version() -> dict:

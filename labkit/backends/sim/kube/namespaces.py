@@ -5,8 +5,8 @@ is stored under "namespace/name" (resources.key), so they keep namespaces apart 
 name alone. Deleting a namespace marks it Terminating, deletes its deployments (the
 garbage collector takes their replica sets and pods), services and bare pods; pods
 terminate gracefully, and the namespace goes once none is left, as the namespace
-controller's finalizer does. That last step is taken whenever the namespaces are read:
-nobody can see a namespace without reading it.
+controller's finalizer does. That last step is taken whenever the namespaces are read or
+watched: nobody can see a namespace otherwise.
 """
 from __future__ import annotations
 

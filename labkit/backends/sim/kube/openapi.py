@@ -30,7 +30,8 @@ def schemas() -> dict:
 
 def _schema_name(r: Resource, list_: bool = False) -> str:
     prefix = {"": "io.k8s.api.core.v1", "apps": "io.k8s.api.apps.v1",
-              "discovery.k8s.io": "io.k8s.api.discovery.v1", "coordination.k8s.io": "io.k8s.api.coordination.v1"}[r.group]
+              "discovery.k8s.io": "io.k8s.api.discovery.v1", "coordination.k8s.io": "io.k8s.api.coordination.v1",
+              "events.k8s.io": "io.k8s.api.events.v1"}[r.group]
     return f"{prefix}.{r.kind}{'List' if list_ else ''}"
 
 

@@ -48,7 +48,7 @@ class ServedCluster:
         from ..backend import SimBackend
         self.sim = backend or SimBackend(nodes=nodes, flavor="kubernetes", seed=seed)
         self.api = KubeAPIServer(self.sim, port=port)
-        self.speed = speed
+        self.speed = self.api.speed = speed
         self.kubeconfig = kubeconfig or os.path.join(self.api.folder, "kubeconfig")
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import columns, discovery, openapi, protobuf, tls
 from .patch import SelectorError, field_matcher, label_matcher
-from .resources import Clockwork
+from .resources import SHAPES, Clockwork
 from ....errors import LabkitError
 from .rest import ApiError, Storage, not_found
 from .watch import Encodings, Feed, stream
@@ -76,6 +76,7 @@ class KubeAPIServer:
         self.touched = time.monotonic()  # the last request, answer or watch event
         self.watches: dict[int, int] = {}  # open watch -> the store revision it has looked at
         self._count = threading.Lock()
+        self.speed = 0.0  # how fast the cluster's clock follows the wall clock (0: only when told)
 
     def _listen(self, port: int) -> ThreadingHTTPServer:
         httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
@@ -172,6 +173,9 @@ class KubeAPIServer:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "labkit-kube-apiserver"
+    # Headers and body go out in two writes: with Nagle's algorithm on, the second waits for
+    # the client's delayed ACK of the first, 40 ms on Linux, on every answer.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args) -> None:  # quiet: a notebook is no server log
         pass
@@ -275,6 +279,13 @@ def route(h: Handler, api: KubeAPIServer, method: str, path: str, query: dict, b
     if parts[:3] == ["labkit", "v1", "nodes"] and len(parts) == 5 and method == "POST":
         with api.lock:
             return h.send_json(200, power(api, parts[3], parts[4]))
+    if path == "/labkit/v1/nodes" and method == "POST":
+        with api.lock:
+            name = api.storage.sim.add_node()
+            return h.send_json(201, api.storage.get("nodes", None, name))
+    if path == "/labkit/v1/clock":
+        with api.lock:
+            return h.send_json(200, clock(api, method, body))
     if path == "/api":
         return h.send_json(200, discovery.core_versions(f"127.0.0.1:{api.port}"))
     if path == "/apis":
@@ -317,9 +328,9 @@ def route(h: Handler, api: KubeAPIServer, method: str, path: str, query: dict, b
 
 def power(api: KubeAPIServer, node: str, action: str) -> dict:
     """`POST /labkit/v1/nodes/<name>/stop|start`: switch a simulated machine off or on, as
-    `minikube node stop/start` does a real one. Not a Kubernetes API (no cluster can power
-    its own machines): labkit's Kubernetes backend uses it on a served simulator, where
-    there is no minikube. The node then goes NotReady, and its pods are evicted, exactly
+    `minikube node stop/start` does a real one (and `POST /labkit/v1/nodes` adds one, as
+    `minikube node add`). Not a Kubernetes API (no cluster can power its own machines):
+    labkit's Kubernetes backend uses it on a served simulator, where there is no minikube. The node then goes NotReady, and its pods are evicted, exactly
     as when the simulator's own fail_node is called."""
     sim = api.storage.sim
     if node not in sim.api.items("nodes"):
@@ -331,6 +342,23 @@ def power(api: KubeAPIServer, node: str, action: str) -> dict:
     except LabkitError as error:
         raise ApiError(409, "Conflict", error.message) from None
     return api.storage.get("nodes", None, node)
+
+
+def clock(api: KubeAPIServer, method: str, body) -> dict:
+    """`GET /labkit/v1/clock`: the cluster's time (epoch seconds) and how much faster than the
+    wall clock it runs. `POST {"seconds": n}` moves a stopped clock (speed 0) on by n seconds:
+    how labkit's Kubernetes backend lets time pass on a served simulator that follows no wall
+    clock. Not a Kubernetes API: a real cluster's time is the wall clock's."""
+    if method == "POST":
+        seconds = (body or {}).get("seconds") if isinstance(body, dict) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 86400:
+            raise ApiError(400, "BadRequest", "the body must be {\"seconds\": n}, 0 <= n <= 86400")
+        if api.speed > 0:
+            raise ApiError(409, "Conflict", f"this cluster's clock follows the wall clock ({api.speed:g}x)")
+        api.storage.sim.advance(float(seconds))
+    elif method != "GET":
+        raise ApiError(405, "MethodNotAllowed", "the clock takes GET and POST")
+    return {"now": api.clock.epoch + api.storage.sim.now(), "speed": api.speed}
 
 
 def handle(h: Handler, api: KubeAPIServer, method: str, resource, namespace, name, sub, query, body):
@@ -370,7 +398,7 @@ def handle(h: Handler, api: KubeAPIServer, method: str, resource, namespace, nam
         if "as=Table" in (h.headers.get("Accept") or ""):
             meta = {"resourceVersion": found["metadata"].get("resourceVersion", "")}
             return 200, table(plural, [found], api, meta, query.get("includeObject", "Metadata"))
-        return 200, found
+        return 200, SHAPES[resource.group](found) if resource.group in SHAPES else found
     if method == "PATCH":
         kind = (h.headers.get("Content-Type") or "").split(";")[0]
         return 200, store.patch(plural, namespace, name, kind, body, dry_run)
@@ -403,7 +431,9 @@ def listing(h: Handler, api: KubeAPIServer, resource, namespace, query) -> dict:
         meta["remainingItemCount"] = len(items) - start - limit
     if "as=Table" in (h.headers.get("Accept") or ""):
         return table(resource.plural, page, api, meta, query.get("includeObject", "Metadata"))
-    return {"kind": f"{resource.kind}List", "apiVersion": resource.group_version, "metadata": meta, "items": page}
+    shape = SHAPES.get(resource.group)
+    return {"kind": f"{resource.kind}List", "apiVersion": resource.group_version, "metadata": meta,
+            "items": [shape(o) for o in page] if shape else page}
 
 
 def _offset(token: str | None) -> int:

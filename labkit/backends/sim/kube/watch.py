@@ -16,6 +16,7 @@ import json
 import time
 from collections import deque
 
+from . import namespaces
 from . import resources as res
 from .rest import ApiError
 
@@ -104,7 +105,7 @@ def stream(h, api, resource, namespace, query: dict, match) -> None:
     as_table = "as=Table" in (h.headers.get("Accept") or "")
     timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds", "").isdigit() else 1800.0
     bookmarks = query.get("allowWatchBookmarks") == "true"
-    sender = Sender(h, api, resource.plural, as_table)
+    sender = Sender(h, api, resource.plural, as_table, res.SHAPES.get(resource.group))
     with api.lock:
         cursor, first = _start(api, resource, namespace, query, match)
         if cursor is not None:  # bytes from here on: 2,000 pods are 5 MB so, many times that as dicts
@@ -137,6 +138,8 @@ def _follow(api, resource, namespace, query, match, cursor, first, sender, timeo
         ending = api.ending_watches.is_set()  # looked at first: what follows is sent before the end
         time.sleep(POLL)
         with api.lock:
+            if resource.plural == "namespaces":  # a watcher reads them too: the finalizer's step (namespaces.py)
+                namespaces.finish(api.storage.sim)
             seen = api.storage.revision()
             changes = api.feed.since(cursor, resource.plural)
             events = [(rev, *_event(api, resource, namespace, name, kind, gone, match))
@@ -217,13 +220,16 @@ class Encodings:
 class Sender:
     """Writes watch events as chunks of newline-delimited JSON."""
 
-    def __init__(self, h, api, plural: str, as_table: bool) -> None:
+    def __init__(self, h, api, plural: str, as_table: bool, shape=None) -> None:
         self.h, self.api, self.plural, self.as_table = h, api, plural, as_table
+        self.shape = shape  # another group's shape of the same objects (events.k8s.io)
         self.alive, self.headers_sent = True, False
 
     def encode(self, event: str, obj: dict) -> bytes:
         """The event's line (under the API's lock)."""
         table = self.as_table and event in ("ADDED", "MODIFIED", "DELETED")
+        if self.shape is not None and event in ("ADDED", "MODIFIED", "DELETED"):
+            obj = self.shape(obj)
         data = self.api.encodings.line(self.api, self.plural, event, obj, table, table and not self.headers_sent)
         self.headers_sent = self.headers_sent or table
         return data
