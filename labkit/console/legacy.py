@@ -78,7 +78,7 @@ def check(ctx, argv: list[str]) -> list[list[str]] | None:
         ctx.print(f"{label}:\n{shown}\n(not run on a real cluster without your consent: run it "
                   "yourself, or allow it with labkit.console.configure(translate='always'))")
         return None
-    ctx.print(f"{label}, run for you{' on the simulator' if ctx.sim is not None else ''}:\n{shown}")
+    ctx.print(f"{label}, run for you{' on the simulator' if _on_simulator(ctx) else ''}:\n{shown}")
     return modern
 
 
@@ -101,7 +101,13 @@ def rewrites(ctx, argv: list[str]) -> list[list[str]]:
 
 def _allowed(ctx) -> bool:
     mode = ctx.session.translate
-    return mode == "always" or (mode == "auto" and ctx.sim is not None)
+    return mode == "always" or (mode == "auto" and _on_simulator(ctx))
+
+
+def _on_simulator(ctx) -> bool:
+    """The simulator in this notebook, or served as an API server (`labkit serve`): labkit's own."""
+    backend = ctx.cluster.backend if ctx.cluster is not None else None
+    return ctx.sim is not None or bool(getattr(backend, "served_simulator", False))
 
 
 def _quote(argv: list[str]) -> list[str]:

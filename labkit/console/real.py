@@ -183,6 +183,7 @@ def prepare(ctx, argv: list[str]) -> tuple[list[str], dict[str, str], list[str]]
         if namespace and not any(a in ("-n", "--namespace", "-A", "--all-namespaces") or
                                  a.startswith(("--namespace=", "-n=")) for a in args):
             args = ["-n", namespace] + args
+            getattr(backend, "ensure_namespace", lambda: None)()  # labkit's namespace, made on first use as a deploy makes it
     elif ctx.tool == "minikube":
         from ..backends.minikube import PROFILE
         if not any(a in ("-p", "--profile") or a.startswith("--profile=") for a in args):
