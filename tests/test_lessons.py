@@ -200,6 +200,19 @@ def test_03_capacity_and_drain():
     assert "node-24" in str(lab.get_nodes(k8s))
 
 
+@pytest.mark.parametrize("nodes, expected", [(20, (1000, 2000, 2500, "node-5")), (3, (150, 300, 375, "node-3")),
+                                             (1, (50, 100, 125, "node-1"))])
+def test_03_reads_the_size_of_the_cluster_once(nodes, expected):
+    """The notes' numbers on 20 workers; as many a worker on a smaller cluster (a served one, minikube)."""
+    lab = lessons.lab("03")
+    k8s = lk.connect(nodes=nodes)
+    size = lab.sizes(k8s)
+    assert (size.workers, size.first, size.more, size.target, size.drain) == (nodes, *expected)
+    k8s.add_node()
+    assert lab.sizes(k8s) is size  # the target does not move when the exercise adds nodes
+    assert lab.sizes(lk.connect(nodes=nodes + 1)).workers == nodes + 1
+
+
 # -- 04 ----------------------------------------------------------------------------------------
 def test_04_zero_downtime_fails_with_the_default_strategy():
     lab = lessons.lab("04")

@@ -1,7 +1,17 @@
-"""Small questions the checks ask of a cluster snapshot, each answered in a student's words."""
+"""Small questions the checks ask of a cluster snapshot, each answered in a student's words, and
+the one thing lessons do to a cluster before they start (`enough_workers`)."""
 from __future__ import annotations
 
 from ..model import ClusterState
+
+
+def enough_workers(cluster, count: int = 3) -> None:
+    """Add workers until `cluster` has `count` of them: a one-node minikube or a smaller served
+    cluster gets the ones it lacks (the simulator was made with them). Says what it added."""
+    have = [n for n in cluster.state().nodes if n.role != "control-plane"]
+    added = [cluster.add_node() for _ in range(count - len(have))]
+    if added:
+        print(f"added {', '.join(added)}: the lesson needs {count} workers")
 
 
 def running(state: ClusterState, name: str) -> list:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import Exercise, mesos, praise
-from ._checks import running, workload
+from ._checks import enough_workers, running, workload  # noqa: F401 - enough_workers: lab.enough_workers
 from .rollouts import last_rollout
 
 TITLE = "Choosing an orchestrator"

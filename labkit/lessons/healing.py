@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from . import Exercise, praise
-from ._checks import down, managers, managers_down, running, scaled_while_managers_down, workload
+from ._checks import (down, enough_workers, managers, managers_down, running,  # noqa: F401 - lab.enough_workers
+                      scaled_while_managers_down, workload)
 
 TITLE = "Self-healing and high availability"
 

@@ -1,13 +1,62 @@
-"""Lesson 03 · Kubernetes first steps (lecture 46): nodes, the master, kubectl, thousands of replicas."""
+"""Lesson 03 · Kubernetes first steps (lecture 46): nodes, the master, kubectl, thousands of replicas.
+
+The notes' numbers (1000 replicas, then 2000, then 2500 that do not fit) are for the
+simulator's 20 workers. On a cluster of another size (a served simulator of 3 nodes,
+a one-node minikube) the lesson asks for as many replicas *a worker*: 50, 100, 125.
+`sizes(cluster)` works them out once per cluster, from the workers it has at first.
+"""
 from __future__ import annotations
 
 import math
+import weakref
+from dataclasses import dataclass
 
 from ..cluster import Table
 from . import Exercise, praise
 from ._checks import pending, workload
 
 TITLE = "Kubernetes first steps"
+PER_WORKER = (50, 100, 125)  # the notes' 1000, 2000 and 2500 replicas on 20 workers
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The lesson's numbers for one cluster."""
+
+    workers: int  # at the start of the lesson
+    first: int  # `kubectl run --replicas=...`
+    more: int  # `kubectl scale --replicas=...`
+    target: int  # exercise 03.capacity: more than the workers hold
+    drain: str  # exercise 03.drain: the node to drain
+
+    def __repr__(self) -> str:
+        return (f"{self.workers} workers: {self.first} replicas, then {self.more}, then {self.target} "
+                f"({'/'.join(map(str, PER_WORKER))} a worker); the node to drain: {self.drain}")
+
+
+_sizes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def workers(state) -> list:
+    """The nodes that take the lesson's pods: the workers, or on a one-node cluster (minikube) the
+    control-plane node, which runs pods there."""
+    return [n for n in state.nodes if n.role != "control-plane"] or list(state.nodes)
+
+
+def sizes(cluster) -> Sizes:
+    """The lesson's numbers for `cluster`, fixed the first time they are asked for (adding nodes
+    for the exercise does not move the target)."""
+    if cluster not in _sizes:
+        found = workers(cluster.state())
+        count = len(found)
+        _sizes[cluster] = Sizes(count, *(n * count for n in PER_WORKER), found[min(4, count - 1)].name)
+    return _sizes[cluster]
+
+
+def pending_pods(cluster, name: str = "my-web-server") -> int:
+    """How many pods of `name` wait for a node: Pending and on none (not those that have one and
+    are starting their container)."""
+    return sum(1 for r in cluster.state().replicas_of(name) if r.phase == "pending" and r.node is None)
 
 
 def get_nodes(cluster) -> Table:
@@ -35,32 +84,33 @@ def pods_per_node(cluster) -> dict[str, int]:
             for n in state.nodes if n.role != "control-plane"}
 
 
-@praise("Capacity is a number you can compute: 110 pods a node, so 2500 pods need 23 nodes.")
+@praise("Capacity is a number you can compute: a node holds 110 pods, so N pods need N/110 nodes, rounded up.")
 def check_capacity(cluster) -> list[str]:
-    state = cluster.state()
-    problems = workload(state, "my-web-server", 2500)
+    state, target = cluster.state(), sizes(cluster).target
+    problems = workload(state, "my-web-server", target)
     waiting = pending(state, "my-web-server")
     if waiting:
-        room = sum(n.pods_capacity for n in state.nodes if n.role != "control-plane" and n.ready)
-        need = math.ceil((2500 + len(state.replicas) - len(state.replicas_of("my-web-server"))) / 110)
+        room = sum(n.pods_capacity for n in workers(state) if n.ready)
+        need = math.ceil((target + len(state.replicas) - len(state.replicas_of("my-web-server"))) / 110)
         problems.append(f"{waiting} pods are Pending: the worker nodes hold {room} pods in all "
                         f"(110 each); about {need} workers are needed")
     return problems
 
 
-@praise("node-5 is empty and nothing was lost: its pods were recreated elsewhere first.")
+@praise("The node is empty and nothing was lost: its pods were recreated elsewhere first.")
 def check_drain(cluster) -> list[str]:
-    state = cluster.state()
-    node = state.node("node-5")
+    state, size = cluster.state(), sizes(cluster)
+    node = state.node(size.drain)
     if node is None:
-        return ["this cluster has no node-5"]
+        return [f"this cluster has no {size.drain}"]
     problems = []
     if node.schedulable:
-        problems.append("node-5 is still schedulable: drain it (`kubectl drain node-5`)")
-    left = sum(1 for r in state.replicas_on("node-5") if r.workload and r.phase == "running")
+        problems.append(f"{size.drain} is still schedulable: drain it (`kubectl drain {size.drain} "
+                        "--ignore-daemonsets`)")
+    left = sum(1 for r in state.replicas_on(size.drain) if r.workload and r.phase == "running")
     if left:
-        problems.append(f"{left} pods still run on node-5")
-    problems += workload(state, "my-web-server", 2500)
+        problems.append(f"{left} pods still run on {size.drain}")
+    problems += workload(state, "my-web-server", size.target)
     waiting = pending(state, "my-web-server")
     if waiting:
         problems.append(f"{waiting} pods are Pending: the other nodes are full")
@@ -68,12 +118,14 @@ def check_drain(cluster) -> list[str]:
 
 
 EXERCISES = [
-    Exercise("capacity", "scale `my-web-server` to 2500 replicas and get every one of them running",
+    Exercise("capacity", "scale `my-web-server` to 125 replicas a worker (2500 on 20 workers: `sizes(k8s).target`) "
+                         "and get every one of them running",
              "look at the Pending pods' reason; each node holds 110 pods: add nodes with cluster.add_node()",
              check_capacity,
-             wrong="scaling to 2500 without adding nodes: pods stay Pending"),
-    Exercise("drain", "drain node-5 for maintenance while all 2500 replicas keep running",
-             "cluster.drain('node-5'); the freed pods need room elsewhere: cluster.add_node(), then cluster.wait()",
+             wrong="scaling to the target without adding nodes: pods stay Pending"),
+    Exercise("drain", "drain a worker (node-5 on 20 workers: `sizes(k8s).drain`) for maintenance while all the "
+                      "replicas keep running",
+             "cluster.drain(name); the freed pods need room elsewhere: cluster.add_node(), then cluster.wait()",
              check_drain,
-             wrong="draining node-5 with no room elsewhere: its pods stay Pending"),
+             wrong="draining with no room elsewhere: its pods stay Pending"),
 ]
