@@ -14,7 +14,7 @@ import random
 import time
 from typing import Callable, Iterable
 
-from . import validate
+from . import traffic, validate
 from .backends.base import Backend, DeploySpec, UpdateStrategy
 from .errors import AlreadyExists, InvalidInput, NotFound, Refused, Timeout, Unavailable
 from .model import ClusterState, Event, Replica
@@ -91,6 +91,9 @@ def _open(backend: str, nodes: int, flavor: str | None, seed: int, options: dict
     return Cluster(factory(nodes=nodes, flavor=flavor, seed=seed, **options), seed=seed)
 
 
+NOT_YET = "{what} runs on the simulator only so far: the {name} backend does not send requests yet"
+
+
 class Cluster:
     """A cluster of nodes running workloads; see `labkit.connect`."""
 
@@ -105,6 +108,7 @@ class Cluster:
         self._failed: set[str] = set()  # nodes switched off through this facade
         self._recovered: set[str] = set()  # nodes switched back on, until the engine sees them ready
         self._next_notice = 0.0  # wall-clock time before which steps of time are not told
+        self._traffic: list[traffic.Traffic] = []  # requests still being sent (cluster.traffic)
 
     # -- looking -------------------------------------------------------------
     @property
@@ -181,19 +185,63 @@ class Cluster:
             callback(state)
 
     def _record(self) -> None:
-        """Add the workloads to the timeline if they changed."""
+        """Add the workloads to the timeline if they changed; send the traffic due."""
+        if self._traffic:
+            self._pump_traffic()
         workloads = self._workloads()
         if workloads and (not self.timeline or self.timeline[-1][1] != workloads):
             self.timeline.append((self.now(), workloads))
             del self.timeline[:-20000]
             self._big = sum(w.current for w in workloads) > BIG_TIMELINE
 
+    # -- traffic -----------------------------------------------------------------------
+    def expose(self, name: str, port: int = 8080) -> None:
+        """Give workload `name` a stable address that spreads requests over its ready replicas:
+        a Kubernetes Service (NodePort, the pods' port 80 on `port`), a port Swarm's routing
+        mesh publishes. Simulator only for now."""
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            raise InvalidInput(f"port must be a whole number from 1 to 65535, not {port!r}", "e.g. port=8080")
+        self._known_workload(name)
+        self._sim_only("expose", NOT_YET.format(what="expose", name=self.name)).expose(name, port)
+        self._changed()
+
+    def traffic(self, name: str, rate: float = 50, seconds: float = 120) -> "traffic.Traffic":
+        """Send `rate` requests a second to the service that exposes `name`, for `seconds` of
+        cluster time from now, and record every answer (see `labkit.traffic`). The requests go
+        out as time passes (`run`, `wait`); the returned record fills as they are answered."""
+        rate, seconds = traffic.check_rate(rate, seconds)
+        self._known_workload(name)
+        service = self._sim_only("service", NOT_YET.format(what="traffic", name=self.name)).service(name)
+        if service is None:
+            raise NotFound(f"nothing exposes {name!r}: traffic needs a service to send requests to",
+                           f"cluster.expose({name!r}, port=8080) first (kubectl expose deployment {name} "
+                           f"--port=8080 --target-port=80)")
+        record = traffic.Traffic(service, rate, seconds, self.state(), frozenset(self._failed),
+                                 seed=self._rng.randrange(2 ** 32))
+        self._traffic.append(record)
+        return record
+
+    def _pump_traffic(self) -> None:
+        """Send the requests due by now, on every active traffic record."""
+        self._traffic = [t for t in self._traffic if not t.done]
+        if self._traffic:
+            now, state, off = self.now(), self.state(), frozenset(self._failed)
+            for record in self._traffic:
+                record.observe(now, state, off)
+
+    def _known_workload(self, name: str) -> None:
+        names = [w.name for w in self.state().workloads]
+        if validate.text(name, "workload name", "my-web-server") not in names:
+            raise NotFound(f"no workload named {name!r}", _closest(name, names))
+
     def _observer(self) -> Callable[[], None] | None:
         """What the simulator calls after each instant at which something happened, so that a
         rollout's briefest step is in the timeline; None above BIG_TIMELINE replicas, where the
         timeline is sampled at each step of run()/wait() (at 150,000 pods a record per instant
         would cost more than the simulation itself)."""
-        return None if self._big else self._record
+        if self._big and not self._traffic:
+            return None
+        return self._record
 
     # -- workloads -----------------------------------------------------------
     def deploy(self, name: str, image: str, replicas: int = 1, *, env: dict | None = None,
@@ -387,16 +435,17 @@ class Cluster:
         self._changed()
         return name
 
-    def _sim_only(self, what: str):
+    def _sim_only(self, what: str, why: str = ""):
         if not hasattr(self.backend, what):
-            raise Refused(f"{what} is a simulator lesson: a real {self.name} cluster is not ours to break that way",
-                          "use labkit.connect('sim') for it")
+            raise Refused(why or f"{what} is a simulator lesson: a real {self.name} cluster is not ours to break "
+                          "that way", "use labkit.connect('sim') for it")
         return self.backend
 
     # -- housekeeping ----------------------------------------------------------
     def reset(self) -> None:
         """Remove every workload, container and node that labkit made; nothing else."""
         self.backend.reset()
+        self._traffic.clear()
         self._failed.clear()
         self._recovered.clear()
         self._changed()

@@ -11,7 +11,7 @@ import hashlib
 from typing import Callable
 
 from ... import catalog
-from ...errors import InvalidInput, NotFound, Refused, Unavailable
+from ...errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
 from ...model import ClusterState, Component, Event, Node, Replica, Workload
 from ..base import DeploySpec, UpdateStrategy
 from .api import K8S_DEFAULTS, SWARM_DEFAULTS, APIServer, fenceposts
@@ -56,6 +56,7 @@ class SimBackend:
         self.store = Store()
         self.api = APIServer(self.store, self.clock, self.flavor)
         self.agents: dict[str, NodeAgent] = {}
+        self.published: dict[int, str] = {}  # Swarm: port -> the service that publishes it (routing mesh)
         self.scheduler = self.replicasets = self.deployments = self.orchestrator = self.lifecycle = None
         self.node_size = (node_cpu, node_memory)
         self.store.watch("pods", self._dispatch)
@@ -365,6 +366,7 @@ class SimBackend:
             for rs in self.deployments.replica_sets(name):
                 self.api.remove("replicasets", rs.name)
         self.api.remove("services" if self.flavor == "swarm" else "deployments", obj.name)
+        self.published = {port: holder for port, holder in self.published.items() if holder != name}
         for pod in owned:
             delete_pod(self.api, pod, source="garbage-collector")
 
@@ -531,6 +533,49 @@ class SimBackend:
         """The control-plane node's power: every component on it stops or starts."""
         for name in reversed(CONTROL_PLANE) if on else CONTROL_PLANE:
             self._set_component(name, on)
+
+    # -- services: what traffic reaches ---------------------------------------------------------
+    def expose(self, name: str, port: int) -> None:
+        """Kubernetes: a NodePort Service selecting the deployment's pods, as `kubectl expose
+        deployment NAME --port=PORT --target-port=80 --type=NodePort` makes; Swarm: PORT published
+        through the routing mesh, as `docker service update --publish-add PORT:80`."""
+        from .kube import services as kube_services
+
+        if self.flavor == "kubernetes":
+            deployment = self.api.items("deployments").get(name)
+            if deployment is None:
+                raise NotFound(f"no deployment named {name!r} to expose", "deploy it first")
+            if name in self.api.items(kube_services.KIND):
+                raise AlreadyExists(f'services "{name}" already exists', "it is exposed already")
+            spec = {"type": "NodePort", "selector": dict(deployment.selector),
+                    "ports": [{"port": port, "targetPort": 80}]}
+            self.api.write(kube_services.KIND, kube_services.KubeService(
+                name, kube_services.defaulted(name, spec, kube_services.node_ports(self)), {"app": name}, {},
+                self.clock.now))
+        elif self.flavor == "swarm":
+            if name not in self.api.items("services"):
+                raise NotFound(f"no service named {name!r} to publish", "deploy it first")
+            holder = self.published.get(port)
+            if holder is not None:  # moby's words (the manager's allocator)
+                raise AlreadyExists(f"port '{port}' is already in use by service '{holder}' as an ingress port",
+                                    "publish another port")
+            self.published[port] = name
+        else:
+            raise Refused("on one Docker host a port is published when the container starts",
+                          "docker run -p 8080:80 ..., or cluster.deploy(..., ports=['8080:80'])")
+
+    def service(self, name: str):
+        """What `name` is reachable at (a traffic.Service), or None when nothing exposes it."""
+        from ...traffic import Service as Exposed
+        from .kube import services as kube_services
+
+        if self.flavor == "kubernetes":
+            svc = self.api.items(kube_services.KIND).get(name)
+            if svc is None:
+                return None
+            return Exposed(name, svc.spec["ports"][0]["port"], tuple(sorted((svc.spec.get("selector") or {}).items())))
+        port = next((p for p, holder in self.published.items() if holder == name), None)
+        return None if port is None else Exposed(name, port)
 
     # -- housekeeping ------------------------------------------------------------------------------
     def join_token(self, role: str = "worker") -> str:

@@ -1,0 +1,151 @@
+"""Requests to an exposed workload, and every answer: what zero downtime means to a client.
+
+    web = cluster.deploy("shop", image="web-server:1", replicas=4)
+    cluster.expose("shop", port=8080)
+    traffic = cluster.traffic("shop", rate=50, seconds=60)   # 50 requests a second, for 60 s
+    web.update("web-server:2")
+    cluster.wait()
+    traffic                      # 3000 requests, 0 failed: hello v1 ..., hello v2 ...
+
+On the simulator the requests are the model's, in cluster time (no wall clock: a minute
+of traffic costs what the minute of simulation costs). Each request goes to one of the
+service's endpoints at that moment, picked at random as kube-proxy's iptables rules and
+Swarm's routing mesh spread connections:
+
+* Kubernetes: the pods the Service's selector picks that are Running and Ready and not
+  terminating (the endpoint-slice controller's `ready` condition). A canary whose pods
+  carry the stable workload's `app` label gets its share through the same Service.
+* Swarm: the running tasks of the service that publishes the port.
+
+A request fails when the service has no endpoint (refused: kube-proxy rejects it, and
+the mesh has no task to forward to), and when its endpoint sits on a machine that was
+switched off but not yet noticed by the control plane (timeout: nothing answers until
+the node is marked NotReady, or Down, and the endpoint removed). Not modelled yet: the
+moments a container needs to start listening (readiness), and the lag between a pod's
+endpoint removal and the proxies' rules; answers take no time on the simulator.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from . import catalog
+from .errors import InvalidInput
+from .model import ClusterState, Replica
+
+MAX_RATE = 500  # requests a second: a class's laptop, not a load test
+MAX_SECONDS = 3600.0
+MAX_REQUESTS = 200_000
+OUTCOMES = ("ok", "refused", "timeout")
+
+
+@dataclass(frozen=True)
+class Service:
+    """What a workload is reachable at: a Kubernetes Service's selector, or (selector None)
+    a Swarm service's own published port."""
+
+    name: str
+    port: int
+    selector: tuple[tuple[str, str], ...] | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    time: float  # cluster time it was sent
+    outcome: str  # one of OUTCOMES
+    answer: str = ""  # what the page said ("hello v1"): the version that answered
+    replica: str = ""  # who answered (or, timed out, who did not)
+
+
+def endpoints(state: ClusterState, service: Service) -> list[Replica]:
+    """The replicas `service` sends requests to at this moment (see the module's docstring)."""
+    if service.selector is None:
+        names = {service.name}
+    else:
+        wanted = set(service.selector)
+        names = {w.name for w in state.workloads if wanted <= set(w.labels)}
+    up = {n.name for n in state.nodes if n.ready}
+    return [r for r in state.replicas
+            if r.workload in names and r.phase == "running" and r.ready and r.node in up]
+
+
+class Traffic:
+    """Requests sent at a steady rate to one service, and every answer (see the module)."""
+
+    def __init__(self, service: Service, rate: float, seconds: float, state: ClusterState,
+                 switched_off: frozenset[str] = frozenset(), seed: int = 0) -> None:
+        self.service, self.rate, self.seconds = service, rate, seconds
+        self.start, self.end = state.time, state.time + seconds
+        self.requests: list[Request] = []
+        self._next = self.start
+        self._rng = random.Random(seed)
+        self._aim(state, switched_off)
+
+    def _aim(self, state: ClusterState, switched_off: frozenset[str]) -> None:
+        self._targets = endpoints(state, self.service)
+        self._unanswered = switched_off
+
+    @property
+    def done(self) -> bool:
+        return self._next >= self.end or len(self.requests) >= MAX_REQUESTS
+
+    def observe(self, now: float, state: ClusterState, switched_off: frozenset[str]) -> None:
+        """Send the requests due up to `now` to the endpoints of the last observed moment, then
+        take the endpoints of this one (`switched_off`: machines down that the cluster may not
+        have noticed yet)."""
+        step = 1.0 / self.rate
+        while self._next <= now + 1e-9 and not self.done:
+            self.requests.append(self._send(self._next))
+            self._next = self.start + len(self.requests) * step
+        self._aim(state, switched_off)
+
+    def _send(self, when: float) -> Request:
+        if not self._targets:
+            return Request(when, "refused")
+        target = self._targets[self._rng.randrange(len(self._targets))]
+        if target.node in self._unanswered:
+            return Request(when, "timeout", replica=target.name)
+        image = catalog.lookup(target.image)
+        return Request(when, "ok", image.page if image else target.image, target.name)
+
+    # -- reading it ------------------------------------------------------------------------
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.requests if r.outcome != "ok")
+
+    def answers(self) -> dict[str, int]:
+        """How many requests each version answered, and how many failed of each kind."""
+        counts: dict[str, int] = {}
+        for r in self.requests:
+            key = r.answer if r.outcome == "ok" else r.outcome
+            counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def per_second(self) -> list[tuple[int, dict[str, int]]]:
+        """(second since the start, answers in that second), for plots."""
+        seconds: dict[int, dict[str, int]] = {}
+        for r in self.requests:
+            bucket = seconds.setdefault(int(r.time - self.start), {})
+            key = r.answer if r.outcome == "ok" else r.outcome
+            bucket[key] = bucket.get(key, 0) + 1
+        return sorted(seconds.items())
+
+    def __repr__(self) -> str:
+        sent = len(self.requests)
+        shares = ", ".join(f"{k} {100 * n / sent:.1f} %" for k, n in self.answers().items()) if sent else "none yet"
+        left = "" if self.done else f" (still sending, until t={self.end:g})"
+        if not self.done and not self._targets:
+            left += "; no endpoints"
+        return (f"<Traffic to {self.service.name}:{self.service.port}: {sent} requests at {self.rate:g}/s, "
+                f"{self.failed} failed{left}; {shares}>")
+
+
+def check_rate(rate: object, seconds: object) -> tuple[float, float]:
+    """The rate and duration asked for, or InvalidInput saying what is allowed."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= MAX_RATE:
+        raise InvalidInput(f"rate must be a number of requests a second above 0 and at most {MAX_RATE}, "
+                           f"not {rate!r}", "e.g. cluster.traffic('web', rate=50)")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MAX_SECONDS:
+        raise InvalidInput(f"seconds must be above 0 and at most {MAX_SECONDS:g}, not {seconds!r}",
+                           "traffic stops by itself after that much cluster time, e.g. seconds=120")
+    return float(rate), float(seconds)

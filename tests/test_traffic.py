@@ -1,0 +1,128 @@
+"""Traffic on the simulator: requests to an exposed workload, and what they meet (labkit.traffic)."""
+from __future__ import annotations
+
+import pytest
+
+import labkit as lk
+from labkit.errors import AlreadyExists, InvalidInput, NotFound, Refused
+from labkit.traffic import MAX_RATE
+
+
+def exposed(flavor: str = "kubernetes", replicas: int = 4, **strategy):
+    cluster = lk.connect(nodes=3, flavor=flavor, seed=5)
+    web = cluster.deploy("shop", image="web-server:1", replicas=replicas, **strategy)
+    cluster.wait()
+    cluster.expose("shop", port=8080)
+    return cluster, web
+
+
+def test_a_canary_at_ten_percent_answers_one_request_in_ten():
+    cluster, web = exposed(replicas=20)
+    web.canary("web-server:2", percent=10)
+    cluster.wait()
+    record = cluster.traffic("shop", rate=50, seconds=40)
+    cluster.run(40)
+    answers = record.answers()
+    assert len(record.requests) == 2000 and record.failed == 0 and record.done
+    assert abs(answers["hello v2"] / 2000 - 0.10) <= 0.03, answers
+    assert set(answers) == {"hello v1", "hello v2"}
+
+
+def test_a_rolling_update_that_keeps_every_replica_loses_no_request_and_recreate_does():
+    cluster, web = exposed(max_surge=1, max_unavailable=0)
+    rolling = cluster.traffic("shop", rate=20, seconds=60)
+    web.update("web-server:2")
+    cluster.run(60)
+    assert rolling.failed == 0 and {"hello v1", "hello v2"} <= set(rolling.answers())
+
+    cluster, web = exposed(type="Recreate")
+    recreate = cluster.traffic("shop", rate=20, seconds=60)
+    web.update("web-server:2")
+    cluster.run(60)
+    assert recreate.failed > 0 and set(recreate.answers()) == {"hello v1", "hello v2", "refused"}
+    gap = [second for second, answers in recreate.per_second() if "refused" in answers]
+    assert gap and max(gap) - min(gap) <= 5  # one gap, while no pod was ready
+
+
+def test_a_node_that_fails_times_requests_out_until_the_cluster_notices():
+    cluster, _ = exposed(replicas=6)
+    record = cluster.traffic("shop", rate=10, seconds=120)
+    cluster.fail_node("node-2")
+    cluster.run(120)
+    timeouts = [r.time - record.start for r in record.requests if r.outcome == "timeout"]
+    assert timeouts and all(r.replica.startswith("shop-") for r in record.requests if r.outcome == "timeout")
+    notready = next(e.time for e in cluster.events() if e.reason == "NodeNotReady" and e.object == "node/node-2")
+    assert max(timeouts) <= notready - record.start + 1  # the endpoints go once the node is NotReady
+    assert all(r.outcome == "ok" for r in record.requests if r.time > notready + 1)
+
+
+def test_swarm_publishes_through_the_routing_mesh():
+    cluster, web = exposed("swarm", replicas=4)
+    record = cluster.traffic("shop", rate=20, seconds=30)
+    web.update("web-server:2")
+    cluster.run(30)
+    assert record.failed == 0 and set(record.answers()) == {"hello v1", "hello v2"}
+    other = cluster.deploy("other", image="web-server:1")
+    with pytest.raises(AlreadyExists, match="port '8080' is already in use by service 'shop' as an ingress port"):
+        cluster.expose("other", port=8080)
+    cluster.expose("other", port=8081)
+    web.delete()
+    assert cluster.backend.service("shop") is None
+    cluster.expose("other", port=8080)  # free again once shop is gone
+    assert other.status().desired == 1
+
+
+def test_no_endpoints_refuses_every_request_and_says_so():
+    cluster, web = exposed(replicas=2)
+    web.scale(0)
+    cluster.wait()
+    record = cluster.traffic("shop", rate=5, seconds=10)
+    cluster.run(2)
+    assert record.failed == len(record.requests) > 0 and "no endpoints" in repr(record)
+    cluster.run(10)
+    assert record.done and len(record.requests) == 50  # it stops by itself
+
+
+def test_bad_input():
+    cluster, _ = exposed(replicas=1)
+    for rate in (0, -5, MAX_RATE + 1, True, "fast", None):
+        with pytest.raises(InvalidInput, match="rate must be"):
+            cluster.traffic("shop", rate=rate)
+    for seconds in (0, -1, 10 ** 6, "long"):
+        with pytest.raises(InvalidInput, match="seconds must be"):
+            cluster.traffic("shop", seconds=seconds)
+    with pytest.raises(NotFound, match="no workload named 'shpo'") as typo:
+        cluster.traffic("shpo")
+    assert "shop" in typo.value.hint
+    cluster.deploy("hidden", image="web-server:1")
+    with pytest.raises(NotFound, match="nothing exposes 'hidden'") as unexposed:
+        cluster.traffic("hidden")
+    assert "cluster.expose('hidden', port=8080)" in unexposed.value.hint
+    for port in (0, 70000, "80", True):
+        with pytest.raises(InvalidInput, match="port must be"):
+            cluster.expose("hidden", port=port)
+    with pytest.raises(AlreadyExists, match='services "shop" already exists'):
+        cluster.expose("shop", port=9090)
+    host = lk.connect(flavor="docker")
+    host.deploy("one", image="web-server:1")
+    with pytest.raises(Refused, match="a port is published when the container starts"):
+        host.expose("one", port=8080)
+    assert not cluster._traffic  # nothing half made: no record was started by a refused call
+
+
+def test_a_backend_without_traffic_says_so(tmp_path, monkeypatch):
+    """Real engines do not carry traffic yet: a clear refusal, not a traceback."""
+    from labkit.backends.sim.kube.serve import CONTEXT, ServedCluster
+    served = ServedCluster(1, speed=0.0, kubeconfig=str(tmp_path / "kubeconfig")).start()
+    monkeypatch.setenv("KUBECONFIG", served.kubeconfig)
+    try:
+        cluster = lk.connect("kubernetes", context=CONTEXT)
+        cluster.deploy("shop", image="web-server:1")
+        with pytest.raises(Refused, match="expose runs on the simulator only so far"):
+            cluster.expose("shop")
+        with pytest.raises(Refused, match="traffic runs on the simulator only so far"):
+            cluster.traffic("shop")
+        cluster.reset()
+        cluster.close()
+    finally:
+        served.stop()
