@@ -150,8 +150,8 @@ def owned_objects(client, lab: str | None) -> list[tuple[str, object]]:
         pass  # not a swarm manager: no services
     # A student's own container of a demo image or of the node image inherits the image's
     # labels: owned() tells it apart, so it is never listed here.
-    found += [("container", c) for c in client.containers.list(all=True, filters={"label": selector})
-              if du.owned(c.labels, lab)]
+    listed = client.containers.list(all=True, ignore_removed=True, filters={"label": selector})  # one may go meanwhile
+    found += [("container", c) for c in listed if du.owned(c.labels, lab)]
     found += [("volume", v) for v in client.volumes.list(filters={"label": selector})
               if du.owned(v.attrs.get("Labels"), lab)]
     found += [("network", n) for n in client.networks.list(filters={"label": selector})

@@ -211,7 +211,8 @@ def _child(lab: str, keep: bool) -> None:
 
 
 def _lab_containers(engine, lab):
-    return engine.containers.list(all=True, filters={"label": f"{LABEL}={lab}"})
+    # ignore_removed: the reaper may remove a container between the SDK's list and its inspect
+    return engine.containers.list(all=True, ignore_removed=True, filters={"label": f"{LABEL}={lab}"})
 
 
 def test_reaper_removes_a_dead_kernels_containers(engine):

@@ -218,7 +218,8 @@ class Playground:
     # -- discovery ------------------------------------------------------------------
     def node_containers(self) -> dict[int, object]:
         found = {}
-        for c in self.client.containers.list(all=True, filters={"label": [f"{LABEL}={self.lab}", f"{du.KIND}=node"]}):
+        for c in self.client.containers.list(all=True, ignore_removed=True,
+                                             filters={"label": [f"{LABEL}={self.lab}", f"{du.KIND}=node"]}):
             i = index_of(c.labels.get(LABEL + ".node", ""))
             if i:
                 found[i] = c

@@ -710,7 +710,7 @@ class SwarmBackend:
         found = []
         for engine in engines:
             try:
-                found += engine.containers.list(all=True, filters={"label": wanted})
+                found += engine.containers.list(all=True, ignore_removed=True, filters={"label": wanted})
             except Exception:
                 pass
         return found
