@@ -109,6 +109,7 @@ class Cluster:
         self._recovered: set[str] = set()  # nodes switched back on, until the engine sees them ready
         self._next_notice = 0.0  # wall-clock time before which steps of time are not told
         self._traffic: list[traffic.Traffic] = []  # requests still being sent (cluster.traffic)
+        self.traffic_log: list[traffic.Traffic] = []  # every traffic record, the last 50 (what checks read)
 
     # -- looking -------------------------------------------------------------
     @property
@@ -219,6 +220,7 @@ class Cluster:
         record = traffic.Traffic(service, rate, seconds, self.state(), frozenset(self._failed),
                                  seed=self._rng.randrange(2 ** 32))
         self._traffic.append(record)
+        self.traffic_log = self.traffic_log[-49:] + [record]
         return record
 
     def _pump_traffic(self) -> None:
@@ -446,6 +448,7 @@ class Cluster:
         """Remove every workload, container and node that labkit made; nothing else."""
         self.backend.reset()
         self._traffic.clear()
+        self.traffic_log.clear()
         self._failed.clear()
         self._recovered.clear()
         self._changed()

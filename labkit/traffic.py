@@ -130,6 +130,11 @@ class Traffic:
             bucket[key] = bucket.get(key, 0) + 1
         return sorted(seconds.items())
 
+    def plot(self, **options):
+        """A matplotlib figure: requests a second by the version that answered, failures on top."""
+        from .views.traffic import traffic_figure
+        return traffic_figure(self, **options)
+
     def __repr__(self) -> str:
         sent = len(self.requests)
         shares = ", ".join(f"{k} {100 * n / sent:.1f} %" for k, n in self.answers().items()) if sent else "none yet"

@@ -435,6 +435,36 @@ def test_mesos_declined_offers_go_to_the_next_framework():
     assert not any(fw.pending for fw in master.frameworks)
 
 
+def test_04_no_lost_requests_refuses_recreate_and_traffic_that_missed_the_update():
+    lab = lessons.lab("04")
+    site = lk.connect(nodes=4, seed=2)
+    failing(lab.check("no-lost-requests", site), "no workload named 'store'")
+    store = site.deploy("store", image="web-server:1", replicas=6, type="Recreate")
+    site.wait()
+    site.expose("store", port=8080)
+    failing(lab.check("no-lost-requests", site), "no traffic was sent to store")
+    site.traffic("store", rate=20, seconds=60)
+    store.update("web-server:2")
+    site.run(60)
+    failing(lab.check("no-lost-requests", site), "requests failed")
+
+    site = lk.connect(nodes=4, seed=2)
+    store = site.deploy("store", image="web-server:1", replicas=6, max_surge=1, max_unavailable=0)
+    site.wait()
+    site.expose("store", port=8080)
+    store.update("web-server:2")
+    site.wait()
+    site.traffic("store", rate=20, seconds=10)  # after the update: version 2 alone answers
+    site.run(10)
+    failing(lab.check("no-lost-requests", site), "did not cover the update")
+    site.traffic("store", rate=20, seconds=60)
+    store.update("web-server:1")
+    site.wait()
+    store.update("web-server:2")
+    site.run(60)
+    passing(lab.check("no-lost-requests", site))
+
+
 # -- every exercise's wrong attempt is tried above ---------------------------------------------
 WRONG_TRIED = {  # exercise -> the test that tries the wrong attempt its Exercise.wrong names
     "00.hello": test_00_hello_and_heal, "00.heal": test_00_hello_and_heal,
@@ -444,6 +474,7 @@ WRONG_TRIED = {  # exercise -> the test that tries the wrong attempt its Exercis
     "03.capacity": test_03_capacity_and_drain, "03.drain": test_03_capacity_and_drain,
     "04.zero-downtime": test_04_zero_downtime_fails_with_the_default_strategy,
     "04.canary": test_04_zero_downtime_and_canary,
+    "04.no-lost-requests": test_04_no_lost_requests_refuses_recreate_and_traffic_that_missed_the_update,
     "05.path": test_05_path, "05.mystery": test_05_mystery_wants_the_stopped_component_started_first,
     "06.two-nodes": test_06_two_nodes, "06.managers": test_06_managers,
     "07.race": test_07_race, "07.mesos": test_07_mesos_check,

@@ -126,3 +126,18 @@ def test_a_backend_without_traffic_says_so(tmp_path, monkeypatch):
         cluster.close()
     finally:
         served.stop()
+
+
+def test_the_picture_shows_each_version_and_the_failures():
+    cluster, web = exposed(type="Recreate")
+    record = cluster.traffic("shop", rate=20, seconds=30)
+    web.update("web-server:2")
+    cluster.run(30)
+    fig = record.plot()
+    ax = fig.axes[0]
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["hello v1", "hello v2", "refused"]
+    assert f"failed requests: {record.failed}" in ax.get_title(loc="left") and record.failed > 0
+    drawn = sum(bar.get_height() for bar in ax.patches)
+    assert drawn == len(record.requests) == 600
+    assert fig._repr_png_()[:4] == b"\x89PNG"

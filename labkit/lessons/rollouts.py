@@ -93,6 +93,23 @@ def check_canary(cluster) -> list[str]:
     return problems + workload(state, "shop", 8, "web-server:2")
 
 
+@praise("Every request answered, by version 1 and then version 2: that is what zero downtime means to a client.")
+def check_no_lost_requests(cluster) -> list[str]:
+    problems = workload(cluster.state(), "store", 6, "web-server:2")
+    records = [t for t in getattr(cluster, "traffic_log", []) if t.service.name == "store"]
+    if not records:
+        return problems + ["no traffic was sent to store: cluster.traffic('store', rate=20, seconds=60), "
+                           "after cluster.expose('store', port=8080)"]
+    answered = {r.answer for t in records for r in t.requests if r.outcome == "ok"}
+    if not {"hello v1", "hello v2"} <= answered:
+        problems.append("the traffic did not cover the update (version 1 and then version 2 should both answer): "
+                        "start it before the update and let it run until the update is done")
+    failed = sum(t.failed for t in records)
+    if failed:
+        problems.append(f"{failed} requests failed: during the update no replica was ready to answer them")
+    return problems
+
+
 EXERCISES = [
     Exercise("zero-downtime", "deploy `shop` (8 replicas of web-server:1), then update it to web-server:2 "
                               "so that 8 replicas stay available the whole time",
@@ -104,4 +121,9 @@ EXERCISES = [
              "shop.canary('web-server:broken', percent=25), cluster.run(60), look at cluster.ps('shop-canary'), "
              "then shop.abort() and cluster.wait()", check_canary,
              wrong="leaving the canary running, or a canary of another size"),
+    Exercise("no-lost-requests", "on `site`, deploy `store` (6 replicas of web-server:1), expose it, send it "
+                                 "traffic, and update it to web-server:2 without one failed request",
+             "a rolling update that keeps every replica until its successor is ready (max_surge=1, "
+             "max_unavailable=0); Recreate stops them all first", check_no_lost_requests,
+             wrong="the Recreate strategy: requests are refused while no pod is ready"),
 ]

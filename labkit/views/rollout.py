@@ -174,6 +174,18 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
+def figure_and_axes(ax, size: tuple[float, float]):
+    """The figure to draw on: `ax`'s, or a new one of `size` inches. A new one is a Figure outside
+    pyplot (nothing shows twice, no global state is touched) that a notebook shows even without
+    %matplotlib inline."""
+    if ax is not None:
+        return ax.figure, ax
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=size, layout="constrained")
+    fig._repr_png_ = lambda: _png(fig)
+    return fig, fig.subplots()
+
+
 def _end(s: Series, now: float) -> float:
     """Where the time axis ends: now, and never on the last sample (it would have no width)."""
     span = max(s.t[-1] - s.t[0], 1.0)
@@ -184,14 +196,7 @@ def rollout_figure(cluster, name: str, *, last: bool = True, ax=None, title: str
     """A matplotlib figure of `name`'s replicas over time: old (blue) and new (orange) stacked,
     available as a line, the maxSurge / maxUnavailable bounds dashed, pauses shaded and
     rollbacks marked. `last=False` draws the whole history."""
-    if ax is None:
-        # A Figure outside pyplot: nothing shows twice, and no global state is touched.
-        from matplotlib.figure import Figure
-        fig = Figure(figsize=(7.5, 3.4), layout="constrained")
-        fig._repr_png_ = lambda: _png(fig)  # so a notebook shows it even without %matplotlib inline
-        ax = fig.subplots()
-    else:
-        fig = ax.figure
+    fig, ax = figure_and_axes(ax, (7.5, 3.4))
     s = _timeline(cluster, name, last)
     end = _end(s, cluster.now())
     t = s.t + [end]
