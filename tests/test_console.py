@@ -12,6 +12,7 @@ import pytest
 
 import labkit
 from labkit import console
+from labkit.errors import LabkitError
 from labkit.console.parse import ConsoleError, UsageError
 
 NOTES_LINES = [
@@ -813,3 +814,20 @@ def test_one_error_display_with_or_without_the_magics():
     stream = io.StringIO()
     console.show_error(ConsoleError("Error response from daemon: No such service: web", "see docker service ls"), stream)
     assert stream.getvalue() == "Error response from daemon: No such service: web\n  hint: see docker service ls\n"
+
+
+def test_published_ports_reach_the_routing_mesh_and_carry_traffic():
+    """`docker service create -p` and `--publish-add` publish through the mesh: `service ls` shows
+    them, traffic reaches the service, and a taken port is refused before anything is made."""
+    swarm = console.use(labkit.connect("sim", flavor="swarm", nodes=3))
+    console.run("docker service create --name web -p 8080:80 --replicas 3 web-server:1")
+    with pytest.raises(LabkitError, match="port '8080' is already in use by service 'web' as an ingress port"):
+        console.run("docker service create --name other -p 8080:80 web-server:1")
+    assert [w.name for w in swarm.state().workloads] == ["web"]  # nothing half made
+    console.run("docker service create --name other web-server:1")
+    console.run("docker service update --publish-add 8081:80 other")
+    listed = console.run("docker service ls")
+    assert "*:8080->80/tcp" in listed and "*:8081->80/tcp" in listed
+    sent = swarm.traffic("other", rate=10, seconds=5)
+    swarm.run(5)
+    assert (len(sent.requests), sent.failed, sent.service.port) == (50, 0, 8081)

@@ -141,3 +141,18 @@ def test_the_picture_shows_each_version_and_the_failures():
     drawn = sum(bar.get_height() for bar in ax.patches)
     assert drawn == len(record.requests) == 600
     assert fig._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_a_service_made_with_kubectl_expose_carries_the_traffic():
+    from labkit import console
+    cluster = console.use(lk.connect(nodes=3, seed=5))
+    console.run("kubectl create deployment hello --image=web-server:1 --replicas=3")
+    console.run("kubectl rollout status deployment/hello")
+    with pytest.raises(NotFound, match="nothing exposes 'hello'"):
+        cluster.traffic("hello")
+    console.run("kubectl expose deployment hello --port=8080 --target-port=80")
+    sent = cluster.traffic("hello", rate=10, seconds=10)
+    cluster.run(10)
+    assert (len(sent.requests), sent.failed, sent.service.port, sent.service.selector) == (
+        100, 0, 8080, (("app", "hello"),))
+    console.forget()

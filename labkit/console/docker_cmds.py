@@ -624,7 +624,9 @@ def service_ls(ctx, p: Parsed) -> None:
     rows = []
     for w in sorted(ctx.cluster.state().workloads, key=lambda w: w.name):
         svc = siminfo.service(ctx, w.name)
-        ports = getattr(getattr(svc, "template", None), "ports", ()) or ()
+        ports = list(getattr(getattr(svc, "template", None), "ports", ()) or ())
+        ports += [f"{port}:80" for port in siminfo.published(ctx, w.name) if not any(
+            x.split(":")[0] == str(port) for x in ports)]  # published afterwards (--publish-add, cluster.expose)
         shown = ", ".join(f"*:{x.split(':')[0]}->{x.split(':')[-1]}/tcp" if ":" in x else f"*:30000->{x}/tcp"
                           for x in ports)
         rows.append([swarm_id("service", w.name)[:12], w.name, "replicated", f"{w.ready}/{w.desired}", w.image, shown])
@@ -681,7 +683,13 @@ def service_update(ctx, p: Parsed) -> None:
     if p.get("rollback"):
         _rollback(ctx, name, p.get("detach"))
         return
-    for flag in ("env-add", "publish-add", "force"):
+    for spec in p.get("publish-add"):  # the routing mesh publishes it; the tasks are not replaced
+        port = _parse_port(p.command, spec)
+        if ":" not in port:
+            raise UsageError(f'invalid argument "{spec}" for "--publish-add" flag: the simulator publishes a chosen '
+                             "port", "e.g. --publish-add 8080:80")
+        ctx.cluster.expose(name, int(port.split(":")[0]))
+    for flag in ("env-add", "force"):
         if p.get(flag):
             raise ConsoleError(f"Error: --{flag} is not simulated", "the simulator changes --image, --replicas and "
                                "the --update-* settings")

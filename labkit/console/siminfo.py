@@ -92,6 +92,11 @@ def service(ctx, name: str):
     return store.get("services", name) if store is not None else None
 
 
+def published(ctx, name: str) -> list[int]:
+    """The ports Swarm's routing mesh publishes for service `name` (the simulator's record)."""
+    return sorted(port for port, holder in getattr(ctx.sim, "published", {}).items() if holder == name)
+
+
 def node_obj(ctx, name: str):
     store = api(ctx)
     return store.get("nodes", name) if store is not None else None

@@ -240,9 +240,13 @@ class SimBackend:
             deployment.selector = dict(labels)  # the pods' labels: a canary's carry the stable app's `app`
             self.api.write("deployments", deployment)
         elif self.flavor == "swarm":
+            published = [int(p.split(":")[0]) for p in spec.ports if ":" in p]
+            for port in published:
+                self._check_port_free(port)
             self.api.admit_new("services", spec.name)
             self.api.write("services", Service(spec.name, spec.replicas, template,
                                                self._swarm_config(SWARM_DEFAULTS, spec.strategy), labels))
+            self.published.update({port: spec.name for port in published})
         else:
             self._require_image(spec.image)
             self.api.admit_new("deployments", spec.name)
@@ -555,14 +559,17 @@ class SimBackend:
         elif self.flavor == "swarm":
             if name not in self.api.items("services"):
                 raise NotFound(f"no service named {name!r} to publish", "deploy it first")
-            holder = self.published.get(port)
-            if holder is not None:  # moby's words (the manager's allocator)
-                raise AlreadyExists(f"port '{port}' is already in use by service '{holder}' as an ingress port",
-                                    "publish another port")
+            self._check_port_free(port)
             self.published[port] = name
         else:
             raise Refused("on one Docker host a port is published when the container starts",
                           "docker run -p 8080:80 ..., or cluster.deploy(..., ports=['8080:80'])")
+
+    def _check_port_free(self, port: int) -> None:
+        holder = self.published.get(port)
+        if holder is not None:  # moby's words (the manager's port allocator)
+            raise AlreadyExists(f"port '{port}' is already in use by service '{holder}' as an ingress port",
+                                "publish another port")
 
     def service(self, name: str):
         """What `name` is reachable at (a traffic.Service), or None when nothing exposes it."""
