@@ -37,6 +37,19 @@ def course() -> float:
     return cluster.wait().time
 
 
+def under_traffic(replicas: int) -> float:
+    """A rolling update while 50 requests a second reach the workload, for two minutes of cluster time."""
+    cluster = lk.connect(nodes=20)
+    web = cluster.deploy("shop", "web-server:1", replicas=replicas)
+    cluster.wait()
+    cluster.expose("shop")
+    sent = cluster.traffic("shop", rate=50, seconds=120)
+    web.update("web-server:2")
+    cluster.run(120)
+    assert len(sent.requests) == 6000
+    return cluster.now()
+
+
 def huge() -> float:
     cluster = lk.connect(nodes=5000)
     cluster.deploy("web", "web-server:1", replicas=150_000)
@@ -47,4 +60,6 @@ if __name__ == "__main__":
     import labkit.backends.sim  # noqa: F401  (import cost is not what we measure)
     timed("2000 replicas on 100 nodes, to convergence", 0.05, two_thousand)
     timed("--replicas=1000, scale 2000, rolling update (20 nodes)", 0.5, course)
+    timed("rolling update of 20 under 50 requests/s for 120 s", 0.5, lambda: under_traffic(20))
+    timed("rolling update of 2000 under 50 requests/s for 120 s", 5.0, lambda: under_traffic(2000))
     timed("150,000 pods on 5000 nodes, to convergence", 10.0, huge)

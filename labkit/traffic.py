@@ -22,7 +22,9 @@ the mesh has no task to forward to), and when its endpoint sits on a machine tha
 switched off but not yet noticed by the control plane (timeout: nothing answers until
 the node is marked NotReady, or Down, and the endpoint removed). Not modelled yet: the
 moments a container needs to start listening (readiness), and the lag between a pod's
-endpoint removal and the proxies' rules; answers take no time on the simulator.
+endpoint removal and the proxies' rules; answers take no time on the simulator. Above 200
+replicas the cluster records no instant by instant (labkit.cluster.BIG_TIMELINE): the
+endpoints are then looked at once a second of cluster time.
 """
 from __future__ import annotations
 

@@ -156,3 +156,15 @@ def test_a_service_made_with_kubectl_expose_carries_the_traffic():
     assert (len(sent.requests), sent.failed, sent.service.port, sent.service.selector) == (
         100, 0, 8080, (("app", "hello"),))
     console.forget()
+
+
+def test_above_200_replicas_the_endpoints_are_looked_at_every_second():
+    """A big cluster records no instant by instant (it would cost more than the simulation): its
+    traffic still follows the update, a second at a time."""
+    cluster, web = exposed(replicas=300)
+    sent = cluster.traffic("shop", rate=20, seconds=60)
+    web.update("web-server:2")
+    cluster.run(60)
+    answers = sent.answers()
+    assert cluster._big and len(sent.requests) == 1200 and sent.failed == 0
+    assert answers["hello v1"] > 20 and answers["hello v2"] > 600  # both versions, as the update went on
