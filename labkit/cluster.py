@@ -214,9 +214,10 @@ class Cluster:
         self._known_workload(name)
         service = self._sim_only("service", NOT_YET.format(what="traffic", name=self.name)).service(name)
         if service is None:
+            typed = (f"docker service update --publish-add 8080:80 {name}" if self.flavor == "swarm" else
+                     f"kubectl expose deployment {name} --port=8080 --target-port=80")
             raise NotFound(f"nothing exposes {name!r}: traffic needs a service to send requests to",
-                           f"cluster.expose({name!r}, port=8080) first (kubectl expose deployment {name} "
-                           f"--port=8080 --target-port=80)")
+                           f"cluster.expose({name!r}, port=8080) first ({typed})")
         record = traffic.Traffic(service, rate, seconds, self.state(), frozenset(self._failed),
                                  seed=self._rng.randrange(2 ** 32))
         self._traffic.append(record)

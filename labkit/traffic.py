@@ -63,7 +63,9 @@ def endpoints(state: ClusterState, service: Service) -> list[Replica]:
     """The replicas `service` sends requests to at this moment (see the module's docstring)."""
     if service.selector is None:
         names = {service.name}
-    else:
+    elif not service.selector:  # a Service without a selector has the endpoints somebody writes: none here
+        return []
+    else:  # the workloads' labels are their pods' labels (their pod template's)
         wanted = set(service.selector)
         names = {w.name for w in state.workloads if wanted <= set(w.labels)}
     up = {n.name for n in state.nodes if n.ready}
@@ -78,6 +80,7 @@ class Traffic:
                  switched_off: frozenset[str] = frozenset(), seed: int = 0) -> None:
         self.service, self.rate, self.seconds = service, rate, seconds
         self.start, self.end = state.time, state.time + seconds
+        self.total = round(rate * seconds)  # the requests it will send
         self.requests: list[Request] = []
         self._next = self.start
         self._rng = random.Random(seed)
@@ -85,11 +88,11 @@ class Traffic:
 
     def _aim(self, state: ClusterState, switched_off: frozenset[str]) -> None:
         self._targets = endpoints(state, self.service)
-        self._unanswered = switched_off
+        self._switched_off = switched_off
 
     @property
     def done(self) -> bool:
-        return self._next >= self.end or len(self.requests) >= MAX_REQUESTS
+        return len(self.requests) >= self.total
 
     def observe(self, now: float, state: ClusterState, switched_off: frozenset[str]) -> None:
         """Send the requests due up to `now` to the endpoints of the last observed moment, then
@@ -105,7 +108,7 @@ class Traffic:
         if not self._targets:
             return Request(when, "refused")
         target = self._targets[self._rng.randrange(len(self._targets))]
-        if target.node in self._unanswered:
+        if target.node in self._switched_off:
             return Request(when, "timeout", replica=target.name)
         image = catalog.lookup(target.image)
         return Request(when, "ok", image.page if image else target.image, target.name)
@@ -155,4 +158,7 @@ def check_rate(rate: object, seconds: object) -> tuple[float, float]:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MAX_SECONDS:
         raise InvalidInput(f"seconds must be above 0 and at most {MAX_SECONDS:g}, not {seconds!r}",
                            "traffic stops by itself after that much cluster time, e.g. seconds=120")
+    if rate * seconds > MAX_REQUESTS:
+        raise InvalidInput(f"{rate:g} requests a second for {seconds:g} s are {rate * seconds:,.0f} requests; "
+                           f"one record holds at most {MAX_REQUESTS:,}", "send fewer a second, or for less time")
     return float(rate), float(seconds)

@@ -826,8 +826,11 @@ def test_published_ports_reach_the_routing_mesh_and_carry_traffic():
     assert [w.name for w in swarm.state().workloads] == ["web"]  # nothing half made
     console.run("docker service create --name other web-server:1")
     console.run("docker service update --publish-add 8081:80 other")
+    console.run("docker service update --publish-add 8081:80 other")  # again: no change, no error
+    with pytest.raises(LabkitError, match="--force is not simulated"):
+        console.run("docker service update --publish-add 8082:80 --force other")
     listed = console.run("docker service ls")
-    assert "*:8080->80/tcp" in listed and "*:8081->80/tcp" in listed
+    assert "*:8080->80/tcp" in listed and "*:8081->80/tcp" in listed and "8082" not in listed  # nothing half made
     sent = swarm.traffic("other", rate=10, seconds=5)
     swarm.run(5)
     assert (len(sent.requests), sent.failed, sent.service.port) == (50, 0, 8081)

@@ -13,6 +13,8 @@ are `LABKIT_BACKEND=kubernetes LABKIT_KUBE_CONTEXT=<context> pytest --nbval-lax 
 """
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -43,14 +45,15 @@ def test_lessons_run_on_the_kubernetes_backend_against_a_served_cluster(nodes):
     outputs: dict[str, str] = {}
     for pair in (NOTEBOOKS[:2], NOTEBOOKS[2:]):  # two at a time: the engines' timing tests share the 2 cores
         runs = {name: subprocess.Popen([sys.executable, "-c", RUNNER, str(ROOT / "solutions" / name), str(nodes),
-                                        str(SPEED)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                        str(SPEED)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                       start_new_session=True)  # its pytest and kernel go with it
                 for name in pair}
         try:
             outputs.update({name: run.communicate(timeout=600)[0] for name, run in runs.items()})
         finally:
             for run in runs.values():
                 if run.poll() is None:
-                    run.kill()
+                    os.killpg(run.pid, signal.SIGKILL)
         for name, run in runs.items():
             assert run.returncode == 0, f"{name} on {nodes} served node(s):\n{outputs[name][-5000:]}"
-            assert " passed" in outputs[name] and "failed" not in outputs[name]
+            assert " passed" in outputs[name]

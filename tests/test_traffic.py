@@ -91,6 +91,8 @@ def test_bad_input():
     for seconds in (0, -1, 10 ** 6, "long"):
         with pytest.raises(InvalidInput, match="seconds must be"):
             cluster.traffic("shop", seconds=seconds)
+    with pytest.raises(InvalidInput, match="one record holds at most 200,000"):
+        cluster.traffic("shop", rate=MAX_RATE, seconds=3600)
     with pytest.raises(NotFound, match="no workload named 'shpo'") as typo:
         cluster.traffic("shpo")
     assert "shop" in typo.value.hint
@@ -104,9 +106,23 @@ def test_bad_input():
     with pytest.raises(AlreadyExists, match='services "shop" already exists'):
         cluster.expose("shop", port=9090)
     host = lk.connect(flavor="docker")
-    host.deploy("one", image="web-server:1")
+    host.deploy("one", image="web-server:1", ports=["8080:80"])
     with pytest.raises(Refused, match="a port is published when the container starts"):
         host.expose("one", port=8080)
+    with pytest.raises(Refused, match="not simulated yet") as plain:
+        host.traffic("one")
+    assert "flavor='swarm'" in plain.value.hint
+    swarm = lk.connect(flavor="swarm")
+    for ports in (["abc:80"], ["8080:http"], ["99999:80"]):
+        with pytest.raises(InvalidInput, match="invalid port"):
+            swarm.deploy("bad", image="web-server:1", ports=ports)
+    assert not swarm.state().workloads  # nothing half made
+    swarm.deploy("local", image="web-server:1", ports=["127.0.0.1:9000:80"])
+    assert swarm.backend.service("local").port == 9000
+    swarm.deploy("hidden", image="web-server:1")
+    with pytest.raises(NotFound) as unpublished:
+        swarm.traffic("hidden")
+    assert "docker service update --publish-add 8080:80 hidden" in unpublished.value.hint
     assert not cluster._traffic  # nothing half made: no record was started by a refused call
 
 
@@ -168,3 +184,30 @@ def test_above_200_replicas_the_endpoints_are_looked_at_every_second():
     answers = sent.answers()
     assert cluster._big and len(sent.requests) == 1200 and sent.failed == 0
     assert answers["hello v1"] > 20 and answers["hello v2"] > 600  # both versions, as the update went on
+
+
+def test_an_exact_count_of_requests_and_services_kubectl_makes_without_endpoints():
+    from labkit import console
+    cluster, _ = exposed(replicas=2)
+    sent = cluster.traffic("shop", rate=49, seconds=60)
+    cluster.run(70)
+    assert len(sent.requests) == 2940 and sent.done
+    console.use(cluster)
+    cluster.deploy("ext", image="web-server:1")
+    console.run("kubectl create service externalname ext --external-name example.org")
+    with pytest.raises(NotFound, match="nothing exposes 'ext'"):
+        cluster.traffic("ext")  # an ExternalName service names a host elsewhere: no port, no endpoints here
+    console.run("kubectl delete service shop")
+    console.run("kubectl create service clusterip shop --tcp=8080:80")  # selects app=shop: the same pods
+    assert cluster.traffic("shop", rate=5, seconds=2).service.selector == (("app", "shop"),)
+    console.forget()
+
+
+def test_a_service_without_a_selector_has_no_endpoints_here():
+    """Its endpoints are whatever somebody writes into them (an outside database, say): none here."""
+    from labkit.traffic import Service, endpoints
+    cluster, _ = exposed(replicas=2)
+    state = cluster.state()
+    assert len(endpoints(state, Service("shop", 8080, (("app", "shop"),)))) == 2
+    assert endpoints(state, Service("shop", 8080, ())) == []
+    assert len(endpoints(state, Service("shop", 8080))) == 2  # Swarm's: the service's own tasks

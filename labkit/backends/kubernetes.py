@@ -266,7 +266,9 @@ class KubernetesBackend:
             return
         clock = self._clock()
         if clock["speed"] <= 0:
-            self._clock({"seconds": seconds})
+            while seconds > 0:  # in steps: a long one would outlast the request's timeout on a big cluster
+                self._clock({"seconds": min(seconds, 60.0)})
+                seconds -= 60.0
             return
         end = clock["now"] + seconds
         while (left := end - clock["now"]) > 0:
@@ -280,16 +282,25 @@ class KubernetesBackend:
 
     def _labkit(self, method: str, path: str, body: dict | None, what: str) -> dict:
         """A request to the served simulator's own endpoints (`/labkit/v1/...`), which no
-        generated client method knows: its JSON answer, or labkit's error for its Status."""
+        generated client method knows: its JSON answer, or labkit's error for its Status.
+        Through the client's own connection pool and credentials (the same in every client
+        version labkit supports)."""
         from kubernetes.client.exceptions import ApiException
 
-        request = self._api.param_serialize(method, path, body=body, auth_settings=["BearerToken"])
+        configuration = self._api.configuration
+        auth = configuration.auth_settings().get("BearerToken") or {}
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        if auth.get("value"):
+            headers[auth["key"]] = auth["value"]
         with self._errors(what):
-            response = self._api.call_api(*request, _request_timeout=self.timeout)
-            data = response.read()
+            response = self._api.rest_client.pool_manager.request(
+                method, configuration.host + path, body=json.dumps(body) if body is not None else None,
+                headers=headers, timeout=self.timeout, retries=False)
             if not 200 <= response.status <= 299:
-                raise ApiException.from_response(http_resp=response, body=data.decode(errors="replace"), data=None)
-            return json.loads(data)
+                error = ApiException(status=response.status, reason=response.reason)
+                error.body = response.data.decode(errors="replace")
+                raise error
+            return json.loads(response.data)
 
     def wait_for_change(self, timeout: float) -> bool:
         """Block until one of labkit's pods changes, or `timeout` seconds pass; True when
@@ -373,7 +384,7 @@ class KubernetesBackend:
         if deployment["spec"].get("paused"):
             raise Refused(f"you cannot roll back {name} while its rollout is paused (kubectl refuses too)",
                           f"resume it first: cluster.workload({name!r}).resume()")
-        replicasets = owned_replicasets(deployment, self._replicasets(name))
+        replicasets = owned_replicasets(deployment, self._replicasets())
         previous = previous_replicaset(replicasets)
         if previous is None:
             raise NotFound(f'no rollout history found for deployment "{name}"',
@@ -382,11 +393,12 @@ class KubernetesBackend:
             return  # kubectl: "skipped rollback (current template already matches revision N)"
         self._patch_deployment(name, rollback_patch(deployment, previous), f"rolling back deployment {name}")
 
-    def _replicasets(self, name: str) -> list[dict]:
+    def _replicasets(self) -> list[dict]:
+        """Every ReplicaSet of the lab's namespace (owned_replicasets picks a deployment's, by uid)."""
         return self._json(self._apps.list_namespaced_replica_set, self.namespace)["items"]
 
     def history(self, name: str) -> list[tuple[int, str]]:
-        return history(owned_replicasets(self._read_deployment(name), self._replicasets(name)))
+        return history(owned_replicasets(self._read_deployment(name), self._replicasets()))
 
     def pause(self, name: str) -> None:
         self._patch_deployment(name, {"spec": {"paused": True}}, f"pausing deployment {name}")
@@ -543,7 +555,10 @@ class KubernetesBackend:
         before = {n["metadata"]["name"] for n in self._json(self._core.list_node)["items"]}
         minikube.node_add(profile=self.context.minikube_profile)
         added = sorted({n["metadata"]["name"] for n in self._json(self._core.list_node)["items"]} - before)
-        return added[-1] if added else ""
+        if not added:
+            raise Unavailable("minikube added a node, but the cluster does not list it yet",
+                              f"look with `kubectl get nodes --context {self.context.name}` in a few seconds")
+        return added[-1]
 
     def _node_ready(self, name: str) -> bool:
         return is_ready(self._json(self._core.read_node, name))
@@ -561,9 +576,10 @@ class KubernetesBackend:
                 and (not controlled or controller_of(p) is not None)]
 
     def drain(self, name: str) -> None:
-        """`kubectl drain`, limited to labkit's workloads: cordon, then evict their pods through
-        the eviction API (which honours PodDisruptionBudgets). Bare pods stay, as kubectl drain
-        leaves them without --force (nothing would make them again); so do other people's pods."""
+        """`kubectl drain`, limited to the lab's namespace: cordon, then evict the pods a controller
+        made through the eviction API (which honours PodDisruptionBudgets). Bare pods stay, as
+        kubectl drain leaves them without --force (nothing would make them again); so do the pods
+        of other namespaces."""
         self._cordon(name, True)
         for pod in self._pods_on(name, controlled=True):
             try:

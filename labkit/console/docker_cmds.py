@@ -683,16 +683,16 @@ def service_update(ctx, p: Parsed) -> None:
     if p.get("rollback"):
         _rollback(ctx, name, p.get("detach"))
         return
-    for spec in p.get("publish-add"):  # the routing mesh publishes it; the tasks are not replaced
-        port = _parse_port(p.command, spec)
-        if ":" not in port:
-            raise UsageError(f'invalid argument "{spec}" for "--publish-add" flag: the simulator publishes a chosen '
-                             "port", "e.g. --publish-add 8080:80")
-        ctx.cluster.expose(name, int(port.split(":")[0]))
     for flag in ("env-add", "force"):
         if p.get(flag):
             raise ConsoleError(f"Error: --{flag} is not simulated", "the simulator changes --image, --replicas and "
                                "the --update-* settings")
+    publish = [_parse_port(p.command, spec) for spec in p.get("publish-add")]  # all checked before any is made
+    if any(":" not in port for port in publish):
+        raise UsageError('invalid argument for "--publish-add" flag: the simulator publishes a chosen port',
+                         "e.g. --publish-add 8080:80")
+    for port in publish:  # the routing mesh publishes it; the tasks are not replaced
+        ctx.cluster.expose(name, int(port.split(":")[0]))
     image = p.get("image")
     if image is not None:
         validate.image(image)

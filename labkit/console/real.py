@@ -183,12 +183,23 @@ def prepare(ctx, argv: list[str]) -> tuple[list[str], dict[str, str], list[str]]
         if namespace and not any(a in ("-n", "--namespace", "-A", "--all-namespaces") or
                                  a.startswith(("--namespace=", "-n=")) for a in args):
             args = ["-n", namespace] + args
-            getattr(backend, "ensure_namespace", lambda: None)()  # labkit's namespace, made on first use as a deploy makes it
+            if not any(a == "--context" or a.startswith("--context=") for a in argv):
+                _make_namespace(backend)
     elif ctx.tool == "minikube":
         from ..backends.minikube import PROFILE
         if not any(a in ("-p", "--profile") or a.startswith("--profile=") for a in args):
             args = args + ["-p", PROFILE]
     return [binary(ctx.tool)] + args, env, notes
+
+
+def _make_namespace(backend) -> None:
+    """labkit's namespace, made on first use as a deploy makes it. Best effort: when it cannot be
+    made (the cluster does not answer, the namespace is somebody else's), kubectl says so itself."""
+    from ..errors import LabkitError
+    try:
+        getattr(backend, "ensure_namespace", lambda: None)()
+    except LabkitError:
+        pass
 
 
 def docker_url(backend) -> str | None:

@@ -8,10 +8,15 @@ from ..model import ClusterState
 def enough_workers(cluster, count: int = 3) -> None:
     """Add workers until `cluster` has `count` of them: a one-node minikube or a smaller served
     cluster gets the ones it lacks (the simulator was made with them). Says what it added."""
-    have = [n for n in cluster.state().nodes if n.role != "control-plane"]
-    added = [cluster.add_node() for _ in range(count - len(have))]
+    added = [cluster.add_node() for _ in range(count - len(workers(cluster.state())))]
     if added:
         print(f"added {', '.join(added)}: the lesson needs {count} workers")
+
+
+def workers(state: ClusterState) -> list:
+    """The nodes that take a lesson's pods: the workers, or on a one-node cluster (minikube) the
+    control-plane node, which runs pods there."""
+    return [n for n in state.nodes if n.role != "control-plane"] or list(state.nodes)
 
 
 def running(state: ClusterState, name: str) -> list:

@@ -3,7 +3,8 @@
 The notes' numbers (1000 replicas, then 2000, then 2500 that do not fit) are for the
 simulator's 20 workers. On a cluster of another size (a served simulator of 3 nodes,
 a one-node minikube) the lesson asks for as many replicas *a worker*: 50, 100, 125.
-`sizes(cluster)` works them out once per cluster, from the workers it has at first.
+`sizes(cluster)` works them out once per cluster, from the workers it has when first asked
+(the lesson asks right after connecting; a restarted kernel asks again).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from ..cluster import Table
 from . import Exercise, praise
-from ._checks import pending, workload
+from ._checks import pending, workers, workload
 
 TITLE = "Kubernetes first steps"
 PER_WORKER = (50, 100, 125)  # the notes' 1000, 2000 and 2500 replicas on 20 workers
@@ -35,12 +36,6 @@ class Sizes:
 
 
 _sizes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def workers(state) -> list:
-    """The nodes that take the lesson's pods: the workers, or on a one-node cluster (minikube) the
-    control-plane node, which runs pods there."""
-    return [n for n in state.nodes if n.role != "control-plane"] or list(state.nodes)
 
 
 def sizes(cluster) -> Sizes:

@@ -29,6 +29,14 @@ SWARM_HEARTBEAT = 2.0  # seconds: `docker swarm init --dispatcher-heartbeat 2s`,
 CONTROL_PLANE = ("api-server", "etcd", "scheduler", "controller-manager")
 
 
+def published_port(spec: str) -> int:
+    """The published port of a `-p` spec ("8080:80", "127.0.0.1:8080:80"), or InvalidInput."""
+    parts = str(spec).split("/")[0].split(":")
+    if len(parts) < 2 or not parts[-2].isdigit() or not 0 < int(parts[-2]) < 65536 or not parts[-1].isdigit():
+        raise InvalidInput(f"invalid port {spec!r}: expected PUBLISHED:TARGET", "e.g. ports=['8080:80']")
+    return int(parts[-2])
+
+
 class SimBackend:
     name = "sim"
 
@@ -240,7 +248,7 @@ class SimBackend:
             deployment.selector = dict(labels)  # the pods' labels: a canary's carry the stable app's `app`
             self.api.write("deployments", deployment)
         elif self.flavor == "swarm":
-            published = [int(p.split(":")[0]) for p in spec.ports if ":" in p]
+            published = [published_port(p) for p in spec.ports if ":" in str(p)]
             for port in published:
                 self._check_port_free(port)
             self.api.admit_new("services", spec.name)
@@ -559,7 +567,8 @@ class SimBackend:
         elif self.flavor == "swarm":
             if name not in self.api.items("services"):
                 raise NotFound(f"no service named {name!r} to publish", "deploy it first")
-            self._check_port_free(port)
+            if self.published.get(port) != name:  # publishing a port again is no change
+                self._check_port_free(port)
             self.published[port] = name
         else:
             raise Refused("on one Docker host a port is published when the container starts",
@@ -578,9 +587,12 @@ class SimBackend:
 
         if self.flavor == "kubernetes":
             svc = self.api.items(kube_services.KIND).get(name)
-            if svc is None:
+            if svc is None or not svc.spec.get("ports"):  # an ExternalName service names a host elsewhere
                 return None
             return Exposed(name, svc.spec["ports"][0]["port"], tuple(sorted((svc.spec.get("selector") or {}).items())))
+        if self.flavor == "docker":
+            raise Refused("requests to one Docker host's published ports are not simulated yet",
+                          "try it on a swarm: labkit.connect(flavor='swarm'), cluster.expose(name, port=8080)")
         port = next((p for p, holder in self.published.items() if holder == name), None)
         return None if port is None else Exposed(name, port)
 

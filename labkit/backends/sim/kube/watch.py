@@ -228,7 +228,7 @@ class Sender:
     def encode(self, event: str, obj: dict) -> bytes:
         """The event's line (under the API's lock)."""
         table = self.as_table and event in ("ADDED", "MODIFIED", "DELETED")
-        if self.shape is not None and event in ("ADDED", "MODIFIED", "DELETED"):
+        if self.shape is not None and not table and event in ("ADDED", "MODIFIED", "DELETED"):  # rows: the core
             obj = self.shape(obj)
         data = self.api.encodings.line(self.api, self.plural, event, obj, table, table and not self.headers_sent)
         self.headers_sent = self.headers_sent or table
