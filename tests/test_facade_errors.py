@@ -471,3 +471,27 @@ def test_docker_has_no_update_or_drain(docker):
 
 def test_simulator_lessons_need_the_kubernetes_flavor(swarm):
     refused(swarm, lambda: swarm.stop_component("scheduler"), Refused)
+
+
+def test_a_swarm_change_is_sent_once_more_when_its_manager_lost_the_leadership_meanwhile():
+    """Raft answers "node lost leader status" when leadership moves while a change is taken (the cold
+    CI run met it as a manager rejoined): labkit waits for the new leader and sends it again, once.
+    Other errors are the student's to see. (The election itself needs real managers; the playground
+    tests exercise those; here only what happens after the engine's answer.)"""
+    import docker
+
+    from labkit.backends.swarm import SwarmBackend
+    swarm = SwarmBackend.__new__(SwarmBackend)  # no engine needed: the answer is given below
+    elections = []
+    swarm._leader = lambda: elections.append("waited")
+    answers = [docker.errors.APIError("rpc error: code = Unknown desc = raft: failed to process the request: "
+                                      "node lost leader status"), None]
+
+    def change():
+        answer = answers.pop(0)
+        if answer is not None:
+            raise answer
+    swarm._across_an_election(change)
+    assert not answers and elections == ["waited", "waited"]
+    with pytest.raises(docker.errors.APIError, match="no such service"):
+        swarm._across_an_election(lambda: (_ for _ in ()).throw(docker.errors.APIError("no such service")))

@@ -69,9 +69,7 @@ def test_cluster_html_aggregates_large_clusters():
     many = static.cluster_html(hand_built(20, 5000, images=("a:1", "b:2"), phases=("running", "pending")))
     assert 'class="lk-chip"' not in many.split("margin-top:8px;font-size:11px")[0]  # bars, not chips
     assert "250 replicas" in many
-    huge_started = time.perf_counter()
-    huge = static.cluster_html(hand_built(1500, 150_000))
-    assert time.perf_counter() - huge_started < 3
+    huge = static.cluster_html(hand_built(1500, 150_000))  # how long it takes: bench/view_perf.py, not a test
     assert len(huge) < 400 * KB and "1500/1500 nodes Ready" in huge
 
 
@@ -102,11 +100,8 @@ def test_payload_counts_replicas_per_node_and_round_trips():
 def test_payload_stays_small(nodes, replicas, limit):
     state = hand_built(nodes, replicas, images=("web-server:1", "web-server:2"),
                        phases=("running", "pending", "terminating", "running"))
-    started = time.perf_counter()
-    parts = encode(state, ImagePalette())
-    elapsed = time.perf_counter() - started
+    parts = encode(state, ImagePalette())  # how long it takes: bench/view_perf.py prints it
     assert size(*parts) <= limit
-    assert elapsed < 2.0
 
 
 def test_payload_on_the_simulator_at_2000_replicas_on_100_nodes():

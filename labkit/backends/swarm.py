@@ -122,6 +122,23 @@ class SwarmBackend:
             raise Unavailable("node-1 is not in a swarm yet", "make one: %docker swarm init")
         self.managers.leader(progress=self._progress)
 
+    def _across_an_election(self, action: Callable[[], None]) -> None:
+        """Run `action` (a change to the swarm, which takes the lock itself) once the swarm has a
+        leader (see _leader); if the manager that took it lost its leadership
+        meanwhile (raft: "node lost leader status", as managers come and go), wait for the new
+        leader and run it once more, as a person would type the command again. Only for changes
+        that are the same when made twice: scale and update."""
+        import docker
+
+        self._leader()
+        try:
+            action()
+        except docker.errors.APIError as error:
+            if "lost leader status" not in str(error):
+                raise
+            self._leader()
+            action()
+
     def settle(self) -> None:
         """Before a command the real CLI sends: wait through a leader election when a majority of
         managers is up; do nothing otherwise (without a quorum the CLI says so itself)."""
@@ -253,12 +270,15 @@ class SwarmBackend:
                        f"the demo images are {demo}")
 
     def scale(self, name: str, replicas: int) -> None:
-        self._leader()
-        with self._lock:
-            self._service(name).scale(replicas)
+        def scale() -> None:
+            with self._lock:
+                self._service(name).scale(replicas)
+        self._across_an_election(scale)
 
     def update(self, name: str, image: str, strategy: UpdateStrategy) -> None:
-        self._leader()
+        self._across_an_election(lambda: self._update(name, image, strategy))
+
+    def _update(self, name: str, image: str, strategy: UpdateStrategy) -> None:
         with self._lock:
             s = self._service(name)
             self._require_image(image)
