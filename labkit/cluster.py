@@ -232,11 +232,6 @@ class Cluster:
             for record in self._traffic:
                 record.observe(now, state, off)
 
-    def _known_workload(self, name: str) -> None:
-        names = [w.name for w in self.state().workloads]
-        if validate.text(name, "workload name", "my-web-server") not in names:
-            raise NotFound(f"no workload named {name!r}", _closest(name, names))
-
     def _observer(self) -> Callable[[], None] | None:
         """What the simulator calls after each instant at which something happened, so that a
         rollout's briefest step is in the timeline; None above BIG_TIMELINE replicas, where the

@@ -58,6 +58,11 @@ class Request:
     answer: str = ""  # what the page said ("hello v1"): the version that answered
     replica: str = ""  # who answered (or, timed out, who did not)
 
+    @property
+    def said(self) -> str:
+        """The version that answered, or how it failed: what answers() and plots count."""
+        return self.answer if self.outcome == "ok" else self.outcome
+
 
 def endpoints(state: ClusterState, service: Service) -> list[Replica]:
     """The replicas `service` sends requests to at this moment (see the module's docstring)."""
@@ -122,8 +127,7 @@ class Traffic:
         """How many requests each version answered, and how many failed of each kind."""
         counts: dict[str, int] = {}
         for r in self.requests:
-            key = r.answer if r.outcome == "ok" else r.outcome
-            counts[key] = counts.get(key, 0) + 1
+            counts[r.said] = counts.get(r.said, 0) + 1
         return dict(sorted(counts.items()))
 
     def per_second(self) -> list[tuple[int, dict[str, int]]]:
@@ -131,8 +135,7 @@ class Traffic:
         seconds: dict[int, dict[str, int]] = {}
         for r in self.requests:
             bucket = seconds.setdefault(int(r.time - self.start), {})
-            key = r.answer if r.outcome == "ok" else r.outcome
-            bucket[key] = bucket.get(key, 0) + 1
+            bucket[r.said] = bucket.get(r.said, 0) + 1
         return sorted(seconds.items())
 
     def plot(self, **options):

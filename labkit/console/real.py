@@ -175,15 +175,16 @@ def prepare(ctx, argv: list[str]) -> tuple[list[str], dict[str, str], list[str]]
         args, notes = docker_args(args, getattr(backend, "lab", None))
     elif ctx.tool == "kubectl":
         context = getattr(backend, "context", None)
+        named = any(a == "--context" or a.startswith("--context=") for a in argv)  # the student chose one
         if context is not None:
             env["KUBECONFIG"] = os.pathsep.join(context.files)
-            if not any(a == "--context" or a.startswith("--context=") for a in args):
+            if not named:
                 args = ["--context", context.name] + args
         namespace = getattr(backend, "namespace", None)
         if namespace and not any(a in ("-n", "--namespace", "-A", "--all-namespaces") or
                                  a.startswith(("--namespace=", "-n=")) for a in args):
             args = ["-n", namespace] + args
-            if not any(a == "--context" or a.startswith("--context=") for a in argv):
+            if not named:
                 _make_namespace(backend)
     elif ctx.tool == "minikube":
         from ..backends.minikube import PROFILE
