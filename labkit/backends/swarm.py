@@ -46,6 +46,9 @@ _ROLLOUT = {None: "complete", "": "complete", "updating": "progressing", "paused
             "rollback_completed": "complete"}
 
 
+ELECTION_TRIES = 5  # one change sent across leadership moves (cold CI met two in a row)
+
+
 class SwarmBackend:
     """Services on a real swarm; see the module docstring."""
 
@@ -126,18 +129,18 @@ class SwarmBackend:
         """Run `action` (a change to the swarm, which takes the lock itself) once the swarm has a
         leader (see _leader); if the manager that took it lost its leadership
         meanwhile (raft: "node lost leader status", as managers come and go), wait for the new
-        leader and run it once more, as a person would type the command again. Only for changes
-        that are the same when made twice: scale and update."""
+        leader and run it again (up to ELECTION_TRIES times), as a person would retype the
+        command. Only for changes that are the same when made twice: scale and update."""
         import docker
 
-        self._leader()
-        try:
-            action()
-        except docker.errors.APIError as error:
-            if "lost leader status" not in str(error):
-                raise
+        for attempt in range(ELECTION_TRIES):
             self._leader()
-            action()
+            try:
+                return action()
+            except docker.errors.APIError as error:
+                if "lost leader status" not in str(error) or attempt == ELECTION_TRIES - 1:
+                    raise
+                time.sleep(1.0)  # raft's next election: a rejoining manager may move leadership twice
 
     def settle(self) -> None:
         """Before a command the real CLI sends: wait through a leader election when a majority of
