@@ -16,12 +16,21 @@ class DemoImage:
     crash_after: float | None = None  # seconds after start, None: runs until stopped
     exit_code: int = 1
     color: str = "#7f7f7f"  # its page's background (the views' colour for it)
+    # Seconds from the container's start until it listens on port 80 (a real program loads
+    # before it serves): connections before that are refused. `START_DELAY` in the
+    # container's environment overrides it. GET /ready answers once it listens.
+    listens_after: float = 0.0
+
+
+LISTENS_AFTER = 2.0  # the demo images' start-up time: long enough to see, short enough to wait for
+READY_PATH = "/ready"
 
 
 DEMO_IMAGES: dict[str, DemoImage] = {
-    "web-server:1": DemoImage(page="hello v1", color="#1f77b4"),
-    "web-server:2": DemoImage(page="hello v2", color="#2ca02c"),
-    "web-server:broken": DemoImage(page="hello broken", crash_after=5.0, color="#d62728"),
+    "web-server:1": DemoImage(page="hello v1", color="#1f77b4", listens_after=LISTENS_AFTER),
+    "web-server:2": DemoImage(page="hello v2", color="#2ca02c", listens_after=LISTENS_AFTER),
+    "web-server:broken": DemoImage(page="hello broken", crash_after=5.0, color="#d62728",
+                                   listens_after=LISTENS_AFTER),
 }
 # The names the course notes use, as tags of the demo images.
 ALIASES: dict[str, str] = {
@@ -38,6 +47,18 @@ def normalize(ref: str) -> str:
     """`my-web-server` -> `my-web-server:latest`; digests and registries kept as given."""
     last = ref.rsplit("/", 1)[-1]
     return ref if (":" in last or "@" in ref) else f"{ref}:latest"
+
+
+def listens_after(image: str, env: dict | None = None) -> float:
+    """When a container of `image` starts listening, in seconds after its start."""
+    given = (env or {}).get("START_DELAY")
+    if given is not None:
+        try:
+            return max(0.0, float(given))
+        except ValueError:
+            pass  # the image's shell would fail the same `sleep`: it then listens at once
+    found = lookup(image)
+    return found.listens_after if found else 0.0
 
 
 def lookup(ref: str) -> DemoImage | None:

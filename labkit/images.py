@@ -2,7 +2,11 @@
 
     web-server:1       answers "hello v1" (blue page)
     web-server:2       answers "hello v2" (green page)
-    web-server:broken  serves "hello broken" for ~5 s, then crashes (exit 1)
+    web-server:broken  serves "hello broken" until ~5 s after its start, then crashes (exit 1)
+
+Each listens on port 80 only 2 s after it starts (`START_DELAY=<seconds>` in its environment
+changes that), as a real program needs a moment to load: a connection before then is refused.
+`GET /ready` answers 200 once it listens (for readiness probes and healthchecks).
 
 plus the names the course types, as tags of `web-server:1`: `my-web-server`,
 `my-web-app`, `hello-minikube` (and `web-server:latest`, a tag of `web-server:2`). They are
@@ -44,6 +48,7 @@ class DemoImage:
     crashes_after: float | None = None  # seconds until it exits with an error; None = runs forever
     exit_code: int = 1
     alias_of: str | None = None  # a course name that is a tag of another demo image
+    listens_after: float = 0.0  # seconds from start until it listens (the default of START_DELAY)
 
     @property
     def crashes(self) -> bool:
@@ -51,10 +56,12 @@ class DemoImage:
 
 
 def _from_catalog() -> dict[str, DemoImage]:
-    out = {tag: DemoImage(tag, d.page, d.color, d.crash_after, d.exit_code) for tag, d in catalog.DEMO_IMAGES.items()}
+    out = {tag: DemoImage(tag, d.page, d.color, d.crash_after, d.exit_code, listens_after=d.listens_after)
+           for tag, d in catalog.DEMO_IMAGES.items()}
     for tag, target in catalog.ALIASES.items():
         d = catalog.DEMO_IMAGES[target]
-        out[tag] = DemoImage(tag, d.page, d.color, d.crash_after, d.exit_code, alias_of=target)
+        out[tag] = DemoImage(tag, d.page, d.color, d.crash_after, d.exit_code, alias_of=target,
+                             listens_after=d.listens_after)
     return out
 
 
@@ -88,16 +95,20 @@ def dockerfile(image: DemoImage, base: str) -> str:
                   'RUN ["/bin/busybox", "--install", "-s", "/bin"]']
     else:
         lines += [f"FROM {base}"]
-    lines += ["RUN mkdir -p /www", "COPY index.html /www/index.html", "EXPOSE 80"]
+    lines += ["RUN mkdir -p /www", "COPY index.html /www/index.html",
+              f"RUN echo ready > /www{catalog.READY_PATH}", f"ENV START_DELAY={image.listens_after:g}", "EXPOSE 80"]
     # A shell as PID 1 that traps SIGTERM, so `docker stop` and Swarm's stop-first updates
     # take milliseconds (busybox httpd as PID 1 ignores SIGTERM: each stop would wait 10 s).
+    # `sleep & wait` keeps the trap live while the program "loads" for START_DELAY seconds.
+    load = "sleep $START_DELAY & wait"
     if image.crashes:
-        # httpd without -f goes to the background; the shell exits with an error after a while.
-        lines.append(f'CMD ["sh", "-c", "trap \'exit 143\' TERM; httpd -p 80 -h /www; '
-                     f'sleep {image.crashes_after:g} & wait; '
+        # httpd without -f goes to the background; the shell exits with an error after a while,
+        # counted from the container's start.
+        lines.append(f'CMD ["sh", "-c", "trap \'exit 143\' TERM; (sleep $START_DELAY; httpd -p 80 -h /www) & '
+                     f'sleep {image.crashes_after:g} & wait $!; '
                      f'echo \'{image.tag}: crashing on purpose\' >&2; exit {image.exit_code}"]')
     else:
-        lines.append('CMD ["sh", "-c", "trap \'exit 0\' TERM; httpd -f -p 80 -h /www & wait"]')
+        lines.append(f'CMD ["sh", "-c", "trap \'exit 0\' TERM; {load}; httpd -f -p 80 -h /www & wait"]')
     return "\n".join(lines) + "\n"
 
 

@@ -47,6 +47,9 @@ class Replica:
     reason: str = ""  # e.g. "ImagePullBackOff", "CrashLoopBackOff", "Unschedulable"
     ip: str = ""
     created: float = 0.0
+    # Whether its program answers on its port yet: the simulator knows (the demo images listen
+    # 2 s after they start); a real engine's replicas say True, and their requests tell.
+    listening: bool = True
 
 
 @dataclass(frozen=True)

@@ -360,3 +360,72 @@ def test_killing_a_random_replica_picks_one_that_can_be_killed():
         cluster.fail_node("node-1")
         killed = cluster.kill_replica()
         assert killed in {r.name for r in cluster.state().replicas_on("node-2")}
+
+
+# -- start-up, readiness probes and healthchecks ------------------------------------------------
+def test_the_first_passing_check_follows_each_engines_prober():
+    from labkit.backends.base import Probe
+    from labkit.backends.sim.node import first_success
+    every_second = Probe()
+    assert first_success(every_second, 2.0, health=False) == 2.0  # kubelet: at 0, 1, 2 s
+    assert first_success(every_second, 0.0, health=False) == 0.0
+    assert first_success(every_second, 0.0, health=True) == 1.0  # Docker: first after one interval
+    assert first_success(every_second, 2.5, health=True) == 3.0
+    assert first_success(Probe(period=10.0), 2.0, health=False) == 10.0  # Kubernetes' default period
+    assert first_success(Probe(initial_delay=5.0), 2.0, health=False) == 5.0
+
+
+def listening_times(cluster, name: str) -> dict[str, tuple[bool, bool]]:
+    return {r.name: (r.listening, r.ready) for r in cluster.state().replicas if r.workload == name}
+
+
+def test_a_pod_listens_two_seconds_after_it_starts_and_a_probe_holds_its_readiness_until_then():
+    cluster = labkit.connect("sim", nodes=2, seed=3)
+    cluster.deploy("plain", "web-server:1", replicas=2)
+    cluster.deploy("probed", "web-server:1", replicas=2, readiness=True)
+    cluster.deploy("quick", "web-server:1", replicas=2, env={"START_DELAY": "0.5"})
+    seen: dict[tuple[str, str], float] = {}
+    for _ in range(80):
+        cluster.run(0.05)
+        for r in cluster.state().replicas:
+            for what, value in (("started", r.phase == "running"), ("listening", r.listening), ("ready", r.ready)):
+                if value:
+                    seen.setdefault((r.name, what), cluster.now())
+    for r in cluster.state().replicas:
+        started = seen[r.name, "started"]
+        listens = {"plain": 2.0, "probed": 2.0, "quick": 0.5}[r.workload]
+        assert seen[r.name, "listening"] - started == pytest.approx(listens, abs=0.06)
+        ready_after = 2.0 if r.workload == "probed" else 0.0  # without a probe: ready, listening or not
+        assert seen[r.name, "ready"] - started == pytest.approx(ready_after, abs=0.06)
+
+
+def test_a_swarm_task_with_a_healthcheck_is_starting_until_healthy():
+    from labkit import console
+    cluster = console.use(labkit.connect("sim", flavor="swarm", nodes=1, seed=3))
+    cluster.deploy("web", "web-server:1", replicas=1, readiness=True)
+    words: dict[str, float] = {}
+    for _ in range(60):
+        cluster.run(0.1)
+        row = console.run("docker service ps web").splitlines()[1]
+        words.setdefault(row.split("Running", 1)[1].split()[0], cluster.now())  # CURRENT STATE's word
+    assert list(words) == ["Preparing", "Starting", "Running"], words
+    assert words["Running"] - words["Starting"] == pytest.approx(2.0, abs=0.15)  # healthy at the 2nd check
+    assert [(r.phase, r.ready) for r in cluster.state().replicas] == [("running", True)]
+    console.forget()
+
+
+def test_swarm_waits_two_seconds_before_stopping_a_task_of_the_mesh():
+    """moby's Shutdown: out of the routing mesh, 2 s of gossip, then the stop; a task of a
+    service that publishes nothing stops at once."""
+    from labkit.backends.sim.node import SWARM_GOSSIP_DELAY
+    cluster = labkit.connect("sim", flavor="swarm", nodes=1, seed=3)
+    meshed = cluster.deploy("meshed", "web-server:1", replicas=1, ports=["8080:80"])
+    alone = cluster.deploy("alone", "web-server:1", replicas=1)
+    cluster.run(5)
+    start = cluster.now()
+    meshed.scale(0)
+    alone.scale(0)
+    cluster.run(10)
+    killed = {e.object.split("/")[1].split(".")[0]: e.time - start for e in cluster.events(start)
+              if e.reason == "Killing"}
+    assert killed["meshed"] >= SWARM_GOSSIP_DELAY and killed["alone"] < 0.5, killed

@@ -145,3 +145,25 @@ def parse_time(value: str | None) -> float:
     tz = "+00:00" if tz == "Z" else tz
     stamp = datetime.fromisoformat(main + tz).timestamp()
     return stamp + (float("0." + frac[:9]) if frac else 0.0)
+
+
+def healthcheck(probe) -> dict | None:
+    """A `base.Probe` as Docker's healthcheck (the container's HEALTHCHECK, in the API's
+    words): busybox wget, in every demo image, asks the probe's path every period."""
+    if probe is None:
+        return None
+    second = 1_000_000_000
+    return {"Test": ["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{probe.port}{probe.path}"],
+            "Interval": int(probe.period * second), "Timeout": second, "Retries": 3,
+            "StartPeriod": int(probe.initial_delay * second)}
+
+
+def port_free(port: int) -> bool:
+    """Whether a program could listen on `port` on every address of this machine."""
+    import socket
+    with socket.socket() as probe:
+        try:
+            probe.bind(("0.0.0.0", port))
+            return True
+        except OSError:
+            return False

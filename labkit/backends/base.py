@@ -8,6 +8,7 @@ change (like `kubectl` and `docker service`): convergence is observed with
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, runtime_checkable
 
@@ -39,6 +40,49 @@ class UpdateStrategy:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """A readiness check: Kubernetes' readinessProbe, Swarm's and Docker's healthcheck.
+
+    Kubernetes checks at once and then every `period` seconds, and sends a pod traffic
+    from its first success; Docker checks first after one `period` (moby daemon/health.go),
+    and Swarm starts routing to a task, and counts it running, once it is healthy.
+    """
+
+    path: str = "/ready"  # what GET asks (the demo images answer it once they listen)
+    port: int = 80
+    period: float = 1.0  # periodSeconds, --health-interval (the engines' defaults are 10 s and 30 s)
+    initial_delay: float = 0.0  # initialDelaySeconds (Kubernetes)
+    given: str = ""  # what a manifest's probe does (JSON: its httpGet, exec, tcpSocket or grpc), shown back
+
+    def manifest(self) -> dict:
+        """As a container's readinessProbe, with the API server's defaults written out as
+        `kubectl get -o yaml` shows them."""
+        action = json.loads(self.given) if self.given else {"httpGet": {"path": self.path, "port": self.port}}
+        if "httpGet" in action:
+            action["httpGet"] = {"scheme": "HTTP", **action["httpGet"]}
+        whole = {**action, "periodSeconds": max(1, round(self.period)), "timeoutSeconds": 1,
+                 "successThreshold": 1, "failureThreshold": 3}
+        if self.initial_delay:
+            whole["initialDelaySeconds"] = round(self.initial_delay)
+        return whole
+
+    @classmethod
+    def from_manifest(cls, probe: dict | None) -> "Probe | None":
+        """A container's readinessProbe (already validated); None for none."""
+        if not probe:
+            return None
+        action = {k: probe[k] for k in PROBE_ACTIONS if k in probe}
+        http = probe.get("httpGet") or {}
+        port = http.get("port", 80)
+        return cls(path=http.get("path", "/"), port=port if isinstance(port, int) else 80,
+                   period=float(probe.get("periodSeconds") or 10), initial_delay=float(probe.get("initialDelaySeconds") or 0),
+                   given=json.dumps(action, sort_keys=True))
+
+
+PROBE_ACTIONS = ("exec", "httpGet", "tcpSocket", "grpc")
+
+
+@dataclass(frozen=True)
 class DeploySpec:
     """What `Cluster.deploy` asks for, already validated by the facade."""
 
@@ -52,6 +96,7 @@ class DeploySpec:
     strategy: UpdateStrategy = UpdateStrategy()
     cpu: int = 0  # millicores requested per replica (0: none, as Kubernetes when unset)
     memory: int = 0  # MiB requested per replica
+    probe: Probe | None = None  # a readiness probe / healthcheck
 
 
 @runtime_checkable
@@ -109,3 +154,20 @@ class HoldsDemoImages(Protocol):
     def ensure_demo_images(self) -> None:
         """Build or load the course's demo images where this backend runs containers,
         with a progress display; milliseconds when they are there already."""
+
+
+@runtime_checkable
+class Exposes(Protocol):
+    """A backend that gives a workload a stable address (`Cluster.expose`) and tells it."""
+
+    def expose(self, name: str, port: int) -> None: ...
+    def service(self, name: str) -> object | None:
+        """A `traffic.Service`, or None when nothing exposes `name`."""
+
+
+@runtime_checkable
+class Routes(Protocol):
+    """A real engine that real requests can reach: where it sends them at this moment."""
+
+    def targets(self, name: str) -> list[tuple[str, int, str]]:
+        """[(host, port, replica)] the engine routes requests for `name` to now."""

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from ..errors import InvalidInput
-from .base import LABEL, DeploySpec, UpdateStrategy
+from .base import LABEL, DeploySpec, Probe, UpdateStrategy
 
 WORKLOAD_LABEL = "io.labkit/workload"  # which deployment a pod belongs to (also the selector)
 CONTAINER_LABEL = "io.labkit/container"  # a bare pod made by run_container
@@ -44,7 +44,7 @@ def object_labels(name: str, lab: str, extra: dict[str, str] | None = None) -> d
 
 def container_manifest(name: str, image: str, env: dict[str, str] | None = None,
                        ports: tuple[str, ...] = (), cpu: int | None = None,
-                       memory: int | None = None) -> dict:
+                       memory: int | None = None, probe: Probe | None = None) -> dict:
     container: dict[str, Any] = {"name": name, "image": image,
                                  # images loaded with `minikube image load` exist only on the nodes
                                  "imagePullPolicy": "IfNotPresent"}
@@ -60,7 +60,10 @@ def container_manifest(name: str, image: str, env: dict[str, str] | None = None,
         requests["memory"] = f"{memory}Mi"
     if requests:
         container["resources"] = {"requests": requests}
+    if probe is not None:
+        container["readinessProbe"] = probe.manifest()
     return container
+
 
 
 def strategy_manifest(strategy: UpdateStrategy) -> dict:
@@ -101,7 +104,7 @@ def deployment_manifest(spec: DeploySpec, lab: str, eviction_seconds: int | None
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {"containers": [container_manifest(spec.name, spec.image, spec.env, spec.ports,
-                                                           spec.cpu, spec.memory)]},
+                                                           spec.cpu, spec.memory, spec.probe)]},
             },
         },
     }

@@ -240,8 +240,11 @@ def _last_event(ctx, name: str) -> float:
 def _status(ctx, r, now: float) -> str:
     if r.phase == "running":
         pod = siminfo.pod(ctx, r.name)
-        since = getattr(pod, "ready_since", None) or r.created
-        return f"Up {docker_duration(now - since)}"
+        since = getattr(pod, "started", None) or r.created
+        health = ""
+        if getattr(getattr(pod, "template", None), "probe", None) is not None:  # docker ps: a healthcheck
+            health = " (healthy)" if pod.ready else " (health: starting)"
+        return f"Up {docker_duration(now - since)}{health}"
     if r.phase == "terminating":
         return "Removal In Progress"
     if r.phase == "pending" and not _restarting(ctx, r):
@@ -597,6 +600,8 @@ def _task_state(ctx, pod) -> tuple[str, str, str]:
             return "Shutdown", "Rejected", f"No such image: {catalog.normalize(pod.image)}"
         return "Shutdown", "Failed", f'"task: non-zero exit ({siminfo.exit_code(ctx, pod.name) or 1})"'
     if pod.phase == "pending":
+        if pod.container_up:  # started, not yet healthy: swarmkit's STARTING
+            return "Running", "Starting", ""
         return "Running", "Pending" if pod.node is None else "Preparing", ""
     if pod.phase == "succeeded":
         return "Shutdown", "Complete", ""

@@ -98,6 +98,7 @@ class SimBackend:
         cpu, memory = self.node_size
         node = NodeObj(name, role, index, cpu, memory, 110 if self.flavor == "kubernetes" else 0)
         self.agents[name] = NodeAgent(self.api, self.clock, node, SWARM_HEARTBEAT if self.flavor == "swarm" else 0.0)
+        self.agents[name].in_mesh = self._in_mesh
         self.api.write("nodes", node)
         if index:
             self.api.record("RegisteredNode", f"node/{name}", f"Node {name} event: Registered Node {name}",
@@ -166,7 +167,7 @@ class SimBackend:
                 if pod.deleting or (names and names[-1] != pod.name):
                     continue  # Swarm's task history (shut down, or replaced): `docker service ps` shows it
             yield Replica(pod.name, pod.app, pod.node, pod.image, pod.phase, pod.ready, pod.restarts,
-                          pod.revision, pod.reason, created=pod.created)
+                          pod.revision, pod.reason, created=pod.created, listening=pod.listening)
 
     def workloads(self) -> tuple[Workload, ...]:
         """The workload summaries alone (cheap: from controller counters)."""
@@ -222,6 +223,10 @@ class SimBackend:
         return Workload(d.name, d.template.image, d.replicas, len(alive), ready, len(alive), ready, 1,
                         "containers", "none", labels=tuple(sorted(d.labels.items())))
 
+    def _in_mesh(self, pod) -> bool:
+        """Whether a Swarm task is in the routing mesh: its service publishes a port."""
+        return pod.owner in self.published.values()
+
     def _components(self):
         if self.flavor == "kubernetes":
             running = {"api-server": self.api.running, "etcd": self.store.up, "scheduler": self.scheduler.running,
@@ -239,7 +244,7 @@ class SimBackend:
 
     # -- workloads ---------------------------------------------------------------------------
     def deploy(self, spec: DeploySpec) -> None:
-        template = Template(spec.image, spec.env, spec.ports, spec.cpu, spec.memory)
+        template = Template(spec.image, spec.env, spec.ports, spec.cpu, spec.memory, spec.probe)
         labels = {"app": spec.name, **spec.labels}
         if self.flavor == "kubernetes":
             self.api.admit_new("deployments", spec.name)

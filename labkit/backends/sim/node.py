@@ -8,7 +8,11 @@ heartbeats stop (see NodeLifecycleController).
 """
 from __future__ import annotations
 
+import math
+from typing import Callable
+
 from ... import catalog
+from ..base import Probe
 from .api import APIServer
 from .clock import Clock
 from .objects import NodeObj, Pod
@@ -18,8 +22,21 @@ BACKOFF_START, BACKOFF_CAP = 10.0, 300.0  # kubelet's CrashLoopBackOff
 # Docker's restart manager (moby restartmanager/restartmanager.go): wait 100 ms, doubling to 1 min,
 # back to 100 ms once a container ran for 10 s; RestartCount counts each decision to restart.
 DOCKER_BACKOFF_START, DOCKER_BACKOFF_CAP, DOCKER_BACKOFF_RESET = 0.1, 60.0, 10.0
+# Swarm takes a task that is on a network (the routing mesh's ingress, when its service publishes
+# a port) out of the mesh, waits this long for the gossip to spread, and only then stops its
+# container (moby daemon/cluster/executor/container/controller.go: Shutdown, hasServiceBinding).
+SWARM_GOSSIP_DELAY = 2.0
 LOST_POWER_EXIT = 255  # what dockerd records, on its next start, for a container that died with its host
 AGENT = {"kubernetes": "kubelet", "swarm": "agent", "docker": "docker-daemon"}  # who reports in each flavor
+
+
+def first_success(probe: Probe, listens_after: float, health: bool) -> float:
+    """Seconds from a container's start to its first passing check. The kubelet probes at
+    once and then every period (pkg/kubelet/prober/worker.go); Docker first after one
+    interval (daemon/health.go); either passes once the program listens."""
+    due = max(listens_after, probe.initial_delay)
+    checks = max(math.ceil(due / probe.period - 1e-9), 1 if health else 0)
+    return checks * probe.period
 
 
 class NodeAgent:
@@ -29,6 +46,7 @@ class NodeAgent:
         self.busy: set[str] = set()  # pods with a step in flight
         self.stopping: set[str] = set()  # pods whose container is being stopped
         self.running = True  # the kubelet process (lesson 5 can stop it)
+        self.in_mesh: Callable[[Pod], bool] = lambda pod: False  # Swarm: the backend says
 
     @property
     def alive(self) -> bool:
@@ -93,20 +111,52 @@ class NodeAgent:
         self.later(pod.backoff, pod, self.start)
 
     def run(self, pod: Pod) -> None:
-        pod.container_up = True
-        pod.phase, pod.ready, pod.ready_since, pod.reason = "running", True, self.clock.now, ""
+        """The container starts. Its program listens `listens_after` seconds later; with a
+        probe, the pod is ready (Kubernetes) or the task running (Swarm) from the first check
+        after that, without one from the start, listening or not."""
+        probe = pod.template.probe
+        health = probe is not None and self.api.flavor != "kubernetes"  # Docker's healthcheck
+        pod.container_up, pod.started, pod.listening = True, self.clock.now, False
+        pod.phase, pod.reason = "running", ""
+        pod.ready, pod.ready_since = probe is None, (self.clock.now if probe is None else None)
+        if health and self.api.flavor == "swarm":
+            pod.phase, pod.reason = "pending", "Starting"  # swarmkit: STARTING until healthy
         pod.generation += 1
         self.report(pod)
         self.event(pod, "Started", f"Started container {pod.app or pod.name}")
         behaviour = catalog.lookup(pod.image)
         if behaviour and behaviour.crash_after is not None:
             self.later(behaviour.crash_after, pod, lambda p: self.crash(p, behaviour.exit_code))
+        delay = catalog.listens_after(pod.image, pod.template.env)
+        self.later_quietly(delay, pod, self.listen)
+        if probe is not None:
+            self.later_quietly(first_success(probe, delay, health), pod, self.probed)
+
+    def listen(self, pod: Pod) -> None:
+        pod.listening = True
+
+    def probed(self, pod: Pod) -> None:
+        """The first check that passes: ready, in Kubernetes' words; healthy, in Docker's."""
+        pod.ready, pod.ready_since = True, self.clock.now
+        if pod.phase == "pending":
+            pod.phase, pod.reason = "running", ""
+        self.report(pod)
+
+    def later_quietly(self, delay: float, pod: Pod, step) -> None:
+        """`step` after `delay`, unless the container stopped or restarted meanwhile; unlike
+        `later`, the pod is not busy meanwhile (these steps run beside whatever else it does)."""
+        generation = pod.generation
+
+        def run() -> None:
+            if self.alive and pod.generation == generation and self.api.items("pods").get(pod.name) is pod:
+                step(pod)
+        self.clock.call_later(delay, run)
 
     # -- stopping ------------------------------------------------------------------
     def crash(self, pod: Pod, exit_code: int = 1) -> None:
         """The container's process ended by itself (or was killed from outside)."""
-        ran = self.clock.now - (pod.ready_since or self.clock.now)
-        pod.container_up = False
+        ran = self.clock.now - (pod.started or self.clock.now)
+        pod.container_up, pod.listening = False, False
         pod.ready, pod.ready_since = False, None
         pod.generation += 1
         pod.phase = "failed"
@@ -149,9 +199,16 @@ class NodeAgent:
     def stop(self, pod: Pod) -> None:
         """Stop the container (whatever step was in flight) and then remove the pod."""
         was_up = pod.container_up
-        pod.container_up = False
         pod.generation += 1  # drops any start or restart still waiting
         self.stopping.add(pod.name)
+        if was_up and self.api.flavor == "swarm" and self.in_mesh(pod):  # out of the mesh, 2 s, then stop
+            self.later(SWARM_GOSSIP_DELAY, pod, self.kill)
+        else:
+            self.kill(pod)
+
+    def kill(self, pod: Pod) -> None:
+        was_up = pod.container_up
+        pod.container_up, pod.listening = False, False
         if was_up:
             self.event(pod, "Killing", f"Stopping container {pod.app or pod.name}")
         self.later(self.clock.jitter(0.3, 1.0) if was_up else 0.1, pod, self.removed)
@@ -209,7 +266,7 @@ class NodeAgent:
         for name in sorted(self.node.pods):
             pod = pods[name]
             was_on = pod.container_up or pod.reason == "Restarting"
-            pod.container_up = False
+            pod.container_up, pod.listening = False, False
             pod.generation += 1
             if self.api.flavor == "docker" and was_on:  # labkit's word while the host is off: no daemon to ask
                 pod.phase, pod.ready, pod.reason = "failed", False, "HostDown"

@@ -6,6 +6,7 @@ persists them and tells the watchers.
 """
 from __future__ import annotations
 
+from ..base import Probe
 
 
 class NodeObj:
@@ -60,16 +61,20 @@ def pod_template_hash(text: str) -> str:
 class Template:
     """What a pod is made from; a change of template is a new revision."""
 
-    __slots__ = ("image", "env", "ports", "cpu", "memory", "_hash")
+    __slots__ = ("image", "env", "ports", "cpu", "memory", "probe", "_hash")
 
-    def __init__(self, image: str, env: dict | None = None, ports: tuple = (), cpu: int = 0, memory: int = 0):
+    def __init__(self, image: str, env: dict | None = None, ports: tuple = (), cpu: int = 0, memory: int = 0,
+                 probe: Probe | None = None):
         self._hash = ""
         self.image, self.env, self.ports, self.cpu, self.memory = image, dict(env or {}), tuple(ports), cpu, memory
+        self.probe = probe  # a readiness probe (Kubernetes) or healthcheck (Swarm, Docker), or None
 
     def hash(self) -> str:
         if self._hash:
             return self._hash
         text = repr((self.image, sorted(self.env.items()), self.ports, self.cpu, self.memory))
+        if self.probe is not None:  # (templates without one keep the hashes they always had)
+            text += repr(self.probe)
         self._hash = pod_template_hash(text)
         return self._hash
 
@@ -161,7 +166,7 @@ class Pod:
 
     __slots__ = ("name", "app", "owner", "node", "template", "phase", "ready", "ready_since", "restarts",
                  "reason", "deleting", "created", "revision", "slot", "restart_policy", "container_up",
-                 "backoff", "generation", "resource_version")
+                 "backoff", "generation", "resource_version", "started", "listening")
 
     def __init__(self, name: str, app: str, owner: str, template: Template, revision: int, created: float,
                  restart_policy: str = "Always", slot: int = 0) -> None:
@@ -181,6 +186,8 @@ class Pod:
         self.backoff = 0.0
         self.generation = 0  # bumps on every container start/stop, to drop stale timers
         self.resource_version = 0
+        self.started: float | None = None  # when its container last started
+        self.listening = False  # whether its program answers on its port yet (catalog.listens_after)
 
     @property
     def image(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timezone
 
+from ...base import Probe
 from ..objects import Deployment, NodeObj, Pod, ReplicaSet
 from ..versions import KUBERNETES as VERSION  # the release whose API, words and defaults it follows
 
@@ -136,10 +137,13 @@ def container_name(d: Deployment) -> str:
     return d.container or short(d.name)
 
 
-def template_spec(image: str, name: str) -> dict:
-    return {"containers": [{"name": name, "image": image, "imagePullPolicy": "IfNotPresent",
-                            "resources": {}, "terminationMessagePath": "/dev/termination-log",
-                            "terminationMessagePolicy": "File"}],
+def template_spec(image: str, name: str, probe: Probe | None = None) -> dict:
+    container = {"name": name, "image": image, "imagePullPolicy": "IfNotPresent",
+                 "resources": {}, "terminationMessagePath": "/dev/termination-log",
+                 "terminationMessagePolicy": "File"}
+    if probe is not None:
+        container["readinessProbe"] = probe.manifest()
+    return {"containers": [container],
             "restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
             "schedulerName": "default-scheduler", "securityContext": {}}
 
@@ -176,7 +180,7 @@ def deployment(d: Deployment, sets: list[ReplicaSet], clock: Clockwork) -> dict:
                              annotations=annotations or None, generation=d.resource_version),
             "spec": {"replicas": d.replicas, "selector": {"matchLabels": selector},
                      "template": {"metadata": {"labels": dict(selector)},
-                                  "spec": template_spec(d.template.image, container_name(d))},
+                                  "spec": template_spec(d.template.image, container_name(d), d.template.probe)},
                      "strategy": _strategy(d), "revisionHistoryLimit": d.history_limit,
                      "progressDeadlineSeconds": int(d.progress_deadline), **({"paused": True} if d.paused else {})},
             "status": status}
@@ -224,7 +228,7 @@ def replicaset(rs: ReplicaSet, d: Deployment | None, clock: Clockwork, created: 
             "metadata": meta("ReplicaSet", rs.name, rs.resource_version, created, clock, labels=labels,
                              annotations=annotations, ownerReferences=owner, generation=rs.resource_version),
             "spec": {"replicas": rs.replicas, "selector": {"matchLabels": dict(labels)},
-                     "template": {"metadata": {"labels": dict(labels)}, "spec": template_spec(rs.template.image, name)}},
+                     "template": {"metadata": {"labels": dict(labels)}, "spec": template_spec(rs.template.image, name, rs.template.probe)}},
             "status": status}
 
 
@@ -247,7 +251,7 @@ def pod(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs_cr
         labels["pod-template-hash"] = p.owner.rsplit("-", 1)[-1]
         owner = [_owner("apps/v1", "ReplicaSet", p.owner, rs_created)]
     name = container_name(d) if d is not None else short(p.app or p.name)
-    spec = template_spec(p.image, name)
+    spec = template_spec(p.image, name, p.template.probe)
     spec["restartPolicy"] = p.restart_policy
     if p.node:
         spec["nodeName"] = p.node
@@ -293,7 +297,7 @@ def _container_state(p: Pod, clock: Clockwork) -> tuple[dict, dict, str]:
     crashed = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": clock.stamp(p.created),
                               "finishedAt": clock.stamp(p.created)}} if p.restarts else {}
     if p.container_up:
-        return {"running": {"startedAt": clock.stamp(p.ready_since or p.created)}}, crashed, "Running"
+        return {"running": {"startedAt": clock.stamp(p.started or p.created)}}, crashed, "Running"
     if p.phase == "failed" and p.restart_policy == "Never":
         return {"terminated": {"exitCode": 1, "reason": "Error"}}, {}, "Failed"
     if p.phase == "failed":  # crashed, the kubelet will restart it (CrashLoopBackOff) or just did (Error)

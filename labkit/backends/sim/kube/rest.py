@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from ....errors import LabkitError
-from ...base import DeploySpec, UpdateStrategy
+from ...base import PROBE_ACTIONS, DeploySpec, Probe, UpdateStrategy
 from ..controllers import delete_pod
 from ..objects import KubeNamespace
 from . import namespaces
@@ -331,7 +331,7 @@ class Storage:
                               min_ready_seconds=spec.get("minReadySeconds"))
         labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != "app"}
         return DeploySpec(name=name, image=container["image"], replicas=int(spec.get("replicas", 1)),
-                          labels=labels, strategy=plan)
+                          labels=labels, strategy=plan, probe=Probe.from_manifest(container.get("readinessProbe")))
 
     def _keep_api_fields(self, key: str, body: dict) -> None:
         """What the simulator's own spec has no field for: the container's name, the selector,
@@ -593,6 +593,25 @@ def validate_deployment(name: str, spec: dict) -> list[tuple[str, str]]:
             causes.append((f"spec.template.spec.containers[{i}].name", "Required value"))
         if not c.get("image"):
             causes.append((f"spec.template.spec.containers[{i}].image", "Required value"))
+        if c.get("readinessProbe") is not None:
+            causes += _probe_causes(c["readinessProbe"], f"spec.template.spec.containers[{i}].readinessProbe")
+    return causes
+
+
+def _probe_causes(probe: Any, path: str) -> list[tuple[str, str]]:
+    """pkg/apis/core/validation's validateProbe: one handler, no negative numbers."""
+    if not isinstance(probe, dict):
+        return [(path, f"Invalid value: {probe!r}: must be an object")]
+    handlers = [k for k in PROBE_ACTIONS if k in probe]
+    causes = []
+    if not handlers:
+        causes.append((path, "Required value: must specify a handler type"))
+    elif len(handlers) > 1:
+        causes.append((f"{path}.{handlers[1]}", "Forbidden: may not specify more than 1 handler type"))
+    for field in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
+        value = probe.get(field, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            causes.append((f"{path}.{field}", f"Invalid value: {value}: must be greater than or equal to 0"))
     return causes
 
 
