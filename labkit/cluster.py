@@ -15,7 +15,7 @@ import time
 from typing import Callable, Iterable
 
 from . import traffic, validate
-from .backends.base import Backend, DeploySpec, UpdateStrategy
+from .backends.base import Backend, DeploySpec, Exposes, Probe, Routes, UpdateStrategy
 from .errors import AlreadyExists, InvalidInput, NotFound, Refused, Timeout, Unavailable
 from .model import ClusterState, Event, Replica
 from .model import Workload as WorkloadStatus
@@ -91,7 +91,8 @@ def _open(backend: str, nodes: int, flavor: str | None, seed: int, options: dict
     return Cluster(factory(nodes=nodes, flavor=flavor, seed=seed, **options), seed=seed)
 
 
-NOT_YET = "{what} runs on the simulator only so far: the {name} backend does not send requests yet"
+NOT_YET = ("{what} does not reach a Kubernetes cluster yet: labkit sends its requests on the simulator, "
+           "a Docker engine and a swarm")
 
 
 class Cluster:
@@ -199,27 +200,37 @@ class Cluster:
     def expose(self, name: str, port: int = 8080) -> None:
         """Give workload `name` a stable address that spreads requests over its ready replicas:
         a Kubernetes Service (NodePort, the pods' port 80 on `port`), a port Swarm's routing
-        mesh publishes. Simulator only for now."""
+        mesh publishes (on the real playground, each task's port: see labkit.traffic_live).
+        Plain Docker publishes ports as containers start (`deploy(..., ports=["8080:80"])`);
+        a real Kubernetes cluster does not take requests from labkit yet."""
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             raise InvalidInput(f"port must be a whole number from 1 to 65535, not {port!r}", "e.g. port=8080")
         self._known_workload(name)
-        self._sim_only("expose", NOT_YET.format(what="expose", name=self.name)).expose(name, port)
+        self._exposing("expose").expose(name, port)
         self._changed()
 
     def traffic(self, name: str, rate: float = 50, seconds: float = 120) -> "traffic.Traffic":
         """Send `rate` requests a second to the service that exposes `name`, for `seconds` of
-        cluster time from now, and record every answer (see `labkit.traffic`). The requests go
-        out as time passes (`run`, `wait`); the returned record fills as they are answered."""
+        cluster time from now, and record every answer (see `labkit.traffic`). On the simulator
+        the requests go out as time passes (`run`, `wait`); on a real Docker engine or swarm
+        they are real HTTP requests, sent by a background thread in real time
+        (`labkit.traffic_live`). The returned record fills as they are answered."""
         rate, seconds = traffic.check_rate(rate, seconds)
         self._known_workload(name)
-        service = self._sim_only("service", NOT_YET.format(what="traffic", name=self.name)).service(name)
+        service = self._exposing("traffic").service(name)
         if service is None:
             typed = (f"docker service update --publish-add 8080:80 {name}" if self.flavor == "swarm" else
                      f"kubectl expose deployment {name} --port=8080 --target-port=80")
             raise NotFound(f"nothing exposes {name!r}: traffic needs a service to send requests to",
                            f"cluster.expose({name!r}, port=8080) first ({typed})")
-        record = traffic.Traffic(service, rate, seconds, self.state(), frozenset(self._failed),
-                                 seed=self._rng.randrange(2 ** 32))
+        seed = self._rng.randrange(2 ** 32)
+        if isinstance(self.backend, Routes):  # a real engine: real requests, in real time
+            from .traffic_live import LiveTraffic
+            backend = self.backend
+            record = LiveTraffic(service, rate, seconds, lambda: backend.targets(name), backend.now, seed)
+        else:
+            record = traffic.Traffic(service, rate, seconds, self.state(), frozenset(self._failed), seed=seed)
+        record.cluster = self
         self._traffic.append(record)
         self.traffic_log = self.traffic_log[-49:] + [record]
         return record
@@ -243,14 +254,21 @@ class Cluster:
     def deploy(self, name: str, image: str, replicas: int = 1, *, env: dict | None = None,
                ports: Iterable[str] = (), network: str | None = None,
                labels: dict | None = None, cpu: int = 0, memory: int = 0,
-               **strategy) -> "Workload":
-        """Create a workload of `replicas` copies of `image` (returns at once; see `wait`)."""
+               readiness: bool = False, **strategy) -> "Workload":
+        """Create a workload of `replicas` copies of `image` (returns at once; see `wait`).
+
+        `readiness=True` checks each replica with GET /ready every second before it counts:
+        a readiness probe on Kubernetes (no requests until it passes), a healthcheck on
+        Swarm (the task is "starting", out of the routing mesh, until healthy) and Docker."""
+        if not isinstance(readiness, bool):
+            raise InvalidInput(f"readiness must be True or False, not {readiness!r}",
+                               "readiness=True checks GET /ready every second before a replica gets requests")
         spec = DeploySpec(
             name=validate.name(name), image=validate.image(image),
             replicas=validate.replicas(replicas, self.backend.name), env=dict(env or {}),
             ports=tuple(ports), network=network, labels=dict(labels or {}),
             strategy=make_strategy(**strategy), cpu=validate.resource(cpu, "cpu", "millicores"),
-            memory=validate.resource(memory, "memory", "MiB"))
+            memory=validate.resource(memory, "memory", "MiB"), probe=Probe() if readiness else None)
         if self.state().workload(name):
             raise AlreadyExists(f"a workload named {name!r} already exists",
                                 f"pick another name, or use cluster.workload({name!r}).update(...)")
@@ -433,6 +451,11 @@ class Cluster:
         self._changed()
         return name
 
+    def _exposing(self, what: str) -> Exposes:
+        if not isinstance(self.backend, Exposes):
+            raise Refused(NOT_YET.format(what=what), "use labkit.connect('sim') for it")
+        return self.backend
+
     def _sim_only(self, what: str, why: str = ""):
         if not hasattr(self.backend, what):
             raise Refused(why or f"{what} is a simulator lesson: a real {self.name} cluster is not ours to break "
@@ -442,6 +465,8 @@ class Cluster:
     # -- housekeeping ----------------------------------------------------------
     def reset(self) -> None:
         """Remove every workload, container and node that labkit made; nothing else."""
+        for record in self._traffic:
+            record.stop()
         self.backend.reset()
         self._traffic.clear()
         self.traffic_log.clear()

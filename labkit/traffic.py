@@ -38,7 +38,7 @@ from .model import ClusterState, Replica
 MAX_RATE = 500  # requests a second: a class's laptop, not a load test
 MAX_SECONDS = 3600.0
 MAX_REQUESTS = 200_000
-OUTCOMES = ("ok", "refused", "timeout")
+OUTCOMES = ("ok", "refused", "reset", "error", "timeout")  # error: the server answered 5xx
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Request:
     outcome: str  # one of OUTCOMES
     answer: str = ""  # what the page said ("hello v1"): the version that answered
     replica: str = ""  # who answered (or, timed out, who did not)
+    latency: float = 0.0  # seconds until the answer (real engines; the simulator's answers take none)
 
     @property
     def said(self) -> str:
@@ -87,6 +88,7 @@ class Traffic:
         self.start, self.end = state.time, state.time + seconds
         self.total = round(rate * seconds)  # the requests it will send
         self.requests: list[Request] = []
+        self.cluster = None  # the facade that sends them (Cluster.traffic sets it), for views
         self._next = self.start
         self._rng = random.Random(seed)
         self._aim(state, switched_off)
@@ -115,8 +117,24 @@ class Traffic:
         target = self._targets[self._rng.randrange(len(self._targets))]
         if target.node in self._switched_off:
             return Request(when, "timeout", replica=target.name)
+        if not target.listening:  # running, counted ready without a probe, still loading: refused
+            return Request(when, "refused", replica=target.name)
         image = catalog.lookup(target.image)
         return Request(when, "ok", image.page if image else target.image, target.name)
+
+    @property
+    def has_endpoints(self) -> bool:
+        """Whether the service had somewhere to send requests at the last look."""
+        return bool(self._targets)
+
+    def view(self):
+        """A live picture of these requests (labkit.views.traffic.TrafficView), in a notebook."""
+        from .views.traffic import TrafficView
+        return TrafficView(self.cluster, self)
+
+    def stop(self) -> None:
+        """Send nothing more; what was sent stays recorded."""
+        self.total = len(self.requests)
 
     # -- reading it ------------------------------------------------------------------------
     @property
@@ -147,7 +165,7 @@ class Traffic:
         sent = len(self.requests)
         shares = ", ".join(f"{k} {100 * n / sent:.1f} %" for k, n in self.answers().items()) if sent else "none yet"
         left = "" if self.done else f" (still sending, until t={self.end:g})"
-        if not self.done and not self._targets:
+        if not self.done and not self.has_endpoints:
             left += "; no endpoints"
         return (f"<Traffic to {self.service.name}:{self.service.port}: {sent} requests at {self.rate:g}/s, "
                 f"{self.failed} failed{left}; {shares}>")

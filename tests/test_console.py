@@ -831,6 +831,7 @@ def test_published_ports_reach_the_routing_mesh_and_carry_traffic():
         console.run("docker service update --publish-add 8082:80 --force other")
     listed = console.run("docker service ls")
     assert "*:8080->80/tcp" in listed and "*:8081->80/tcp" in listed and "8082" not in listed  # nothing half made
+    swarm.run(3)  # the demo images listen 2 s after they start
     sent = swarm.traffic("other", rate=10, seconds=5)
     swarm.run(5)
     assert (len(sent.requests), sent.failed, sent.service.port) == (50, 0, 8081)

@@ -12,6 +12,7 @@ def exposed(flavor: str = "kubernetes", replicas: int = 4, **strategy):
     cluster = lk.connect(nodes=3, flavor=flavor, seed=5)
     web = cluster.deploy("shop", image="web-server:1", replicas=replicas, **strategy)
     cluster.wait()
+    cluster.run(3)  # the demo images listen 2 s after they start
     cluster.expose("shop", port=8080)
     return cluster, web
 
@@ -20,6 +21,7 @@ def test_a_canary_at_ten_percent_answers_one_request_in_ten():
     cluster, web = exposed(replicas=20)
     web.canary("web-server:2", percent=10)
     cluster.wait()
+    cluster.run(3)  # its pods listen
     record = cluster.traffic("shop", rate=50, seconds=40)
     cluster.run(40)
     answers = record.answers()
@@ -28,20 +30,30 @@ def test_a_canary_at_ten_percent_answers_one_request_in_ten():
     assert set(answers) == {"hello v1", "hello v2"}
 
 
-def test_a_rolling_update_that_keeps_every_replica_loses_no_request_and_recreate_does():
-    cluster, web = exposed(max_surge=1, max_unavailable=0)
-    rolling = cluster.traffic("shop", rate=20, seconds=60)
+def test_a_rolling_update_loses_no_request_only_with_readiness_and_recreate_loses_a_gap():
+    cluster, web = exposed(max_surge=1, max_unavailable=0, readiness=True)
+    ready = cluster.traffic("shop", rate=20, seconds=60)
     web.update("web-server:2")
     cluster.run(60)
-    assert rolling.failed == 0 and {"hello v1", "hello v2"} <= set(rolling.answers())
+    assert ready.failed == 0 and {"hello v1", "hello v2"} <= set(ready.answers())
 
-    cluster, web = exposed(type="Recreate")
+    # Without a probe a new pod is Ready as its container starts, 2 s before it listens: each of
+    # the 4 new pods gets its share of requests for those 2 s, and refuses them.
+    cluster, web = exposed(max_surge=1, max_unavailable=0)
+    unready = cluster.traffic("shop", rate=20, seconds=60)
+    web.update("web-server:2")
+    cluster.run(60)
+    refused = [r for r in unready.requests if r.outcome == "refused"]
+    assert refused and {r.replica for r in refused} <= {x.name for x in cluster.state().replicas}
+    assert 4 <= len(refused) <= 4 * 2 * 20 / 4  # at most a whole share of 2 s for each new pod
+
+    cluster, web = exposed(type="Recreate", readiness=True)
     recreate = cluster.traffic("shop", rate=20, seconds=60)
     web.update("web-server:2")
     cluster.run(60)
     assert recreate.failed > 0 and set(recreate.answers()) == {"hello v1", "hello v2", "refused"}
     gap = [second for second, answers in recreate.per_second() if "refused" in answers]
-    assert gap and max(gap) - min(gap) <= 5  # one gap, while no pod was ready
+    assert gap and max(gap) - min(gap) <= 6  # one gap, while no pod was ready
 
 
 def test_a_node_that_fails_times_requests_out_until_the_cluster_notices():
@@ -56,12 +68,30 @@ def test_a_node_that_fails_times_requests_out_until_the_cluster_notices():
     assert all(r.outcome == "ok" for r in record.requests if r.time > notready + 1)
 
 
+def swarm_update_under_traffic(cluster, web):
+    record = cluster.traffic("shop", rate=50, seconds=40)
+    cluster.run(3)
+    web.update("web-server:2")
+    cluster.run(40)
+    return record
+
+
+def test_a_swarm_update_loses_no_request_with_start_first_and_a_healthcheck_only():
+    """The simulator's half of the acceptance scenario that tests/test_traffic_real.py runs on the
+    real playground: 6 replicas, 50 requests a second, the same two verdicts."""
+    cluster, web = exposed("swarm", replicas=6, order="start-first", readiness=True)
+    safe = swarm_update_under_traffic(cluster, web)
+    assert safe.failed == 0 and set(safe.answers()) == {"hello v1", "hello v2"}
+    cluster, web = exposed("swarm", replicas=6)  # Swarm's defaults: stop-first, no healthcheck
+    unsafe = swarm_update_under_traffic(cluster, web)
+    assert unsafe.failed > 0 and set(unsafe.answers()) == {"hello v1", "hello v2", "refused"}
+
+
 def test_swarm_publishes_through_the_routing_mesh():
     cluster, web = exposed("swarm", replicas=4)
-    record = cluster.traffic("shop", rate=20, seconds=30)
-    web.update("web-server:2")
-    cluster.run(30)
-    assert record.failed == 0 and set(record.answers()) == {"hello v1", "hello v2"}
+    record = cluster.traffic("shop", rate=20, seconds=10)
+    cluster.run(10)
+    assert record.failed == 0 and set(record.answers()) == {"hello v1"}
     other = cluster.deploy("other", image="web-server:1")
     with pytest.raises(AlreadyExists, match="port '8080' is already in use by service 'shop' as an ingress port"):
         cluster.expose("other", port=8080)
@@ -127,16 +157,16 @@ def test_bad_input():
 
 
 def test_a_backend_without_traffic_says_so(tmp_path, monkeypatch):
-    """Real engines do not carry traffic yet: a clear refusal, not a traceback."""
+    """A real Kubernetes cluster does not carry labkit's traffic yet: a clear refusal, not a traceback."""
     from labkit.backends.sim.kube.serve import CONTEXT, ServedCluster
     served = ServedCluster(1, speed=0.0, kubeconfig=str(tmp_path / "kubeconfig")).start()
     monkeypatch.setenv("KUBECONFIG", served.kubeconfig)
     try:
         cluster = lk.connect("kubernetes", context=CONTEXT)
         cluster.deploy("shop", image="web-server:1")
-        with pytest.raises(Refused, match="expose runs on the simulator only so far"):
+        with pytest.raises(Refused, match="expose does not reach a Kubernetes cluster yet"):
             cluster.expose("shop")
-        with pytest.raises(Refused, match="traffic runs on the simulator only so far"):
+        with pytest.raises(Refused, match="traffic does not reach a Kubernetes cluster yet"):
             cluster.traffic("shop")
         cluster.reset()
         cluster.close()
@@ -167,6 +197,7 @@ def test_a_service_made_with_kubectl_expose_carries_the_traffic():
     with pytest.raises(NotFound, match="nothing exposes 'hello'"):
         cluster.traffic("hello")
     console.run("kubectl expose deployment hello --port=8080 --target-port=80")
+    cluster.run(2)  # ready as they started, without a probe; listening 2 s later
     sent = cluster.traffic("hello", rate=10, seconds=10)
     cluster.run(10)
     assert (len(sent.requests), sent.failed, sent.service.port, sent.service.selector) == (
@@ -177,7 +208,7 @@ def test_a_service_made_with_kubectl_expose_carries_the_traffic():
 def test_above_200_replicas_the_endpoints_are_looked_at_every_second():
     """A big cluster records no instant by instant (it would cost more than the simulation): its
     traffic still follows the update, a second at a time."""
-    cluster, web = exposed(replicas=300)
+    cluster, web = exposed(replicas=300, readiness=True)
     sent = cluster.traffic("shop", rate=20, seconds=60)
     web.update("web-server:2")
     cluster.run(60)

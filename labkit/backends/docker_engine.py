@@ -23,7 +23,7 @@ import threading
 import time
 from typing import Callable
 
-from ..errors import InvalidInput, NotFound, Refused, Unavailable
+from ..errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
 from ..model import ClusterState, Component, Event, Node, Replica, Workload
 from . import _dockerutil as du
 from .base import LABEL, DeploySpec, UpdateStrategy
@@ -140,6 +140,7 @@ class DockerBackend:
         with self._lock:
             self._require_up()
             ports = _ports(spec.ports, spec.replicas)
+            self._check_host_ports(spec.ports)
             if spec.network:
                 self._require_network(spec.network)
             self._require_image(spec.image)
@@ -177,6 +178,7 @@ class DockerBackend:
             self.client.containers.run(
                 image, name=f"{name}.{i}", hostname=f"{name}-{i}", detach=True, labels=labels,
                 environment=dict(spec.env) if spec else None,
+                healthcheck=du.healthcheck(spec.probe) if spec else None,
                 ports=ports if ports is not None else (_ports(spec.ports, 1) if spec else None),
                 network=spec.network if spec else None)
 
@@ -445,6 +447,50 @@ class DockerBackend:
             self.client.close()
         except Exception:
             pass
+
+    # -- requests ----------------------------------------------------------------------
+    def expose(self, name: str, port: int) -> None:
+        raise Refused("on one Docker host a port is published when the container starts",
+                      "docker run -p 8080:80 ..., or cluster.deploy(..., ports=['8080:80'])")
+
+    def service(self, name: str):
+        """What `name` answers at (a traffic.Service: its port 80's published port), or None."""
+        from ..traffic import Service as Exposed
+        self._known(name)
+        spec = self._spec.get(name)
+        for p in spec.ports if spec else ():
+            published, _, target = str(p).partition("/")[0].rpartition(":")
+            if target == "80":
+                return Exposed(name, int(published.rpartition(":")[2]) if published else 80)
+        return None
+
+    def targets(self, name: str) -> list[tuple[str, int, str]]:
+        """[(host, port, container)]: every running container of `name`, at its published port
+        80 (plain Docker balances nothing: a client picks)."""
+        out = []
+        for c in self._containers(name):
+            if c.attrs.get("State") != "running":
+                continue
+            for p in c.attrs.get("Ports") or []:
+                if p.get("PrivatePort") == 80 and p.get("PublicPort") and ":" not in p.get("IP", ""):
+                    out.append(("127.0.0.1", p["PublicPort"], self._cname(c)))
+        return out
+
+    def _check_host_ports(self, ports: tuple[str, ...]) -> None:
+        """AlreadyExists naming who holds a host port asked for: a container, or a program."""
+        for p in ports:
+            published = str(p).partition("/")[0].rpartition(":")[0].rpartition(":")[2]
+            if not published:
+                continue
+            port = int(published)
+            for c in self.client.containers.list(sparse=True):
+                if any(x.get("PublicPort") == port for x in c.attrs.get("Ports") or []):
+                    holder = (c.attrs.get("Names") or [c.id[:12]])[0].lstrip("/")
+                    raise AlreadyExists(f"host port {port} is taken by the container {holder!r}",
+                                        "publish another port, or stop that container")
+            if not du.port_free(port):
+                raise AlreadyExists(f"host port {port} is taken by a program on this machine",
+                                    f"publish another port (`ss -ltnp 'sport = :{port}'` names the program)")
 
 
 def _index(name: str) -> int:

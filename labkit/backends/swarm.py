@@ -78,6 +78,7 @@ class SwarmBackend:
         self._t0 = time.monotonic()
         self._epoch0 = time.time()
         self._history: dict[str, list[tuple[int, str]]] = {}
+        self._exposed: dict[str, int] = {}  # service -> the port asked for (the playground's tasks publish their own)
         self._own_events: list[Event] = []
         self._fingerprint: object = None
         self._version = 0
@@ -217,14 +218,18 @@ class SwarmBackend:
             labels.update(du.labels(self.lab, "service", **{du.WORKLOAD: spec.name}))
             task_labels = du.labels(self.lab, "task", **{du.WORKLOAD: spec.name})
             endpoint = None
-            if spec.ports:
-                endpoint = EndpointSpec(ports=_publish(spec.ports, "host" if self.pg else "ingress"))
+            if spec.ports and self.pg:  # no mesh here: each task's port on its node (labkit.traffic_live)
+                endpoint = EndpointSpec(ports=_publish(tuple(str(p).rpartition(":")[2] for p in spec.ports), "host"))
+                asked = [str(p).rpartition(":")[0] for p in spec.ports]
+                self._exposed[spec.name] = int(asked[0].rpartition(":")[2]) if asked[0] else 80
+            elif spec.ports:
+                endpoint = EndpointSpec(ports=_publish(spec.ports, "ingress"))
             update = _update_config(SWARM_UPDATE_DEFAULTS, spec.strategy)
             try:
                 self.api.services.create(
                     spec.image, name=spec.name, mode=ServiceMode("replicated", replicas=spec.replicas),
                     labels=labels, container_labels=task_labels, env=[f"{k}={v}" for k, v in spec.env.items()],
-                    update_config=update, endpoint_spec=endpoint,
+                    update_config=update, endpoint_spec=endpoint, healthcheck=du.healthcheck(spec.probe),
                     networks=[spec.network] if spec.network else None)
             except BaseException:
                 self._remove_service(spec.name)  # interrupted mid-call: whatever got made goes
@@ -509,6 +514,56 @@ class SwarmBackend:
             if _task_name(services.get(t["ServiceID"], ""), t) == name:
                 return t
         return None
+
+    # -- requests ----------------------------------------------------------------------------------
+    def expose(self, name: str, port: int) -> None:
+        """`docker service update --publish-add PORT:80` (on the playground: each task's port 80
+        on its own node, see labkit.traffic_live); Swarm then replaces the tasks."""
+        import docker
+        service = self._service(name)
+        ports = (service.attrs.get("Endpoint", {}).get("Spec") or {}).get("Ports") or []
+        if any(p.get("TargetPort") == 80 for p in ports):
+            raise AlreadyExists(f"{name} publishes port 80 already", "send it traffic: cluster.traffic(name)")
+        if not self.pg:
+            self._check_port_free(port)
+        entry = _publish((("80",) if self.pg else (f"{port}:80",)), "host" if self.pg else "ingress")
+        self._across_an_election(lambda: service.update(endpoint_spec=docker.types.EndpointSpec(ports=ports + entry)))
+        self._exposed[name] = port
+
+    def _check_port_free(self, port: int) -> None:
+        for s in self._services():
+            for p in (s.attrs.get("Endpoint", {}).get("Spec") or {}).get("Ports") or []:
+                if p.get("PublishedPort") == port:
+                    raise AlreadyExists(f"port {port} is already published by service {s.name!r}",
+                                        "pick another port, or remove that service")
+
+    def service(self, name: str):
+        """What `name` is reachable at (a traffic.Service), or None when it publishes nothing."""
+        from ..traffic import Service as Exposed
+        spec = self._service(name).attrs.get("Spec", {}).get("EndpointSpec") or {}
+        ports = [p for p in spec.get("Ports") or [] if p.get("TargetPort") == 80]
+        if not ports:
+            return None
+        return Exposed(name, self._exposed.get(name) or ports[0].get("PublishedPort") or 80)
+
+    def targets(self, name: str) -> list[tuple[str, int, str]]:
+        """Where requests to `name` go now: [(host, port, task)]. The mesh's rule: tasks
+        running (healthy, with a healthcheck) whose desired state is still running."""
+        from .playground import index_of
+        service = self._service(name)
+        if not self.pg:
+            published = [p for p in service.attrs.get("Endpoint", {}).get("Ports") or [] if p.get("PublishedPort")]
+            return [("127.0.0.1", published[0]["PublishedPort"], "")] if published else []
+        hostnames = self._hostnames()
+        out = []
+        for t in self.api.api.tasks(filters={"service": service.id, "desired-state": "running"}):
+            if t["Status"]["State"] != "running":
+                continue
+            index = index_of(hostnames.get(t.get("NodeID"), ""))
+            for p in (t["Status"].get("PortStatus") or {}).get("Ports") or []:
+                if p.get("TargetPort") == 80 and index is not None:
+                    out.append((self.pg.ip(index), p["PublishedPort"], _task_name(name, t)))
+        return out
 
     # -- looking ---------------------------------------------------------------------------------
     def _hostnames(self) -> dict[str, str]:

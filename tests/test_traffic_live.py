@@ -1,0 +1,133 @@
+"""The real-request generator (labkit.traffic_live) against small real servers on this machine,
+and the live traffic view it feeds: no engine needed."""
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+import time
+
+import pytest
+
+import labkit as lk
+from labkit.traffic import Service
+from labkit.traffic_live import LiveTraffic, get
+from labkit.views.payload import size
+
+BUDGET = 64 * 1024  # the views' budget per sync
+
+
+class Page(http.server.BaseHTTPRequestHandler):
+    """/ answers the demo page's heading; /slow takes 3 s; /broken is a 503."""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        if self.path == "/slow":
+            time.sleep(3)
+        status = 503 if self.path == "/broken" else 200
+        body = b"<!doctype html><h1>hello v1</h1>"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+
+
+@pytest.fixture()
+def closed_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def resetting():
+    """A server that accepts each connection and resets it at once (SO_LINGER 0)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            conn.recv(1024)
+            conn.close()
+    threading.Thread(target=serve, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+def test_each_way_a_request_can_end_is_told_apart(server, closed_port, resetting):
+    assert get("127.0.0.1", server) == ("ok", "hello v1")
+    assert get("127.0.0.1", server, "/broken") == ("error", "")
+    assert get("127.0.0.1", closed_port) == ("refused", "")
+    assert get("127.0.0.1", resetting) == ("reset", "")
+    assert get("127.0.0.1", server, "/slow", timeout=0.5) == ("timeout", "")
+
+
+def test_a_steady_rate_of_real_requests_spread_over_the_targets(server, closed_port):
+    targets = [("127.0.0.1", server, "a"), ("127.0.0.1", closed_port, "b")]
+    record = LiveTraffic(Service("web", 80), rate=100, seconds=2, targets=lambda: targets,
+                         clock=time.monotonic, seed=1)
+    assert record.join(20) and record.done and len(record.requests) == 200
+    by_replica = {name: {r.outcome for r in record.requests if r.replica == name} for name in ("a", "b")}
+    assert by_replica == {"a": {"ok"}, "b": {"refused"}}
+    assert 60 <= sum(r.replica == "a" for r in record.requests) <= 140  # picked at random, half each
+    sent = sorted(r.time for r in record.requests)
+    assert 1.8 <= sent[-1] - sent[0] <= 2.5  # the rate held: 200 requests over 2 s
+
+
+def test_stopping_ends_the_sending_and_no_targets_is_refused(server):
+    record = LiveTraffic(Service("web", 80), rate=50, seconds=60, targets=lambda: [], clock=time.monotonic)
+    time.sleep(0.3)
+    record.stop()
+    assert record.done and 0 < len(record.requests) < 50
+    assert {r.outcome for r in record.requests} == {"refused"} and not record.has_endpoints
+    assert "no endpoints" not in repr(record)  # it is done: nothing more will be sent
+
+
+def test_the_live_view_follows_a_growing_record_within_the_budget(server):
+    cluster = lk.connect("sim", nodes=1)
+    record = LiveTraffic(Service("web", 80), rate=200, seconds=2, targets=lambda: [("127.0.0.1", server, "a")],
+                         clock=cluster.now)
+    record.cluster = cluster
+    view = record.view()
+    try:
+        assert record.join(20)
+        time.sleep(3 * view.base_interval)
+        assert view.series["sent"] == 400 and view.series["layers"][0][0] == "hello v1"
+        assert view.sent >= 5 and view.last_payload_size <= BUDGET  # it synced as the record grew
+    finally:
+        view.close()
+
+
+def test_the_view_sends_the_last_ten_minutes_of_a_long_record_within_the_budget():
+    cluster = lk.connect("sim", nodes=3)
+    web = cluster.deploy("web", image="web-server:1", replicas=6, readiness=True)
+    cluster.wait()
+    cluster.expose("web", port=8080)
+    record = cluster.traffic("web", rate=200, seconds=900)
+    view = record.view()
+    try:
+        web.update("web-server:2")
+        cluster.run(900)
+        view.refresh()
+        columns = view.series
+        assert len(columns["seconds"]) == 600 and columns["sent"] == 180_000 == columns["total"]
+        assert size(columns) <= BUDGET and columns["marks"] and columns["marks"][0][1] == "rev 2"
+        assert "data:image/png;base64," in view.static_html()
+    finally:
+        view.close()
