@@ -4,6 +4,7 @@
     RolloutView(cluster, "web")             # old vs new replicas during a rolling update
     ArchitectureView(cluster)               # control-plane components, a request traced through them
     EventsView(cluster)                     # a filterable `kubectl get events`
+    cluster.traffic("web").view()           # TrafficView: requests a second by version, failures
 
 Widgets (anywidget) load lazily: `labkit.views.static` and `labkit.views.rollout.rollout_figure`
 work without a widget library, so nbval and exports never need one.
@@ -17,6 +18,7 @@ _LAZY = {
     "RolloutView": ".rollout",
     "ArchitectureView": ".architecture",
     "EventsView": ".events",
+    "TrafficView": ".traffic",
     "LiveView": ".base",
 }
 

@@ -195,8 +195,27 @@ def _end(s: Series, now: float) -> float:
 def rollout_figure(cluster, name: str, *, last: bool = True, ax=None, title: str | None = None):
     """A matplotlib figure of `name`'s replicas over time: old (blue) and new (orange) stacked,
     available as a line, the maxSurge / maxUnavailable bounds dashed, pauses shaded and
-    rollbacks marked. `last=False` draws the whole history."""
+    rollbacks marked. `last=False` draws the whole history. When requests were sent to it
+    (`cluster.traffic`), the latest record's band is drawn below, on the same time axis."""
+    record = next((t for t in reversed(getattr(cluster, "traffic_log", [])) if t.service.name == name), None)
+    if ax is None and record is not None:
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=(7.5, 5.4), layout="constrained")
+        fig._repr_png_ = lambda: _png(fig)
+        ax, below = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+        _draw_rollout(cluster, name, last, ax, title)
+        span = ax.get_xlim()
+        from .traffic import traffic_figure
+        traffic_figure(record, ax=below, title=f"requests to {name}: failed requests: {record.failed}")
+        below.set_xlim(*span)  # shared with the rollout's axis
+        ax.set_xlabel("")
+        return fig
     fig, ax = figure_and_axes(ax, (7.5, 3.4))
+    _draw_rollout(cluster, name, last, ax, title)
+    return fig
+
+
+def _draw_rollout(cluster, name: str, last: bool, ax, title: str | None) -> None:
     s = _timeline(cluster, name, last)
     end = _end(s, cluster.now())
     t = s.t + [end]
@@ -230,7 +249,6 @@ def rollout_figure(cluster, name: str, *, last: bool = True, ax=None, title: str
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     ax.grid(axis="y", alpha=0.25)
-    return fig
 
 
 def rollout_svg(s: Series, width: int = 640, height: int = 220) -> str:
