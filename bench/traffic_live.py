@@ -23,9 +23,9 @@ ENGINE = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2",
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(names: tuple[str, ...]) -> float:
-    """User + system CPU seconds so far of every process whose name is in `names`."""
-    total = 0
+def cpu_by_process(names: tuple[str, ...]) -> dict[str, float]:
+    """{pid: user + system CPU seconds so far} of every process whose name is in `names`."""
+    out = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/stat") as f:
@@ -33,10 +33,16 @@ def cpu_seconds(names: tuple[str, ...]) -> float:
             name = fields[0].split("(", 1)[1]
             if name in names or any(name.startswith(n[:15]) for n in names):
                 rest = fields[1].split()
-                total += int(rest[11]) + int(rest[12])
+                out[pid] = (int(rest[11]) + int(rest[12])) / TICKS
         except (OSError, IndexError, ValueError):
             continue
-    return total / TICKS
+    return out
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> float:
+    """CPU seconds used between two readings by the processes alive at both (this machine may
+    hold other engines, a playground's nodes, that come and go)."""
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
 
 
 def own_cpu() -> float:
@@ -69,12 +75,12 @@ def main() -> None:
         cluster.deploy("web", image="web-server:1", replicas=3, ports=["80"])
         cluster.wait(timeout=60)
         time.sleep(3)  # they listen
-        engine0, own0 = cpu_seconds(ENGINE), own_cpu()
+        engine0, own0 = cpu_by_process(ENGINE), own_cpu()
         idle = late_ticks(5.0)
-        engine_idle = (cpu_seconds(ENGINE) - engine0) / 5.0
+        engine_idle = cpu_used(engine0, cpu_by_process(ENGINE)) / 5.0
         own_idle = (own_cpu() - own0) / 5.0
 
-        engine0, own0, start = cpu_seconds(ENGINE), own_cpu(), time.monotonic()
+        engine0, own0, start = cpu_by_process(ENGINE), own_cpu(), time.monotonic()
         record = cluster.traffic("web", rate=rate, seconds=seconds)
         view = record.view()  # the live traffic view, following it (no browser: the kernel's side)
         sizes: list[int] = []
@@ -86,7 +92,7 @@ def main() -> None:
         took = time.monotonic() - start
         syncs = view.sent
         view.close()
-        engine_busy = (cpu_seconds(ENGINE) - engine0) / took
+        engine_busy = cpu_used(engine0, cpu_by_process(ENGINE)) / took
         own_busy = (own_cpu() - own0) / took
 
         sent = record.requests

@@ -22,23 +22,28 @@ from labkit.traffic_live import get
 
 from conftest import backends, open_cluster
 
-RATE, SECONDS, REPLICAS = 50, 40, 6
+RATE, REPLICAS = 50, 6
 SCENARIOS = {"start-first with a healthcheck": {"order": "start-first", "readiness": True},
              "Swarm's defaults": {}}
 
 
-def update_under_traffic(cluster, name: str, plan: dict, wait) -> labkit.traffic.Traffic:
-    web = cluster.deploy(name, image="web-server:1", replicas=REPLICAS, ports=["8080:80"], **plan)
+def updates_under_traffic(cluster, wait) -> dict[str, labkit.traffic.Traffic]:
+    """Both scenarios side by side on one cluster (half the wall time on a real one): deploy,
+    send traffic, update, and stop sending a moment after both updates are done."""
+    made = {title: cluster.deploy(f"web{n}", image="web-server:1", replicas=REPLICAS, ports=[f"{8080 + n}:80"],
+                                  **plan)
+            for n, (title, plan) in enumerate(SCENARIOS.items())}
     wait(cluster)
     cluster.run(3)  # every replica listens
-    record = cluster.traffic(name, rate=RATE, seconds=SECONDS)
+    records = {title: cluster.traffic(web.name, rate=RATE, seconds=120) for title, web in made.items()}
     cluster.run(3)
-    web.update("web-server:2")
+    for web in made.values():
+        web.update("web-server:2")
     wait(cluster)
-    cluster.run(max(0.0, record.end - cluster.now()) + 1)
-    getattr(record, "join", lambda timeout: True)(30)  # real requests: the last answers
-    web.delete()
-    return record
+    cluster.run(3)
+    for record in records.values():
+        record.stop()
+    return records
 
 
 @pytest.mark.swarm
@@ -47,17 +52,18 @@ def test_a_real_swarm_update_loses_requests_only_without_start_first_and_a_healt
         pytest.skip("the swarm backend is not in LABKIT_TEST_BACKENDS")
     real = open_cluster("swarm")
     real.reset()
+    try:
+        measured = updates_under_traffic(real, lambda c: c.wait(timeout=180))
+    finally:
+        real.reset()
+    modelled = updates_under_traffic(labkit.connect("sim", flavor="swarm", nodes=3, seed=1), lambda c: c.wait())
     verdicts = {}
-    for n, (title, plan) in enumerate(SCENARIOS.items()):
-        measured = update_under_traffic(real, f"web{n}", plan, lambda c: c.wait(timeout=180))
-        modelled = update_under_traffic(labkit.connect("sim", flavor="swarm", nodes=3, seed=n),
-                                        "web", plan, lambda c: c.wait())
-        print(f"{title}: real {measured!r}\n    simulator {modelled!r}")
-        assert len(measured.requests) == RATE * SECONDS and measured.done
-        assert {"hello v1", "hello v2"} <= set(measured.answers())
-        verdicts[title] = (measured.failed == 0, modelled.failed == 0)
+    for title in SCENARIOS:
+        print(f"{title}: real {measured[title]!r}\n    simulator {modelled[title]!r}")
+        assert len(measured[title].requests) >= RATE * 20  # it covered the update (about 20 s or more)
+        assert {"hello v1", "hello v2"} <= set(measured[title].answers())
+        verdicts[title] = (measured[title].failed == 0, modelled[title].failed == 0)
     assert verdicts == {"start-first with a healthcheck": (True, True), "Swarm's defaults": (False, False)}
-    real.reset()
 
 
 @pytest.fixture()

@@ -105,8 +105,13 @@ def check_no_lost_requests(cluster) -> list[str]:
     if not {"hello v1", "hello v2"} <= answered:
         problems.append("the last traffic sent to store did not cover the update (version 1 and then version 2 "
                         "should both answer): start it before the update and let it run until the update is done")
-    if last.failed:
-        problems.append(f"{last.failed} requests failed: during the update no replica was ready to answer them")
+    unready = sum(1 for r in last.requests if r.outcome == "refused" and r.replica)
+    if unready:
+        problems.append(f"{unready} requests went to new replicas that counted as ready before they listened: "
+                        "give store a readiness probe (readiness=True)")
+    if last.failed - unready:
+        problems.append(f"{last.failed - unready} requests failed: during the update no replica was ready "
+                        "to answer them")
     return problems
 
 
@@ -124,6 +129,8 @@ EXERCISES = [
     Exercise("no-lost-requests", "on `site`, deploy `store` (6 replicas of web-server:1), expose it, send it "
                                  "traffic, and update it to web-server:2 without one failed request",
              "a rolling update that keeps every replica until its successor is ready (max_surge=1, "
-             "max_unavailable=0); Recreate stops them all first", check_no_lost_requests,
-             wrong="the Recreate strategy: requests are refused while no pod is ready"),
+             "max_unavailable=0), and a readiness probe that says when that is (readiness=True); Recreate "
+             "stops them all first", check_no_lost_requests,
+             wrong="the Recreate strategy (requests are refused while no pod is ready), or no readiness probe "
+                   "(new pods get requests before they listen)"),
 ]

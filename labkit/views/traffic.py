@@ -118,6 +118,7 @@ def _live_view_class():
         def __init__(self, cluster, record, **options) -> None:
             self.record = record
             self.buckets = Buckets(record)
+            options.setdefault("interval", 0.04)  # 25 syncs a second at most: its payload is small
             super().__init__(cluster, **options)
             from ..traffic_live import LiveTraffic
             if isinstance(record, LiveTraffic):  # real requests fill it from a thread: look as often as we sync
