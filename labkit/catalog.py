@@ -51,12 +51,12 @@ def normalize(ref: str) -> str:
 
 def listens_after(image: str, env: dict | None = None) -> float:
     """When a container of `image` starts listening, in seconds after its start."""
-    given = (env or {}).get("START_DELAY")
+    given = (env or {}).get("START_DELAY")  # the facade checked it (validate.start_delay)
     if given is not None:
         try:
-            return max(0.0, float(given))
+            return min(max(0.0, float(given)), 300.0)
         except ValueError:
-            pass  # the image's shell would fail the same `sleep`: it then listens at once
+            return 0.0
     found = lookup(image)
     return found.listens_after if found else 0.0
 

@@ -91,8 +91,6 @@ def _open(backend: str, nodes: int, flavor: str | None, seed: int, options: dict
     return Cluster(factory(nodes=nodes, flavor=flavor, seed=seed, **options), seed=seed)
 
 
-NOT_YET = ("{what} does not reach a Kubernetes cluster yet: labkit sends its requests on the simulator, "
-           "a Docker engine and a swarm")
 
 
 class Cluster:
@@ -201,8 +199,7 @@ class Cluster:
         """Give workload `name` a stable address that spreads requests over its ready replicas:
         a Kubernetes Service (NodePort, the pods' port 80 on `port`), a port Swarm's routing
         mesh publishes (on the real playground, each task's port: see labkit.traffic_live).
-        Plain Docker publishes ports as containers start (`deploy(..., ports=["8080:80"])`);
-        a real Kubernetes cluster does not take requests from labkit yet."""
+        Plain Docker publishes ports as containers start (`deploy(..., ports=["8080:80"])`)."""
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
             raise InvalidInput(f"port must be a whole number from 1 to 65535, not {port!r}", "e.g. port=8080")
         self._known_workload(name)
@@ -219,6 +216,9 @@ class Cluster:
         self._known_workload(name)
         service = self._exposing("traffic").service(name)
         if service is None:
+            if self.flavor == "docker":
+                raise NotFound(f"{name!r} publishes no port: traffic needs an address to send requests to",
+                               f"deploy it with a port: cluster.deploy({name!r}, ..., ports=['80'])")
             typed = (f"docker service update --publish-add 8080:80 {name}" if self.flavor == "swarm" else
                      f"kubectl expose deployment {name} --port=8080 --target-port=80")
             raise NotFound(f"nothing exposes {name!r}: traffic needs a service to send requests to",
@@ -260,6 +260,7 @@ class Cluster:
         `readiness=True` checks each replica with GET /ready every second before it counts:
         a readiness probe on Kubernetes (no requests until it passes), a healthcheck on
         Swarm (the task is "starting", out of the routing mesh, until healthy) and Docker."""
+        validate.start_delay((env or {}).get("START_DELAY"))
         if not isinstance(readiness, bool):
             raise InvalidInput(f"readiness must be True or False, not {readiness!r}",
                                "readiness=True checks GET /ready every second before a replica gets requests")
@@ -453,7 +454,8 @@ class Cluster:
 
     def _exposing(self, what: str) -> Exposes:
         if not isinstance(self.backend, Exposes):
-            raise Refused(NOT_YET.format(what=what), "use labkit.connect('sim') for it")
+            raise Refused(f"the {self.name} backend gives workloads no address for {what}",
+                          "use labkit.connect('sim') for it")
         return self.backend
 
     def _sim_only(self, what: str, why: str = ""):
@@ -475,6 +477,8 @@ class Cluster:
         self._changed()
 
     def close(self) -> None:
+        for record in self._traffic:
+            record.stop()
         self.backend.close()
 
     def __enter__(self) -> "Cluster":

@@ -120,3 +120,16 @@ def text(value: object, what: str, example: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be a string, not {value!r}", f"e.g. {example!r}")
     return value
+
+
+MAX_START_DELAY = 300.0
+
+
+def start_delay(value: object) -> None:
+    """START_DELAY, the demo images' start-up time: a plain number of seconds that busybox's
+    `sleep` and the simulator read alike (no suffixes, no exponents), at most 300."""
+    if value is None:
+        return
+    if not re.fullmatch(r"\d{1,3}(\.\d{1,3})?", str(value)) or float(str(value)) > MAX_START_DELAY:
+        raise InvalidInput(f"START_DELAY must be a number of seconds from 0 to {MAX_START_DELAY:g}, "
+                           f"like 2 or 0.5, not {value!r}", "env={'START_DELAY': '5'}: the replicas listen 5 s after they start")

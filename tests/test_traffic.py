@@ -156,21 +156,30 @@ def test_bad_input():
     assert not cluster._traffic  # nothing half made: no record was started by a refused call
 
 
-def test_a_backend_without_traffic_says_so(tmp_path, monkeypatch):
-    """A real Kubernetes cluster does not carry labkit's traffic yet: a clear refusal, not a traceback."""
+def test_the_kubernetes_backend_exposes_but_a_served_simulator_takes_no_requests(tmp_path, monkeypatch):
+    """The Service is made through the official client; requests need a real cluster's nodes
+    (tests/test_traffic_real.py, with LABKIT_KUBE_CONTEXT): a clear refusal, not a traceback."""
+    from labkit import console
     from labkit.backends.sim.kube.serve import CONTEXT, ServedCluster
     served = ServedCluster(1, speed=0.0, kubeconfig=str(tmp_path / "kubeconfig")).start()
     monkeypatch.setenv("KUBECONFIG", served.kubeconfig)
     try:
         cluster = lk.connect("kubernetes", context=CONTEXT)
         cluster.deploy("shop", image="web-server:1")
-        with pytest.raises(Refused, match="expose does not reach a Kubernetes cluster yet"):
-            cluster.expose("shop")
-        with pytest.raises(Refused, match="traffic does not reach a Kubernetes cluster yet"):
+        assert cluster.backend.service("shop") is None
+        cluster.expose("shop", port=8080)
+        assert cluster.backend.service("shop").port == 8080
+        console.use(cluster)
+        assert "NodePort" in console.run("kubectl get service shop")
+        with pytest.raises(AlreadyExists, match="labkit already has a service named 'shop'"):
+            cluster.expose("shop", port=9090)
+        with pytest.raises(Refused, match="a served simulator has no addresses") as refused:
             cluster.traffic("shop")
+        assert "labkit.connect('sim')" in refused.value.hint and not cluster._traffic
         cluster.reset()
         cluster.close()
     finally:
+        console.forget()
         served.stop()
 
 
@@ -242,3 +251,17 @@ def test_a_service_without_a_selector_has_no_endpoints_here():
     assert len(endpoints(state, Service("shop", 8080, (("app", "shop"),)))) == 2
     assert endpoints(state, Service("shop", 8080, ())) == []
     assert len(endpoints(state, Service("shop", 8080))) == 2  # Swarm's: the service's own tasks
+
+
+def test_start_delay_and_readiness_take_only_what_the_images_and_engines_read():
+    cluster = lk.connect(nodes=1)
+    for bad in ("inf", "1e400", "1m", "1_0", "-1", "301", " 2"):
+        with pytest.raises(InvalidInput, match="START_DELAY must be a number of seconds"):
+            cluster.deploy("web", image="web-server:1", env={"START_DELAY": bad})
+    with pytest.raises(InvalidInput, match="readiness must be True or False"):
+        cluster.deploy("web", image="web-server:1", readiness="yes")
+    assert not cluster.state().workloads  # nothing half made
+    cluster.deploy("web", image="web-server:1", env={"START_DELAY": "0.5"}, readiness=True)
+    cluster.wait()
+    assert all(r.ready and r.listening for r in cluster.state().replicas)
+

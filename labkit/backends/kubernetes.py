@@ -333,6 +333,46 @@ class KubernetesBackend:
                          self._core.read_namespaced_service,
                          undo=lambda: self._call(self._apps.delete_namespaced_deployment, spec.name, self.namespace))
 
+    # -- requests ----------------------------------------------------------------------------
+    def expose(self, name: str, port: int) -> None:
+        """A NodePort Service selecting `name`'s pods, port `port` to their port 80, as
+        `kubectl expose deployment NAME --port=PORT --target-port=80 --type=NodePort`."""
+        labels = self._read_deployment(name)["spec"]["template"]["metadata"].get("labels") or {}
+        spec = DeploySpec(name=name, image="", ports=(f"{port}:80",), labels={"app": labels.get("app", name)})
+        self._create("service", name, service_manifest(spec, self.lab), self._core.create_namespaced_service,
+                     self._core.read_namespaced_service)
+
+    def service(self, name: str):
+        """What `name` is reachable at (a traffic.Service), or None when no Service of labkit's exposes it."""
+        from ..traffic import Service as Exposed
+        try:
+            found = self._json(self._core.read_namespaced_service, name, self.namespace, what=f"reading service {name}")
+        except NotFound:
+            return None
+        ports = (found.get("spec") or {}).get("ports") or []
+        if not belongs_to(found, self.lab) or not ports:
+            return None
+        return Exposed(name, ports[0]["port"], tuple(sorted(((found["spec"].get("selector")) or {}).items())))
+
+    def targets(self, name: str) -> list[tuple[str, int, str]]:
+        """[(node address, node port, "")]: the Service's port on every Ready node (kube-proxy on
+        each node spreads the connections over the ready pods; which version answered, the page
+        says). A node that is not Ready is left out, as a load balancer's health check would."""
+        if self.served_simulator:
+            raise Refused("a served simulator has no addresses that answer requests",
+                          "send them on the simulator itself: labkit.connect('sim'), then cluster.traffic(...)")
+        found = self._json(self._core.read_namespaced_service, name, self.namespace, what=f"reading service {name}")
+        node_port = next((p.get("nodePort") for p in found["spec"].get("ports") or [] if p.get("nodePort")), None)
+        if node_port is None:
+            return []
+        out = []
+        for node in self._json(self._core.list_node, what="listing nodes").get("items", []):
+            ready = any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions") or [])
+            address = next((a["address"] for a in node["status"].get("addresses") or [] if a["type"] == "InternalIP"), None)
+            if ready and address:
+                out.append((address, node_port, ""))
+        return out
+
     def _create(self, kind: str, name: str, body: dict, create: Callable, read: Callable,
                 undo: Callable[[], Any] | None = None) -> None:
         """Create an object in labkit's namespace; when that fails, `undo` first, and a name
