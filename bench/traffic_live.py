@@ -106,7 +106,7 @@ def main() -> None:
               f"(+{engine_busy - engine_idle:.3f}, of 2 cores)")
         print(f"this process's CPU (the generator): idle {own_idle:.3f} s/s, under traffic {own_busy:.3f} s/s")
         print(f"traffic view: {syncs / seconds:.1f} syncs a second, largest payload {max(sizes) / 1024:.1f} KB "
-              f"(budget: 20 a second, 64 KB)")
+              f"(budget: at least 20 a second, at most 64 KB)")
         print(f"main thread's 10 ms ticks late by ms: idle median {statistics.median(idle):.2f} p99 "
               f"{percentile(idle, 99):.2f}; under traffic median {statistics.median(busy):.2f} "
               f"p99 {percentile(busy, 99):.2f} max {max(busy):.1f}")

@@ -130,6 +130,8 @@ class Traffic:
     def view(self):
         """A live picture of these requests (labkit.views.traffic.TrafficView), in a notebook."""
         from .views.traffic import TrafficView
+        if self.cluster is None:
+            raise InvalidInput("this record was not made by a cluster", "use cluster.traffic(name).view()")
         return TrafficView(self.cluster, self)
 
     def stop(self) -> None:

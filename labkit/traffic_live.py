@@ -74,35 +74,50 @@ class LiveTraffic(Traffic):
         return self._finished.wait(timeout)
 
     def _run(self) -> None:
+        """Send on schedule; a separate thread looks where to send, so a slow engine never delays
+        a request. At most MAX_IN_FLIGHT wait for their answers: beyond that nothing is
+        answering in time, and a request counts as timed out at once (no backlog builds up)."""
+        pool = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT)
+        slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        threading.Thread(target=self._keep_looking, daemon=True, name=f"labkit-traffic-{self.service.name}-look").start()
         first = time.monotonic()
-        looked = first
-        with ThreadPoolExecutor(max_workers=min(MAX_IN_FLIGHT, max(4, int(self.rate)))) as pool:
+        try:
             for i in range(self.total):
                 wait = first + i / self.rate - time.monotonic()
-                if wait > 0 and self._stop.wait(wait):
+                if (wait > 0 and self._stop.wait(wait)) or self._stop.is_set():
                     break
-                if self._stop.is_set():
-                    break
-                if time.monotonic() - looked >= REFRESH:
-                    self._targets, looked = self._look(), time.monotonic()
-                target = self._targets[self._rng.randrange(len(self._targets))] if self._targets else None
-                pool.submit(self._send, self._clock(), target)
-        self._finished.set()
+                targets = self._targets
+                target = targets[self._rng.randrange(len(targets))] if targets else None
+                if not slots.acquire(blocking=False):
+                    self.requests.append(Request(self._clock(), "timeout", replica=target[2] if target else ""))
+                    continue
+                pool.submit(self._send, self._clock(), target, slots)
+        finally:
+            stopped = self._stop.is_set()
+            pool.shutdown(wait=not stopped, cancel_futures=stopped)  # stopped: what is queued is not sent
+            self._finished.set()
 
-    def _look(self) -> list[tuple[str, int, str]]:
+    def _keep_looking(self) -> None:
+        while not self._finished.wait(REFRESH):
+            try:
+                self._targets = self._find()
+            except Exception:  # the engine did not answer this once (a manager moving): keep the last list
+                pass
+
+    def _send(self, when: float, target: tuple[str, int, str] | None, slots: threading.BoundedSemaphore) -> None:
         try:
-            return self._find()
-        except Exception:  # the engine did not answer this once (a manager moving): keep the last list
-            return self._targets
-
-    def _send(self, when: float, target: tuple[str, int, str] | None) -> None:
-        if target is None:
-            self.requests.append(Request(when, "refused"))  # nothing to route to: nobody accepts
-            return
-        host, port, replica = target
-        began = time.monotonic()
-        outcome, answer = get(host, port)
-        self.requests.append(Request(when, outcome, answer, replica, time.monotonic() - began))
+            if target is None:
+                self.requests.append(Request(when, "refused"))  # nothing to route to: nobody accepts
+                return
+            host, port, replica = target
+            began = time.monotonic()
+            try:
+                outcome, answer = get(host, port)
+            except Exception:  # whatever else broke the exchange: the client saw it fail
+                outcome, answer = "reset", ""
+            self.requests.append(Request(when, outcome, answer, replica, time.monotonic() - began))
+        finally:
+            slots.release()
 
 
 def get(host: str, port: int, path: str = "/", timeout: float = TIMEOUT) -> tuple[str, str]:
@@ -118,7 +133,7 @@ def get(host: str, port: int, path: str = "/", timeout: float = TIMEOUT) -> tupl
         return "ok", (found.group(1) if found else body[:40]).decode(errors="replace").strip()
     except ConnectionRefusedError:
         return "refused", ""
-    except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected, http.client.BadStatusLine):
+    except (ConnectionResetError, BrokenPipeError, http.client.HTTPException):  # cut mid-answer, too
         return "reset", ""
     except (socket.timeout, TimeoutError):
         return "timeout", ""

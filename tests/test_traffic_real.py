@@ -17,7 +17,7 @@ from labkit import catalog
 from labkit.backends import _dockerutil as du
 from labkit.backends.base import LABEL, Probe
 from labkit.backends.sim.node import first_success
-from labkit.errors import AlreadyExists, InvalidInput
+from labkit.errors import AlreadyExists, InvalidInput, NotFound
 from labkit.traffic_live import get
 
 from conftest import backends, open_cluster
@@ -91,6 +91,10 @@ def test_requests_to_real_containers_record_the_version_and_the_latency(docker_c
     assert 0 < max(r.latency for r in record.requests) < 2
     with pytest.raises(InvalidInput, match="rate must be"):
         cluster.traffic("web", rate=0)
+    cluster.deploy("quiet", image="web-server:1")
+    with pytest.raises(NotFound, match="'quiet' publishes no port") as unpublished:
+        cluster.traffic("quiet")
+    assert "ports=['80']" in unpublished.value.hint
 
 
 @pytest.mark.docker
@@ -137,3 +141,27 @@ def test_a_demo_image_listens_after_its_start_delay_and_a_healthcheck_sees_it_as
         assert expected - 0.5 <= healthy <= expected + probe.period + 1.0
     finally:
         c.remove(force=True)
+
+
+@pytest.mark.kubernetes
+def test_requests_reach_a_real_kubernetes_service_through_its_node_ports():
+    """Runs against a real cluster only (LABKIT_KUBE_CONTEXT, e.g. minikube with the demo images
+    loaded); none runs here, so CI skips it. The served simulator refuses, see test_traffic.py."""
+    if "kubernetes" not in backends():
+        pytest.skip("the kubernetes backend is not in LABKIT_TEST_BACKENDS")
+    cluster = open_cluster("kubernetes")
+    cluster.reset()
+    try:
+        web = cluster.deploy("web", image="web-server:1", replicas=3, readiness=True, max_surge=1, max_unavailable=0)
+        cluster.wait(timeout=300)
+        cluster.expose("web", port=8080)
+        record = cluster.traffic("web", rate=20, seconds=120)
+        time.sleep(3)
+        web.update("web-server:2")
+        cluster.wait(timeout=300)
+        time.sleep(3)
+        record.stop()
+        print(repr(record))
+        assert record.failed == 0 and {"hello v1", "hello v2"} <= set(record.answers())
+    finally:
+        cluster.reset()

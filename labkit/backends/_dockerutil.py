@@ -155,15 +155,31 @@ def healthcheck(probe) -> dict | None:
     second = 1_000_000_000
     return {"Test": ["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{probe.port}{probe.path}"],
             "Interval": int(probe.period * second), "Timeout": second, "Retries": 3,
-            "StartPeriod": int(probe.initial_delay * second)}
+            # Failed checks in the start period do not count (the first success ends it): a slow
+            # start (START_DELAY of 3 s or more) is "starting", not "unhealthy" and replaced.
+            "StartPeriod": int((START_PERIOD + probe.initial_delay) * second)}
+
+
+START_PERIOD = 60.0
 
 
 def port_free(port: int) -> bool:
     """Whether a program could listen on `port` on every address of this machine."""
+    import errno
     import socket
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port's old connections do not hold it
         try:
             probe.bind(("0.0.0.0", port))
             return True
-        except OSError:
-            return False
+        except OSError as error:
+            return error.errno != errno.EADDRINUSE  # e.g. a low port without the right: not known to be taken
+
+
+def engine_host(client) -> str:
+    """The address of the machine a Docker client's engine runs on (where its published ports are)."""
+    from urllib.parse import urlparse
+    url = client.api.base_url
+    if url.startswith("http+docker://"):  # a unix socket (or an ssh tunnel's): this machine
+        return "127.0.0.1"
+    return urlparse(url).hostname or "127.0.0.1"

@@ -462,6 +462,11 @@ class DockerBackend:
             published, _, target = str(p).partition("/")[0].rpartition(":")
             if target == "80":
                 return Exposed(name, int(published.rpartition(":")[2]) if published else 80)
+        if spec is None:  # adopted from an earlier session (keep=True): what its containers publish
+            for c in self._containers(name):
+                for p in c.attrs.get("Ports") or []:
+                    if p.get("PrivatePort") == 80 and p.get("PublicPort"):
+                        return Exposed(name, p["PublicPort"])
         return None
 
     def targets(self, name: str) -> list[tuple[str, int, str]]:
@@ -473,7 +478,7 @@ class DockerBackend:
                 continue
             for p in c.attrs.get("Ports") or []:
                 if p.get("PrivatePort") == 80 and p.get("PublicPort") and ":" not in p.get("IP", ""):
-                    out.append(("127.0.0.1", p["PublicPort"], self._cname(c)))
+                    out.append((du.engine_host(self.client), p["PublicPort"], self._cname(c)))
         return out
 
     def _check_host_ports(self, ports: tuple[str, ...]) -> None:
@@ -488,7 +493,7 @@ class DockerBackend:
                     holder = (c.attrs.get("Names") or [c.id[:12]])[0].lstrip("/")
                     raise AlreadyExists(f"host port {port} is taken by the container {holder!r}",
                                         "publish another port, or stop that container")
-            if not du.port_free(port):
+            if du.engine_host(self.client) == "127.0.0.1" and not du.port_free(port):
                 raise AlreadyExists(f"host port {port} is taken by a program on this machine",
                                     f"publish another port (`ss -ltnp 'sport = :{port}'` names the program)")
 

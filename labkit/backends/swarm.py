@@ -218,12 +218,15 @@ class SwarmBackend:
             labels.update(du.labels(self.lab, "service", **{du.WORKLOAD: spec.name}))
             task_labels = du.labels(self.lab, "task", **{du.WORKLOAD: spec.name})
             endpoint = None
-            if spec.ports and self.pg:  # no mesh here: each task's port on its node (labkit.traffic_live)
-                endpoint = EndpointSpec(ports=_publish(tuple(str(p).rpartition(":")[2] for p in spec.ports), "host"))
-                asked = [str(p).rpartition(":")[0] for p in spec.ports]
-                self._exposed[spec.name] = int(asked[0].rpartition(":")[2]) if asked[0] else 80
-            elif spec.ports:
-                endpoint = EndpointSpec(ports=_publish(spec.ports, "ingress"))
+            if spec.ports:
+                entries = _publish(spec.ports, "ingress")  # each checked as docker -p checks it
+                if self.pg:  # no mesh here: each task's own port on its node (labkit.traffic_live)
+                    web = next((e for e in entries if e["TargetPort"] == 80), None)
+                    if web is not None:
+                        self._exposed[spec.name] = web.get("PublishedPort", 80)
+                    entries = [{"Protocol": e["Protocol"], "TargetPort": e["TargetPort"], "PublishMode": "host"}
+                               for e in entries]
+                endpoint = EndpointSpec(ports=entries)
             update = _update_config(SWARM_UPDATE_DEFAULTS, spec.strategy)
             try:
                 self.api.services.create(
@@ -340,6 +343,7 @@ class SwarmBackend:
         with self._lock:
             self._service(name).remove()
             self._history.pop(name, None)
+            self._exposed.pop(name, None)
 
     # -- plain containers: Swarm runs services --------------------------------------------
     def run_container(self, name: str, image: str, restart: str) -> None:
@@ -553,7 +557,7 @@ class SwarmBackend:
         service = self._service(name)
         if not self.pg:
             published = [p for p in service.attrs.get("Endpoint", {}).get("Ports") or [] if p.get("PublishedPort")]
-            return [("127.0.0.1", published[0]["PublishedPort"], "")] if published else []
+            return [(du.engine_host(self.api), published[0]["PublishedPort"], "")] if published else []
         hostnames = self._hostnames()
         out = []
         for t in self.api.api.tasks(filters={"service": service.id, "desired-state": "running"}):
@@ -748,6 +752,7 @@ class SwarmBackend:
     def reset(self) -> None:
         """Remove this lab's services; power failed nodes back on and undrain them. Nodes stay."""
         with self._lock:
+            self._exposed.clear()
             if self.pg is not None:
                 for i, c in self.pg.node_containers().items():
                     if c.status != "running":

@@ -198,6 +198,8 @@ def rollout_figure(cluster, name: str, *, last: bool = True, ax=None, title: str
     rollbacks marked. `last=False` draws the whole history. When requests were sent to it
     (`cluster.traffic`), the latest record's band is drawn below, on the same time axis."""
     record = next((t for t in reversed(getattr(cluster, "traffic_log", [])) if t.service.name == name), None)
+    if record is not None and record.end < _timeline(cluster, name, last).t[0]:
+        record = None  # requests from before the rollout drawn: nothing to show beside it
     if ax is None and record is not None:
         from matplotlib.figure import Figure
         fig = Figure(figsize=(7.5, 5.4), layout="constrained")

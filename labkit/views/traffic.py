@@ -35,8 +35,8 @@ class Buckets:
         self._seen = 0
 
     def update(self) -> None:
-        requests = self.record.requests
-        new, self._seen = requests[self._seen:], len(requests)
+        new = self.record.requests[self._seen:]  # (threads may append meanwhile: count what was read)
+        self._seen += len(new)
         for r in new:
             said = r.said
             if r.outcome == "ok" and said not in self.versions:
