@@ -7,6 +7,7 @@ convergence, canaries as a second workload) once, here.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import os
@@ -206,12 +207,14 @@ class Cluster:
         self._exposing("expose").expose(name, port)
         self._changed()
 
-    def traffic(self, name: str, rate: float = 50, seconds: float = 120) -> "traffic.Traffic":
+    def traffic(self, name: str, rate: float = 50, seconds: float = 120, via: str | None = None) -> "traffic.Traffic":
         """Send `rate` requests a second to the service that exposes `name`, for `seconds` of
         cluster time from now, and record every answer (see `labkit.traffic`). On the simulator
         the requests go out as time passes (`run`, `wait`); on a real Docker engine or swarm
         they are real HTTP requests, sent by a background thread in real time
-        (`labkit.traffic_live`). The returned record fills as they are answered."""
+        (`labkit.traffic_live`). The returned record fills as they are answered. `via`: on a
+        simulated swarm, the node whose published port every request goes to (the routing
+        mesh answers on every node's port, whichever node runs the tasks)."""
         rate, seconds = traffic.check_rate(rate, seconds)
         self._known_workload(name)
         service = self._exposing("traffic").service(name)
@@ -223,6 +226,12 @@ class Cluster:
                      f"kubectl expose deployment {name} --port=8080 --target-port=80")
             raise NotFound(f"nothing exposes {name!r}: traffic needs a service to send requests to",
                            f"cluster.expose({name!r}, port=8080) first ({typed})")
+        if via is not None:
+            if self.flavor != "swarm" or isinstance(self.backend, Routes):
+                raise Refused("via= is the routing mesh's: a simulated swarm answers on every node's published port",
+                              "labkit.connect('sim', flavor='swarm'), then cluster.traffic(name, via='node-1')")
+            self._known_node(via)  # NotFound, with the closest name there is
+            service = dataclasses.replace(service, via=via)
         seed = self._rng.randrange(2 ** 32)
         if isinstance(self.backend, Routes):  # a real engine: real requests, in real time
             from .traffic_live import LiveTraffic
@@ -254,22 +263,20 @@ class Cluster:
     def deploy(self, name: str, image: str, replicas: int = 1, *, env: dict | None = None,
                ports: Iterable[str] = (), network: str | None = None,
                labels: dict | None = None, cpu: int = 0, memory: int = 0,
-               readiness: bool = False, **strategy) -> "Workload":
+               readiness: bool | float = False, **strategy) -> "Workload":
         """Create a workload of `replicas` copies of `image` (returns at once; see `wait`).
 
         `readiness=True` checks each replica with GET /ready every second before it counts:
         a readiness probe on Kubernetes (no requests until it passes), a healthcheck on
-        Swarm (the task is "starting", out of the routing mesh, until healthy) and Docker."""
+        Swarm (the task is "starting", out of the routing mesh, until healthy) and Docker.
+        A number instead of True is the seconds between two checks."""
         validate.start_delay((env or {}).get("START_DELAY"))
-        if not isinstance(readiness, bool):
-            raise InvalidInput(f"readiness must be True or False, not {readiness!r}",
-                               "readiness=True checks GET /ready every second before a replica gets requests")
         spec = DeploySpec(
             name=validate.name(name), image=validate.image(image),
             replicas=validate.replicas(replicas, self.backend.name), env=dict(env or {}),
             ports=tuple(ports), network=network, labels=dict(labels or {}),
             strategy=make_strategy(**strategy), cpu=validate.resource(cpu, "cpu", "millicores"),
-            memory=validate.resource(memory, "memory", "MiB"), probe=Probe() if readiness else None)
+            memory=validate.resource(memory, "memory", "MiB"), probe=probe(readiness))
         if self.state().workload(name):
             raise AlreadyExists(f"a workload named {name!r} already exists",
                                 f"pick another name, or use cluster.workload({name!r}).update(...)")
@@ -643,6 +650,20 @@ class Workload:
 
 STRATEGY_OPTIONS = ("type", "max_surge", "max_unavailable", "min_ready_seconds", "parallelism", "delay",
                     "order", "failure_action", "monitor", "max_failure_ratio")
+
+
+def probe(readiness: object) -> Probe | None:
+    """`readiness=` of deploy: False (none), True (GET /ready every second) or the seconds
+    between two checks."""
+    if readiness is False:
+        return None
+    if readiness is True:
+        return Probe()
+    if isinstance(readiness, (int, float)) and not isinstance(readiness, bool) and 0.5 <= readiness <= 300:
+        return Probe(period=float(readiness))
+    raise InvalidInput(f"readiness must be True, False or the seconds between two checks (0.5 to 300), "
+                       f"not {readiness!r}", "readiness=True checks GET /ready every second before a replica "
+                       "gets requests")
 
 
 def make_strategy(**options) -> UpdateStrategy:

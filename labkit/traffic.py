@@ -49,7 +49,7 @@ class Service:
     name: str
     port: int
     selector: tuple[tuple[str, str], ...] | None = None
-
+    via: str | None = None  # the node whose published port the client connects to (Swarm's mesh), if one
 
 @dataclass(frozen=True)
 class Request:
@@ -112,6 +112,8 @@ class Traffic:
         self._aim(state, switched_off)
 
     def _send(self, when: float) -> Request:
+        if self.service.via in self._switched_off:  # the client's node is off: nothing answers its port
+            return Request(when, "timeout", replica=self.service.via)
         if not self._targets:
             return Request(when, "refused")
         target = self._targets[self._rng.randrange(len(self._targets))]
@@ -169,7 +171,8 @@ class Traffic:
         left = "" if self.done else f" (still sending, until t={self.end:g})"
         if not self.done and not self.has_endpoints:
             left += "; no endpoints"
-        return (f"<Traffic to {self.service.name}:{self.service.port}: {sent} requests at {self.rate:g}/s, "
+        via = f" via {self.service.via}" if self.service.via else ""
+        return (f"<Traffic to {self.service.name}:{self.service.port}{via}: {sent} requests at {self.rate:g}/s, "
                 f"{self.failed} failed{left}; {shares}>")
 
 

@@ -835,3 +835,21 @@ def test_published_ports_reach_the_routing_mesh_and_carry_traffic():
     sent = swarm.traffic("other", rate=10, seconds=5)
     swarm.run(5)
     assert (len(sent.requests), sent.failed, sent.service.port) == (50, 0, 8081)
+
+
+def test_a_service_with_a_health_command_starts_when_healthy_at_its_interval():
+    """`--health-cmd` makes a healthcheck; Docker runs it every 30 s unless `--health-interval`
+    says otherwise, and a task is Starting until it passes (the demo images listen after 2 s)."""
+    swarm = console.use(labkit.connect("sim", flavor="swarm", nodes=2))
+    check = '--health-cmd "wget -q -O /dev/null http://127.0.0.1/ready"'
+    console.run(f"docker service create -d --name quick {check} --health-interval 1s --replicas 2 web-server:1")
+    console.run(f"docker service create -d --name slow {check} --replicas 2 web-server:1")
+    with pytest.raises(LabkitError, match="--health-interval needs --health-cmd"):
+        console.run("docker service create -d --name odd --health-interval 1s web-server:1")
+    swarm.run(5)
+    assert console.run("docker service ps quick").count("Running") == 4  # desired and current state
+    assert "Starting" in console.run("docker service ps slow")
+    swarm.run(30)
+    assert "Starting" not in console.run("docker service ps slow")
+    assert [w.name for w in swarm.state().workloads] == ["quick", "slow"]  # nothing half made of `odd`
+    console.forget()

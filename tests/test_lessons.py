@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import labkit as lk
-from labkit import lessons
+from labkit import console, lessons
 from labkit.errors import NotFound
 from labkit.lessons import editions, mesos
 
@@ -481,18 +481,62 @@ def test_04_no_lost_requests_refuses_recreate_and_traffic_that_missed_the_update
     passing(lab.check("no-lost-requests", site))
 
 
+
+def test_02_healthy_update_wants_a_healthcheck():
+    lab = lessons.lab("02")
+    mesh = console.use(lk.connect("sim", flavor="swarm", nodes=3, name="mesh"))
+    failing(lab.check("healthy-update", mesh), "no workload named 'shop'")
+    console.run("docker service create -d --name shop -p 8090:80 --replicas 4 web-server:1")
+    mesh.wait()
+    mesh.run(3)
+    failing(lab.check("healthy-update", mesh), "no traffic was sent to shop")
+    mesh.traffic("shop", rate=10, seconds=60)
+    console.run("docker service update -d --image web-server:2 shop")
+    mesh.run(60)
+    failing(lab.check("healthy-update", mesh), "counted as ready before they listened")
+    console.run("docker service rm shop")
+    mesh.run(5)
+    console.run('docker service create -d --name shop -p 8090:80 --replicas 4 --health-cmd '
+                '"wget -q -O /dev/null http://127.0.0.1/ready" --health-interval 1s web-server:1')
+    mesh.wait()
+    mesh.traffic("shop", rate=10, seconds=60)
+    console.run("docker service update -d --image web-server:2 shop")
+    mesh.run(60)
+    passing(lab.check("healthy-update", mesh))
+    console.forget()
+
+
+def test_06_lost_requests_are_read_from_the_record():
+    lab = lessons.lab("06")
+    site = lk.connect("sim", flavor="kubernetes", nodes=3)
+    failing(lab.check("lost-requests", site, 0), "no traffic was sent to web")
+    site.deploy("web", image="web-server:1", replicas=6, readiness=True)
+    site.wait()
+    site.expose("web", port=8080)
+    sent = site.traffic("web", rate=10, seconds=420)
+    site.fail_node("node-2")
+    site.run(420)
+    noticed = next(e.time for e in site.events() if e.reason == "NodeNotReady")
+    everything_before = sum(1 for r in sent.requests if r.time < noticed)  # the wrong count: answered ones too
+    failing(lab.check("lost-requests", site, everything_before), "the record says otherwise")
+    failing(lab.check("lost-requests", site, "many"), "should be a whole number")
+    lost = sum(1 for r in sent.requests if r.outcome != "ok" and r.time < noticed)
+    assert 0 < lost < everything_before
+    passing(lab.check("lost-requests", site, lost))
+
 # -- every exercise's wrong attempt is tried above ---------------------------------------------
 WRONG_TRIED = {  # exercise -> the test that tries the wrong attempt its Exercise.wrong names
     "00.hello": test_00_hello_and_heal, "00.heal": test_00_hello_and_heal,
     "01.restart": test_01_restart_and_self_heal, "01.self-heal": test_01_restart_and_self_heal,
     "02.service": test_02_service_and_drain, "02.drain": test_02_drain_refuses_a_node_switched_off,
-    "02.quorum": test_02_quorum,
+    "02.quorum": test_02_quorum, "02.healthy-update": test_02_healthy_update_wants_a_healthcheck,
     "03.capacity": test_03_capacity_and_drain, "03.drain": test_03_capacity_and_drain,
     "04.zero-downtime": test_04_zero_downtime_fails_with_the_default_strategy,
     "04.canary": test_04_zero_downtime_and_canary,
     "04.no-lost-requests": test_04_no_lost_requests_refuses_recreate_and_traffic_that_missed_the_update,
     "05.path": test_05_path, "05.mystery": test_05_mystery_wants_the_stopped_component_started_first,
     "06.two-nodes": test_06_two_nodes, "06.managers": test_06_managers,
+    "06.lost-requests": test_06_lost_requests_are_read_from_the_record,
     "07.race": test_07_race, "07.mesos": test_07_mesos_check,
 }
 

@@ -258,10 +258,30 @@ def test_start_delay_and_readiness_take_only_what_the_images_and_engines_read():
     for bad in ("inf", "1e400", "1m", "1_0", "-1", "301", " 2"):
         with pytest.raises(InvalidInput, match="START_DELAY must be a number of seconds"):
             cluster.deploy("web", image="web-server:1", env={"START_DELAY": bad})
-    with pytest.raises(InvalidInput, match="readiness must be True or False"):
-        cluster.deploy("web", image="web-server:1", readiness="yes")
+    for bad in ("yes", 0, 0.1, 1000, float("nan")):
+        with pytest.raises(InvalidInput, match="readiness must be True, False or the seconds"):
+            cluster.deploy("web", image="web-server:1", readiness=bad)
     assert not cluster.state().workloads  # nothing half made
     cluster.deploy("web", image="web-server:1", env={"START_DELAY": "0.5"}, readiness=True)
     cluster.wait()
     assert all(r.ready and r.listening for r in cluster.state().replicas)
 
+
+
+def test_the_mesh_answers_on_every_nodes_port_and_a_dead_nodes_port_answers_nothing():
+    cluster = lk.connect(flavor="swarm", nodes=3, seed=4)
+    cluster.drain("node-1")  # no task on node-1
+    cluster.deploy("shop", image="web-server:1", replicas=4, ports=["8080:80"], readiness=True)
+    cluster.wait()
+    assert all(r.node != "node-1" for r in cluster.state().replicas)
+    through_one = cluster.traffic("shop", rate=10, seconds=10, via="node-1")
+    cluster.run(10)
+    assert through_one.failed == 0 and len(through_one.requests) == 100  # forwarded to the other nodes' tasks
+    cluster.fail_node("node-3")
+    through_three = cluster.traffic("shop", rate=10, seconds=10, via="node-3")
+    cluster.run(10)
+    assert {r.outcome for r in through_three.requests} == {"timeout"}  # its port is on a machine that is off
+    with pytest.raises(NotFound, match="no node named 'node-9'"):
+        cluster.traffic("shop", via="node-9")
+    with pytest.raises(Refused, match="via= is the routing mesh's"):
+        exposed()[0].traffic("shop", via="node-1")

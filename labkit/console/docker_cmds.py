@@ -547,6 +547,11 @@ def service_create(ctx, p: Parsed) -> None:
         env[key] = value
     ports = [_parse_port(p.command, spec) for spec in p.get("publish")]
     strategy = _strategy(p)
+    if p.get("health-cmd"):  # the check passes once the program listens; Docker checks every 30 s unless told
+        strategy["readiness"] = p.get("health-interval") or HEALTH_INTERVAL
+    elif p.get("health-interval") is not None:
+        raise UsageError("--health-interval needs --health-cmd: the command to run", 
+                         '--health-cmd "wget -q -O /dev/null http://127.0.0.1/ready" --health-interval 1s')
     name = p.get("name")
     generated = name is None
     if generated:
@@ -575,10 +580,12 @@ def _service_name(name: str) -> None:
 def _deploy(ctx, name, image, replicas, env, ports, network, strategy) -> None:
     """Swarm service names may hold '_' (Docker's random names); the facade's name rule is Kubernetes'."""
     from ..backends.base import DeploySpec
-    from ..cluster import make_strategy
+    from ..cluster import make_strategy, probe
     if "_" in name or name != name.lower():
+        readiness = probe(strategy.pop("readiness", False))
         spec = DeploySpec(name=name, image=validate.image(image), replicas=validate.replicas(replicas, "sim"),
-                          env=dict(env), ports=tuple(ports), network=network, strategy=make_strategy(**strategy))
+                          env=dict(env), ports=tuple(ports), network=network, strategy=make_strategy(**strategy),
+                          probe=readiness)
         ctx.cluster.backend.deploy(spec)
         ctx.cluster._changed()
         return
@@ -792,6 +799,8 @@ def version(ctx, p: Parsed) -> None:
               " (labkit: a simulated engine)")
 
 
+HEALTH_INTERVAL = 30.0  # Docker's default --health-interval
+
 GROUPS = {"swarm": "Manage Swarm", "node": "Manage Swarm nodes", "service": "Manage services"}
 _SVC_UPDATE_FLAGS = (
     Flag("update-parallelism", kind="uint", help="Maximum number of tasks updated simultaneously (0 to update all at once)"),
@@ -859,6 +868,8 @@ COMMANDS = {c.path: c for c in (
          Flag("network", help="Network attachments"),
          Flag("mode", help='Service mode (replicated or global) (default "replicated")'),
          Flag("label", "l", "list", help="Service labels"),
+         Flag("health-cmd", help="Command to run to check health"),
+         Flag("health-interval", kind="duration", help="Time between running the check (ms|s|m|h)"),
          *_SVC_UPDATE_FLAGS, min_args=1, run=service_create, interspersed=False),
     _cmd("service ls", "[OPTIONS]", "List services",
          Flag("quiet", "q", "bool", help="Only display IDs"), Flag("filter", "f", "list", help="(accepted)"),

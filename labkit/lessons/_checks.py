@@ -105,3 +105,31 @@ def scaled_while_managers_down(cluster, name: str, replicas: int, lost: list[str
         return [f"{name} was scaled to {replicas} before the managers failed: scale it while they are down, "
                 "to see the swarm still take the order"]
     return []
+
+
+def last_traffic(cluster, name: str):
+    """The latest traffic record sent to `name` (the latest attempt counts), or None."""
+    records = [t for t in getattr(cluster, "traffic_log", []) if t.service.name == name]
+    return records[-1] if records else None
+
+
+def lost_requests(cluster, name: str, send: str, unready_fix: str) -> list[str]:
+    """Problems with the latest traffic to `name` covering an update from version 1 to 2 with
+    no failed request. `send`: how to send it; `unready_fix`: what stops requests reaching
+    replicas that count as ready before they listen."""
+    last = last_traffic(cluster, name)
+    if last is None:
+        return [f"no traffic was sent to {name}: {send}"]
+    problems = []
+    answered = {r.answer for r in last.requests if r.outcome == "ok"}
+    if not {"hello v1", "hello v2"} <= answered:
+        problems.append(f"the last traffic sent to {name} did not cover the update (version 1 and then version 2 "
+                        "should both answer): start it before the update and let it run until the update is done")
+    unready = sum(1 for r in last.requests if r.outcome == "refused" and r.replica)
+    if unready:
+        problems.append(f"{unready} requests went to new replicas that counted as ready before they listened: "
+                        f"{unready_fix}")
+    if last.failed - unready:
+        problems.append(f"{last.failed - unready} requests failed: during the update no replica was ready "
+                        "to answer them")
+    return problems

@@ -44,6 +44,30 @@ def check_three_managers(ha) -> list[str]:
     return problems + workload(state, "web", 6) + scaled_while_managers_down(ha, "web", 6, lost)
 
 
+def lost_before_noticed(record, noticed: float) -> int:
+    """How many requests of `record` failed before the cluster time `noticed`."""
+    return sum(1 for r in record.requests if r.outcome != "ok" and r.time < noticed)
+
+
+@praise("Read from the record: every request lost went to the dead node before the cluster knew it was dead.")
+def check_lost_requests(site, lost: object) -> list[str]:
+    from ._checks import last_traffic
+    record = last_traffic(site, "web")
+    if record is None:
+        return ["no traffic was sent to web on site: run the cells of 'What a client saw' first"]
+    noticed = next((e.time for e in site.events() if e.reason == "NodeNotReady"), None)
+    if noticed is None:
+        return ["no node was marked NotReady on site: fail node-2 and let the time pass (site.run(420))"]
+    if isinstance(lost, bool) or not isinstance(lost, int):
+        return [f"`lost` should be a whole number of requests, not {lost!r}"]
+    actual = lost_before_noticed(record, noticed)
+    if lost != actual:
+        return [f"lost = {lost}, but the record says otherwise: count the requests whose outcome is not 'ok' "
+                f"and whose time is before NodeNotReady (t={noticed:g})"]
+    after = sum(1 for r in record.requests if r.outcome != "ok" and r.time >= noticed)
+    return [] if after == 0 else [f"{after} requests failed after NodeNotReady too: the endpoints should be gone"]
+
+
 EXERCISES = [
     Exercise("two-nodes", "in a 3-node cluster, fail node-1 and node-2 and get all 6 replicas of `web` "
                           "running again", "fail both, then wait long enough: the control plane evicts pods "
@@ -55,4 +79,9 @@ EXERCISES = [
              "ha3 = lk.connect(flavor='swarm', nodes=4, managers=3, name='ha3'); ha3.fail_node('node-1')",
              check_three_managers,
              wrong="scaling web before failing the manager; or one manager"),
+    Exercise("lost-requests", "from the traffic record `sent` of 'What a client saw', count the requests that "
+                              "failed before node-2 was NotReady, as `lost`",
+             "sum(1 for r in sent.requests if r.outcome != 'ok' and r.time < noticed + sent.start)",
+             check_lost_requests,
+             wrong="counting every request sent before NotReady, not only the failed ones"),
 ]

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from ..cluster import Table
 from . import Exercise, praise
-from ._checks import running, samples, workload
+from ._checks import lost_requests, running, samples, workload
 
 TITLE = "Rolling updates, rollbacks and canaries"
 
@@ -95,24 +95,9 @@ def check_canary(cluster) -> list[str]:
 
 @praise("Every request answered, by version 1 and then version 2: that is what zero downtime means to a client.")
 def check_no_lost_requests(cluster) -> list[str]:
-    problems = workload(cluster.state(), "store", 6, "web-server:2")
-    records = [t for t in getattr(cluster, "traffic_log", []) if t.service.name == "store"]
-    if not records:
-        return problems + ["no traffic was sent to store: cluster.traffic('store', rate=20, seconds=60), "
-                           "after cluster.expose('store', port=8080)"]
-    last = records[-1]  # the latest attempt counts, so a failed one can be tried again
-    answered = {r.answer for r in last.requests if r.outcome == "ok"}
-    if not {"hello v1", "hello v2"} <= answered:
-        problems.append("the last traffic sent to store did not cover the update (version 1 and then version 2 "
-                        "should both answer): start it before the update and let it run until the update is done")
-    unready = sum(1 for r in last.requests if r.outcome == "refused" and r.replica)
-    if unready:
-        problems.append(f"{unready} requests went to new replicas that counted as ready before they listened: "
-                        "give store a readiness probe (readiness=True)")
-    if last.failed - unready:
-        problems.append(f"{last.failed - unready} requests failed: during the update no replica was ready "
-                        "to answer them")
-    return problems
+    return workload(cluster.state(), "store", 6, "web-server:2") + lost_requests(
+        cluster, "store", "cluster.traffic('store', rate=20, seconds=60), after cluster.expose('store', port=8080)",
+        "give store a readiness probe (readiness=True)")
 
 
 EXERCISES = [

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..cluster import Table
 from . import Exercise, praise
-from ._checks import managers, managers_down, nodes_used, running, scaled_while_managers_down, workload
+from ._checks import (lost_requests, managers, managers_down, nodes_used, running, scaled_while_managers_down,
+                      workload)
 
 TITLE = "Docker Swarm"
 
@@ -103,6 +104,13 @@ def check_quorum(ha) -> list[str]:
     return problems + workload(state, "web", 4) + scaled_while_managers_down(ha, "web", 4, lost)
 
 
+@praise("Swarm sent each new task requests only once its healthcheck passed: an update no client noticed.")
+def check_healthy_update(mesh) -> list[str]:
+    return workload(mesh.state(), "shop", 4, "web-server:2") + lost_requests(
+        mesh, "shop", "mesh.traffic('shop', rate=10, seconds=60), after `docker service create -p 8090:80 ...`",
+        "give the service a healthcheck: docker service create --health-cmd ... --health-interval 1s")
+
+
 EXERCISES = [
     Exercise("service", "join a fourth node to `swarm`, then create a service `api` (image `web-server:1`) with "
                         "8 replicas that runs on every node",
@@ -118,4 +126,9 @@ EXERCISES = [
              "a swarm of N managers survives (N-1)//2 lost: lk.connect(flavor='swarm', nodes=5, managers=5)",
              check_quorum,
              wrong="scaling web before failing the managers; or a 5-node swarm with 3 managers"),
+    Exercise("healthy-update", "on `mesh`, create a service `shop` (4 replicas of web-server:1, published on 8090), "
+                               "send it traffic and update it to web-server:2 without one failed request",
+             "a healthcheck tells Swarm when a task can answer: --health-cmd \"wget -q -O /dev/null "
+             "http://127.0.0.1/ready\" --health-interval 1s", check_healthy_update,
+             wrong="no healthcheck: each new task gets requests 2 s before it listens"),
 ]
