@@ -88,14 +88,15 @@ def cluster(request):
     c.reset()
 
 
-ENGINE_MARKS = {"docker", "swarm", "browser", "kubernetes"}
+ENGINE_MARKS = {"docker", "swarm", "kubernetes"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Two groups for `pytest -n 2 --dist loadgroup` (make test): what waits on a real engine or a
-    browser, and what computes (the simulator, notebooks on it). One worker each, so the engines'
-    minutes overlap the simulator's; a group keeps its module fixtures (one Swarm playground)."""
+    """Two groups for `pytest -n 2 --dist loadgroup` (make test): what waits on a real engine, and
+    what computes (the simulator, notebooks on it, the browser test of its views). One worker each,
+    so the engines' minutes overlap the simulator's; a group keeps its module fixtures (one Swarm
+    playground). The engines' group is the longer: the browser test (a minute) is in the other."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         real = (any(item.get_closest_marker(m) for m in ENGINE_MARKS) or "engine" in getattr(item, "fixturenames", ())

@@ -509,7 +509,7 @@ def test_02_healthy_update_wants_a_healthcheck():
 def test_06_lost_requests_are_read_from_the_record():
     lab = lessons.lab("06")
     site = lk.connect("sim", flavor="kubernetes", nodes=3)
-    failing(lab.check("lost-requests", site, 0), "no traffic was sent to web")
+    failing(lab.check("lost-requests", site, lost=0), "no traffic was sent to web")
     site.deploy("web", image="web-server:1", replicas=6, readiness=True)
     site.wait()
     site.expose("web", port=8080)
@@ -518,11 +518,12 @@ def test_06_lost_requests_are_read_from_the_record():
     site.run(420)
     noticed = next(e.time for e in site.events() if e.reason == "NodeNotReady")
     everything_before = sum(1 for r in sent.requests if r.time < noticed)  # the wrong count: answered ones too
-    failing(lab.check("lost-requests", site, everything_before), "the record says otherwise")
-    failing(lab.check("lost-requests", site, "many"), "should be a whole number")
+    failing(lab.check("lost-requests", site, lost=everything_before), "the record says otherwise")
+    failing(lab.check("lost-requests", site, lost="many"), "should be a whole number")
+    failing(lab.check("lost-requests", site, lost=None), "set `lost` in the exercise's cell")
     lost = sum(1 for r in sent.requests if r.outcome != "ok" and r.time < noticed)
     assert 0 < lost < everything_before
-    passing(lab.check("lost-requests", site, lost))
+    passing(lab.check("lost-requests", site, lost=lost))
 
 # -- every exercise's wrong attempt is tried above ---------------------------------------------
 WRONG_TRIED = {  # exercise -> the test that tries the wrong attempt its Exercise.wrong names
