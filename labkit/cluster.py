@@ -16,7 +16,7 @@ import time
 from typing import Callable, Iterable
 
 from . import traffic, validate
-from .backends.base import Backend, DeploySpec, Exposes, Probe, Routes, UpdateStrategy
+from .backends.base import Backend, Components, DeploySpec, Exposes, Machines, Probe, Routes, UpdateStrategy
 from .errors import AlreadyExists, InvalidInput, NotFound, Refused, Timeout, Unavailable
 from .model import ClusterState, Event, Replica
 from .model import Workload as WorkloadStatus
@@ -131,7 +131,7 @@ class Cluster:
     @property
     def live(self) -> bool:
         """True when time passes by itself (real engines); False on the simulator."""
-        return self.backend.name != "sim"
+        return not self.backend.simulated
 
     def state(self) -> ClusterState:
         return self.backend.state()
@@ -443,11 +443,11 @@ class Cluster:
     def stop_component(self, name: str, node: str | None = None) -> None:
         """Stop one part of the control plane ("scheduler", "controller-manager", "etcd",
         "api-server") or a node's "kubelet", to see what breaks. Simulator only."""
-        self._sim_only("stop_component").stop_component(name, node)
+        self._able(Components, "stop_component").stop_component(name, node)
         self._changed()
 
     def start_component(self, name: str, node: str | None = None) -> None:
-        self._sim_only("start_component").start_component(name, node)
+        self._able(Components, "start_component").start_component(name, node)
         self._changed()
 
     def add_node(self, role: str = "worker") -> str:
@@ -455,7 +455,7 @@ class Cluster:
         if role not in ("worker", "manager"):
             raise InvalidInput(f"role must be 'worker' or 'manager', not {role!r}",
                                "add_node() adds a worker; add_node('manager') a Swarm manager")
-        name = self._sim_only("add_node").add_node(role=role)
+        name = self._able(Machines, "add_node").add_node(role=role)
         self._changed()
         return name
 
@@ -465,9 +465,10 @@ class Cluster:
                           "use labkit.connect('sim') for it")
         return self.backend
 
-    def _sim_only(self, what: str, why: str = ""):
-        if not hasattr(self.backend, what):
-            raise Refused(why or f"{what} is a simulator lesson: a real {self.name} cluster is not ours to break "
+    def _able(self, capability: type, what: str):
+        """The backend, if it has `capability` (a protocol of labkit.backends.base); else Refused."""
+        if not isinstance(self.backend, capability):
+            raise Refused(f"{what} is a simulator lesson: a real {self.name} cluster is not ours to break "
                           "that way", "use labkit.connect('sim') for it")
         return self.backend
 

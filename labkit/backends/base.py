@@ -104,6 +104,7 @@ class Backend(Protocol):
     """What the facade needs from a backend."""
 
     name: str  # "sim", "docker", "swarm", "kubernetes"
+    simulated: bool  # time passes only when asked (the simulator); else it passes by itself
     flavor: str  # "kubernetes", "swarm" or "docker"
     engine: str  # what runs underneath, with its version: "the real Docker Engine 20.10.24 on this machine"
 
@@ -171,3 +172,51 @@ class Routes(Protocol):
 
     def targets(self, name: str) -> list[tuple[str, int, str]]:
         """[(host, port, replica)] the engine routes requests for `name` to now."""
+
+
+# -- what some backends can do beyond the contract (checked with isinstance, never by name) ------
+@runtime_checkable
+class Components(Protocol):
+    """Parts of the control plane that a lesson may stop and start (the simulator's)."""
+
+    def stop_component(self, name: str, node: str | None = None) -> None: ...
+    def start_component(self, name: str, node: str | None = None) -> None: ...
+
+
+@runtime_checkable
+class Machines(Protocol):
+    """A cluster that a new machine can join (`minikube node add`, `docker swarm join`)."""
+
+    def add_node(self, role: str = "worker") -> str: ...
+
+
+@runtime_checkable
+class SwarmTokens(Protocol):
+    """A real swarm's join tokens and the address a new node joins at."""
+
+    def join_token(self, role: str = "worker") -> str: ...
+    def manager_address(self) -> str: ...
+
+
+@runtime_checkable
+class SwarmMachines(Protocol):
+    """A real swarm whose machines labkit owns (the playground): a `docker swarm join` typed by
+    a student runs on a new machine, and its managers may be electing a leader."""
+
+    def new_machine(self) -> tuple[str, str]: ...
+    def settle(self) -> None: ...
+    def swarm_changed(self) -> None: ...
+
+
+@runtime_checkable
+class Refusing(Protocol):
+    """A backend that can say why its engine refuses commands now (a swarm without a quorum)."""
+
+    def refusal(self) -> object | None: ...
+
+
+@runtime_checkable
+class EngineUrl(Protocol):
+    """A backend that knows its engine's URL without connecting (a playground's manager)."""
+
+    def engine_url(self) -> str | None: ...

@@ -42,6 +42,7 @@ class DockerBackend:
     """Containers on one Docker engine; see the module docstring."""
 
     name = "docker"
+    simulated = False
     flavor = "docker"
 
     def __init__(self, nodes: int = 1, flavor: str | None = None, seed: int = 0, *,

@@ -54,6 +54,7 @@ class KubernetesBackend:
     """
 
     name = "kubernetes"
+    simulated = False  # a served simulator too: its clock runs by itself, like a real cluster's
     flavor = "kubernetes"
 
     def __init__(self, nodes: int = 3, flavor: str | None = None, seed: int = 0,

@@ -53,6 +53,7 @@ class SwarmBackend:
     """Services on a real swarm; see the module docstring."""
 
     name = "swarm"
+    simulated = False
     flavor = "swarm"
 
     def __init__(self, nodes: int = 3, flavor: str | None = None, seed: int = 0, *,

@@ -22,7 +22,7 @@ import sys
 import time
 
 from .. import images
-from ..backends.base import LABEL, HoldsDemoImages
+from ..backends.base import LABEL, EngineUrl, HoldsDemoImages, Refusing, SwarmMachines
 from ..errors import Unavailable
 from .parse import ConsoleError, flag_value
 
@@ -47,10 +47,10 @@ class CommandFailed(ConsoleError):
 def run(ctx, argv: list[str]) -> int:
     command, env, notes = prepare(ctx, argv)
     backend = ctx.cluster.backend if ctx.cluster is not None else None
-    if ctx.tool == "docker" and argv[:2] == ["swarm", "join"] and hasattr(backend, "new_machine"):
+    if ctx.tool == "docker" and argv[:2] == ["swarm", "join"] and isinstance(backend, SwarmMachines):
         code, lines = join_on_new_machine(ctx, backend, command, env, notes)
     else:
-        if ctx.tool == "docker" and argv[:1] and argv[0] in SWARM_COMMANDS and hasattr(backend, "settle"):
+        if ctx.tool == "docker" and argv[:1] and argv[0] in SWARM_COMMANDS and isinstance(backend, SwarmMachines):
             backend.settle()  # a leader election may be under way: the manager to ask may change
             env["DOCKER_HOST"] = docker_url(backend) or env.get("DOCKER_HOST", "")
         for note in notes:
@@ -60,7 +60,7 @@ def run(ctx, argv: list[str]) -> int:
         code, lines = stream(command, env, ctx.out)
     if ctx.cluster is not None:
         try:
-            if ctx.tool == "docker" and argv[:2] == ["swarm", "init"] and hasattr(backend, "swarm_changed"):
+            if ctx.tool == "docker" and argv[:2] == ["swarm", "init"] and isinstance(backend, SwarmMachines):
                 backend.swarm_changed()
             ctx.cluster._changed()
         except Exception:  # a view refresh must never hide the command's own result
@@ -125,7 +125,7 @@ def hint_for(command: list[str], env: dict[str, str], lines: list[str], backend=
     missing = re.search(r"Unable to find image '([^']+)' locally|No such image: (\S+)", text)
     if missing:
         return missing_image_hint(missing.group(1) or missing.group(2), text)
-    refused = backend.refusal() if hasattr(backend, "refusal") else None
+    refused = backend.refusal() if isinstance(backend, Refusing) else None
     if refused is not None:
         return f"{refused.message}; {refused.hint}"
     if "already part of a swarm" in text:
@@ -205,7 +205,7 @@ def _make_namespace(backend) -> None:
 
 def docker_url(backend) -> str | None:
     """The URL of the engine a docker-based backend talks to (None: the environment's default)."""
-    url = backend.engine_url() if hasattr(backend, "engine_url") else None
+    url = backend.engine_url() if isinstance(backend, EngineUrl) else None
     if url:  # a playground's manager: known without connecting (it may be switched off)
         return url
     client = getattr(backend, "api", None) if getattr(backend, "name", "") == "swarm" else getattr(backend, "client", None)

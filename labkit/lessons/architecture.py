@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 import weakref
 
+from ..backends.base import Components
 from ..cluster import Table
 from ..errors import Refused
 from . import Exercise, praise, student
@@ -35,7 +36,7 @@ def components(cluster) -> Table:
 def mystery_outage(cluster, seed: str | None = None) -> None:
     """Quietly stop one control-plane component, for the student to find and fix. Which one is
     drawn from `seed`, by default `lessons.student()`: each student has their own mystery."""
-    if not hasattr(cluster.backend, "stop_component"):
+    if not isinstance(cluster.backend, Components):
         raise Refused("the mystery outage stops a control-plane component: only the simulator lets us",
                       "use lk.connect('sim') for this exercise")
     name = random.Random(f"05.mystery:{seed or student()}").choice(SUSPECTS)

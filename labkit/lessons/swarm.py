@@ -1,6 +1,7 @@
 """Lesson 02 · Docker Swarm (lecture 45): init, join, services across hosts, scaling, quorum."""
 from __future__ import annotations
 
+from ..backends.base import SwarmTokens
 from ..cluster import Table
 from . import Exercise, praise
 from ._checks import (lost_requests, managers, managers_down, nodes_used, running, scaled_while_managers_down,
@@ -17,7 +18,7 @@ def join_token(swarm, role: str = "worker") -> str:
 def manager_address(swarm) -> str:
     """Where a new node joins: the manager's `<ip>:2377`, as `docker swarm init` printed it."""
     backend = swarm.backend
-    if hasattr(backend, "manager_address"):
+    if isinstance(backend, SwarmTokens):
         return backend.manager_address()
     from ..console.docker_cmds import sim_manager_address
     return sim_manager_address(swarm.state())

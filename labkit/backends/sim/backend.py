@@ -39,6 +39,7 @@ def published_port(spec: str) -> int:
 
 class SimBackend:
     name = "sim"
+    simulated = True  # virtual time: it passes only when asked (advance)
 
     def __init__(self, nodes: int = 3, flavor: str | None = None, seed: int = 0, managers: int = 1,
                  rate: float = 100.0, node_cpu: int = 4000, node_memory: int = 8192, init: bool = True,
