@@ -397,7 +397,7 @@ def test_live_backends_are_polled_not_ticked():
     """On a real engine time passes by itself: the view polls (here: a simulator posing as one,
     changed behind the facade's back, as another kubectl would)."""
     cluster = sim()
-    cluster.backend.name = "pretend-real"  # Cluster.live: anything but "sim"
+    cluster.backend.simulated = False  # Cluster.live: time passes by itself
     assert cluster.live
     cluster.deploy("web", image="web-server:1", replicas=2)
     view = cluster.view(poll=0.05)
