@@ -11,6 +11,7 @@ not set.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -89,12 +90,37 @@ class JupyterLab:
         self.log.close()
 
 
-def open_notebook(page, lab: JupyterLab, name: str) -> None:
+def kernel_state(lab: JupyterLab, name: str) -> str:
+    """The execution state of the kernel JupyterLab started for notebook `name` ('' before it has one)."""
+    with urllib.request.urlopen(lab.url + "/api/sessions", timeout=5) as reply:
+        sessions = json.load(reply)
+    return next((s["kernel"].get("execution_state", "") for s in sessions
+                 if s.get("path", "").endswith(name) and s.get("kernel")), "")
+
+
+def open_notebook(page, lab: JupyterLab, name: str, timeout: float = 180.0) -> None:
+    """Open notebook `name` and wait until its kernel is idle and the page says so.
+
+    A kernel can take a minute to start while the rest of the suite loads the
+    machine, so the server is asked first (with a generous timeout); on a
+    timeout the error carries the server's log and a screenshot is saved.
+    """
     page.goto(f"{lab.url}/lab/tree/{name}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    # The kernel is up when the status bar says so.
-    page.wait_for_function("() => /\\| Idle/.test(document.querySelector('.jp-StatusBar-Widget')?.parentElement"
-                           "?.textContent || '')", timeout=60_000)
+    deadline = time.monotonic() + timeout
+    state = ""
+    while (state := kernel_state(lab, name)) != "idle" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    try:
+        # The page knows too once the status bar says so.
+        page.wait_for_function("() => /\\| Idle/.test(document.querySelector('.jp-StatusBar-Widget')"
+                               "?.parentElement?.textContent || '')", timeout=60_000)
+    except Exception as exc:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-0-no-kernel.png"), full_page=True)
+        log = (lab.workdir / "jupyter.log").read_text(errors="replace")[-3000:]
+        raise AssertionError(f"the notebook's kernel is not idle in the page (server says {state!r}); "
+                             f"screenshot in artifacts/browser-0-no-kernel.png; JupyterLab's log:\n{log}") from exc
     page.wait_for_timeout(500)
 
 
