@@ -267,14 +267,14 @@ def huge(browser, nodes: int = 1500, replicas: int = 150_000, settle: float = 30
 
 def rolled(nodes: int, replicas: int, done: float):
     """A cluster made by hand, `done` of the way through a rolling update (a few pods starting)."""
-    from labkit.model import ClusterState, Node, Replica, Workload
-    ns = tuple(Node(f"node-{i + 1}", pods_capacity=110, pods_allocated=replicas // nodes) for i in range(nodes))
+    from labkit.model import ClusterState, Node, Replica, WorkloadStatus
+    ns = tuple(Node(name=f"node-{i + 1}", pods_capacity=110, pods_allocated=replicas // nodes) for i in range(nodes))
     new = int(replicas * done)
-    rs = tuple(Replica(f"web-{k}", "web", ns[k % nodes].name, "web-server:2" if k < new else "web-server:1",
+    rs = tuple(Replica(name=f"web-{k}", workload="web", node=ns[k % nodes].name, image="web-server:2" if k < new else "web-server:1",
                        phase="running", ready=not (new - 200 < k < new), revision=2 if k < new else 1)
                for k in range(replicas))
-    w = Workload("web", "web-server:2", replicas, current=replicas, ready=replicas, updated=new, available=replicas)
-    return ClusterState("sim", "kubernetes", 10.0 * done, ns, (w,), rs, version=int(100 * done))
+    w = WorkloadStatus(name="web", image="web-server:2", desired=replicas, current=replicas, ready=replicas, updated=new, available=replicas)
+    return ClusterState(backend="sim", flavor="kubernetes", time=10.0 * done, nodes=ns, workloads=(w,), replicas=rs, version=int(100 * done))
 
 
 def main() -> None:

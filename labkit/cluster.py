@@ -18,8 +18,7 @@ from typing import Callable, Iterable
 from . import traffic, validate
 from .backends.base import Backend, Components, DeploySpec, Exposes, Machines, Probe, Routes, UpdateStrategy
 from .errors import AlreadyExists, InvalidInput, NotFound, Refused, Timeout, Unavailable
-from .model import ClusterState, Event, Replica
-from .model import Workload as WorkloadStatus
+from .model import ClusterState, Event, Replica, WorkloadStatus, converged
 
 BACKENDS = {
     "sim": "labkit.backends.sim:SimBackend",
@@ -401,15 +400,14 @@ class Cluster:
         seconds of cluster time.
         """
         if until is None:
-            def converged() -> bool:
-                quick = ClusterState(self.name, self.flavor, self.now(), workloads=self._workloads())
-                if not quick.converged:
+            def settled() -> bool:
+                if not converged(self._workloads()):
                     return False
                 if not (self._failed or self._recovered):
                     return True
                 state = self.state()  # one snapshot for both: a replica counted on a failed node
                 return state.converged and not self._unnoticed(state)  # must not pass for a new one
-            return self._wait_for(converged, timeout, step)
+            return self._wait_for(settled, timeout, step)
         return self._wait_for(lambda: until(self.state()), timeout, step)
 
     def _unnoticed(self, state: ClusterState) -> list[str]:
@@ -623,7 +621,7 @@ class Workload:
         none of its replicas runs on that node any more: a failed node's work has moved)."""
         def done() -> bool:
             mine = tuple(w for w in self.cluster._workloads() if w.name == self.name)
-            if not (mine and ClusterState("", "", 0, workloads=mine).converged):
+            if not (mine and converged(mine)):
                 return False
             if away_from is None:
                 return True

@@ -2,24 +2,27 @@
 
 Every backend (simulator, Docker, Swarm, Kubernetes) describes itself with
 these plain frozen dataclasses, and every view renders from them alone, so a
-lesson looks the same whatever runs underneath.
+lesson looks the same whatever runs underneath. They are keyword-only: a
+snapshot built by name cannot put a count in the wrong field.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Phase = Literal["pending", "running", "terminating", "failed", "succeeded"]
 PHASES: tuple[str, ...] = ("pending", "running", "terminating", "failed", "succeeded")
 Role = Literal["control-plane", "worker", "manager"]
+Flavor = Literal["kubernetes", "swarm", "docker"]
+Rollout = Literal["complete", "progressing", "paused", "failed", "rolling back"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Node:
     """One machine of the cluster (a Kubernetes node, a Swarm node, a Docker host)."""
 
     name: str
-    role: str = "worker"  # "control-plane" (Kubernetes), "manager" (Swarm) or "worker"
+    role: Role = "worker"  # "control-plane" (Kubernetes), "manager" (Swarm) or "worker"
     ready: bool = True
     schedulable: bool = True  # False when cordoned / drained / paused
     cpu_capacity: int = 4000  # millicores
@@ -32,7 +35,7 @@ class Node:
     labels: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Replica:
     """One running copy of a workload: a pod, a Swarm task or a container."""
 
@@ -40,7 +43,7 @@ class Replica:
     workload: str
     node: str | None
     image: str
-    phase: str = "pending"  # one of PHASES
+    phase: Phase = "pending"
     ready: bool = False
     restarts: int = 0
     revision: int = 1
@@ -52,9 +55,12 @@ class Replica:
     listening: bool = True
 
 
-@dataclass(frozen=True)
-class Workload:
-    """A deployment, a Swarm service, or a group of labelled containers."""
+@dataclass(frozen=True, kw_only=True)
+class WorkloadStatus:
+    """A deployment, a Swarm service, or a group of labelled containers, as it stands.
+
+    (The facade's `labkit.Workload` is the handle that acts on one; this is what it reads.)
+    """
 
     name: str
     image: str
@@ -69,12 +75,12 @@ class Workload:
     max_surge: int = 0  # resolved absolute numbers for the current rollout bounds
     max_unavailable: int = 0
     paused: bool = False
-    rollout: str = "complete"  # "complete", "progressing", "paused", "failed", "rolling back"
+    rollout: Rollout = "complete"
     message: str = ""
     labels: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Event:
     """Something that happened, in the shape of `kubectl get events`."""
 
@@ -86,7 +92,7 @@ class Event:
     source: str = ""  # the component that said it: "scheduler", "kubelet", "api-server", ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Component:
     """A part of the control plane or of a node, for the architecture view."""
 
@@ -95,24 +101,36 @@ class Component:
     node: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class SwarmInfo:
+    """What a swarm says about itself beyond its nodes (`docker info`, `docker node ls`)."""
+
+    formed: bool = True  # False while labkit's machines run but no swarm joins them yet
+    leader: str | None = None  # the leading manager; None while no majority of managers answers
+    playground: bool = False  # the nodes are labkit's Docker-in-Docker machines
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClusterState:
     """One consistent picture of a cluster at one moment."""
 
     backend: str
-    flavor: str  # "kubernetes", "swarm" or "docker"
+    flavor: Flavor
     time: float
     nodes: tuple[Node, ...] = ()
-    workloads: tuple[Workload, ...] = ()
+    workloads: tuple[WorkloadStatus, ...] = ()
     replicas: tuple[Replica, ...] = ()
     components: tuple[Component, ...] = ()
     version: int = 0  # grows whenever anything changes (store revision on the simulator)
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    swarm: SwarmInfo | None = None  # a swarm's own parts (None on other flavors)
+    problem: str = ""  # why the backend sees only part of the cluster now; views show it
+    context: str = ""  # the kubeconfig context of a real Kubernetes cluster
+    lab: str = ""  # the label value marking what this lab created on a real engine
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)
 
-    def workload(self, name: str) -> Workload | None:
+    def workload(self, name: str) -> WorkloadStatus | None:
         return next((w for w in self.workloads if w.name == name), None)
 
     def replicas_of(self, workload: str) -> list[Replica]:
@@ -132,5 +150,10 @@ class ClusterState:
     @property
     def converged(self) -> bool:
         """Every workload has exactly its desired replicas, all ready and up to date."""
-        return all(w.current == w.desired == w.ready == w.updated == w.available
-                   and w.rollout in ("complete", "paused") for w in self.workloads)
+        return converged(self.workloads)
+
+
+def converged(workloads: tuple[WorkloadStatus, ...] | list[WorkloadStatus]) -> bool:
+    """Every one of `workloads` has exactly its desired replicas, all ready and up to date."""
+    return all(w.current == w.desired == w.ready == w.updated == w.available
+               and w.rollout in ("complete", "paused") for w in workloads)

@@ -126,7 +126,7 @@ def test_workload(snapshot):
     assert web.rollout == "progressing"
     assert web.message == 'Waiting for deployment "web" rollout to finish: 1 out of 3 new replicas have been updated...'
     assert not snapshot.converged
-    assert snapshot.extra == {} and snapshot.version == 2053
+    assert (snapshot.context, snapshot.lab, snapshot.swarm, snapshot.version) == ("", "labkit", None, 2053)
 
 
 def test_components(snapshot):
@@ -454,7 +454,7 @@ def test_state_and_rollback_through_the_client(stub):
     backend = kube.KubernetesBackend(request_timeout=5)
     state = backend.state()
     assert state.workload("web").rollout == "progressing" and len(state.nodes) == 3
-    assert state.version == 2053 and state.extra["context"] == "kind-stub"
+    assert state.version == 2053 and state.context == "kind-stub"
     assert backend.history("web") == [(1, "web-server:1"), (2, "web-server:2"), (3, "web-server:broken")]
     backend.rollback("web")
     ((path, ctype, body),) = stub.sent("PATCH")

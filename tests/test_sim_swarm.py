@@ -365,11 +365,13 @@ def test_managers_and_workers_and_join_tokens():
     cluster = swarm(nodes=5, managers=3)
     roles = Counter(n.role for n in cluster.state().nodes)
     assert roles == Counter({"manager": 3, "worker": 2})
-    tokens = cluster.state().extra["tokens"]
-    assert set(tokens) == {"worker", "manager"}
-    assert all(t.startswith("SWMTKN-1-") for t in tokens.values()) and tokens["worker"] != tokens["manager"]
-    assert swarm(nodes=5, managers=3).state().extra["tokens"] == tokens  # same seed, same tokens
-    assert swarm(nodes=5, managers=3, seed=2).state().extra["tokens"] != tokens
+    def tokens(c) -> dict[str, str]:
+        return {role: c.backend.join_token(role) for role in ("worker", "manager")}
+    mine = tokens(cluster)
+    assert all(t.startswith("SWMTKN-1-") for t in mine.values()) and mine["worker"] != mine["manager"]
+    assert tokens(swarm(nodes=5, managers=3)) == mine  # same seed, same tokens
+    assert tokens(swarm(nodes=5, managers=3, seed=2)) != mine
+    assert cluster.state().swarm.leader == "node-1"
     managers = [c for c in cluster.state().components if c.name == "manager"]
     assert sorted(c.node for c in managers) == ["node-1", "node-2", "node-3"]
 

@@ -169,7 +169,7 @@ def test_losing_the_only_manager_freezes_the_swarm_until_it_is_back(cluster):
     try:
         cluster.fail_node("node-1")
         state = cluster.run(3)
-        assert state.extra["leader"] is None and not state.node("node-1").ready
+        assert state.swarm.leader is None and not state.node("node-1").ready
         assert {r.node for r in state.replicas_of("web")} == {"node-2", "node-3"}
         with pytest.raises(Unavailable, match="every manager of this swarm is switched off"):
             web.scale(4)

@@ -92,7 +92,7 @@ def test_three_managers_survive_one_loss_and_refuse_after_two(lab_cluster):
     with pytest.raises(Unavailable, match="lost its quorum: 2 of its 3 managers are down"):
         web.scale(4)
     state = ha.state()  # still a picture (the last one, without the switched-off machines)
-    assert state.extra["leader"] is None and not state.node("node-2").ready
+    assert state.swarm.leader is None and not state.node("node-2").ready
     with pytest.raises(CommandFailed) as error:
         console.run("docker service scale web=4", ha)
     assert "quorum" in error.value.hint and "recover_node('node-1')" in error.value.hint

@@ -155,12 +155,12 @@ def test_a_service_that_does_not_answer_builds_no_backlog_and_stop_sends_nothing
         time.sleep(1.5)
         started = time.monotonic()
         record.stop()
-        assert time.monotonic() - started < 4 and record.done
+        stopped = time.monotonic()
+        assert stopped - started < 4 and record.done
     finally:
         traffic_live.get = original
-    time.sleep(3)  # those in flight time out (1 s each; more on a loaded machine)
+    time.sleep(3)  # those in flight time out (1 s each) and are recorded with the time they were sent
     sent = len(record.requests)
-    time.sleep(2)
-    assert len(record.requests) == sent  # nothing was sent after stop()
+    assert max(r.time for r in record.requests) <= stopped  # nothing was sent after stop()
     outcomes = {r.outcome for r in record.requests}
     assert "timeout" in outcomes and "ok" not in outcomes and 50 <= sent <= 200, (outcomes, sent)  # ~150 due

@@ -7,7 +7,7 @@ import time
 import pytest
 
 import labkit as lk
-from labkit.model import ClusterState, Event, Node, Replica, Workload
+from labkit.model import ClusterState, Event, Node, Replica, WorkloadStatus
 from labkit.views import static
 from labkit.views.architecture import architecture_html, trace
 from labkit.views.events import events_html
@@ -21,14 +21,14 @@ KB = 1024
 def hand_built(nodes: int, replicas: int, images=("web-server:1",), phases=("running",),
                workload: str = "web") -> ClusterState:
     """A cluster made by hand: replicas spread round-robin, images and phases cycling."""
-    ns = tuple(Node(f"node-{i + 1}", pods_allocated=replicas // nodes) for i in range(nodes))
-    rs = tuple(Replica(f"{workload}-{k:06d}", workload, ns[k % nodes].name, images[k % len(images)],
+    ns = tuple(Node(name=f"node-{i + 1}", pods_allocated=replicas // nodes) for i in range(nodes))
+    rs = tuple(Replica(name=f"{workload}-{k:06d}", workload=workload, node=ns[k % nodes].name, image=images[k % len(images)],
                        phase=phases[k % len(phases)], ready=phases[k % len(phases)] == "running",
                        revision=1 + images.index(images[k % len(images)]))
                for k in range(replicas))
-    w = Workload(workload, images[-1], replicas, current=replicas, ready=replicas, updated=replicas,
+    w = WorkloadStatus(name=workload, image=images[-1], desired=replicas, current=replicas, ready=replicas, updated=replicas,
                  available=replicas, revision=len(images))
-    return ClusterState("sim", "kubernetes", 12.5, ns, (w,), rs, version=7)
+    return ClusterState(backend="sim", flavor="kubernetes", time=12.5, nodes=ns, workloads=(w,), replicas=rs, version=7)
 
 
 def sim(**options):
@@ -57,9 +57,9 @@ def test_cluster_html_marks_phases_differently_and_old_image_first():
 
 
 def test_cluster_html_escapes_and_shows_unscheduled_and_not_ready():
-    nodes = (Node("node-1", ready=False, status="NotReady"), Node("node-2", schedulable=False))
-    reps = (Replica("a<b>", "w", None, "img:1", phase="pending", reason="Unschedulable"),)
-    state = ClusterState("sim", "kubernetes", 0.0, nodes, (Workload("w", "img:1", 1),), reps)
+    nodes = (Node(name="node-1", ready=False, status="NotReady"), Node(name="node-2", schedulable=False))
+    reps = (Replica(name="a<b>", workload="w", node=None, image="img:1", phase="pending", reason="Unschedulable"),)
+    state = ClusterState(backend="sim", flavor="kubernetes", time=0.0, nodes=nodes, workloads=(WorkloadStatus(name="w", image="img:1", desired=1),), replicas=reps)
     html = static.cluster_html(state)
     assert "a<b>" not in html and "a&lt;b&gt;" in html
     assert "not scheduled</b> (1)" in html and "NotReady" in html and "cordoned" in html
@@ -126,9 +126,9 @@ def test_palette_keeps_colours():
 
 
 def test_chip_state_splits_running_by_readiness():
-    r = Replica("p", "w", "n", "i", phase="running", ready=False)
+    r = Replica(name="p", workload="w", node="n", image="i", phase="running", ready=False)
     assert chip_state(r) == STARTING
-    assert chip_state(Replica("p", "w", "n", "i", phase="running", ready=True)) == RUNNING
+    assert chip_state(Replica(name="p", workload="w", node="n", image="i", phase="running", ready=True)) == RUNNING
 
 
 # -- live views without a browser -----------------------------------------------------------
@@ -216,7 +216,7 @@ def test_widget_bundle_has_the_static_fallback():
 
 # -- rollouts --------------------------------------------------------------------------------
 def _w(revision, image, current, updated, available, rollout="progressing", desired=4):
-    return Workload("web", image, desired, current=current, ready=available, updated=updated, available=available,
+    return WorkloadStatus(name="web", image=image, desired=desired, current=current, ready=available, updated=updated, available=available,
                     revision=revision, max_surge=1, max_unavailable=0, rollout=rollout)
 
 
@@ -359,8 +359,8 @@ def test_events_view_sends_only_new_rows():
 
 
 def test_events_html_marks_warnings_and_keeps_the_newest():
-    events = [Event(float(k), "Scheduled", f"pod/p{k}", "ok") for k in range(40)]
-    events.append(Event(41.0, "BackOff", "pod/p1", "Back-off restarting <failed> container", "Warning", "kubelet"))
+    events = [Event(time=float(k), reason="Scheduled", object=f"pod/p{k}", message="ok") for k in range(40)]
+    events.append(Event(time=41.0, reason="BackOff", object="pod/p1", message="Back-off restarting <failed> container", type="Warning", source="kubelet"))
     html = events_html(events)
     assert "newest 30 of 41" in html and "&lt;failed&gt;" in html
     assert re.search(r'<tr style="color:#D55E00">', html)

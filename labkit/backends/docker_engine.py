@@ -24,7 +24,7 @@ import time
 from typing import Callable
 
 from ..errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
-from ..model import ClusterState, Component, Event, Node, Replica, Workload
+from ..model import ClusterState, Component, Event, Node, Replica, WorkloadStatus
 from . import _dockerutil as du
 from .base import LABEL, DeploySpec, UpdateStrategy
 
@@ -307,8 +307,8 @@ class DockerBackend:
                     except Exception:
                         pass
             self._down = back
-            self._own_events.append(Event(self.now(), "NodeDown", f"node/{HOST}",
-                                          f"{HOST} failed: every container on it stopped", "Warning", "labkit"))
+            self._own_events.append(Event(time=self.now(), reason="NodeDown", object=f"node/{HOST}",
+                                          message=f"{HOST} failed: every container on it stopped", type="Warning", source="labkit"))
 
     def recover_node(self, name: str) -> None:
         self._host(name)
@@ -322,9 +322,9 @@ class DockerBackend:
                     self.client.api.start(cid)
                 except Exception:
                     pass
-            self._own_events.append(Event(self.now(), "NodeUp", f"node/{HOST}",
-                                          f"{HOST} is back: dockerd restarted {len(back)} container(s) whose "
-                                          "restart policy is always/unless-stopped; the others stay down", "Normal", "labkit"))
+            self._own_events.append(Event(time=self.now(), reason="NodeUp", object=f"node/{HOST}",
+                                          message=f"{HOST} is back: dockerd restarted {len(back)} container(s) whose "
+                                          "restart policy is always/unless-stopped; the others stay down", type="Normal", source="labkit"))
 
     def drain(self, name: str) -> None:
         self._host(name)
@@ -350,7 +350,7 @@ class DockerBackend:
             image = self._image.get(name, "")
             ready = sum(1 for r in mine if r.ready)
             exited = sum(1 for r in mine if r.phase in ("failed", "succeeded"))
-            workloads.append(Workload(
+            workloads.append(WorkloadStatus(
                 name=name, image=image, desired=self._desired[name],
                 current=sum(1 for r in mine if r.phase != "terminating"), ready=ready,
                 updated=sum(1 for r in mine if r.image == image), available=ready,
@@ -369,9 +369,9 @@ class DockerBackend:
         return ClusterState(
             backend=self.name, flavor=self.flavor, time=self.now(), nodes=(node,),
             workloads=tuple(workloads), replicas=tuple(replicas),
-            components=(Component("dockerd", self._down is None, HOST),
-                        Component("containerd", self._down is None, HOST)),
-            version=self._version, extra={"lab": self.lab})
+            components=(Component(name="dockerd", running=self._down is None, node=HOST),
+                        Component(name="containerd", running=self._down is None, node=HOST)),
+            version=self._version, lab=self.lab)
 
     def _replica(self, c) -> Replica:
         a = c.attrs

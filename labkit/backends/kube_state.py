@@ -1,7 +1,7 @@
 """What the Kubernetes API returns, read into labkit's snapshots, by pure functions.
 
 The input is JSON dicts, the shape `kubectl get -o json` prints; the output is
-`labkit.model` (`ClusterState`, `Workload`, `Replica`, ...). Rollout history
+`labkit.model` (`ClusterState`, `WorkloadStatus`, `Replica`, ...). Rollout history
 is read here too, as kubectl reads it from the ReplicaSets. No client here:
 `labkit.backends.kubernetes` fetches the lists.
 """
@@ -11,7 +11,7 @@ import math
 import re
 from datetime import datetime
 
-from ..model import ClusterState, Component, Event, Node, Replica, Workload
+from ..model import ClusterState, Component, Event, Node, Replica, WorkloadStatus
 from .base import LABEL
 from .kube_manifests import HASH_LABEL, REVISION, WORKLOAD_LABEL
 
@@ -260,8 +260,8 @@ def resolve_bounds(strategy: dict, desired: int) -> tuple[int, int]:
     return surge, unavailable
 
 
-def workload_of(deployment: dict, pods: list[dict] | None = None) -> Workload:
-    """A deployment as labkit's Workload. With its `pods`, `current` and `ready` are counted
+def workload_of(deployment: dict, pods: list[dict] | None = None) -> WorkloadStatus:
+    """A deployment as labkit's WorkloadStatus. With its `pods`, `current` and `ready` are counted
     from them (as the ReplicaSet controller counts: not terminating, not finished), so a
     killed pod shows at once instead of when the controllers next write the status."""
     meta, spec, status = deployment["metadata"], deployment["spec"], deployment.get("status") or {}
@@ -274,7 +274,7 @@ def workload_of(deployment: dict, pods: list[dict] | None = None) -> Workload:
     strategy = spec.get("strategy") or {}
     surge, unavailable = resolve_bounds(strategy, desired)
     rollout, message = rollout_of(deployment)
-    return Workload(name=meta["name"], image=spec["template"]["spec"]["containers"][0]["image"],
+    return WorkloadStatus(name=meta["name"], image=spec["template"]["spec"]["containers"][0]["image"],
                     desired=desired, current=current, ready=ready,
                     updated=status.get("updatedReplicas", 0), available=status.get("availableReplicas", 0),
                     revision=revision_of(deployment) or 1, kind="deployment",
@@ -291,11 +291,11 @@ def components_of(nodes: list[dict], pods: list[dict]) -> tuple[Component, ...]:
         key = labels.get("component") or labels.get("k8s-app")
         if pod["metadata"].get("namespace") == "kube-system" and key in COMPONENTS:
             running = pod_phase(pod)[0] == "running" and is_ready(pod)
-            found.append(Component(COMPONENTS[key], running, (pod.get("spec") or {}).get("nodeName") or ""))
+            found.append(Component(name=COMPONENTS[key], running=running, node=(pod.get("spec") or {}).get("nodeName") or ""))
     for node in nodes:  # the kubelet reports its runtime's health in the node's Ready condition
         ready = is_ready(node)
-        found.append(Component("kubelet", ready, node["metadata"]["name"]))
-        found.append(Component("container-runtime", ready, node["metadata"]["name"]))
+        found.append(Component(name="kubelet", running=ready, node=node["metadata"]["name"]))
+        found.append(Component(name="container-runtime", running=ready, node=node["metadata"]["name"]))
     return tuple(sorted(found, key=lambda c: (c.node, c.name)))
 
 
@@ -311,7 +311,7 @@ def event_of(event: dict) -> Event:
 
 
 def build_state(nodes: list[dict], deployments: list[dict], replicasets: list[dict], pods: list[dict],
-                namespace: str, now: float, version: int = 0, extra: dict | None = None) -> ClusterState:
+                namespace: str, now: float, version: int = 0, context: str = "") -> ClusterState:
     """One snapshot from lists as the API returns them (`pods` may span all namespaces). Every
     object in the lab's `namespace` is the lab's (labkit refuses a namespace it did not make)."""
     ours = [p for p in pods if p["metadata"].get("namespace") == namespace]
@@ -328,4 +328,4 @@ def build_state(nodes: list[dict], deployments: list[dict], replicasets: list[di
                             key=lambda r: r.name))
     return ClusterState(backend="kubernetes", flavor="kubernetes", time=now, nodes=node_objects,
                         workloads=workloads, replicas=replicas, components=components_of(nodes, pods),
-                        version=version, extra=dict(extra or {}))
+                        version=version, context=context, lab=namespace)

@@ -245,9 +245,7 @@ class KubernetesBackend:
         version = max((int(x["metadata"].get("resourceVersion") or 0) for x in (nodes, deployments, replicasets, pods)
                        if str(x["metadata"].get("resourceVersion") or "0").isdigit()), default=0)
         return build_state(nodes["items"], deployments["items"], replicasets["items"], pods["items"],
-                           ns, self.now(), version,
-                           {"context": self.context.name, "server": self.context.server,
-                            "namespace": ns, "server_version": self.server_version})
+                           ns, self.now(), version, context=self.context.name)
 
     def events(self, since: float = 0.0) -> list[Event]:
         items = self._json(self._core.list_namespaced_event, self.namespace)["items"]

@@ -28,10 +28,11 @@ from __future__ import annotations
 import random
 import threading
 import time
+from dataclasses import replace
 from typing import Callable
 
 from ..errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
-from ..model import ClusterState, Component, Event, Node, Replica, Workload
+from ..model import ClusterState, Component, Event, Node, Replica, SwarmInfo, WorkloadStatus
 from . import _dockerutil as du
 from .base import LABEL, DeploySpec, UpdateStrategy
 
@@ -239,8 +240,8 @@ class SwarmBackend:
                 self._remove_service(spec.name)  # interrupted mid-call: whatever got made goes
                 raise
             self._history[spec.name] = [(1, spec.image)]
-            self._own_events.append(Event(self.now(), "ServiceCreated", f"service/{spec.name}",
-                                          f"{spec.replicas} x {spec.image}", source="swarm manager"))
+            self._own_events.append(Event(time=self.now(), reason="ServiceCreated", object=f"service/{spec.name}",
+                                          message=f"{spec.replicas} x {spec.image}", source="swarm manager"))
 
     def _remove_service(self, name: str) -> None:
         import docker
@@ -298,8 +299,8 @@ class SwarmBackend:
             s.update(image=image, update_config=_update_config(current, strategy))
             history = self._history.setdefault(name, [(1, _image(s.attrs))])
             history.append((history[-1][0] + 1, image))
-            self._own_events.append(Event(self.now(), "UpdateStarted", f"service/{name}",
-                                          f"rolling out {image}", source="swarm manager"))
+            self._own_events.append(Event(time=self.now(), reason="UpdateStarted", object=f"service/{name}",
+                                          message=f"rolling out {image}", source="swarm manager"))
 
     def rollback(self, name: str) -> None:
         self._leader()
@@ -316,8 +317,8 @@ class SwarmBackend:
             image = _image({"Spec": previous})
             history = self._history.setdefault(name, [(1, _image(s.attrs))])
             history.append((history[-1][0] + 1, image))
-            self._own_events.append(Event(self.now(), "RollbackStarted", f"service/{name}",
-                                          f"rolling back to {image}", source="swarm manager"))
+            self._own_events.append(Event(time=self.now(), reason="RollbackStarted", object=f"service/{name}",
+                                          message=f"rolling back to {image}", source="swarm manager"))
 
     def pause(self, name: str) -> None:
         self._service(name)
@@ -378,8 +379,8 @@ class SwarmBackend:
             container.reload()
             if container.status == "running":
                 container.kill()  # the power goes: dockerd and every task on the node die at once
-            self._own_events.append(Event(self.now(), "NodeDown", f"node/{name}",
-                                          f"{name} switched off", "Warning", "labkit"))
+            self._own_events.append(Event(time=self.now(), reason="NodeDown", object=f"node/{name}",
+                                          message=f"{name} switched off", type="Warning", source="labkit"))
 
     def recover_node(self, name: str) -> None:
         """Power a node back on; returns when its engine answers (a manager: when the swarm does)."""
@@ -389,8 +390,8 @@ class SwarmBackend:
             if container.status != "running":
                 container.start()
                 self.pg.wait_engine(i)
-            self._own_events.append(Event(self.now(), "NodeUp", f"node/{name}",
-                                          f"{name} powered on: its dockerd restarts and rejoins the swarm",
+            self._own_events.append(Event(time=self.now(), reason="NodeUp", object=f"node/{name}",
+                                          message=f"{name} powered on: its dockerd restarts and rejoins the swarm",
                                           source="labkit"))
             if i in self.managers.indices:
                 self.settle()
@@ -431,7 +432,7 @@ class SwarmBackend:
             except BaseException:
                 self.remove_machine(name)
                 raise
-            self._own_events.append(Event(self.now(), "NodeJoined", f"node/{name}", f"joined as a {role}",
+            self._own_events.append(Event(time=self.now(), reason="NodeJoined", object=f"node/{name}", message=f"joined as a {role}",
                                           source="swarm manager"))
             return name
 
@@ -479,8 +480,8 @@ class SwarmBackend:
             spec = dict(node.attrs["Spec"])
             spec["Availability"] = value
             node.update(spec)
-            self._own_events.append(Event(self.now(), "NodeDrained" if value == "drain" else "NodeActive",
-                                          f"node/{name}", f"availability {value}", source="swarm manager"))
+            self._own_events.append(Event(time=self.now(), reason="NodeDrained" if value == "drain" else "NodeActive",
+                                          object=f"node/{name}", message=f"availability {value}", source="swarm manager"))
 
     def kill_replica(self, name: str | None = None) -> str:
         with self._lock:
@@ -652,27 +653,27 @@ class SwarmBackend:
         nodes = tuple(Node(name=f"node-{i}", ready=c.status == "running", pods_capacity=1000,
                            status="Ready (no swarm)" if c.status == "running" else "Down")
                       for i, c in self.pg.node_containers().items())
-        return self._snapshot(nodes, (), (), {"swarm": False})
+        return self._snapshot(nodes, (), (), SwarmInfo(formed=False))
 
     def _state_without_leader(self) -> ClusterState:
-        from dataclasses import replace
         last = self._last
         powered = {f"node-{i}" for i, c in self.pg.node_containers().items() if c.status == "running"}
         nodes = tuple(replace(n, ready=n.ready and n.name in powered,
                               status=n.status if n.name in powered else "Down") for n in last.nodes)
         replicas = tuple(r for r in last.replicas if r.node in powered)  # workers keep their tasks running
         problem = self.managers.problem() or "no manager of this swarm answers"
-        return self._snapshot(nodes, last.workloads, replicas, {"leader": None, "problem": problem})
+        return self._snapshot(nodes, last.workloads, replicas, SwarmInfo(leader=None), problem)
 
-    def _snapshot(self, nodes: tuple, workloads: tuple, replicas: tuple, extra: dict) -> ClusterState:
+    def _snapshot(self, nodes: tuple, workloads: tuple, replicas: tuple, swarm: SwarmInfo,
+                  problem: str = "") -> ClusterState:
         fingerprint = (nodes, workloads, replicas)
         if fingerprint != self._fingerprint:
             self._fingerprint = fingerprint
             self._version += 1
         return ClusterState(backend=self.name, flavor=self.flavor, time=self.now(), nodes=nodes,
                             workloads=workloads, replicas=replicas, components=_components(nodes),
-                            version=self._version,
-                            extra={"lab": self.lab, "playground": self.pg is not None, **extra})
+                            version=self._version, lab=self.lab, problem=problem,
+                            swarm=replace(swarm, playground=self.pg is not None))
 
     def _state(self) -> ClusterState:
         with self._lock:
@@ -709,10 +710,10 @@ class SwarmBackend:
         workloads = [self._workload(s, replicas) for s in sorted(services, key=lambda s: s.name)]
         leader = next((n.attrs["Description"]["Hostname"] for n in nodes_raw
                        if (n.attrs.get("ManagerStatus") or {}).get("Leader")), None)
-        self._last = self._snapshot(tuple(nodes), tuple(workloads), tuple(replicas), {"leader": leader})
+        self._last = self._snapshot(tuple(nodes), tuple(workloads), tuple(replicas), SwarmInfo(leader=leader))
         return self._last
 
-    def _workload(self, s, replicas: list[Replica]) -> Workload:
+    def _workload(self, s, replicas: list[Replica]) -> WorkloadStatus:
         spec = s.attrs["Spec"]
         image = _image(s.attrs)
         mine = [r for r in replicas if r.workload == s.name and r.phase != "terminating"]
@@ -724,7 +725,7 @@ class SwarmBackend:
         status = s.attrs.get("UpdateStatus") or {}
         rollout = _ROLLOUT.get(status.get("State"), "progressing")
         history = self._history.get(s.name) or [(1, image)]
-        return Workload(
+        return WorkloadStatus(
             name=s.name, image=image, desired=desired,
             current=sum(1 for r in mine if r.phase in ("pending", "running")), ready=ready,
             updated=sum(1 for r in mine if r.image == image and r.phase in ("pending", "running")),
@@ -738,14 +739,14 @@ class SwarmBackend:
         out = [e for e in self._own_events if e.time >= since]
         for r, t in self._visible_tasks():
             if r.created >= since:
-                out.append(Event(r.created, "Scheduled", f"task/{r.name}",
-                                 f"assigned to {r.node}" if r.node else "waiting for a node", source="scheduler"))
+                out.append(Event(time=r.created, reason="Scheduled", object=f"task/{r.name}",
+                                 message=f"assigned to {r.node}" if r.node else "waiting for a node", source="scheduler"))
             when = du.parse_time(t["Status"].get("Timestamp")) - self._epoch0
             if when >= since and r.phase != "pending":
                 reason = {"running": "Started", "failed": "Failed", "terminating": "Killing",
                           "succeeded": "Completed"}[r.phase]
-                out.append(Event(when, reason, f"task/{r.name}", t["Status"].get("Err") or t["Status"].get("Message", ""),
-                                 "Warning" if r.phase == "failed" else "Normal", f"agent on {r.node}"))
+                out.append(Event(time=when, reason=reason, object=f"task/{r.name}", message=t["Status"].get("Err") or t["Status"].get("Message", ""),
+                                 type="Warning" if r.phase == "failed" else "Normal", source=f"agent on {r.node}"))
         out.sort(key=lambda e: e.time)
         return out
 
@@ -832,12 +833,12 @@ def _components(nodes: tuple) -> tuple[Component, ...]:
     """A swarm's parts: dockerd on every node; the manager's parts on managers, an agent on workers."""
     out = []
     for node in nodes:
-        out.append(Component("dockerd", node.ready, node.name))
+        out.append(Component(name="dockerd", running=node.ready, node=node.name))
         if node.role == "manager":
-            out += [Component(part, node.ready, node.name) for part in ("raft store", "orchestrator", "scheduler",
+            out += [Component(name=part, running=node.ready, node=node.name) for part in ("raft store", "orchestrator", "scheduler",
                                                                         "dispatcher")]
         else:
-            out.append(Component("agent", node.ready, node.name))
+            out.append(Component(name="agent", running=node.ready, node=node.name))
     return tuple(out)
 
 

@@ -38,9 +38,7 @@ def join(swarm, role: str = "worker") -> str:
 def node_ls(swarm) -> Table:
     """`docker node ls`: every node, its status, availability and manager status."""
     state = swarm.state()
-    up = [n for n in managers(state) if n.ready]
-    # A real swarm says who leads (None without a quorum); the simulator's leader is its first manager up.
-    leader = state.extra.get("leader", up[0].name if len(up) * 2 > len(managers(state)) else None)
+    leader = state.swarm.leader if state.swarm else None  # None without a quorum
     rows = []
     for n in state.nodes:
         status = "Ready" if n.ready else "Down"

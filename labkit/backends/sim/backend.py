@@ -12,7 +12,7 @@ from typing import Callable
 
 from ... import catalog
 from ...errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
-from ...model import ClusterState, Component, Event, Node, Replica, Workload
+from ...model import ClusterState, Component, Event, Node, Replica, SwarmInfo, WorkloadStatus
 from ..base import DeploySpec, UpdateStrategy
 from .api import K8S_DEFAULTS, SWARM_DEFAULTS, APIServer, fenceposts
 from . import versions
@@ -138,7 +138,7 @@ class SimBackend:
         self.clock.run_until(self.clock.now + seconds, observe)
 
     def events(self, since: float = 0.0) -> list[Event]:
-        return [Event(t, reason, obj, message, type, source)
+        return [Event(time=t, reason=reason, object=obj, message=message, type=type, source=source)
                 for t, reason, obj, message, type, source in self.api.events if t >= since]
 
     def state(self) -> ClusterState:
@@ -147,7 +147,13 @@ class SimBackend:
             nodes=tuple(self._node(n) for n in self.api.items("nodes").values()),
             workloads=tuple(self._workloads()), replicas=tuple(self._replicas()),
             components=tuple(self._components()), version=self.store.revision,
-            extra={"tokens": self.tokens} if self.flavor == "swarm" else {})
+            swarm=self._swarm_info() if self.flavor == "swarm" else None)
+
+    def _swarm_info(self) -> SwarmInfo:
+        """The simulated swarm's leader: its first manager up, while a majority of managers is up."""
+        managers = [n for n in self.api.items("nodes").values() if n.role == "manager"]
+        up = [n.name for n in managers if n.up]
+        return SwarmInfo(leader=up[0] if len(up) * 2 > len(managers) else None)
 
     def _node(self, n: NodeObj) -> Node:
         if self.flavor == "docker":
@@ -157,8 +163,10 @@ class SimBackend:
         else:
             status = ("Ready" if n.ready else "NotReady") + \
                 (",SchedulingDisabled" if not n.schedulable and n.role != "control-plane" else "")
-        return Node(n.name, n.role, n.ready and (n.up or self.flavor != "docker"), n.schedulable, n.cpu, n.memory, n.pods_capacity,
-                    n.cpu_used, n.memory_used, len(n.pods), status)
+        return Node(name=n.name, role=n.role, ready=n.ready and (n.up or self.flavor != "docker"),
+                    schedulable=n.schedulable, cpu_capacity=n.cpu, memory_capacity=n.memory,
+                    pods_capacity=n.pods_capacity, cpu_allocated=n.cpu_used, memory_allocated=n.memory_used,
+                    pods_allocated=len(n.pods), status=status)
 
     def _replicas(self):
         services = self.api.items("services")
@@ -167,10 +175,11 @@ class SimBackend:
                 names = services[pod.owner].slots.get(pod.slot, ()) if pod.owner in services else ()
                 if pod.deleting or (names and names[-1] != pod.name):
                     continue  # Swarm's task history (shut down, or replaced): `docker service ps` shows it
-            yield Replica(pod.name, pod.app, pod.node, pod.image, pod.phase, pod.ready, pod.restarts,
-                          pod.revision, pod.reason, created=pod.created, listening=pod.listening)
+            yield Replica(name=pod.name, workload=pod.app, node=pod.node, image=pod.image, phase=pod.phase,
+                          ready=pod.ready, restarts=pod.restarts, revision=pod.revision, reason=pod.reason,
+                          created=pod.created, listening=pod.listening)
 
-    def workloads(self) -> tuple[Workload, ...]:
+    def workloads(self) -> tuple[WorkloadStatus, ...]:
         """The workload summaries alone (cheap: from controller counters)."""
         return tuple(self._workloads())
 
@@ -182,7 +191,7 @@ class SimBackend:
         else:
             yield from (self._group_status(d) for d in self.api.items("deployments").values())
 
-    def _deployment_status(self, d: Deployment) -> Workload:
+    def _deployment_status(self, d: Deployment) -> WorkloadStatus:
         sets = self.deployments.replica_sets(d.name)
         new = next((rs for rs in sets if rs.template.hash() == d.template.hash()), None)
         current = sum(rs.active for rs in sets)
@@ -197,12 +206,14 @@ class SimBackend:
             rollout = "complete"
         else:
             rollout = "progressing"
-        return Workload(d.name, d.template.image, d.replicas, current, sum(rs.ready for rs in sets), updated,
-                        available, new.revision if new else max((rs.revision for rs in sets), default=0) + 1,
-                        "deployment", d.strategy["type"], surge,
-                        unavailable, d.paused, rollout, d.condition, tuple(sorted(d.labels.items())))
+        revision = new.revision if new else max((rs.revision for rs in sets), default=0) + 1
+        return WorkloadStatus(name=d.name, image=d.template.image, desired=d.replicas, current=current,
+                              ready=sum(rs.ready for rs in sets), updated=updated, available=available,
+                              revision=revision, kind="deployment", strategy=d.strategy["type"], max_surge=surge,
+                              max_unavailable=unavailable, paused=d.paused, rollout=rollout, message=d.condition,
+                              labels=tuple(sorted(d.labels.items())))
 
-    def _service_status(self, svc: Service) -> Workload:
+    def _service_status(self, svc: Service) -> WorkloadStatus:
         pods = self.api.items("pods")
         live = [t for slot, names in svc.slots.items() if slot <= svc.replicas
                 for t in (pods.get(n) for n in names)
@@ -212,17 +223,20 @@ class SimBackend:
         rollout = {"updating": "progressing", "rollback_started": "rolling back", "paused": "paused",
                    "rollback_paused": "paused"}.get(svc.update_state, "complete")
         config = svc.update_config
-        return Workload(svc.name, svc.template.image, svc.replicas, len(live), ready, updated, ready,
-                        svc.version, "service", config["order"], 1 if config["order"] == "start-first" else 0,
-                        config["parallelism"] or svc.replicas, svc.update_state.endswith("paused"), rollout,
-                        svc.update_message, tuple(sorted(svc.labels.items())))
+        return WorkloadStatus(name=svc.name, image=svc.template.image, desired=svc.replicas, current=len(live),
+                              ready=ready, updated=updated, available=ready, revision=svc.version, kind="service",
+                              strategy=config["order"], max_surge=1 if config["order"] == "start-first" else 0,
+                              max_unavailable=config["parallelism"] or svc.replicas,
+                              paused=svc.update_state.endswith("paused"), rollout=rollout,
+                              message=svc.update_message, labels=tuple(sorted(svc.labels.items())))
 
-    def _group_status(self, d: Deployment) -> Workload:
+    def _group_status(self, d: Deployment) -> WorkloadStatus:
         pods = [p for p in self.api.items("pods").values() if p.app == d.name and not p.deleting]
         alive = [p for p in pods if p.phase != "failed"]
         ready = sum(1 for p in alive if p.ready)
-        return Workload(d.name, d.template.image, d.replicas, len(alive), ready, len(alive), ready, 1,
-                        "containers", "none", labels=tuple(sorted(d.labels.items())))
+        return WorkloadStatus(name=d.name, image=d.template.image, desired=d.replicas, current=len(alive),
+                              ready=ready, updated=len(alive), available=ready, revision=1, kind="containers",
+                              strategy="none", labels=tuple(sorted(d.labels.items())))
 
     def _in_mesh(self, pod) -> bool:
         """Whether a Swarm task is in the routing mesh: its service publishes a port."""
@@ -233,15 +247,15 @@ class SimBackend:
             running = {"api-server": self.api.running, "etcd": self.store.up, "scheduler": self.scheduler.running,
                        "controller-manager": self.deployments.queue.running}
             for name in CONTROL_PLANE:
-                yield Component(name, running[name], "control-plane")
+                yield Component(name=name, running=running[name], node="control-plane")
         for node_name, agent in self.agents.items():
             node = agent.node
             if self.flavor == "swarm" and node.role == "manager":
-                yield Component("manager", node.up, node_name)
+                yield Component(name="manager", running=node.up, node=node_name)
             if node.role != "control-plane":
                 agent_name = {"kubernetes": "kubelet", "swarm": "agent"}.get(self.flavor, "docker-daemon")
-                yield Component(agent_name, agent.alive, node_name)
-                yield Component("container-runtime", node.up, node_name)
+                yield Component(name=agent_name, running=agent.alive, node=node_name)
+                yield Component(name="container-runtime", running=node.up, node=node_name)
 
     # -- workloads ---------------------------------------------------------------------------
     def deploy(self, spec: DeploySpec) -> None:
