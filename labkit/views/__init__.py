@@ -12,6 +12,7 @@ work without a widget library, so nbval and exports never need one.
 from __future__ import annotations
 
 import importlib
+from typing import Any, Callable
 
 _LAZY = {
     "ClusterView": ".cluster_view",
@@ -29,3 +30,21 @@ def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def lazy_class(namespace: dict[str, Any], name: str, build: Callable[[], type]) -> Callable[[str], type]:
+    """A module `__getattr__` (PEP 562) that makes class `name` with `build()` when first asked
+    for and keeps it in `namespace` (the module's globals), so later look-ups are plain ones.
+
+    Why lazy: a live view's base class needs anywidget, yet its module (static HTML, figures)
+    is imported where there is no widget library, and `import labkit` must not load one:
+
+        __getattr__ = lazy_class(globals(), "RolloutView", _live_view_class)
+    """
+    def __getattr__(attr: str) -> type:
+        if attr != name:
+            raise AttributeError(f"module {namespace['__name__']!r} has no attribute {attr!r}")
+        namespace[name] = cls = build()
+        return cls
+
+    return __getattr__

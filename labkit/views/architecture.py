@@ -16,6 +16,7 @@ from html import escape
 import traitlets
 
 from ..model import ClusterState, Event
+from . import lazy_class
 from .palette import IMAGE_COLOURS, MUTED, WARNING
 
 MAX_STEPS = 40
@@ -280,9 +281,4 @@ def _live_view_class():
     return ArchitectureView
 
 
-def __getattr__(name: str):
-    if name == "ArchitectureView":
-        cls = _live_view_class()
-        globals()["ArchitectureView"] = cls
-        return cls
-    raise AttributeError(name)
+__getattr__ = lazy_class(globals(), "ArchitectureView", _live_view_class)

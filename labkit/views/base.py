@@ -40,6 +40,13 @@ _tick_lock = threading.Lock()
 MAX_TICK = 0.5  # wall seconds one tick may make up for (a stalled tab does not jump ahead)
 
 
+def esm(name: str) -> str:
+    """The view's ES module `name` with live.js (what the chart views share: their frame,
+    redraws, the simulator's clock) in front: anywidget takes one module, and there is no
+    build step to bundle them."""
+    return (HERE / "live.js").read_text() + "\n" + (HERE / name).read_text()
+
+
 def is_settled(state: ClusterState) -> bool:
     """Nothing left to happen by itself: converged, nothing pending or terminating."""
     return state.converged and not any(r.phase in ("pending", "terminating") for r in state.replicas)
@@ -144,7 +151,7 @@ class LiveView(anywidget.AnyWidget):
             self.settled = is_settled(state)
             self.moving = self.sim and (not self.settled or state.time - self._action_time < self.linger)
             self.payload(state)
-            problem = state.extra.get("problem", "")
+            problem = state.problem
             if problem != self._problem:
                 self.message = self._problem = problem
         self.sent += 1

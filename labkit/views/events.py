@@ -11,6 +11,7 @@ from html import escape
 import traitlets
 
 from ..model import ClusterState, Event
+from . import lazy_class
 from .palette import WARNING
 
 STATIC_ROWS = 30
@@ -87,9 +88,4 @@ def _live_view_class():
     return EventsView
 
 
-def __getattr__(name: str):
-    if name == "EventsView":
-        cls = _live_view_class()
-        globals()["EventsView"] = cls
-        return cls
-    raise AttributeError(name)
+__getattr__ = lazy_class(globals(), "EventsView", _live_view_class)

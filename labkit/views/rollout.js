@@ -3,7 +3,6 @@
 
 const OLD = "#0072B2", NEW = "#E69F00", WARN = "#D55E00", MUTED = "#8a8f98";
 const W = 680, H = 240, L = 36, R = 12, T = 12, B = 24;
-const SVGNS = "http://www.w3.org/2000/svg";
 
 function draw(s) {
   const n = (s.t || []).length;
@@ -51,62 +50,18 @@ function draw(s) {
 }
 
 function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "lk-root lk-rollout";
-  root.dataset.live = "1";
-  const head = document.createElement("div");
-  head.className = "lk-bar-row";
-  const svg = document.createElementNS(SVGNS, "svg");
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("width", String(W));
-  const legend = document.createElement("div");
-  legend.className = "lk-legend";
-  legend.innerHTML = `<span><i class="lk-chip s2" style="--c:${OLD}"></i>old</span><span><i class="lk-chip s2" style="--c:${NEW}"></i>new</span><span>— available</span><span style="color:${WARN}">- - desired + maxSurge</span><span>- - desired − maxUnavailable</span><span><i class="lk-chip" style="--c:${MUTED};opacity:.4"></i>paused</span>`;
-  root.append(head, svg, legend);
-  el.appendChild(root);
-  let scheduled = false;
-  let frames = 0;
-  function update() {
-    scheduled = false;
-    const s = model.get("series") || {};
-    const n = (s.t || []).length;
-    const last = n - 1;
-    head.innerHTML = n
-      ? `<span class="lk-live-dot"></span><b>${s.name}</b><span class="lk-muted">rolling update · rev ${s.revision[last]} · ${s.rollout[last]}</span><span class="lk-spacer"></span><span class="lk-clock">old ${s.old[last]} · new ${s.new[last]} · available ${s.available[last]}/${s.desired[last]}</span>`
-      : "";
-    root.classList.toggle("lk-moving", !!model.get("moving"));
-    svg.innerHTML = draw(s);
-    frames += 1;
-    root.dataset.frames = String(frames);
-    got = true;
-  }
-  const schedule = () => {
-    if (!scheduled) {
-      scheduled = true;
-      requestAnimationFrame(update);
-    }
-  };
-  // Same clock as ClusterView: tick the simulator while something moves.
-  let got = true, lastTick = 0, alive = true;
-  const ticker = () => {
-    if (!alive) return;
-    const now = performance.now();
-    if (model.get("moving") && model.get("sim") && model.get("speed") > 0 && el.isConnected &&
-        (got || now - lastTick > 1000) && now - lastTick >= 100) {
-      got = false;
-      lastTick = now;
-      model.send({ type: "tick" });
-    }
-    timer = setTimeout(ticker, 50);
-  };
-  let timer = setTimeout(ticker, 100);
-  model.on("change:series", schedule);
-  model.on("change:moving", schedule);
-  update();
-  return () => {
-    alive = false;
-    clearTimeout(timer);
-  };
+  return liveChart(model, el, {  // live.js
+    kind: "rollout", width: W, height: H,
+    legend: `<span><i class="lk-chip s2" style="--c:${OLD}"></i>old</span><span><i class="lk-chip s2" style="--c:${NEW}"></i>new</span><span>— available</span><span style="color:${WARN}">- - desired + maxSurge</span><span>- - desired − maxUnavailable</span><span><i class="lk-chip" style="--c:${MUTED};opacity:.4"></i>paused</span>`,
+    paint(s, { head, svg }) {
+      const n = (s.t || []).length;
+      const last = n - 1;
+      head.innerHTML = n
+        ? `<span class="lk-live-dot"></span><b>${s.name}</b><span class="lk-muted">rolling update · rev ${s.revision[last]} · ${s.rollout[last]}</span><span class="lk-spacer"></span><span class="lk-clock">old ${s.old[last]} · new ${s.new[last]} · available ${s.available[last]}/${s.desired[last]}</span>`
+        : "";
+      svg.innerHTML = draw(s);
+    },
+  });
 }
 
 export default { render };

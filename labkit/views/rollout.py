@@ -18,6 +18,7 @@ import traitlets
 
 from ..errors import NotFound
 from ..model import ClusterState
+from . import lazy_class
 from .palette import IMAGE_COLOURS, MUTED, WARNING
 
 OLD, NEW = IMAGE_COLOURS[0], IMAGE_COLOURS[1]
@@ -314,7 +315,7 @@ def rollout_html(s: Series) -> str:
 
 
 def _live_view_class():
-    from .base import HERE, LiveView
+    from .base import LiveView, esm
 
     class RolloutView(LiveView):
         """Old and new replicas of one workload over time, live, with the rollout bounds.
@@ -323,7 +324,7 @@ def _live_view_class():
             RolloutView(cluster, "web", last=False)  # everything since deploy
         """
 
-        _esm = HERE / "rollout.js"
+        _esm = esm("rollout.js")
         series = traitlets.Dict().tag(sync=True)
 
         def __init__(self, cluster, name: str, *, last: bool = True, **options) -> None:
@@ -348,9 +349,4 @@ def _live_view_class():
     return RolloutView
 
 
-def __getattr__(name: str):
-    if name == "RolloutView":
-        cls = _live_view_class()
-        globals()["RolloutView"] = cls
-        return cls
-    raise AttributeError(name)
+__getattr__ = lazy_class(globals(), "RolloutView", _live_view_class)

@@ -4,7 +4,6 @@
 
 const MUTED = "#8a8f98", WARN = "#D55E00";
 const W = 680, H = 220, L = 36, R = 12, T = 12, B = 24;
-const SVGNS = "http://www.w3.org/2000/svg";
 const FAILED = new Set(["refused", "reset", "timeout", "error"]);
 
 function esc(text) {
@@ -58,61 +57,17 @@ function legend(s) {
 }
 
 function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "lk-root lk-traffic";
-  root.dataset.live = "1";
-  const head = document.createElement("div");
-  head.className = "lk-bar-row";
-  const svg = document.createElementNS(SVGNS, "svg");
-  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-  svg.setAttribute("width", String(W));
-  const keys = document.createElement("div");
-  keys.className = "lk-legend";
-  root.append(head, svg, keys);
-  el.appendChild(root);
-  let scheduled = false;
-  let frames = 0;
-  function update() {
-    scheduled = false;
-    const s = model.get("series") || {};
-    const note = s.note ? ` · <b style="color:${WARN}">${esc(s.note)}</b>` : "";
-    head.innerHTML = s.name
-      ? `<span class="lk-live-dot"></span><b>${esc(s.name)}:${s.port}</b><span class="lk-muted">${s.sent} of ${s.total} requests · ${s.rate}/s${note}</span><span class="lk-spacer"></span><span class="lk-clock" style="${s.failed ? "color:" + WARN : ""}">failed requests: ${s.failed}</span>`
-      : "";
-    root.classList.toggle("lk-moving", !!model.get("moving"));
-    svg.innerHTML = draw(s);
-    keys.innerHTML = legend(s);
-    frames += 1;
-    root.dataset.frames = String(frames);
-    got = true;
-  }
-  const schedule = () => {
-    if (!scheduled) {
-      scheduled = true;
-      requestAnimationFrame(update);
-    }
-  };
-  // Same clock as the other views: tick the simulator while something moves.
-  let got = true, lastTick = 0, alive = true;
-  const ticker = () => {
-    if (!alive) return;
-    const now = performance.now();
-    if (model.get("moving") && model.get("sim") && model.get("speed") > 0 && el.isConnected &&
-        (got || now - lastTick > 1000) && now - lastTick >= 100) {
-      got = false;
-      lastTick = now;
-      model.send({ type: "tick" });
-    }
-    timer = setTimeout(ticker, 50);
-  };
-  let timer = setTimeout(ticker, 100);
-  model.on("change:series", schedule);
-  model.on("change:moving", schedule);
-  update();
-  return () => {
-    alive = false;
-    clearTimeout(timer);
-  };
+  return liveChart(model, el, {  // live.js
+    kind: "traffic", width: W, height: H,
+    paint(s, { head, svg, legend: keys }) {
+      const note = s.note ? ` · <b style="color:${WARN}">${esc(s.note)}</b>` : "";
+      head.innerHTML = s.name
+        ? `<span class="lk-live-dot"></span><b>${esc(s.name)}:${s.port}</b><span class="lk-muted">${s.sent} of ${s.total} requests · ${s.rate}/s${note}</span><span class="lk-spacer"></span><span class="lk-clock" style="${s.failed ? "color:" + WARN : ""}">failed requests: ${s.failed}</span>`
+        : "";
+      svg.innerHTML = draw(s);
+      keys.innerHTML = legend(s);
+    },
+  });
 }
 
 export default { render };

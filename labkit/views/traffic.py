@@ -15,6 +15,7 @@ from html import escape
 import traitlets
 
 from ..model import ClusterState
+from . import lazy_class
 from .palette import IMAGE_COLOURS, WARNING
 from .rollout import figure_and_axes, series
 
@@ -106,13 +107,13 @@ def rollout_marks(cluster, name: str) -> list[list]:
 
 
 def _live_view_class():
-    from .base import HERE, LiveView
+    from .base import LiveView, esm
 
     class TrafficView(LiveView):
         """Requests a second to one service by the version that answered, failures in red, the
         rollout's steps marked, live (`record.view()`, or `TrafficView(cluster, record)`)."""
 
-        _esm = HERE / "traffic.js"
+        _esm = esm("traffic.js")
         series = traitlets.Dict().tag(sync=True)
 
         def __init__(self, cluster, record, **options) -> None:
@@ -150,9 +151,4 @@ def _live_view_class():
     return TrafficView
 
 
-def __getattr__(name: str):
-    if name == "TrafficView":
-        cls = _live_view_class()
-        globals()["TrafficView"] = cls
-        return cls
-    raise AttributeError(name)
+__getattr__ = lazy_class(globals(), "TrafficView", _live_view_class)
