@@ -16,7 +16,8 @@ import time
 from typing import Callable, Iterable
 
 from . import traffic, validate
-from .backends.base import Backend, Components, DeploySpec, Exposes, Machines, Probe, Routes, UpdateStrategy
+from .backends.base import (Backend, Components, DeploySpec, Exposes, Machines, PausesNodes, Probe, Routes,
+                            StopsContainers, Summaries, UpdateStrategy)
 from .errors import AlreadyExists, InvalidInput, NotFound, Refused, Timeout, Unavailable
 from .model import ClusterState, Event, Replica, WorkloadStatus, converged
 
@@ -166,10 +167,16 @@ class Cluster:
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
-    def _workloads(self) -> tuple[WorkloadStatus, ...]:
-        """Just the workload summaries: cheaper than a full snapshot where the backend can."""
-        quick = getattr(self.backend, "workloads", None)
-        return tuple(quick()) if quick else self.state().workloads
+    def summaries(self) -> tuple[WorkloadStatus, ...]:
+        """Every workload's status alone: cheaper than a full snapshot where the backend can."""
+        if isinstance(self.backend, Summaries):
+            return tuple(self.backend.workloads())
+        return self.state().workloads
+
+    def notice_change(self) -> None:
+        """The cluster changed outside the facade (a command typed in a terminal): record the
+        timeline and tell the views now."""
+        self._changed()
 
     def _changed(self, step: bool = False) -> None:
         """Record the timeline and tell the listeners. A `step` of time passing is told
@@ -188,7 +195,7 @@ class Cluster:
         """Add the workloads to the timeline if they changed; send the traffic due."""
         if self._traffic:
             self._pump_traffic()
-        workloads = self._workloads()
+        workloads = self.summaries()
         if workloads and (not self.timeline or self.timeline[-1][1] != workloads):
             self.timeline.append((self.now(), workloads))
             del self.timeline[:-20000]
@@ -271,7 +278,7 @@ class Cluster:
         A number instead of True is the seconds between two checks."""
         validate.start_delay((env or {}).get("START_DELAY"))
         spec = DeploySpec(
-            name=validate.name(name), image=validate.image(image),
+            name=validate.name(name, flavor=self.flavor), image=validate.image(image),
             replicas=validate.replicas(replicas, self.backend.name), env=dict(env or {}),
             ports=tuple(ports), network=network, labels=dict(labels or {}),
             strategy=make_strategy(**strategy), cpu=validate.resource(cpu, "cpu", "millicores"),
@@ -297,7 +304,7 @@ class Cluster:
         if name is None:
             base = image.split("/")[-1].split(":")[0].split("@")[0]
             name = next(f"{base}-{i}" for i in range(1, len(taken) + 2) if f"{base}-{i}" not in taken)
-        elif validate.name(name, "container name") in taken:
+        elif validate.name(name, "container name", self.flavor) in taken:
             raise AlreadyExists(f"a container named {name!r} already exists",
                                 f"remove it with cluster.remove_container({name!r}) or pick another name")
         self.backend.run_container(name, image, restart)
@@ -311,6 +318,16 @@ class Cluster:
 
     def remove_container(self, name: str) -> None:
         self.backend.remove_container(self._known_container(name))
+        self._changed()
+
+    def stop_container(self, name: str, kill: bool = False) -> None:
+        """Stop a container by hand (`docker stop`; `kill=True`: `docker kill`, exit code 137).
+        Its restart policy leaves it stopped until start_container()."""
+        backend = self._able(StopsContainers, "stopping a container by hand", lesson=False)
+        known = {r.name for r in self.state().replicas}
+        if validate.text(name, "container name", "web-1") not in known:
+            raise NotFound(f"no container named {name!r}", _closest(name, sorted(known)))
+        backend.stop_container(name, exit_code=137 if kill else 0)
         self._changed()
 
     def _known_container(self, name: str) -> str:
@@ -349,6 +366,12 @@ class Cluster:
 
     def uncordon(self, name: str) -> None:
         self.backend.uncordon(self._known_node(name))
+        self._changed()
+
+    def pause_node(self, name: str) -> None:
+        """Swarm: no new tasks on the node, and the running ones stay
+        (`docker node update --availability pause`); uncordon() makes it active again."""
+        self._able(PausesNodes, "pausing a node", lesson=False).pause_node(self._known_node(name))
         self._changed()
 
     def kill_replica(self, name: str | None = None) -> str:
@@ -401,7 +424,7 @@ class Cluster:
         """
         if until is None:
             def settled() -> bool:
-                if not converged(self._workloads()):
+                if not converged(self.summaries()):
                     return False
                 if not (self._failed or self._recovered):
                     return True
@@ -438,10 +461,11 @@ class Cluster:
         return self.state()
 
     # -- the control plane (simulator) ----------------------------------------------------
-    def stop_component(self, name: str, node: str | None = None) -> None:
+    def stop_component(self, name: str, node: str | None = None, *, quiet: bool = False) -> None:
         """Stop one part of the control plane ("scheduler", "controller-manager", "etcd",
-        "api-server") or a node's "kubelet", to see what breaks. Simulator only."""
-        self._able(Components, "stop_component").stop_component(name, node)
+        "api-server") or a node's "kubelet", to see what breaks. Simulator only. `quiet`
+        leaves no event that names it (a mystery for the student to diagnose)."""
+        self._able(Components, "stop_component").stop_component(name, node, quiet=quiet)
         self._changed()
 
     def start_component(self, name: str, node: str | None = None) -> None:
@@ -463,11 +487,14 @@ class Cluster:
                           "use labkit.connect('sim') for it")
         return self.backend
 
-    def _able(self, capability: type, what: str):
-        """The backend, if it has `capability` (a protocol of labkit.backends.base); else Refused."""
+    def _able(self, capability: type, what: str, lesson: bool = True):
+        """The backend, if it has `capability` (a protocol of labkit.backends.base); else Refused.
+        A `lesson` is what only the simulator lets a student break; other verbs a real engine
+        has are simply not wired to labkit's backend for it yet."""
         if not isinstance(self.backend, capability):
-            raise Refused(f"{what} is a simulator lesson: a real {self.name} cluster is not ours to break "
-                          "that way", "use labkit.connect('sim') for it")
+            why = (f"{what} is a simulator lesson: a real {self.name} cluster is not ours to break that way"
+                   if lesson else f"labkit's {self.name} backend has no {what} yet")
+            raise Refused(why, "use labkit.connect('sim') for it")
         return self.backend
 
     # -- housekeeping ----------------------------------------------------------
@@ -582,7 +609,7 @@ class Workload:
         if self.cluster.state().workload(canary_name):
             raise AlreadyExists(f"{self.name} already has a canary running",
                                 f"call cluster.workload({self.name!r}).promote() or .abort() first")
-        validate.name(canary_name, "canary name")
+        validate.name(canary_name, "canary name", self.cluster.flavor)
         total = status.desired
         count = max(1, round(total * percent / 100))
         if count >= total:
@@ -620,7 +647,7 @@ class Workload:
         """Let time pass until this workload has converged (and, with `away_from`, until
         none of its replicas runs on that node any more: a failed node's work has moved)."""
         def done() -> bool:
-            mine = tuple(w for w in self.cluster._workloads() if w.name == self.name)
+            mine = tuple(w for w in self.cluster.summaries() if w.name == self.name)
             if not (mine and converged(mine)):
                 return False
             if away_from is None:

@@ -14,6 +14,8 @@ from .errors import InvalidInput
 # RFC 1123 label: what Kubernetes requires of deployment, pod and namespace names,
 # and a safe subset of what Docker accepts for containers and services.
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_SWARM_NAME = re.compile(r"[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*")  # swarmkit manager/controlapi/common.go
+_CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")  # moby daemon/names/names.go
 # The reference grammar of the distribution project (docker/distribution/reference), simplified:
 # [registry[:port]/]path[:tag][@digest], path components lowercase.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -24,16 +26,28 @@ _IMAGE = re.compile(
 DEFAULT_MAX_REPLICAS = {"sim": 200_000, "docker": 50, "swarm": 100, "kubernetes": 500}
 
 
-def name(value: object, what: str = "name") -> str:
-    """A workload or replica name: lowercase letters, digits and '-', at most 63."""
+def name(value: object, what: str = "name", flavor: str = "kubernetes") -> str:
+    """A workload or replica name, by the rule of the engine that gets it: Kubernetes' RFC 1123
+    label (lowercase letters, digits, '-', at most 63), swarmkit's service names (letters,
+    digits, '-' and '_' between them; controlapi's isValidDNSName), or moby's container names
+    ([a-zA-Z0-9][a-zA-Z0-9_.-]+, daemon/names)."""
     if not isinstance(value, str) or not value:
         raise InvalidInput(f"{what} must be a non-empty string, not {value!r}",
                            "use lowercase letters, digits and '-', e.g. 'my-web-server'")
-    if len(value) > 63 or not _NAME.fullmatch(value):
+    hint = f"try {suggest_name(value)!r}"
+    if flavor == "swarm":
+        if not _SWARM_NAME.fullmatch(value):
+            raise InvalidInput("rpc error: code = InvalidArgument desc = name must be valid as a DNS name component",
+                               f"a service name is letters and digits, with '-' or '_' between them: {hint}")
+        if len(value) > 63:
+            raise InvalidInput("rpc error: code = InvalidArgument desc = name must be 63 characters or fewer", hint)
+    elif flavor == "docker":
+        if not _CONTAINER_NAME.fullmatch(value):
+            raise InvalidInput(f"Invalid container name ({value}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", hint)
+    elif len(value) > 63 or not _NAME.fullmatch(value):
         raise InvalidInput(
             f"{what} {value!r} is not valid: use at most 63 lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit",
-            f"try {suggest_name(value)!r}")
+            "starting and ending with a letter or digit", hint)
     return value
 
 

@@ -178,9 +178,27 @@ def test_bad_name_on_deploy(k8s, name):
         validate.name(error.hint[len("try "):].strip("'"))
 
 
-@pytest.mark.parametrize("name", ["Web", "my_web", "a" * 64], ids=repr)
+@pytest.mark.parametrize("name", ["a", "-web", "web server", "wéb", "web/1"], ids=repr)
 def test_bad_container_name(docker, name):
-    refused(docker, lambda: docker.run_container("web-server:1", name=name), InvalidInput)
+    """moby's rule (daemon/names): [a-zA-Z0-9][a-zA-Z0-9_.-]+, in moby's words."""
+    error = refused(docker, lambda: docker.run_container("web-server:1", name=name), InvalidInput)
+    assert error.message == f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+
+
+@pytest.mark.parametrize("name", ["My_Web.1", "a" * 64], ids=repr)
+def test_names_docker_takes_and_kubernetes_refuses(docker, k8s, name):
+    docker.run_container("web-server:1", name=name)
+    docker.remove_container(name)
+    refused(k8s, lambda: k8s.run_container("web-server:1", name=name), InvalidInput)
+
+
+@pytest.mark.parametrize(("name", "why"), [("web.server", "valid as a DNS name component"), ("web-", "valid as a"),
+                                          ("_web", "valid as a"), ("a" * 64, "63 characters or fewer")], ids=repr)
+def test_bad_service_name_on_swarm_in_swarmkit_words(swarm, name, why):
+    """swarmkit's rule (controlapi isValidDNSName); '_' between letters is a good service name."""
+    error = refused(swarm, lambda: swarm.deploy(name, "web-server:1"), InvalidInput)
+    assert error.message.startswith("rpc error: code = InvalidArgument desc = name must be") and why in error.message
+    swarm.deploy("my_web", "web-server:1").delete()
 
 
 def test_name_with_a_trailing_newline_is_refused(fresh):

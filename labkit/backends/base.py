@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, runtime_checkable
 
-from ..model import ClusterState, Event
+from ..model import ClusterState, Event, WorkloadStatus
 
 LABEL = "io.labkit"  # every object labkit makes carries this label (value: lab/session id)
 
@@ -110,8 +110,8 @@ class Backend(Protocol):
 
     def state(self) -> ClusterState: ...
     def events(self, since: float = 0.0) -> list[Event]: ...
-    # Optional: `workloads() -> tuple[model.WorkloadStatus, ...]`, a cheap summary the facade
-    # prefers to a full state() while it waits (the simulator has one).
+    # Optional: `workloads()`, a cheap summary the facade prefers to a full state() while it
+    # waits (see Summaries below; the simulator has one).
     def now(self) -> float: ...
     def advance(self, seconds: float, observe: Callable[[], None] | None = None) -> None:
         """Let `seconds` of cluster time pass (virtual on the simulator, real elsewhere).
@@ -179,8 +179,32 @@ class Routes(Protocol):
 class Components(Protocol):
     """Parts of the control plane that a lesson may stop and start (the simulator's)."""
 
-    def stop_component(self, name: str, node: str | None = None) -> None: ...
+    def stop_component(self, name: str, node: str | None = None, quiet: bool = False) -> None: ...
     def start_component(self, name: str, node: str | None = None) -> None: ...
+
+
+@runtime_checkable
+class Summaries(Protocol):
+    """A backend that can list its workloads' statuses without a whole snapshot (the
+    simulator, from its controllers' counters: at 150,000 pods a snapshot is slow)."""
+
+    def workloads(self) -> tuple[WorkloadStatus, ...]: ...
+
+
+@runtime_checkable
+class StopsContainers(Protocol):
+    """`docker stop` / `docker kill`: a container stopped by hand, which its restart policy leaves
+    stopped until `docker start` (moby's "manually stopped")."""
+
+    def stop_container(self, name: str, exit_code: int = 0) -> None: ...
+
+
+@runtime_checkable
+class PausesNodes(Protocol):
+    """Swarm's third availability, `docker node update --availability pause`: no new tasks on
+    the node, and the running ones stay."""
+
+    def pause_node(self, name: str) -> None: ...
 
 
 @runtime_checkable

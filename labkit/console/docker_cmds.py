@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import catalog, validate
 from ..backends.sim.versions import DOCKER_ENGINE as ENGINE
-from . import siminfo
+from ..backends.sim import info
 from .parse import Command, ConsoleError, Flag, OutcomeError, Parsed, UsageError, closest, is_placeholder, parse, usage_text
 from .tables import docker_duration, docker_table, ellipsis, hex_id, node_ip, swarm_id
 
@@ -66,14 +66,13 @@ def main(ctx, argv: list[str]) -> None:
 def _reach_swarm(ctx, cmd: Command) -> None:
     """The terminal is on a manager that is on (labkit moves it when one goes off); with every
     manager off no daemon answers at all, and without a majority the swarm's own commands fail."""
-    managers = [siminfo.node_obj(ctx, n.name) for n in ctx.cluster.state().nodes if n.role == "manager"]
-    up = [m for m in managers if m.up]
-    if managers and not up:
-        raise ConsoleError(NO_DAEMON, f"every manager is switched off ({', '.join(m.name for m in managers)}), and "
-                                      f"this terminal ran on one: cluster.recover_node({managers[0].name!r})")
+    managers = [n.name for n in ctx.cluster.state().nodes if n.role == "manager"]
+    down = [m for m in managers if not info.powered(ctx.sim, m)]
+    if managers and len(down) == len(managers):
+        raise ConsoleError(NO_DAEMON, f"every manager is switched off ({', '.join(managers)}), and "
+                                      f"this terminal ran on one: cluster.recover_node({managers[0]!r})")
     wants_raft = cmd.path[0] in SWARM_GROUPS or cmd.path[:2] == ("swarm", "join-token")
-    if wants_raft and not siminfo.api(ctx).has_quorum():
-        down = [m.name for m in managers if not m.up]
+    if wants_raft and not info.has_quorum(ctx.sim):
         raise ConsoleError(NO_LEADER, f"{len(down)} of {len(managers)} managers are off ({', '.join(down)}): Raft "
                                       f"needs {len(managers) // 2 + 1} to elect a leader; running tasks keep running. "
                                       f"Power one back on: cluster.recover_node({down[0]!r})")
@@ -116,7 +115,7 @@ def _host(ctx) -> str:
     """The machine the docker CLI talks to: the docker host, or the swarm's first manager that is on."""
     nodes = ctx.cluster.state().nodes
     managers = [n.name for n in nodes if n.role == "manager"]
-    return next((m for m in managers if siminfo.node_obj(ctx, m).up), managers[0]) if managers else nodes[0].name
+    return next((m for m in managers if info.powered(ctx.sim, m)), managers[0]) if managers else nodes[0].name
 
 
 def manager_address(ctx) -> str:
@@ -168,7 +167,7 @@ def run(ctx, p: Parsed) -> None:
     state = ctx.cluster.state()
     taken = {r.name: r for r in state.replicas}
     if name is not None:
-        validate.name(name, "container name")
+        validate.name(name, "container name", "docker")
         if name in taken:
             old = taken[name]
             raise ConsoleError(f'docker: Error response from daemon: Conflict. The container name "/{name}" is already '
@@ -239,7 +238,7 @@ def _last_event(ctx, name: str) -> float:
 
 def _status(ctx, r, now: float) -> str:
     if r.phase == "running":
-        pod = siminfo.pod(ctx, r.name)
+        pod = info.pod(ctx.sim, r.name)
         since = getattr(pod, "started", None) or r.created
         health = ""
         if getattr(getattr(pod, "template", None), "probe", None) is not None:  # docker ps: a healthcheck
@@ -249,7 +248,7 @@ def _status(ctx, r, now: float) -> str:
         return "Removal In Progress"
     if r.phase == "pending" and not _restarting(ctx, r):
         return "Created"
-    code = siminfo.exit_code(ctx, r.name)
+    code = info.exit_code(ctx.sim, r.name, ctx.cluster.events())
     code = 1 if code is None else code
     ago = docker_duration(now - _last_event(ctx, r.name))
     return f"{'Restarting' if _restarting(ctx, r) else 'Exited'} ({code}) {ago} ago"
@@ -303,7 +302,7 @@ def _known_containers(ctx, names: list[str]):
 def stop(ctx, p: Parsed) -> None:
     found = _known_containers(ctx, p.args)
     for r in found:
-        siminfo.stop_container(ctx, r.name)
+        ctx.cluster.stop_container(r.name)
         ctx.print(r.name if r.name in p.args else container_id(r.name, r.created)[:12])
     _settle(ctx, [r.name for r in found], lambda r: r.phase != "running")
 
@@ -311,7 +310,6 @@ def stop(ctx, p: Parsed) -> None:
 def start(ctx, p: Parsed) -> None:
     found = _known_containers(ctx, p.args)
     for r in found:
-        siminfo.before_start(ctx, r.name)
         ctx.cluster.start_container(r.name)
         ctx.print(r.name)
     _settle(ctx, [r.name for r in found], lambda r: r.phase != "pending")
@@ -324,7 +322,7 @@ def kill(ctx, p: Parsed) -> None:
             raise ConsoleError(f"Error response from daemon: Cannot kill container: {r.name}: Container "
                                f"{container_id(r.name, r.created)} is not running", "see docker ps -a")
     for r in found:
-        siminfo.stop_container(ctx, r.name, exit_code=137)
+        ctx.cluster.stop_container(r.name, kill=True)
         ctx.print(r.name)
 
 
@@ -343,7 +341,7 @@ def rm(ctx, p: Parsed) -> None:
 
 # -- swarm ----------------------------------------------------------------------------------------------------
 def _join_command(ctx, role: str) -> str:
-    return f"    docker swarm join --token {siminfo.join_token(ctx, role)} {manager_address(ctx)}"
+    return f"    docker swarm join --token {ctx.sim.join_token(role)} {manager_address(ctx)}"
 
 
 def swarm_init(ctx, p: Parsed) -> None:
@@ -378,7 +376,7 @@ def swarm_join_token(ctx, p: Parsed) -> None:
         raise UsageError(f"unknown role {role}", "docker swarm join-token worker (or manager)")
     _require_swarm(ctx)
     if p.get("quiet"):
-        ctx.print(siminfo.join_token(ctx, role))
+        ctx.print(ctx.sim.join_token(role))
         return
     ctx.print(f"To add a {role} to this swarm, run the following command:\n\n{_join_command(ctx, role)}\n")
 
@@ -398,7 +396,7 @@ def swarm_join(ctx, p: Parsed) -> None:
         raise ConsoleError("Error response from daemon: rpc error: code = Unavailable desc = connection error: "
                            f'desc = "transport: Error while dialing dial tcp {address}: connect: connection refused"',
                            "there is no swarm yet: run docker swarm init first; it prints the join command")
-    roles = {siminfo.join_token(ctx, r): r for r in ("worker", "manager")}
+    roles = {ctx.sim.join_token(r): r for r in ("worker", "manager")}
     role = roles.get(token)
     if role is None:
         raise ConsoleError("Error response from daemon: rpc error: code = InvalidArgument desc = A valid join token "
@@ -465,7 +463,7 @@ def node_update(ctx, p: Parsed) -> None:
     elif availability == "active":
         ctx.cluster.uncordon(node.name)
     else:
-        siminfo.pause_node(ctx, node.name)
+        ctx.cluster.pause_node(node.name)
     ctx.print(p.args[0])
 
 
@@ -557,39 +555,17 @@ def service_create(ctx, p: Parsed) -> None:
     if generated:
         name = _random_name(ctx, image)
     else:
-        _service_name(name)
+        validate.name(name, "service name", "swarm")
     if name in _service_names(ctx):
         raise ConsoleError(f"Error response from daemon: rpc error: code = AlreadyExists desc = name conflicts with an "
                            f"existing object: service {name} already exists",
                            f"pick another --name, or change it: docker service update --image ... {name}")
-    _deploy(ctx, name, image, replicas, env, ports, p.get("network"), strategy)
+    ctx.cluster.deploy(name, image, replicas, env=env, ports=ports, network=p.get("network"), **strategy)
     ctx.print(swarm_id("service", name))
     if generated:
         ctx.print(f"(labkit: no --name, so Docker picked one: {name}. Name it yourself with --name my-web-server)")
     if not p.get("detach") and not p.get("quiet"):
         _progress(ctx, name, "create")
-
-
-def _service_name(name: str) -> None:
-    import re
-    if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}", name):
-        raise ConsoleError("Error response from daemon: rpc error: code = InvalidArgument desc = name must be valid as "
-                           "a DNS name component", "use letters, digits and '-', e.g. --name my-web-server")
-
-
-def _deploy(ctx, name, image, replicas, env, ports, network, strategy) -> None:
-    """Swarm service names may hold '_' (Docker's random names); the facade's name rule is Kubernetes'."""
-    from ..backends.base import DeploySpec
-    from ..cluster import make_strategy, probe
-    if "_" in name or name != name.lower():
-        readiness = probe(strategy.pop("readiness", False))
-        spec = DeploySpec(name=name, image=validate.image(image), replicas=validate.replicas(replicas, "sim"),
-                          env=dict(env), ports=tuple(ports), network=network, strategy=make_strategy(**strategy),
-                          probe=readiness)
-        ctx.cluster.backend.deploy(spec)
-        ctx.cluster._changed()
-        return
-    ctx.cluster.deploy(name, image, replicas, env=env, ports=ports, network=network, **strategy)
 
 
 def _slot(task_name: str) -> int:
@@ -600,12 +576,12 @@ def _slot(task_name: str) -> int:
 def _task_state(ctx, pod) -> tuple[str, str, str]:
     """(desired state, current state word, error) of one task."""
     if pod.deleting:  # on a node that is off, the last state its agent reported stays (nobody reports its end)
-        lost = pod.node is not None and not siminfo.node_obj(ctx, pod.node).up
+        lost = pod.node is not None and not info.powered(ctx.sim, pod.node)
         return "Shutdown", "Running" if pod.container_up or lost else "Shutdown", ""
     if pod.phase == "failed":
         if pod.reason == "No such image":
             return "Shutdown", "Rejected", f"No such image: {catalog.normalize(pod.image)}"
-        return "Shutdown", "Failed", f'"task: non-zero exit ({siminfo.exit_code(ctx, pod.name) or 1})"'
+        return "Shutdown", "Failed", f'"task: non-zero exit ({info.exit_code(ctx.sim, pod.name, ctx.cluster.events()) or 1})"'
     if pod.phase == "pending":
         if pod.container_up:  # started, not yet healthy: swarmkit's STARTING
             return "Running", "Starting", ""
@@ -618,7 +594,7 @@ def _task_state(ctx, pod) -> tuple[str, str, str]:
 def _task_rows(ctx, name: str, trunc: bool):
     now = ctx.cluster.now()
     rows = []
-    for slot, tasks in siminfo.service_tasks(ctx, name):
+    for slot, tasks in info.service_tasks(ctx.sim, name):
         for i, pod in enumerate(tasks):
             desired, current, error = _task_state(ctx, pod)
             since = pod.ready_since if current == "Running" and pod.ready_since is not None else pod.created
@@ -635,9 +611,9 @@ def service_ls(ctx, p: Parsed) -> None:
     _require_swarm(ctx)
     rows = []
     for w in sorted(ctx.cluster.state().workloads, key=lambda w: w.name):
-        svc = siminfo.service(ctx, w.name)
+        svc = info.service(ctx.sim, w.name)
         ports = list(getattr(getattr(svc, "template", None), "ports", ()) or ())
-        ports += [f"{port}:80" for port in siminfo.published(ctx, w.name) if not any(
+        ports += [f"{port}:80" for port in info.published(ctx.sim, w.name) if not any(
             x.split(":")[0] == str(port) for x in ports)]  # published afterwards (--publish-add, cluster.expose)
         shown = ", ".join(f"*:{x.split(':')[0]}->{x.split(':')[-1]}/tcp" if ":" in x else f"*:30000->{x}/tcp"
                           for x in ports)
@@ -728,7 +704,7 @@ def service_rollback(ctx, p: Parsed) -> None:
 
 
 def _rollback(ctx, name: str, detach: bool) -> None:
-    svc = siminfo.service(ctx, name)
+    svc = info.service(ctx.sim, name)
     if svc is not None and svc.previous is None:
         raise ConsoleError(f"Error response from daemon: rpc error: code = FailedPrecondition desc = service {name} "
                            "does not have a previous spec", "update it once (docker service update --image ...) first")
@@ -752,7 +728,7 @@ def _progress(ctx, name: str, why: str, limit: float = 300.0) -> None:
     cluster = ctx.cluster
     deadline = cluster.now() + limit
     while True:
-        w = next((x for x in cluster._workloads() if x.name == name), None)
+        w = next((x for x in cluster.summaries() if x.name == name), None)
         if w is None:
             return
         converged = w.current == w.desired == w.ready == w.updated and w.rollout == "complete"
@@ -760,7 +736,7 @@ def _progress(ctx, name: str, why: str, limit: float = 300.0) -> None:
             break
         cluster.run(0.5)
     tasks = {}
-    for slot, pods in siminfo.service_tasks(ctx, name):
+    for slot, pods in info.service_tasks(ctx.sim, name):
         if slot <= w.desired:
             tasks[slot] = pods[0]
     running = sum(1 for t in tasks.values() if t.phase == "running" and not t.deleting)

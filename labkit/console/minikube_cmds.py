@@ -7,6 +7,7 @@ adds a worker, `minikube node stop NAME` fails one machine.
 """
 from __future__ import annotations
 
+from ..backends.sim import info
 from .parse import Command, ConsoleError, Flag, Parsed, UsageError, closest, parse, usage_text
 from .tables import node_ip
 
@@ -80,8 +81,7 @@ def start(ctx, p: Parsed) -> None:
             if part in stopped:
                 sim.start_component(part)
         for node in cluster.state().nodes:
-            agent = sim.agents[node.name]
-            if not agent.node.up or not agent.running:
+            if not info.running(sim, node.name):
                 sim.recover_node(node.name)
         cluster.run(5.0)
     ctx.print("🔎  Verifying Kubernetes components...\n"
@@ -101,7 +101,7 @@ def stop(ctx, p: Parsed) -> None:
         if part in running:
             sim.stop_component(part)
     for node in nodes:
-        if sim.agents[node.name].node.up:
+        if info.powered(sim, node.name):
             sim.fail_node(node.name)
     ctx.print(f"🛑  {len(nodes)} node(s) stopped.")
 
@@ -113,7 +113,7 @@ def status(ctx, p: Parsed) -> None:
     sim = ctx.sim
     blocks = []
     for node in state.nodes:
-        up = sim.agents[node.name].node.up
+        up = info.powered(sim, node.name)
         lines = [node.name, f"type: {'Control Plane' if node.role == 'control-plane' else 'Worker'}",
                  f"host: {'Running' if up else 'Stopped'}"]
         if node.role == "control-plane":
@@ -150,7 +150,7 @@ def node_stop(ctx, p: Parsed) -> None:
     if node.role == "control-plane":
         raise ConsoleError("❌  Exiting due to GUEST_NODE_STOP: the control-plane node cannot be stopped alone",
                            "minikube stop stops the whole cluster; stop a worker: minikube node stop node-1")
-    if not ctx.sim.agents[node.name].node.up:
+    if not info.powered(ctx.sim, node.name):
         ctx.print(f'✋  Stopping node "{node.name}"  ...\n🛑  Successfully stopped node {node.name}')
         return
     ctx.cluster.fail_node(node.name)
@@ -159,7 +159,7 @@ def node_stop(ctx, p: Parsed) -> None:
 
 def node_start(ctx, p: Parsed) -> None:
     node = _node(ctx, p.args[0])
-    if ctx.sim.agents[node.name].node.up:
+    if info.powered(ctx.sim, node.name):
         ctx.print(f"😄  Node {node.name} is already running")
         return
     ctx.cluster.recover_node(node.name)

@@ -62,7 +62,7 @@ def run(ctx, argv: list[str]) -> int:
         try:
             if ctx.tool == "docker" and argv[:2] == ["swarm", "init"] and isinstance(backend, SwarmMachines):
                 backend.swarm_changed()
-            ctx.cluster._changed()
+            ctx.cluster.notice_change()
         except Exception:  # a view refresh must never hide the command's own result
             pass
     if code != 0:

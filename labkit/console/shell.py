@@ -70,8 +70,9 @@ class Context:
     @property
     def sim(self):
         """The simulator backend, or None on a real one."""
+        from ..backends.sim import SimBackend
         backend = self.cluster.backend
-        return backend if getattr(backend, "name", "") == "sim" else None
+        return backend if isinstance(backend, SimBackend) else None
 
 
 def split_commands(tokens: list[str]) -> list[tuple[str, list[str]]]:
@@ -177,12 +178,12 @@ def _dispatch(ctx: "Context", args: list[str]) -> None:
     if _revision(ctx.cluster) != before:
         ctx.cluster.run(REACTION)  # through the facade: its timeline records each step
     else:
-        ctx.cluster._changed()
+        ctx.cluster.notice_change()
 
 
 def _revision(cluster) -> int:
-    store = getattr(cluster.backend, "store", None)
-    return getattr(store, "revision", 0)
+    from ..backends.sim import info
+    return info.revision(cluster.backend)
 
 
 def tool_error(tool: str, exc: LabkitError) -> ConsoleError:

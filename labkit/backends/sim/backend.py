@@ -66,6 +66,7 @@ class SimBackend:
         self.api = APIServer(self.store, self.clock, self.flavor)
         self.agents: dict[str, NodeAgent] = {}
         self.published: dict[int, str] = {}  # Swarm: port -> the service that publishes it (routing mesh)
+        self.stopped_by_hand: dict[str, str] = {}  # container -> its restart policy, back at `docker start`
         self.scheduler = self.replicasets = self.deployments = self.orchestrator = self.lifecycle = None
         self.node_size = (node_cpu, node_memory)
         self.store.watch("pods", self._dispatch)
@@ -450,11 +451,27 @@ class SimBackend:
             raise Unavailable(f"{pod.node} is down", f"recover it first: cluster.recover_node({pod.node!r})")
         if pod.container_up or pod.name in agent.busy:
             return
+        if name in self.stopped_by_hand:  # its restart policy applies again
+            pod.restart_policy = self.stopped_by_hand.pop(name)
         pod.phase, pod.reason, pod.backoff = "pending", "", 0.0
         self.api.write("pods", pod)
         agent.start(pod)
 
+    def stop_container(self, name: str, exit_code: int = 0) -> None:
+        """`docker stop` (exit 0) / `docker kill` (137): stopped by hand, so its restart policy
+        does not bring it back until `docker start` (moby: hasBeenManuallyStopped)."""
+        pod = self._container(name)
+        if not pod.container_up:
+            return
+        self.stopped_by_hand[name] = pod.restart_policy
+        pod.restart_policy = "Never"
+        if exit_code:
+            self.api.record("Killed", f"pod/{name}", f"container killed with docker kill (exit code {exit_code})",
+                            "Warning", source="docker")
+        self.agents[pod.node].crash(pod, exit_code=exit_code)
+
     def remove_container(self, name: str) -> None:
+        self.stopped_by_hand.pop(name, None)
         delete_pod(self.api, self._container(name), source="docker")
 
     def kill_replica(self, name: str | None = None) -> str:
@@ -508,6 +525,16 @@ class SimBackend:
                 delete_pod(self.api, pod, source="drain")
                 self.api.record("Evicted", self.api.ref(pod_name), f"Evicting pod {pod_name}", source="drain")
 
+    def pause_node(self, name: str) -> None:
+        """`docker node update --availability pause`: no new tasks, the running ones stay."""
+        node = self._node_obj(name)
+        if self.flavor != "swarm":
+            raise Refused("pause is an availability of Swarm nodes", "on Kubernetes, cordon: kubectl cordon NODE")
+        self.api.check()
+        node.schedulable = False
+        node.availability = "pause"
+        self.api.write("nodes", node)
+
     def uncordon(self, name: str) -> None:
         node = self._node_obj(name)
         self.api.check()
@@ -516,13 +543,14 @@ class SimBackend:
         self.api.write("nodes", node)
 
     # -- lesson 5: stop one component at a time ------------------------------------------------
-    def stop_component(self, name: str, node: str | None = None) -> None:
-        self._switch(name, node, False)
+    def stop_component(self, name: str, node: str | None = None, quiet: bool = False) -> None:
+        """Stop `name`; `quiet` leaves no event naming it (a lesson's mystery outage)."""
+        self._switch(name, node, False, quiet)
 
     def start_component(self, name: str, node: str | None = None) -> None:
         self._switch(name, node, True)
 
-    def _switch(self, name: str, node: str | None, on: bool) -> None:
+    def _switch(self, name: str, node: str | None, on: bool, quiet: bool = False) -> None:
         if self.flavor != "kubernetes":
             raise Refused("only the kubernetes flavor has separate control-plane components",
                           "use labkit.connect(flavor='kubernetes')")
@@ -535,6 +563,8 @@ class SimBackend:
                 agent.recover()
             else:
                 agent.node.silent_since = self.clock.now
+            if quiet:
+                return
             self.api.record("Started" if on else "Stopped", "component/kubelet",
                             f"kubelet on {node} {'started' if on else 'stopped'}",
                             "Normal" if on else "Warning", source="student")
@@ -542,6 +572,8 @@ class SimBackend:
         if name not in CONTROL_PLANE:
             raise NotFound(f"no component named {name!r}", f"choose one of {', '.join(CONTROL_PLANE)}, kubelet")
         self._set_component(name, on)
+        if quiet:
+            return
         self.api.record("Started" if on else "Stopped", f"component/{name}", f"{name} {'started' if on else 'stopped'}",
                         "Normal" if on else "Warning", source="student")
 
