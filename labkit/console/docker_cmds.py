@@ -357,7 +357,7 @@ def swarm_init(ctx, p: Parsed) -> None:
     import labkit
     old = ctx.cluster
     carried = [r for r in old.state().replicas if not r.workload and r.phase == "running"]
-    new = labkit.connect("sim", nodes=1, flavor="swarm", seed=getattr(old.backend, "seed", 0))
+    new = labkit.connect("sim", nodes=1, flavor="swarm", seed=ctx.sim.seed)
     for r in carried:  # the host's containers keep running: it is the same machine
         new.run_container(r.image, name=r.name)
     ctx.session.clusters["docker"] = new

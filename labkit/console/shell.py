@@ -132,10 +132,11 @@ def check_syntax(argv: list[str], cluster=None, session: Session = SESSION) -> N
         run_argv(argv[:1], cluster, lambda line: None, session)  # raises "command not found"
     from . import docker_cmds, legacy, minikube_cmds
     target = cluster if cluster is not None else session.cluster_for(argv[0])
-    if getattr(target.backend, "name", "") != "sim" or argv[0] == "kubectl":
+    ctx = Context(argv[0], target, lambda line: None, session)
+    if ctx.sim is None or argv[0] == "kubectl":
         return  # the real tool judges its own syntax
     module = {"docker": docker_cmds, "minikube": minikube_cmds}[argv[0]]
-    for args in legacy.rewrites(Context(argv[0], target, lambda line: None, session), argv[1:]):
+    for args in legacy.rewrites(ctx, argv[1:]):
         module.syntax(args)
 
 
