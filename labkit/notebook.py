@@ -11,11 +11,19 @@ import sys
 from .errors import LabkitError, describe
 
 
-def show_error(shell, etype, value, tb, tb_offset=None):
-    """IPython custom exception handler for LabkitError (the console's magics use the same display)."""
-    text = describe(value)
-    print(text, file=sys.stderr)
-    return [text]
+def show(error: LabkitError, stream=None) -> None:
+    """The one display of a labkit error in a notebook (errors.describe): what went wrong, what
+    to do next. The console, its magics and the exception hook below all print with it."""
+    stream = stream or sys.stderr
+    text = describe(error)
+    if text:
+        print(text, file=stream)
+    stream.flush()
+
+
+def show_error(shell, etype, value, tb, tb_offset=None) -> None:
+    """IPython's custom exception handler for LabkitError: `show` instead of a traceback."""
+    show(value)
 
 
 def install() -> None:

@@ -800,14 +800,22 @@ def test_leases_are_the_heartbeats_a_stopped_kubelet_no_longer_renews():
     assert after["node-2"] - after["node-1"] >= 50 and after["kube-controller-manager"] - after["kube-scheduler"] >= 58
 
 
-def test_one_error_display_with_or_without_the_magics():
-    """errors.describe: the notebook's handler and the console's print the same thing; a tool's
-    error in its own words, the Python API's with its kind, the hint indented under it."""
+def test_one_error_display_with_or_without_the_magics(capsys):
+    """notebook.show: the notebook's handler, the magics' and the console's print the same thing;
+    a tool's error in its own words, the Python API's with its kind, the hint indented under it."""
+    from IPython.core.interactiveshell import InteractiveShell
+
     from labkit import notebook
+    from labkit.console import magics
     from labkit.errors import InvalidInput
     error = InvalidInput("replicas cannot be negative (-1)", "use 0 to stop every replica")
-    assert notebook.show_error(None, InvalidInput, error, None) == [
-        "InvalidInput: replicas cannot be negative (-1)\n  hint: use 0 to stop every replica"]
+    notebook.show_error(None, InvalidInput, error, None)
+    assert capsys.readouterr().err == "InvalidInput: replicas cannot be negative (-1)\n  hint: use 0 to stop every replica\n"
+    shell = InteractiveShell.instance()
+    magics.register(shell)
+    shell.run_cell("import labkit; labkit.connect('sim').deploy('web', 'web-server:1', replicas=-1)")
+    assert capsys.readouterr().err == ("InvalidInput: replicas cannot be negative (-1)\n"
+                                       "  hint: use 0 to stop every replica but keep the workload\n")
     stream = io.StringIO()
     console.show_error(error, stream)
     assert stream.getvalue() == "InvalidInput: replicas cannot be negative (-1)\n  hint: use 0 to stop every replica\n"

@@ -26,10 +26,9 @@ simulator, run (`configure(translate=...)` changes that).
 """
 from __future__ import annotations
 
-import sys
 from typing import Callable
 
-from ..errors import LabkitError, describe
+from ..errors import LabkitError
 from .parse import ConsoleError, OutcomeError, UsageError
 from .shell import SESSION, TRANSLATE_MODES, TOOLS, execute
 
@@ -118,12 +117,9 @@ def _printer() -> Callable[[str], None]:
 
 
 def show_error(exc: LabkitError, stream=None) -> None:
-    """A labkit error as a student should see it (errors.describe: the one display)."""
-    stream = stream or sys.stderr
-    text = describe(exc)
-    if text:
-        print(text, file=stream)
-    stream.flush()
+    """A labkit error as a student should see it: the notebook's one display."""
+    from ..notebook import show
+    show(exc, stream)
 
 
 def load_ipython_extension(ip) -> None:

@@ -39,10 +39,7 @@ def register(ip) -> None:
 
     ip.register_magic_function(labkit_cell, "cell", "labkit")
 
-    def handler(shell, etype, value, tb, tb_offset=None):
-        show_error(value)
-        return None
-
+    from ..notebook import show_error as handler
     ip.set_custom_exc((LabkitError,), handler)
 
 
