@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -391,6 +392,36 @@ def test_notebook_outputs_are_deterministic_without_a_frontend():
     assert any('class="lk-node"' in h for h in htmls), "the cluster view's static fallback is in the output"
     assert any("<svg" in h for h in htmls)
     assert all("0x" not in o.get("text/plain", "") for o in first)
+
+
+def test_a_live_view_follows_the_engines_watch():
+    """Where the backend has a watch (backends.base.Watches) the view looks when the watch reports
+    a change, not on a timer: here a simulator poses as a real engine whose watch the test fires."""
+    from labkit.views import base
+    cluster = sim()
+    cluster.backend.simulated = False
+    fired, calls = threading.Event(), []
+
+    def wait_for_change(timeout: float) -> bool:
+        calls.append(timeout)
+        changed = fired.wait(timeout)
+        fired.clear()
+        return changed
+    cluster.backend.wait_for_change = wait_for_change
+    cluster.deploy("web", image="web-server:1", replicas=2)
+    view = cluster.view(poll=0.05)
+    try:
+        cluster.backend.advance(5)  # the replicas start, but the watch has said nothing yet
+        time.sleep(1.0)
+        assert view.looks == 0 and view.status["workloads"][0][2] != 2 and calls == [base.WATCH_FALLBACK]
+        fired.set()
+        deadline = time.monotonic() + 5
+        while view.status["workloads"][0][2] != 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert view.status["workloads"][0][2] == 2 and view.looks == 1
+    finally:
+        view.close()
+        fired.set()
 
 
 def test_live_backends_are_polled_not_ticked():

@@ -240,6 +240,16 @@ class Refusing(Protocol):
 
 
 @runtime_checkable
+class Watches(Protocol):
+    """A backend that can block until its engine reports a change (Kubernetes' watch API,
+    Docker's event stream), so a view redraws at once instead of polling."""
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """True as soon as something of labkit's changes; False after `timeout` seconds without."""
+        ...
+
+
+@runtime_checkable
 class EngineUrl(Protocol):
     """A backend that knows its engine's URL without connecting (a playground's manager)."""
 

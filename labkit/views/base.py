@@ -13,7 +13,10 @@ the cluster is still moving, its frontend sends a "tick" about every 100 ms
 and the view answers with `cluster.run(dt)`: the cluster moves like a real
 one. Where there is no frontend (nbval, exported HTML) nothing ticks, so
 outputs stay deterministic. On real engines (`cluster.live`) a background
-thread polls `cluster.state()` instead.
+thread follows the engine instead: through its watch where the backend has
+one (backends.base.Watches: the view redraws the moment the cluster moves,
+and looks every WATCH_FALLBACK seconds for what the watch does not cover),
+else by polling `cluster.state()`.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from typing import Any, Callable
 import anywidget
 import traitlets
 
+from ..backends.base import Watches
 from ..errors import LabkitError
 from ..model import ClusterState
 
@@ -38,6 +42,7 @@ _last_tick: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary(
 _tick_lock = threading.Lock()
 
 MAX_TICK = 0.5  # wall seconds one tick may make up for (a stalled tab does not jump ahead)
+WATCH_FALLBACK = 5.0  # wall seconds between two looks while an engine's watch reports nothing
 
 
 def esm(name: str) -> str:
@@ -75,6 +80,7 @@ class LiveView(anywidget.AnyWidget):
         self.speed = speed
         self.sim = not cluster.live
         self.sent = 0  # syncs sent, for tests and benchmarks
+        self.looks = 0  # snapshots taken of a real engine
         self.last_payload_size = 0
         self._lock = threading.RLock()
         self._pending: ClusterState | None = None
@@ -164,11 +170,23 @@ class LiveView(anywidget.AnyWidget):
         self._flush(self.cluster.state())
 
     def _poll(self, every: float) -> None:
-        while not self._closed.wait(every):
+        """Follow a real engine: wait for its watch to report a change (or WATCH_FALLBACK), or
+        for `every` seconds without one; then, after `every` seconds more to gather a burst of
+        changes into one look, take a snapshot."""
+        backend = self.cluster.backend
+        watch = backend.wait_for_change if isinstance(backend, Watches) else None
+        while not self._closed.is_set():
             try:
+                if watch is not None:
+                    watch(WATCH_FALLBACK)
+                if self._closed.wait(every):
+                    return
                 self._changed(self.cluster.state())
+                self.looks += 1
             except Exception as error:  # the engine went away: say so, keep trying
                 self.message = f"cannot reach the cluster: {error}"
+                if self._closed.wait(every):
+                    return
 
     # -- messages from the frontend --------------------------------------------------------
     def _on_message(self, _widget, content: Any, _buffers) -> None:
