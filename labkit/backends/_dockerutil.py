@@ -6,12 +6,16 @@ touch anything else.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import re
 import time
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
-from ..errors import AlreadyExists, Unavailable
+from ..errors import AlreadyExists, InvalidInput, LabkitError, NotFound, Refused, Unavailable
+from ..model import Event
 from .base import LABEL
 
 KIND = LABEL + ".kind"
@@ -32,7 +36,6 @@ NO_DAEMON_HINT = ("start Docker (`sudo systemctl start docker`, or run `sudo doc
 
 def lab_id(value: str | None = None) -> str:
     """The lab id that labels everything (option `lab=`, else $LABKIT_LAB, else 'lab')."""
-    from ..errors import InvalidInput
     lab = value or os.environ.get("LABKIT_LAB") or DEFAULT_LAB
     if not _LAB.match(lab) or lab == IMAGES_LAB:
         raise InvalidInput(f"lab id {lab!r} is not valid",
@@ -60,9 +63,134 @@ def connect(base_url: str | None = None, timeout: int = 120):
         client = (docker.DockerClient(base_url=base_url, timeout=timeout) if base_url
                   else docker.from_env(timeout=timeout))
         client.ping()
-    except Exception as exc:  # docker raises DockerException, requests' errors, FileNotFoundError...
+    except engine_failures() + (OSError,) as exc:  # OSError: e.g. an unreadable TLS certificate
         raise Unavailable(f"no Docker daemon answers at {where} ({_short(exc)})", NO_DAEMON_HINT) from exc
     return client
+
+
+def engine_failures() -> tuple[type[Exception], ...]:
+    """What docker-py raises when the engine says no or cannot be reached: its own errors
+    (`APIError` is an HTTP error too) and requests' (a refused or timed-out connection)."""
+    import docker
+    import requests
+    return docker.errors.DockerException, requests.RequestException
+
+
+def engine_words(exc: BaseException) -> str:
+    """What the engine said: an APIError's explanation (the daemon's own message), else its text."""
+    return getattr(exc, "explanation", None) or str(exc)
+
+
+def labkit_error(exc: BaseException, what: str = "") -> LabkitError:
+    """docker-py's or requests' exception as labkit's error: what went wrong, and what to do next.
+    The one place that reads the engine's status codes; `what` names the call that failed."""
+    import docker
+    import requests
+    doing = f" (in {what})" if what else ""
+    said = _short(engine_words(exc))
+    if isinstance(exc, docker.errors.ImageNotFound):
+        return NotFound(f"the engine has no such image{doing}: {said}",
+                        "pull it (`docker pull IMAGE`) or build it (`docker build -t IMAGE .`); "
+                        "labkit makes its demo images itself")
+    if isinstance(exc, docker.errors.NotFound):
+        return NotFound(f"{said}{doing}", "it may have just been removed: look at cluster.state()")
+    if isinstance(exc, docker.errors.APIError):
+        status = exc.status_code
+        if status == 409:
+            return AlreadyExists(f"the engine refused it{doing}: {said}",
+                                 "it conflicts with something that exists: pick another name, or remove what is in the way")
+        if status == 400:
+            return InvalidInput(f"the engine rejected it{doing}: {said}", "check the names and values you gave")
+        if status in (401, 403):
+            return Refused(f"the engine forbids it{doing}: {said}",
+                           "use an engine you may manage (is your user in the docker group?)")
+        if status == 503:
+            return Unavailable(f"{said}{doing}", "a swarm takes changes only from a manager with a leader: "
+                               "power its managers back on (cluster.recover_node) and try again")
+        return Unavailable(f"the Docker engine failed{doing}: {said}",
+                           "try again; if it persists, read the engine's log (`journalctl -u docker`)")
+    if isinstance(exc, (docker.errors.InvalidArgument, docker.errors.InvalidRepository)):
+        return InvalidInput(f"{said}{doing}", "check the names and values you gave")
+    if isinstance(exc, requests.Timeout):
+        return Unavailable(f"the Docker engine did not answer in time{doing}",
+                           "it may be busy: try again in a moment (`docker info` shows whether it answers)")
+    if isinstance(exc, requests.ConnectionError):
+        return Unavailable(f"the Docker engine does not answer{doing} ({said})", NO_DAEMON_HINT)
+    return Unavailable(f"the Docker SDK failed{doing}: {said}", "try again; `docker info` shows whether the engine answers")
+
+
+@contextmanager
+def engine_errors(what: str = "") -> Iterator[None]:
+    """Let docker-py's and requests' exceptions out as labkit's errors (see labkit_error)."""
+    try:
+        yield
+    except engine_failures() as exc:
+        raise labkit_error(exc, what) from exc
+
+
+@contextmanager
+def tolerate(*statuses: int) -> Iterator[None]:
+    """Let the engine's answers with these HTTP statuses pass, for a step whose aim is reached
+    either way: 404, the object is gone already; 409, the container is not running, or is
+    being removed."""
+    import docker
+    try:
+        yield
+    except docker.errors.APIError as exc:
+        if exc.status_code not in statuses:
+            raise
+
+
+def speaks_labkit(cls: type) -> type:
+    """Class decorator: every public method of a backend (and its constructor) lets engine errors
+    out as labkit's, naming the call, as the Kubernetes backend's single request point does."""
+    for name, member in list(vars(cls).items()):
+        if inspect.isfunction(member) and (name == "__init__" or not name.startswith("_")):
+            setattr(cls, name, _speaking(member))
+    return cls
+
+
+def _speaking(method: Callable) -> Callable:
+    verb = "connect" if method.__name__ == "__init__" else method.__name__
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        subject = getattr(args[0], "name", args[0]) if args else None  # a DeploySpec: its name
+        with engine_errors(f"{verb}({subject!r})" if isinstance(subject, str) else verb):
+            return method(self, *args, **kwargs)
+    return call
+
+
+class RealTime:
+    """What a backend on a real engine keeps beside the engine: its clock (seconds since connect,
+    and the wall clock then, to place the engine's timestamps), the events labkit itself records
+    (a node switched off), and the snapshot's version, one more whenever what it shows changed."""
+
+    def __init__(self) -> None:
+        self._t0 = time.monotonic()
+        self._epoch0 = time.time()
+        self._own_events: list[Event] = []
+        self._fingerprint: object = None
+        self._version = 0
+
+    def now(self) -> float:
+        return time.monotonic() - self._t0
+
+    def advance(self, seconds: float, observe: Callable[[], None] | None = None) -> None:
+        time.sleep(max(0.0, seconds))
+
+    def _note(self, reason: str, obj: str, message: str, type: str = "Normal", source: str = "labkit") -> None:
+        self._own_events.append(Event(time=self.now(), reason=reason, object=obj, message=message,
+                                      type=type, source=source))
+
+    def _noted(self, since: float) -> list[Event]:
+        return [e for e in self._own_events if e.time >= since]
+
+    def _versioned(self, fingerprint: object) -> int:
+        if fingerprint != self._fingerprint:
+            self._fingerprint = fingerprint
+            self._version += 1
+        return self._version
 
 
 def _short(exc: BaseException) -> str:

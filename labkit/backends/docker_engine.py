@@ -21,8 +21,9 @@ import random
 import re
 import threading
 import time
-from typing import Callable
+from dataclasses import dataclass
 
+from .. import validate
 from ..errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
 from ..model import ClusterState, Component, Event, Node, Replica, WorkloadStatus
 from . import _dockerutil as du
@@ -38,12 +39,33 @@ NO_ORCHESTRATOR = ("plain Docker has no rolling update: replacing containers one
                    "dropping traffic is what an orchestrator adds")
 
 
-class DockerBackend:
+@dataclass
+class Record:
+    """What labkit remembers of one workload (the engine keeps only its containers)."""
+
+    image: str
+    desired: int
+    history: list[tuple[int, str]]  # (revision, image), oldest first
+    spec: DeploySpec | None = None  # None for one adopted from an earlier session (keep=True)
+
+    @property
+    def revision(self) -> int:
+        return self.history[-1][0]
+
+
+@du.speaks_labkit
+class DockerBackend(du.RealTime):
     """Containers on one Docker engine; see the module docstring."""
 
     name = "docker"
     simulated = False
+    on_simulator = False
     flavor = "docker"
+
+    @property
+    def max_replicas(self) -> int:
+        """The most replicas of one workload labkit asks of it: containers on one machine."""
+        return validate.max_replicas(50)
 
     def __init__(self, nodes: int = 1, flavor: str | None = None, seed: int = 0, *,
                  lab: str | None = None, keep: bool = False, base_url: str | None = None,
@@ -51,24 +73,17 @@ class DockerBackend:
         if flavor not in (None, "docker"):
             raise InvalidInput(f"the docker backend has only the 'docker' flavor, not {flavor!r}",
                                f"use labkit.connect('sim', flavor={flavor!r}) to imitate {flavor}")
+        super().__init__()
         self.lab = du.lab_id(lab)
         self.client = du.connect(base_url)
         self.keep = keep
         self.requested_nodes = nodes  # one engine is one host, whatever was asked
         self._rng = random.Random(seed)
-        self._t0 = time.monotonic()
-        self._epoch0 = time.time()
         self._progress = du.Progress("docker", quiet=quiet)
         self._lock = threading.RLock()
-        self._desired: dict[str, int] = {}
-        self._image: dict[str, str] = {}
-        self._history: dict[str, list[tuple[int, str]]] = {}
-        self._spec: dict[str, DeploySpec] = {}
+        self._workloads: dict[str, Record] = {}
         self._down: list[str] | None = None  # ids to bring back when the host recovers; None = host up
         self._lost: set[str] = set()  # ids of the containers the host's failure stopped (while it is down)
-        self._own_events: list[Event] = []
-        self._fingerprint: object = None
-        self._version = 0
         info = self.client.info()
         self._ncpu = int(info.get("NCPU") or 1)
         self.engine = f"the real Docker Engine {info.get('ServerVersion', '?')} on this machine"
@@ -78,13 +93,6 @@ class DockerBackend:
         if reaper:
             from .. import reaper as reaper_mod
             reaper_mod.watch(self.lab, keep=keep, base_url=base_url)
-
-    # -- time ------------------------------------------------------------------
-    def now(self) -> float:
-        return time.monotonic() - self._t0
-
-    def advance(self, seconds: float, observe: Callable[[], None] | None = None) -> None:
-        time.sleep(max(0.0, seconds))
 
     # -- what exists ----------------------------------------------------------------
     def _containers(self, workload: str | None = None) -> list:
@@ -100,9 +108,10 @@ class DockerBackend:
             labels = c.attrs.get("Labels", {})
             name = labels.get(du.WORKLOAD)
             if name:
-                self._desired[name] = self._desired.get(name, 0) + 1
-                self._image.setdefault(name, labels.get(LABEL + ".image", ""))
-                self._history.setdefault(name, [(int(labels.get(du.REVISION, "1")), self._image[name])])
+                if name not in self._workloads:
+                    image = labels.get(LABEL + ".image", "")
+                    self._workloads[name] = Record(image, 0, [(int(labels.get(du.REVISION, "1")), image)])
+                self._workloads[name].desired += 1
 
     @staticmethod
     def _cname(c) -> str:
@@ -131,7 +140,7 @@ class DockerBackend:
         try:
             self._progress.step(f"pulling {image}")
             self.client.images.pull(image)
-        except Exception as exc:
+        except du.engine_failures() as exc:  # no such image, or no registry: said better than the engine says it
             demo = ", ".join(sorted(images.DEMO_IMAGES))
             raise NotFound(f"image {image!r} is not on this Docker engine and cannot be pulled ({du._short(exc)})",
                            f"the demo images are {demo}; or build yours with `docker build -t {image} .`") from None
@@ -148,16 +157,12 @@ class DockerBackend:
             names = [f"{spec.name}.{i}" for i in range(1, spec.replicas + 1)]
             for n in names:
                 du.check_container_name(self.client, n, self.lab)
-            self._desired[spec.name] = spec.replicas
-            self._image[spec.name] = spec.image
-            self._history[spec.name] = [(1, spec.image)]
-            self._spec[spec.name] = spec
+            self._workloads[spec.name] = Record(spec.image, spec.replicas, [(1, spec.image)], spec)
             try:
                 self._start_replicas(spec.name, range(1, spec.replicas + 1), ports)
             except BaseException:
                 self._remove(self._containers(spec.name))
-                for table in (self._desired, self._image, self._history, self._spec):
-                    table.pop(spec.name, None)
+                del self._workloads[spec.name]
                 raise
 
     def _require_network(self, network: str) -> None:
@@ -169,13 +174,12 @@ class DockerBackend:
                            f"create it with `docker network create {network}`, or leave network=None") from None
 
     def _start_replicas(self, name: str, indices, ports: dict | None = None) -> None:
-        spec = self._spec.get(name)
-        image = self._image[name]
-        revision = self._history[name][-1][0]
+        record = self._workloads[name]
+        spec, image = record.spec, record.image
         for i in indices:
             extra = {k: v for k, v in (spec.labels if spec else {}).items() if not k.startswith(LABEL)}
             labels = dict(extra, **du.labels(self.lab, "replica", **{
-                du.WORKLOAD: name, du.REVISION: revision, LABEL + ".image": image, RESTART: "no"}))
+                du.WORKLOAD: name, du.REVISION: record.revision, LABEL + ".image": image, RESTART: "no"}))
             self.client.containers.run(
                 image, name=f"{name}.{i}", hostname=f"{name}-{i}", detach=True, labels=labels,
                 environment=dict(spec.env) if spec else None,
@@ -186,13 +190,13 @@ class DockerBackend:
     def scale(self, name: str, replicas: int) -> None:
         with self._lock:
             self._require_up()
-            self._known(name)
+            record = self._known(name)
             have = sorted(self._containers(name), key=lambda c: _index(self._cname(c)))
-            self._desired[name] = replicas
+            record.desired = replicas
             if replicas > len(have):
                 taken = {_index(self._cname(c)) for c in have}
                 free = [i for i in range(1, replicas + len(have) + 1) if i not in taken][:replicas - len(have)]
-                spec = self._spec.get(name)
+                spec = record.spec
                 for i in free:
                     du.check_container_name(self.client, f"{name}.{i}", self.lab)
                 ports = _ports(spec.ports, replicas) if spec else None
@@ -228,27 +232,23 @@ class DockerBackend:
         self.pause(name)
 
     def history(self, name: str) -> list[tuple[int, str]]:
-        self._known(name)
-        return list(self._history.get(name, []))
+        return list(self._known(name).history)
 
     def delete(self, name: str) -> None:
         with self._lock:
             self._known(name)
             self._remove(self._containers(name))
-            for table in (self._desired, self._image, self._history, self._spec):
-                table.pop(name, None)
+            del self._workloads[name]
 
-    def _known(self, name: str) -> None:
-        if name not in self._desired:
+    def _known(self, name: str) -> Record:
+        if name not in self._workloads:
             raise NotFound(f"no workload named {name!r} on this Docker engine", "deploy it first")
+        return self._workloads[name]
 
     def _remove(self, containers) -> None:
         for c in containers:
-            try:
+            with du.tolerate(404, 409):  # gone already, or its removal is in progress: the aim is reached
                 self.client.api.remove_container(c.id, force=True, v=True)
-            except Exception as exc:  # already gone is fine
-                if "No such container" not in str(exc) and "is already in progress" not in str(exc):
-                    raise
 
     # -- plain containers ------------------------------------------------------------------
     def run_container(self, name: str, image: str, restart: str) -> None:
@@ -302,15 +302,13 @@ class DockerBackend:
                     self._lost.add(c.id)
                     if c.attrs.get("Labels", {}).get(RESTART) in ("always", "unless-stopped"):
                         back.append(c.id)
-                    try:
+                    with du.tolerate(404):  # removed since the listing: stopped all the same
                         self.client.api.stop(c.id, timeout=0)  # a stop (not kill): restart policies stay quiet
-                    except Exception:
-                        pass
             self._down = back
-            self._own_events.append(Event(time=self.now(), reason="NodeDown", object=f"node/{HOST}",
-                                          message=f"{HOST} failed: every container on it stopped", type="Warning", source="labkit"))
+            self._note("NodeDown", f"node/{HOST}", f"{HOST} failed: every container on it stopped", type="Warning")
 
     def recover_node(self, name: str) -> None:
+        import docker
         self._host(name)
         with self._lock:
             if self._down is None:
@@ -320,11 +318,10 @@ class DockerBackend:
             for cid in back:
                 try:
                     self.client.api.start(cid)
-                except Exception:
+                except docker.errors.APIError:  # removed, or cannot start now: it stays down, as on a real boot
                     pass
-            self._own_events.append(Event(time=self.now(), reason="NodeUp", object=f"node/{HOST}",
-                                          message=f"{HOST} is back: dockerd restarted {len(back)} container(s) whose "
-                                          "restart policy is always/unless-stopped; the others stay down", type="Normal", source="labkit"))
+            self._note("NodeUp", f"node/{HOST}", f"{HOST} is back: dockerd restarted {len(back)} container(s) whose "
+                       "restart policy is always/unless-stopped; the others stay down")
 
     def drain(self, name: str) -> None:
         self._host(name)
@@ -345,16 +342,16 @@ class DockerBackend:
             replicas = [self._replica(c) for c in containers]
         replicas.sort(key=lambda r: (r.workload, _index(r.name), r.name))
         workloads = []
-        for name in sorted(self._desired):
+        for name, record in sorted(self._workloads.items()):
             mine = [r for r in replicas if r.workload == name]
-            image = self._image.get(name, "")
+            image = record.image
             ready = sum(1 for r in mine if r.ready)
             exited = sum(1 for r in mine if r.phase in ("failed", "succeeded"))
             workloads.append(WorkloadStatus(
-                name=name, image=image, desired=self._desired[name],
+                name=name, image=image, desired=record.desired,
                 current=sum(1 for r in mine if r.phase != "terminating"), ready=ready,
                 updated=sum(1 for r in mine if r.image == image), available=ready,
-                revision=self._history.get(name, [(1, image)])[-1][0], kind="containers", strategy="none",
+                revision=record.revision, kind="containers", strategy="none",
                 message=(f"{exited} container(s) exited: nothing restarts them on plain Docker" if exited else ""),
                 labels=((du.WORKLOAD, name),)))
         running = sum(1 for r in replicas if r.phase == "running")
@@ -362,16 +359,13 @@ class DockerBackend:
                     cpu_capacity=self._ncpu * 1000, memory_capacity=self._mem, pods_capacity=1000,
                     pods_allocated=running, status="Ready" if self._down is None else "Down",
                     labels=(("engine", f"docker {self._server}"),))
-        fingerprint = (tuple(replicas), tuple(workloads), node)
-        if fingerprint != self._fingerprint:
-            self._fingerprint = fingerprint
-            self._version += 1
+        version = self._versioned((tuple(replicas), tuple(workloads), node))
         return ClusterState(
             backend=self.name, flavor=self.flavor, time=self.now(), nodes=(node,),
             workloads=tuple(workloads), replicas=tuple(replicas),
             components=(Component(name="dockerd", running=self._down is None, node=HOST),
                         Component(name="containerd", running=self._down is None, node=HOST)),
-            version=self._version, lab=self.lab)
+            version=version, lab=self.lab)
 
     def _replica(self, c) -> Replica:
         a = c.attrs
@@ -398,10 +392,8 @@ class DockerBackend:
             phase, reason = "failed", "HostDown"
         restarts = 0
         if labels.get(RESTART, "no") != "no":
-            try:
+            with du.tolerate(404):  # removed since the listing: no restarts to count
                 restarts = int(self.client.api.inspect_container(c.id).get("RestartCount") or 0)
-            except Exception:
-                pass
         return Replica(
             name=self._cname(c), workload=labels.get(du.WORKLOAD, ""), node=HOST,
             image=labels.get(LABEL + ".image") or a.get("Image", ""), phase=phase, ready=phase == "running",
@@ -411,7 +403,7 @@ class DockerBackend:
     def events(self, since: float = 0.0) -> list[Event]:
         start = self._epoch0 + max(since, 0.0)
         until = time.time()
-        out = [e for e in self._own_events if e.time >= since]
+        out = self._noted(since)
         if start < until:
             stream = self.client.events(since=start, until=until, decode=True,
                                         filters={"type": "container", "label": f"{LABEL}={self.lab}"})
@@ -436,18 +428,12 @@ class DockerBackend:
         """Remove every container of this lab (workloads and plain ones); nothing else."""
         with self._lock:
             self._remove(self._containers())
-            self._desired.clear()
-            self._image.clear()
-            self._history.clear()
-            self._spec.clear()
+            self._workloads.clear()
             self._down = None
             self._lost.clear()
 
     def close(self) -> None:
-        try:
-            self.client.close()
-        except Exception:
-            pass
+        self.client.close()
 
     # -- requests ----------------------------------------------------------------------
     def expose(self, name: str, port: int) -> None:
@@ -457,8 +443,7 @@ class DockerBackend:
     def service(self, name: str):
         """What `name` answers at (a traffic.Service: its port 80's published port), or None."""
         from ..traffic import Service as Exposed
-        self._known(name)
-        spec = self._spec.get(name)
+        spec = self._known(name).spec
         for p in spec.ports if spec else ():
             published, _, target = str(p).partition("/")[0].rpartition(":")
             if target == "80":
@@ -535,8 +520,5 @@ def crash(container) -> None:
             return
         except (PermissionError, ProcessLookupError):
             pass  # a remote engine or not root: fall back to docker kill
-    try:
+    with du.tolerate(409):  # not running (any more): dead already
         container.kill()
-    except Exception as exc:
-        if "is not running" not in str(exc):
-            raise

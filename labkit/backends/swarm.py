@@ -31,6 +31,7 @@ import time
 from dataclasses import replace
 from typing import Callable
 
+from .. import validate
 from ..errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
 from ..model import ClusterState, Component, Event, Node, Replica, SwarmInfo, WorkloadStatus
 from . import _dockerutil as du
@@ -50,12 +51,19 @@ _ROLLOUT = {None: "complete", "": "complete", "updating": "progressing", "paused
 ELECTION_TRIES = 5  # one change sent across leadership moves (cold CI met two in a row)
 
 
-class SwarmBackend:
+@du.speaks_labkit
+class SwarmBackend(du.RealTime):
     """Services on a real swarm; see the module docstring."""
 
     name = "swarm"
     simulated = False
+    on_simulator = False
     flavor = "swarm"
+
+    @property
+    def max_replicas(self) -> int:
+        """The most replicas of one workload labkit asks of it: tasks across the playground's Docker-in-Docker nodes."""
+        return validate.max_replicas(100)
 
     def __init__(self, nodes: int = 3, flavor: str | None = None, seed: int = 0, *,
                  managers: int = 1, init: bool = True, name: str | None = None,
@@ -70,6 +78,7 @@ class SwarmBackend:
         if not init and nodes != 1:
             raise InvalidInput(f"a swarm begins on one machine: init=False takes nodes=1, not {nodes}",
                                "each `docker swarm join` then adds a machine")
+        super().__init__()
         # A second swarm in one notebook (name="ha") gets a lab of its own: its own machines.
         self.lab = du.lab_id(f"{du.lab_id(lab)}-{name}" if name else lab)
         self.host = du.connect(base_url)
@@ -77,13 +86,8 @@ class SwarmBackend:
         self._rng = random.Random(seed)
         self._progress = du.Progress("swarm", quiet=quiet)
         self._lock = threading.RLock()
-        self._t0 = time.monotonic()
-        self._epoch0 = time.time()
         self._history: dict[str, list[tuple[int, str]]] = {}
         self._exposed: dict[str, int] = {}  # service -> the port asked for (the playground's tasks publish their own)
-        self._own_events: list[Event] = []
-        self._fingerprint: object = None
-        self._version = 0
         self._last = ClusterState(backend=self.name, flavor=self.flavor, time=0.0)
         self.startup_seconds = 0.0
         self.pg = None
@@ -141,7 +145,7 @@ class SwarmBackend:
             try:
                 return action()
             except docker.errors.APIError as error:
-                if "lost leader status" not in str(error) or attempt == ELECTION_TRIES - 1:
+                if "lost leader status" not in du.engine_words(error) or attempt == ELECTION_TRIES - 1:
                     raise
                 time.sleep(1.0)  # raft's next election: a rejoining manager may move leadership twice
 
@@ -169,13 +173,6 @@ class SwarmBackend:
         self._progress.step("docker swarm init (on your engine; `labkit reset` leaves it again)")
         self.host.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377", labels={LABEL: self.lab})
         return True
-
-    # -- time ----------------------------------------------------------------------
-    def now(self) -> float:
-        return time.monotonic() - self._t0
-
-    def advance(self, seconds: float, observe: Callable[[], None] | None = None) -> None:
-        time.sleep(max(0.0, seconds))
 
     # -- lookups ------------------------------------------------------------------------
     def _services(self) -> list:
@@ -240,8 +237,7 @@ class SwarmBackend:
                 self._remove_service(spec.name)  # interrupted mid-call: whatever got made goes
                 raise
             self._history[spec.name] = [(1, spec.image)]
-            self._own_events.append(Event(time=self.now(), reason="ServiceCreated", object=f"service/{spec.name}",
-                                          message=f"{spec.replicas} x {spec.image}", source="swarm manager"))
+            self._note("ServiceCreated", f"service/{spec.name}", f"{spec.replicas} x {spec.image}", source="swarm manager")
 
     def _remove_service(self, name: str) -> None:
         import docker
@@ -276,7 +272,7 @@ class SwarmBackend:
             try:
                 self.api.images.pull(image)
                 return
-            except Exception:
+            except du.engine_failures():  # no such image, or no registry: said below, better
                 pass
         demo = ", ".join(sorted(images.DEMO_IMAGES))
         raise NotFound(f"image {image!r} is not on the swarm's nodes and no registry can provide it",
@@ -299,8 +295,7 @@ class SwarmBackend:
             s.update(image=image, update_config=_update_config(current, strategy))
             history = self._history.setdefault(name, [(1, _image(s.attrs))])
             history.append((history[-1][0] + 1, image))
-            self._own_events.append(Event(time=self.now(), reason="UpdateStarted", object=f"service/{name}",
-                                          message=f"rolling out {image}", source="swarm manager"))
+            self._note("UpdateStarted", f"service/{name}", f"rolling out {image}", source="swarm manager")
 
     def rollback(self, name: str) -> None:
         self._leader()
@@ -310,15 +305,11 @@ class SwarmBackend:
             if not previous:
                 raise Refused(f"{name} has no previous revision to roll back to",
                               "update it first: rollback returns to the spec before the last update")
-            api = self.api.api
-            response = api._post_json(api._url("/services/{0}/update", s.id), data=s.attrs["Spec"],
-                                      params={"version": s.version, "rollback": "previous"})
-            api._raise_for_status(response)
+            rollback_service(self.api.api, s.id, s.version, s.attrs["Spec"])
             image = _image({"Spec": previous})
             history = self._history.setdefault(name, [(1, _image(s.attrs))])
             history.append((history[-1][0] + 1, image))
-            self._own_events.append(Event(time=self.now(), reason="RollbackStarted", object=f"service/{name}",
-                                          message=f"rolling back to {image}", source="swarm manager"))
+            self._note("RollbackStarted", f"service/{name}", f"rolling back to {image}", source="swarm manager")
 
     def pause(self, name: str) -> None:
         self._service(name)
@@ -379,8 +370,7 @@ class SwarmBackend:
             container.reload()
             if container.status == "running":
                 container.kill()  # the power goes: dockerd and every task on the node die at once
-            self._own_events.append(Event(time=self.now(), reason="NodeDown", object=f"node/{name}",
-                                          message=f"{name} switched off", type="Warning", source="labkit"))
+            self._note("NodeDown", f"node/{name}", f"{name} switched off", type="Warning")
 
     def recover_node(self, name: str) -> None:
         """Power a node back on; returns when its engine answers (a manager: when the swarm does)."""
@@ -390,9 +380,7 @@ class SwarmBackend:
             if container.status != "running":
                 container.start()
                 self.pg.wait_engine(i)
-            self._own_events.append(Event(time=self.now(), reason="NodeUp", object=f"node/{name}",
-                                          message=f"{name} powered on: its dockerd restarts and rejoins the swarm",
-                                          source="labkit"))
+            self._note("NodeUp", f"node/{name}", f"{name} powered on: its dockerd restarts and rejoins the swarm")
             if i in self.managers.indices:
                 self.settle()
 
@@ -410,7 +398,7 @@ class SwarmBackend:
         from .playground import index_of
         try:
             state = (self.pg.node_client(index_of(name)).info().get("Swarm") or {}).get("LocalNodeState")
-        except Exception:
+        except du.engine_failures():  # its engine does not answer (yet): not in a swarm
             return False
         return state in ("active", "pending")
 
@@ -432,8 +420,7 @@ class SwarmBackend:
             except BaseException:
                 self.remove_machine(name)
                 raise
-            self._own_events.append(Event(time=self.now(), reason="NodeJoined", object=f"node/{name}", message=f"joined as a {role}",
-                                          source="swarm manager"))
+            self._note("NodeJoined", f"node/{name}", f"joined as a {role}", source="swarm manager")
             return name
 
     def join_token(self, role: str = "worker") -> str:
@@ -480,8 +467,8 @@ class SwarmBackend:
             spec = dict(node.attrs["Spec"])
             spec["Availability"] = value
             node.update(spec)
-            self._own_events.append(Event(time=self.now(), reason="NodeDrained" if value == "drain" else "NodeActive",
-                                          object=f"node/{name}", message=f"availability {value}", source="swarm manager"))
+            self._note("NodeDrained" if value == "drain" else "NodeActive", f"node/{name}", f"availability {value}",
+                       source="swarm manager")
 
     def kill_replica(self, name: str | None = None) -> str:
         with self._lock:
@@ -504,11 +491,8 @@ class SwarmBackend:
                 host = self._hostnames().get(found.get("NodeID"), "")
                 from .playground import index_of
                 engine = self.pg.node_client(index_of(host) or 1)
-            try:
+            with du.tolerate(404, 409):  # gone, or not running any more: dead already
                 engine.containers.get(cid).kill()  # inside its node: Swarm sees the task fail
-            except Exception as exc:
-                if "is not running" not in str(exc) and "No such container" not in str(exc):
-                    raise
             return name
 
     def _any_task(self, name: str) -> dict | None:
@@ -635,8 +619,6 @@ class SwarmBackend:
     def state(self) -> ClusterState:
         """The swarm as its managers see it; the machines alone before `swarm init`; and, while
         no manager can answer, the last picture with the switched-off machines taken out."""
-        import docker
-        import requests
         if self.managers is not None:
             if not self._formed:
                 return self._machines_state()
@@ -644,7 +626,7 @@ class SwarmBackend:
                 return self._state_without_leader()
         try:
             return self._state()
-        except (docker.errors.DockerException, requests.RequestException):
+        except du.engine_failures():
             if self.managers is None:
                 raise
             return self._state_without_leader()
@@ -666,13 +648,10 @@ class SwarmBackend:
 
     def _snapshot(self, nodes: tuple, workloads: tuple, replicas: tuple, swarm: SwarmInfo,
                   problem: str = "") -> ClusterState:
-        fingerprint = (nodes, workloads, replicas)
-        if fingerprint != self._fingerprint:
-            self._fingerprint = fingerprint
-            self._version += 1
+        version = self._versioned((nodes, workloads, replicas))
         return ClusterState(backend=self.name, flavor=self.flavor, time=self.now(), nodes=nodes,
                             workloads=workloads, replicas=replicas, components=_components(nodes),
-                            version=self._version, lab=self.lab, problem=problem,
+                            version=version, lab=self.lab, problem=problem,
                             swarm=replace(swarm, playground=self.pg is not None))
 
     def _state(self) -> ClusterState:
@@ -736,7 +715,7 @@ class SwarmBackend:
             labels=tuple(sorted((k, v) for k, v in (spec.get("Labels") or {}).items() if not k.startswith(LABEL))))
 
     def events(self, since: float = 0.0) -> list[Event]:
-        out = [e for e in self._own_events if e.time >= since]
+        out = self._noted(since)
         for r, t in self._visible_tasks():
             if r.created >= since:
                 out.append(Event(time=r.created, reason="Scheduled", object=f"task/{r.name}",
@@ -779,7 +758,7 @@ class SwarmBackend:
             while ids and time.monotonic() < deadline:
                 try:
                     left = [c for c in self._task_containers()]
-                except Exception:
+                except du.engine_failures():  # the host engine did not answer: stop waiting
                     left = []
                 if not left:
                     break
@@ -796,7 +775,7 @@ class SwarmBackend:
         for engine in engines:
             try:
                 found += engine.containers.list(all=True, ignore_removed=True, filters={"label": wanted})
-            except Exception:
+            except du.engine_failures():  # a node's engine going down meanwhile: nothing of ours runs there
                 pass
         return found
 
@@ -823,10 +802,7 @@ class SwarmBackend:
     def close(self) -> None:
         if self.pg is not None:
             self.pg.close()
-        try:
-            self.host.close()
-        except Exception:
-            pass
+        self.host.close()
 
 
 def _components(nodes: tuple) -> tuple[Component, ...]:
@@ -840,6 +816,17 @@ def _components(nodes: tuple) -> tuple[Component, ...]:
         else:
             out.append(Component(name="agent", running=node.ready, node=node.name))
     return tuple(out)
+
+
+def rollback_service(api, service_id: str, version: int, spec: dict) -> None:
+    """`docker service rollback`: the manager swaps the service back to its PreviousSpec.
+
+    docker-py has no verb for it (its `update_service` cannot send the API's `rollback=previous`
+    query, which makes the manager ignore the spec sent and use the previous one), so this is
+    the one place labkit calls docker-py's private request helpers; `api` is a `docker.APIClient`."""
+    response = api._post_json(api._url("/services/{0}/update", service_id), data=spec,
+                              params={"version": version, "rollback": "previous"})
+    api._raise_for_status(response)
 
 
 def _task_name(service: str, task: dict) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 
 from ..errors import Unavailable
+from ._dockerutil import engine_failures
 from .playground import Playground, index_of
 
 ELECTION_WAIT = 60.0  # seconds: Raft's election timeout is ~10 s; on a busy machine it takes longer
@@ -82,7 +83,7 @@ class Managers:
                     self.seen(client.nodes.list())
                     self.current = i
                     return client
-                except Exception:
+                except engine_failures():  # not answering, or not a manager (any more): ask the next
                     continue
             if time.monotonic() > deadline:
                 raise Unavailable(f"no manager of this swarm answered within {wait:g} s",
