@@ -2,12 +2,14 @@
 
 Each controller keeps a queue of keys to look at; watches put keys in it,
 and the queue drains once per moment of virtual time, so a burst of changes
-costs one look (the informer + work-queue pattern of the real thing).
+costs one look (the informer + work-queue pattern of the real thing). A look
+(a reconcile) returns a Result: done, or look again later (client-go's rules).
 Status counters are kept from the watch stream, as informers do, so a
 look at a deployment costs O(replica sets), not O(pods).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from .api import APIServer, fenceposts
@@ -20,16 +22,31 @@ NODE_MONITOR_PERIOD = 5.0
 # PR 126287, pkg/controller/nodelifecycle/config/v1alpha1/defaults.go); 40 s before.
 NODE_GRACE_PERIOD = 50.0
 EVICTION_TIMEOUT = 300.0  # default tolerationSeconds for not-ready / unreachable
+# client-go's default per-item rate limiter (workqueue.DefaultItemBasedRateLimiter): a key that asks
+# for a retry waits 5 ms, twice that on its next retry in a row, and so on up to 1000 s.
+RETRY_START, RETRY_CAP = 0.005, 1000.0
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a reconcile asks of its queue (controller-runtime's reconcile.Result): nothing (done),
+    a look again in `requeue_after` seconds, or a `retry` after the key's back-off, which doubles
+    with each retry in a row; a look that asks for no retry resets it (the rate limiter's Forget)."""
+
+    requeue_after: float | None = None
+    retry: bool = False
 
 
 class WorkQueue:
-    """Coalescing work queue: keys added while waiting are looked at once."""
+    """Coalescing work queue: keys added while waiting are looked at once. `sync(key)` returns a
+    Result, or None for done."""
 
-    def __init__(self, clock: Clock, api: APIServer, sync: Callable[[str], None], delay: float = 0.0) -> None:
+    def __init__(self, clock: Clock, api: APIServer, sync: Callable[[str], Result | None], delay: float = 0.0) -> None:
         self.clock, self.api, self.sync, self.delay = clock, api, sync, delay
         self.keys: dict[str, None] = {}
         self.scheduled = False
         self.running = True
+        self.backoff: dict[str, float] = {}  # key -> its wait before the next retry
 
     def add(self, key: str) -> None:
         self.keys[key] = None
@@ -47,7 +64,19 @@ class WorkQueue:
             return
         keys, self.keys = list(self.keys), {}
         for key in keys:
-            self.sync(key)
+            self.done(key, self.sync(key))
+
+    def done(self, key: str, result: Result | None) -> None:
+        """Honour a reconcile's result: a retry after the key's back-off, a look after
+        `requeue_after`, or nothing."""
+        if result is not None and result.retry:
+            wait = self.backoff.get(key, RETRY_START)
+            self.backoff[key] = min(wait * 2, RETRY_CAP)
+            self.clock.call_later(wait, lambda: self.add(key))
+            return
+        self.backoff.pop(key, None)
+        if result is not None and result.requeue_after is not None:
+            self.clock.call_later(result.requeue_after, lambda: self.add(key))
 
     def start(self) -> None:
         self.running = True
@@ -61,7 +90,14 @@ def suffix(clock: Clock, length: int = 5) -> str:
 
 
 class ReplicaSetController:
-    """Keeps each ReplicaSet's number of pods at its `replicas`."""
+    """Keeps each ReplicaSet's number of pods at its `replicas`.
+
+    A ReplicaSet's `pods`, `active`, `ready` and `available` are this controller's cache, kept from
+    the pod watch as an informer keeps one: they change in place and are never written through the
+    API server. (The real controller writes them as the ReplicaSet's status; here a write for every
+    pod that turns ready would bump the store's revision and the served API's watch feed, which
+    already counts a pod's change as its replica set's: kube/watch.py. The served API renders them
+    from the object: kube/resources.py.)"""
 
     def __init__(self, api: APIServer, clock: Clock, on_status: Callable[[str], None]) -> None:
         self.api, self.clock, self.on_status = api, clock, on_status
@@ -150,7 +186,11 @@ def delete_pod(api: APIServer, pod: Pod, source: str) -> None:
 
 
 class DeploymentController:
-    """Rolls deployments out: new ReplicaSet up, old ones down, within maxSurge/maxUnavailable."""
+    """Rolls deployments out: new ReplicaSet up, old ones down, within maxSurge/maxUnavailable.
+
+    A deployment's `condition` is written when it changes (kubectl rollout status hears it);
+    `last_progress` changes in place between those writes: writing it on each look would wake
+    this controller's own watch for another look."""
 
     def __init__(self, api: APIServer, clock: Clock) -> None:
         self.api, self.clock = api, clock
@@ -171,7 +211,7 @@ class DeploymentController:
         items = self.api.items("replicasets")
         return sorted((items[n] for n in self.owned.get(name, ()) if n in items), key=lambda rs: rs.revision)
 
-    def sync(self, name: str) -> None:
+    def sync(self, name: str) -> Result | None:
         d = self.api.items("deployments").get(name)
         if d is None:
             return
@@ -191,8 +231,9 @@ class DeploymentController:
             self._recreate(d, new, old)
         else:
             self._rolling(d, new, old)
-        self._track_progress(d, new, old)
+        result = self._track_progress(d, new, old)
         self._clean_history(d, old)
+        return result
 
     def _new_replica_set(self, d: Deployment, sets: list[ReplicaSet]) -> ReplicaSet:
         revision = max((rs.revision for rs in sets), default=0) + 1
@@ -264,13 +305,17 @@ class DeploymentController:
         others = sum(rs.replicas for rs in sets if rs is not target)
         self._set_replicas(d, target, max(d.replicas - others, 0))
 
-    def _track_progress(self, d: Deployment, new: ReplicaSet, old: list[ReplicaSet]) -> None:
+    def _track_progress(self, d: Deployment, new: ReplicaSet, old: list[ReplicaSet]) -> Result | None:
         before = d.condition
-        self._progress(d, new, old)
+        result = self._progress(d, new, old)
         if d.condition != before and self.api.reachable:  # a status update: watchers (kubectl rollout status) hear it
             self.api.write("deployments", d)
+        return result
 
-    def _progress(self, d: Deployment, new: ReplicaSet, old: list[ReplicaSet]) -> None:
+    def _progress(self, d: Deployment, new: ReplicaSet, old: list[ReplicaSet]) -> Result | None:
+        """The rollout's condition; while it moves, a look again just after its progress deadline
+        (has it stalled by then?)."""
+        result = None
         complete = (new.replicas == d.replicas and new.available == d.replicas
                     and not any(rs.replicas or rs.active for rs in old))
         marker = (new.replicas, new.available, sum(rs.replicas for rs in old), d.replicas)
@@ -287,13 +332,14 @@ class DeploymentController:
             d.last_progress = self.clock.now
             if d.condition != "ReplicaSetUpdated":
                 d.condition = "ReplicaSetUpdated"
-            self.clock.call_later(d.progress_deadline + 0.5, lambda n=d.name: self.queue.add(n))
+            result = Result(requeue_after=d.progress_deadline + 0.5)
         elif self.clock.now - d.last_progress > d.progress_deadline and d.condition != "ProgressDeadlineExceeded":
             d.condition = "ProgressDeadlineExceeded"
             self.api.record("ProgressDeadlineExceeded", f"deployment/{d.name}",
                             f'ReplicaSet "{new.name}" has timed out progressing.', type="Warning",
                             source="deployment-controller")
         self.markers[d.name] = marker
+        return result
 
     def _clean_history(self, d: Deployment, old: list[ReplicaSet]) -> None:
         spent = [rs for rs in old if rs.replicas == 0 and rs.active == 0 and not rs.pods]

@@ -113,7 +113,9 @@ class ReplicaSet:
     def __init__(self, name: str, owner: str, replicas: int, template: Template, revision: int):
         self.name, self.owner, self.replicas, self.template, self.revision = name, owner, replicas, template, revision
         self.pods: set[str] = set()
-        self.active = self.ready = self.available = 0  # status, kept by the controller from watches
+        # pods and these counts are the replica set controller's cache, kept from the pod watch and
+        # never written through the API server (see ReplicaSetController)
+        self.active = self.ready = self.available = 0
         self.resource_version = 0
 
 
