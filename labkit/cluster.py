@@ -279,7 +279,7 @@ class Cluster:
         validate.start_delay((env or {}).get("START_DELAY"))
         spec = DeploySpec(
             name=validate.name(name, flavor=self.flavor), image=validate.image(image),
-            replicas=validate.replicas(replicas, self.backend.name), env=dict(env or {}),
+            replicas=validate.replicas(replicas, self.backend.max_replicas, self.backend.name), env=dict(env or {}),
             ports=tuple(ports), network=network, labels=dict(labels or {}),
             strategy=make_strategy(**strategy), cpu=validate.resource(cpu, "cpu", "millicores"),
             memory=validate.resource(memory, "memory", "MiB"), probe=probe(readiness))
@@ -575,7 +575,7 @@ class Workload:
         return self
 
     def scale(self, replicas: int) -> "Workload":
-        return self._act("scale", validate.replicas(replicas, self._backend.name))
+        return self._act("scale", validate.replicas(replicas, self._backend.max_replicas, self._backend.name))
 
     def update(self, image: str, **strategy) -> "Workload":
         """Roll out a new image (Kubernetes: max_surge, max_unavailable, type;

@@ -23,7 +23,7 @@ _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-
 _IMAGE = re.compile(
     rf"{_DOMAIN}{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?(?:@sha256:[a-f0-9]{{64}})?")
 
-DEFAULT_MAX_REPLICAS = {"sim": 200_000, "docker": 50, "swarm": 100, "kubernetes": 500}
+SIM_MAX_REPLICAS = 200_000  # what the simulator answers within a second or two (bench/scale.py)
 
 
 def name(value: object, what: str = "name", flavor: str = "kubernetes") -> str:
@@ -69,8 +69,9 @@ def image(value: object) -> str:
     return value
 
 
-def replicas(value: object, backend: str = "sim") -> int:
-    """A replica count: a whole number from 0 to the backend's safety cap."""
+def replicas(value: object, cap: int = SIM_MAX_REPLICAS, where: str = "sim") -> int:
+    """A replica count: a whole number from 0 to `cap`, the safety cap of the backend `where`
+    (its `max_replicas`)."""
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -80,20 +81,18 @@ def replicas(value: object, backend: str = "sim") -> int:
     if value < 0:
         raise InvalidInput(f"replicas cannot be negative ({value})",
                            "use 0 to stop every replica but keep the workload")
-    cap = max_replicas(backend)
     if value > cap:
         raise InvalidInput(
-            f"{value} replicas is more than labkit allows on the {backend} backend ({cap})",
-            "set LABKIT_MAX_REPLICAS to raise the cap if your machine can take it"
-            if backend != "sim" else "the simulator stops at this many to stay responsive")
+            f"{value} replicas is more than labkit allows on the {where} backend ({cap})",
+            "the simulator stops at this many to stay responsive" if cap == SIM_MAX_REPLICAS else
+            "set LABKIT_MAX_REPLICAS to raise the cap if your machine can take it")
     return value
 
 
-def max_replicas(backend: str) -> int:
+def max_replicas(default: int) -> int:
+    """A real engine's safety cap: `default`, or LABKIT_MAX_REPLICAS where the student set it."""
     env = os.environ.get("LABKIT_MAX_REPLICAS")
-    if env and env.isdigit() and backend != "sim":
-        return int(env)
-    return DEFAULT_MAX_REPLICAS.get(backend, 100)
+    return int(env) if env and env.isdigit() else default
 
 
 def percent_or_int(value: object, what: str) -> int | str:

@@ -516,3 +516,22 @@ def test_a_swarm_change_is_sent_again_when_its_manager_lost_the_leadership_meanw
         swarm._across_an_election(lambda: (_ for _ in ()).throw(lost))
     with pytest.raises(docker.errors.APIError, match="no such service"):
         swarm._across_an_election(lambda: (_ for _ in ()).throw(docker.errors.APIError("no such service")))
+
+
+def test_each_backend_declares_its_replica_cap(monkeypatch):
+    """backends declare `max_replicas` (no cap keyed by a backend's name); LABKIT_MAX_REPLICAS moves
+    a real engine's, never the simulator's."""
+    from labkit.backends.docker_engine import DockerBackend
+    from labkit.backends.kubernetes import KubernetesBackend
+    from labkit.backends.sim import SimBackend
+    from labkit.backends.swarm import SwarmBackend
+    real = (DockerBackend, SwarmBackend, KubernetesBackend)
+    assert [cls.max_replicas.fget(None) for cls in real] == [50, 100, 500]
+    monkeypatch.setenv("LABKIT_MAX_REPLICAS", "7")
+    assert [cls.max_replicas.fget(None) for cls in real] == [7, 7, 7]
+    assert SimBackend.max_replicas == validate.SIM_MAX_REPLICAS
+    with pytest.raises(InvalidInput, match="set LABKIT_MAX_REPLICAS"):
+        validate.replicas(8, 7, "docker")
+    sim = labkit.connect("sim", nodes=1, seed=0)
+    error = refused(sim, lambda: sim.deploy("web", "web-server:1", replicas=validate.SIM_MAX_REPLICAS + 1), InvalidInput)
+    assert "stay responsive" in error.hint

@@ -105,6 +105,8 @@ class Backend(Protocol):
 
     name: str  # "sim", "docker", "swarm", "kubernetes"
     simulated: bool  # time passes only when asked (the simulator); else it passes by itself
+    max_replicas: int  # the most replicas labkit lets one workload ask for here (validate.replicas)
+    on_simulator: bool  # the cluster is labkit's simulator, in this kernel or served (`labkit serve`)
     flavor: str  # "kubernetes", "swarm" or "docker"
     engine: str  # what runs underneath, with its version: "the real Docker Engine 20.10.24 on this machine"
 

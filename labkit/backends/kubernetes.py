@@ -27,7 +27,7 @@ import warnings
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from .. import kubecontext
+from .. import kubecontext, validate
 from ..errors import AlreadyExists, InvalidInput, LabkitError, NotFound, Refused, Timeout, Unavailable
 from ..model import ClusterState, Event
 from .base import LABEL, DeploySpec, UpdateStrategy
@@ -57,6 +57,11 @@ class KubernetesBackend:
     simulated = False  # a served simulator too: its clock runs by itself, like a real cluster's
     flavor = "kubernetes"
 
+    @property
+    def max_replicas(self) -> int:
+        """The most replicas of one workload labkit asks of it: pods a small local cluster (minikube) takes."""
+        return validate.max_replicas(500)
+
     def __init__(self, nodes: int = 3, flavor: str | None = None, seed: int = 0,
                  context: str | None = None, allow_remote: bool = False,
                  namespace: str | None = None, name: str | None = None, **options: Any) -> None:
@@ -67,7 +72,6 @@ class KubernetesBackend:
         if unknown:
             raise InvalidInput(f"unknown option(s) for the kubernetes backend: {', '.join(sorted(unknown))}",
                                "it takes context=, allow_remote=, namespace=, name=, request_timeout=, eviction_seconds=")
-        from .. import validate
 
         if name is not None and namespace is None:
             namespace = f"{DEFAULT_NAMESPACE}-{validate.name(name, 'name')}"
@@ -521,6 +525,8 @@ class KubernetesBackend:
         """Whether this is labkit's simulator served as an API (`labkit serve`): its version
         says so, and its machines are switched off and on through labkit's own endpoint."""
         return self.server_version.endswith("+labkit")
+
+    on_simulator = served_simulator  # backends.base.Backend's word for it
 
     def _power(self, name: str, on: bool) -> None:
         self._labkit("POST", f"/labkit/v1/nodes/{name}/{'start' if on else 'stop'}", None,

@@ -510,7 +510,7 @@ def _strategy(p: Parsed) -> dict:
     if "max_failure_ratio" in out and not 0 <= out["max_failure_ratio"] <= 1:
         raise UsageError(f'invalid argument "{out["max_failure_ratio"]}" for "--update-max-failure-ratio" flag: '
                          "value must be between 0 and 1", "")
-    if "parallelism" in out and out["parallelism"] > validate.max_replicas("sim"):
+    if "parallelism" in out and out["parallelism"] > validate.SIM_MAX_REPLICAS:
         raise UsageError(f"--update-parallelism {out['parallelism']} is more tasks than a service can have", "e.g. 1")
     from ..cluster import make_strategy
     make_strategy(**out)
@@ -535,7 +535,7 @@ def service_create(ctx, p: Parsed) -> None:
     if p.get("mode", "replicated") != "replicated":
         raise ConsoleError(f"Error: mode {p['mode']!r} is not simulated", "use --mode replicated (the default)")
     replicas = p.get("replicas", 1)
-    validate.replicas(replicas, "sim")
+    validate.replicas(replicas)
     env = {}
     for item in p.get("env"):
         key, eq, value = item.partition("=")
@@ -656,7 +656,7 @@ def service_scale(ctx, p: Parsed) -> None:
         if not count.isdigit():
             raise UsageError(f"invalid replicas value {count}: strconv.ParseUint: parsing \"{count}\": invalid syntax",
                              f"e.g. docker service scale {name}=5")
-        plan.append((_known_service(ctx, name), validate.replicas(int(count), "sim")))
+        plan.append((_known_service(ctx, name), validate.replicas(int(count))))
     for name, count in plan:
         ctx.cluster.workload(name).scale(count)
         ctx.print(f"{name} scaled to {count}")
@@ -686,7 +686,7 @@ def service_update(ctx, p: Parsed) -> None:
         validate.image(image)
     replicas = p.get("replicas")
     if replicas is not None:
-        validate.replicas(replicas, "sim")
+        validate.replicas(replicas)
     strategy = _strategy(p)
     w = ctx.cluster.workload(name)
     if image is not None or strategy:

@@ -106,8 +106,7 @@ def _allowed(ctx) -> bool:
 
 def _on_simulator(ctx) -> bool:
     """The simulator in this notebook, or served as an API server (`labkit serve`): labkit's own."""
-    backend = ctx.cluster.backend if ctx.cluster is not None else None
-    return ctx.sim is not None or bool(getattr(backend, "served_simulator", False))
+    return ctx.cluster is not None and ctx.cluster.backend.on_simulator
 
 
 def _quote(argv: list[str]) -> list[str]:

@@ -542,7 +542,7 @@ def check_int32(kind: str, spec_type: str, replicas: object) -> None:
 def check_cap(sim, plural: str, name: str, replicas: object) -> None:
     """The simulator's safety cap (labkit.validate), refused as an admission plugin would."""
     from .... import validate
-    cap = validate.max_replicas("sim")
+    cap = validate.SIM_MAX_REPLICAS
     if isinstance(replicas, int) and replicas > cap:
         raise ApiError(403, "Forbidden", f'{qualified(plural)} "{name}" is forbidden: labkit\'s simulator runs at '
                        f"most {cap} replicas per workload, to stay responsive (asked for {replicas})",
