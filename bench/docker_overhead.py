@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import labkit  # noqa: E402
-from labkit.backends import _dockerutil as du  # noqa: E402
+from labkit.backends.docker import common as du  # noqa: E402
 from labkit.backends.base import LABEL  # noqa: E402
 
 LAB = f"bench-{os.getpid()}"
@@ -147,7 +147,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     client = du.connect()
-    from labkit import images
+    from labkit.backends.docker import images
     images.ensure_images(client)
     if args.only in (None, "docker"):
         raw, lk = alternate(args.repeat, lambda: docker_raw(client), docker_labkit)

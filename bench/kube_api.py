@@ -143,7 +143,7 @@ def no_client_overhead(rounds: int = 5) -> None:
         cluster = lk.connect(nodes=20)
         api = None
         if serve:
-            from labkit.console.kubectl_sim import served
+            from labkit.console.tools.kubectl import served
             api = served(cluster.backend)
         start = time.perf_counter()
         web = cluster.deploy("my-web-server", "web-server:1", replicas=1000)

@@ -1,7 +1,7 @@
 """The images the course uses, and how each behaves.
 
 One table for every backend: the simulator reads it to decide what a
-container does (serve a page, crash after a while), `labkit.images` builds
+container does (serve a page, crash after a while), `labkit.backends.docker.images` builds
 the real images from it (so both behave the same by construction; the
 fidelity tests measure it), and the console uses it for friendly errors.
 """

@@ -21,7 +21,7 @@ def doctor() -> list[str]:
     except ImportError as error:
         lines.append(f"docker: not usable: {error} (pip install 'labkit[docker]')")
     try:
-        from .backends import kubernetes
+        from .backends.kubernetes import backend as kubernetes
         lines += kubernetes.doctor()
     except ImportError as error:
         lines.append(f"kubernetes: not usable: {error} (pip install 'labkit[kubernetes]')")
@@ -46,8 +46,8 @@ def kubectl_line() -> str:
 
 
 def docker_lines() -> list[str]:
-    from .backends import _dockerutil
-    client = _dockerutil.connect(timeout=5)
+    from .backends.docker import common
+    client = common.connect(timeout=5)
     version = client.version()
     swarm = client.info().get("Swarm", {}).get("LocalNodeState", "inactive")
     return [f"docker: engine {version.get('Version')} (API {version.get('ApiVersion')}) answers",
@@ -58,7 +58,7 @@ def reset(lab: str | None = None, images: bool = False) -> list[str]:
     """Remove everything labkit made on this machine (by label), from any session."""
     done = []
     try:
-        from . import reaper
+        from .backends.docker import reaper
         done += reaper.reset_all(lab, images=images)
     except (ImportError, LabkitError) as error:
         done.append(f"docker: nothing to do ({getattr(error, 'message', error)})")

@@ -23,9 +23,9 @@ from .model import ClusterState, Event, Replica, WorkloadStatus, converged
 
 BACKENDS = {
     "sim": "labkit.backends.sim:SimBackend",
-    "docker": "labkit.backends.docker_engine:DockerBackend",
-    "swarm": "labkit.backends.swarm:SwarmBackend",
-    "kubernetes": "labkit.backends.kubernetes:KubernetesBackend",
+    "docker": "labkit.backends.docker.engine:DockerBackend",
+    "swarm": "labkit.backends.docker.swarm:SwarmBackend",
+    "kubernetes": "labkit.backends.kubernetes.backend:KubernetesBackend",
 }
 FLAVORS = ("kubernetes", "swarm", "docker")
 # What a $LABKIT_BACKEND can show of each flavor: Docker's engine has a plain host and

@@ -92,6 +92,17 @@ class Event:
     source: str = ""  # the component that said it: "scheduler", "kubelet", "api-server", ...
 
 
+@dataclass(frozen=True)
+class Service:
+    """What a workload is reachable at: a Kubernetes Service's selector, or (selector None)
+    a Swarm service's own published port."""
+
+    name: str
+    port: int
+    selector: tuple[tuple[str, str], ...] | None = None
+    via: str | None = None  # the node whose published port the client connects to (Swarm's mesh), if one
+
+
 @dataclass(frozen=True, kw_only=True)
 class Component:
     """A part of the control plane or of a node, for the architecture view."""

@@ -33,23 +33,13 @@ from dataclasses import dataclass
 
 from . import catalog
 from .errors import InvalidInput
-from .model import ClusterState, Replica
+from .model import ClusterState, Replica, Service
 
 MAX_RATE = 500  # requests a second: a class's laptop, not a load test
 MAX_SECONDS = 3600.0
 MAX_REQUESTS = 200_000
 OUTCOMES = ("ok", "refused", "reset", "error", "timeout")  # error: the server answered 5xx
 
-
-@dataclass(frozen=True)
-class Service:
-    """What a workload is reachable at: a Kubernetes Service's selector, or (selector None)
-    a Swarm service's own published port."""
-
-    name: str
-    port: int
-    selector: tuple[tuple[str, str], ...] | None = None
-    via: str | None = None  # the node whose published port the client connects to (Swarm's mesh), if one
 
 @dataclass(frozen=True)
 class Request:

@@ -69,9 +69,9 @@ def served_cluster(nodes: int, speed: float) -> labkit.Cluster:
 @pytest.fixture(scope="module")
 def engine():
     """A docker SDK client of the local engine; skips without one, unless LABKIT_REQUIRE_DOCKER."""
-    from labkit.backends import _dockerutil
+    from labkit.backends.docker import common
     try:
-        client = _dockerutil.connect()
+        client = common.connect()
     except Unavailable as error:
         if os.environ.get("LABKIT_REQUIRE_DOCKER"):
             raise

@@ -10,8 +10,8 @@ import time
 import pytest
 
 import labkit
-from labkit import reaper
-from labkit.backends import _dockerutil as du
+from labkit.backends.docker import reaper
+from labkit.backends.docker import common as du
 from labkit.backends.base import LABEL
 from labkit.errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
 
@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture(scope="module")
 def decoys(engine):
     """A container and a network that are not labkit's; they must survive everything."""
-    from labkit import images
+    from labkit.backends.docker import images
     images.ensure_images(engine)
     tag = f"{os.getpid()}"
     container = engine.containers.run("web-server:1", name=f"decoy-{tag}", detach=True)

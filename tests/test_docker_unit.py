@@ -1,6 +1,6 @@
 """The Docker backends' own logic, with a fake docker client and no daemon (each test in milliseconds).
 
-- The error mapping (`_dockerutil.labkit_error`): each docker-py or requests exception becomes
+- The error mapping (`common.labkit_error`): each docker-py or requests exception becomes
   which labkit error, with which hint; `tolerate`, and `speaks_labkit` naming the failed call.
 - The docker backend's workload records: deploy, scale (stopped containers go first), delete,
   reset, a failed deploy that leaves nothing, workloads adopted from an earlier session,
@@ -21,7 +21,7 @@ import docker
 import pytest
 import requests
 
-from labkit.backends import _dockerutil as du
+from labkit.backends.docker import common as du
 from labkit.backends.base import LABEL, DeploySpec
 from labkit.errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
 from fake_docker import FakeEngine, api_error, make_fake_client, response
@@ -122,7 +122,7 @@ def dockerd():  # not `engine`: conftest files a test using that name with the r
 
 @pytest.fixture
 def backend(dockerd, monkeypatch):
-    from labkit.backends.docker_engine import DockerBackend
+    from labkit.backends.docker.engine import DockerBackend
     client = make_fake_client(dockerd)
     monkeypatch.setattr(du, "connect", lambda base_url=None: client)
     return DockerBackend(lab="unit", reaper=False, quiet=True)
@@ -198,7 +198,7 @@ def test_delete_and_reset_forget_the_records(backend, dockerd):
 
 
 def test_workloads_left_by_an_earlier_session_are_adopted(dockerd, monkeypatch):
-    from labkit.backends.docker_engine import DockerBackend
+    from labkit.backends.docker.engine import DockerBackend
     for i in (1, 2):
         dockerd.add(f"old.{i}", "example/app:2", du.labels("unit", "replica", **{
             du.WORKLOAD: "old", du.REVISION: "3", LABEL + ".image": "example/app:2"}))
@@ -262,7 +262,7 @@ def test_plain_docker_refuses_what_an_orchestrator_does(backend):
 
 # -- the swarm's rollback adapter ------------------------------------------------------------
 def test_rollback_asks_the_manager_for_the_previous_spec():
-    from labkit.backends.swarm import rollback_service
+    from labkit.backends.docker.swarm import rollback_service
     api = docker.APIClient(base_url="unix:///nonexistent/docker.sock", version="1.41")
     spec = {"Name": "web", "Labels": {LABEL: "unit"}, "Mode": None}
     with mock.patch.object(api, "post", return_value=response(200, {"Warnings": None})) as post:
@@ -275,7 +275,7 @@ def test_rollback_asks_the_manager_for_the_previous_spec():
 
 
 def test_a_refused_rollback_raises_docker_pys_error():
-    from labkit.backends.swarm import rollback_service
+    from labkit.backends.docker.swarm import rollback_service
     api = docker.APIClient(base_url="unix:///nonexistent/docker.sock", version="1.41")
     with mock.patch.object(api, "post", return_value=response(404, {"message": "service svc123 not found"})):
         with pytest.raises(docker.errors.NotFound, match="service svc123 not found"):
@@ -288,7 +288,7 @@ def test_a_refused_rollback_raises_docker_pys_error():
 
 def swarm_with(service_attrs: dict):
     """A SwarmBackend on your own engine (no playground), built without connecting."""
-    from labkit.backends.swarm import SwarmBackend
+    from labkit.backends.docker.swarm import SwarmBackend
     swarm = SwarmBackend.__new__(SwarmBackend)
     du.RealTime.__init__(swarm)
     client = make_fake_client()
@@ -305,7 +305,7 @@ def test_a_swarm_rollback_goes_through_the_adapter_and_is_a_new_revision():
                 "TaskTemplate": {"ContainerSpec": {"Image": image}}}
     swarm = swarm_with({"ID": "svc123", "Version": {"Index": 9}, "Spec": spec("example/app:2"),
                         "PreviousSpec": spec("example/app:1")})
-    with mock.patch("labkit.backends.swarm.rollback_service") as rollback:
+    with mock.patch("labkit.backends.docker.swarm.rollback_service") as rollback:
         swarm.rollback("web")
     rollback.assert_called_once_with(swarm.host.api, "svc123", 9, spec("example/app:2"))
     assert swarm.history("web") == [(1, "example/app:2"), (2, "example/app:1")]
@@ -350,7 +350,7 @@ def node(i: int, role: str) -> dict:
 
 
 def managers_of(total: int, down: tuple[int, ...], machines: int | None = None):
-    from labkit.backends.swarm_managers import Managers
+    from labkit.backends.docker.managers import Managers
     return Managers(FakePlayground(machines or total, off=down), total)
 
 

@@ -498,7 +498,7 @@ def test_a_swarm_change_is_sent_again_when_its_manager_lost_the_leadership_meanw
     tests exercise those; here only what happens after the engine's answer.)"""
     import docker
 
-    from labkit.backends.swarm import SwarmBackend
+    from labkit.backends.docker.swarm import SwarmBackend
     swarm = SwarmBackend.__new__(SwarmBackend)  # no engine needed: the answer is given below
     elections = []
     swarm._leader = lambda: elections.append("waited")
@@ -521,10 +521,10 @@ def test_a_swarm_change_is_sent_again_when_its_manager_lost_the_leadership_meanw
 def test_each_backend_declares_its_replica_cap(monkeypatch):
     """backends declare `max_replicas` (no cap keyed by a backend's name); LABKIT_MAX_REPLICAS moves
     a real engine's, never the simulator's."""
-    from labkit.backends.docker_engine import DockerBackend
-    from labkit.backends.kubernetes import KubernetesBackend
+    from labkit.backends.docker.engine import DockerBackend
+    from labkit.backends.kubernetes.backend import KubernetesBackend
     from labkit.backends.sim import SimBackend
-    from labkit.backends.swarm import SwarmBackend
+    from labkit.backends.docker.swarm import SwarmBackend
     real = (DockerBackend, SwarmBackend, KubernetesBackend)
     assert [cls.max_replicas.fget(None) for cls in real] == [50, 100, 500]
     monkeypatch.setenv("LABKIT_MAX_REPLICAS", "7")

@@ -119,7 +119,7 @@ def real_node_failure(cluster) -> tuple[float, float, list[tuple[str, str, str, 
     clocks: the node container's FinishedAt (the host's engine), the node's UpdatedAt (the manager),
     the new tasks' Status.Timestamp (their agents). labkit's state() shows a switched-off playground
     node Down at once, so the manager's own view of the node is read here."""
-    from labkit.backends.playground import index_of
+    from labkit.backends.docker.playground import index_of
     cluster.reset()
     cluster.deploy("web", "web-server:1", replicas=6)
     cluster.wait(timeout=180)

@@ -7,8 +7,10 @@ import urllib.request
 
 import pytest
 
-from labkit import catalog, images
-from labkit.backends import _dockerutil as du
+from labkit import catalog
+
+from labkit.backends.docker import images
+from labkit.backends.docker import common as du
 from labkit.backends.base import LABEL
 
 

@@ -420,7 +420,7 @@ def test_labkit_reset_leaves_a_running_served_cluster_its_files(tmp_path, monkey
     (CI's reset once pulled them from under a cluster someone was using). Docker is not asked here."""
     import tempfile
 
-    from labkit import reaper
+    from labkit.backends.docker import reaper
     monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
     monkeypatch.setattr(reaper, "reap", lambda *a, **k: [])
     base = tmp_path / f"labkit-{os.getuid()}"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit import kubecontext
+from labkit.backends.kubernetes import context as kubecontext
 from labkit.errors import NotFound, Refused, Unavailable
 
 DATA = Path(__file__).parent / "data" / "kube"
@@ -166,7 +166,7 @@ REFUSAL_SCRIPT = textwrap.dedent("""
             print("NETWORK ATTEMPT", event, args, flush=True)
             os._exit(3)
     sys.addaudithook(no_network)
-    from labkit.backends.kubernetes import KubernetesBackend
+    from labkit.backends.kubernetes.backend import KubernetesBackend
     from labkit.errors import Refused
     try:
         KubernetesBackend()

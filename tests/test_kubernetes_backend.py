@@ -31,10 +31,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from labkit import kubecontext
-from labkit.backends import kube_manifests, kube_state
-from labkit.backends import kubernetes as kube
-from labkit.backends import minikube
+from labkit.backends.kubernetes import context as kubecontext
+from labkit.backends.kubernetes import manifests as kube_manifests, state as kube_state
+from labkit.backends.kubernetes import backend as kube
+from labkit.backends.kubernetes import minikube
 from labkit.backends.base import Backend, DeploySpec
 from labkit.errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
 
@@ -749,7 +749,7 @@ needs_cluster = pytest.mark.skipif(
     cluster_context() is None,
     reason="needs a local Kubernetes cluster: set LABKIT_KUBE_CONTEXT=<context> (e.g. after "
            "`minikube start -p labkit --nodes 3`, LABKIT_KUBE_CONTEXT=labkit) or have the labkit minikube "
-           "profile running; load the demo images with labkit.backends.minikube.load_images()")
+           "profile running; load the demo images with labkit.backends.kubernetes.minikube.load_images()")
 
 
 @pytest.mark.kubernetes

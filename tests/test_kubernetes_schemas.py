@@ -17,7 +17,7 @@ import pytest
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
-from labkit.backends import kube_manifests, kube_state  # noqa: E402
+from labkit.backends.kubernetes import manifests as kube_manifests, state as kube_state  # noqa: E402
 from labkit.backends.base import DeploySpec, UpdateStrategy  # noqa: E402
 from labkit.errors import InvalidInput  # noqa: E402
 

@@ -27,8 +27,8 @@ LESSONS = {  # notebook: its lab, and the labs of the extra swarms it makes (nam
 
 def docker_answers() -> bool:
     try:
-        from labkit.backends import _dockerutil
-        _dockerutil.connect(timeout=5).ping()
+        from labkit.backends.docker import common
+        common.connect(timeout=5).ping()
         return True
     except Exception:
         return False

@@ -12,7 +12,7 @@ import time
 import pytest
 
 import labkit
-from labkit import reaper
+from labkit.backends.docker import reaper
 from labkit.backends.base import LABEL
 from labkit.errors import AlreadyExists, NotFound, Refused, Unavailable
 
@@ -217,7 +217,7 @@ def test_swarm_on_the_users_own_engine(engine):
 
 
 def test_an_interrupted_start_leaves_nothing(engine, monkeypatch):
-    from labkit.backends import playground
+    from labkit.backends.docker import playground
 
     def interrupted(self, *args):
         raise KeyboardInterrupt  # the student interrupts the cell while the swarm forms
@@ -235,8 +235,8 @@ def test_an_interrupted_start_leaves_nothing(engine, monkeypatch):
 def test_containers_made_by_hand_from_labkits_images_are_the_users(module_cluster, engine):
     """They inherit `io.labkit=images` from the demo or node image; a reset of every lab (what
     `labkit reset` runs) must still leave them alone, while the playground's nodes are labkit's."""
-    from labkit.backends import _dockerutil as du
-    from labkit.backends.playground import node_image_tag
+    from labkit.backends.docker import common as du
+    from labkit.backends.docker.playground import node_image_tag
     mine = [engine.containers.create(image, name=f"mine-{kind}-{os.getpid()}", command=["true"])
             for kind, image in (("demo", "web-server:1"), ("node", node_image_tag()))]
     try:
@@ -252,7 +252,7 @@ def test_containers_made_by_hand_from_labkits_images_are_the_users(module_cluste
 
 def test_reap_removes_a_whole_playground(engine):
     """What the reaper does once a kernel is gone: nodes, volumes, network, socket folders."""
-    from labkit.backends.playground import Names
+    from labkit.backends.docker.playground import Names
     lab = f"gone-{os.getpid()}"
     labkit.connect("swarm", nodes=1, lab=lab, quiet=True, reaper=False).close()
     assert engine.containers.list(filters={"label": f"{LABEL}={lab}"})

@@ -115,7 +115,7 @@ def test_service_progress_redraws_show_once(tmp_path):
 
 
 def test_a_lab_made_before_fixed_addresses_is_started_afresh(lab_cluster, engine):
-    from labkit.backends.playground import SUBNET_LABEL
+    from labkit.backends.docker.playground import SUBNET_LABEL
     lab = f"t02-{os.getpid()}-old"
     engine.networks.create(f"labkit-{lab}", labels={LABEL: lab, f"{LABEL}.kind": "network"})
     machine = lab_cluster(nodes=1, init=False, name="old")

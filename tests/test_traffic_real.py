@@ -14,7 +14,7 @@ import pytest
 
 import labkit
 from labkit import catalog
-from labkit.backends import _dockerutil as du
+from labkit.backends.docker import common as du
 from labkit.backends.base import LABEL, Probe
 from labkit.backends.sim.node import first_success
 from labkit.errors import AlreadyExists, InvalidInput, NotFound
@@ -116,7 +116,7 @@ def test_a_host_port_already_taken_names_its_holder_and_nothing_is_made(docker_c
 def test_a_demo_image_listens_after_its_start_delay_and_a_healthcheck_sees_it_as_modelled(engine):
     """Refused until START_DELAY has passed, then answering; Docker's healthcheck (every 1 s,
     first after one interval) calls it healthy when the simulator's model says it would."""
-    from labkit import images
+    from labkit.backends.docker import images
     images.ensure_images(engine)
     probe = Probe()
     c = engine.containers.run("web-server:1", detach=True, labels={LABEL: f"test-listen-{os.getpid()}"},

@@ -165,7 +165,7 @@ class Exposes(Protocol):
 
     def expose(self, name: str, port: int) -> None: ...
     def service(self, name: str) -> object | None:
-        """A `traffic.Service`, or None when nothing exposes `name`."""
+        """A `model.Service`, or None when nothing exposes `name`."""
 
 
 @runtime_checkable

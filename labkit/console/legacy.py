@@ -266,5 +266,5 @@ def _fill(ctx, argv: list[str], inner: str) -> tuple[str | None, str]:
 def _manager_address(ctx) -> str | None:
     if ctx.sim is None or ctx.cluster.flavor != "swarm":
         return None
-    from .docker_cmds import manager_address
+    from .tools.docker import manager_address
     return manager_address(ctx)

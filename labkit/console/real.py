@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from .. import images
+from ..backends.docker import images
 from ..backends.base import LABEL, EngineUrl, HoldsDemoImages, Refusing, SwarmMachines
 from ..errors import Unavailable
 from .parse import ConsoleError, flag_value
@@ -146,7 +146,7 @@ def binary(tool: str) -> str:
     if tool == "docker" and os.path.exists("/usr/bin/docker"):
         return "/usr/bin/docker"
     if tool == "minikube":
-        from ..backends import minikube
+        from ..backends.kubernetes import minikube
         return minikube.find()
     beside = os.path.join(os.path.dirname(sys.executable), tool)
     if tool == "kubectl" and os.path.exists(beside):  # the kubectl labkit installs (the lab extra)
@@ -187,7 +187,7 @@ def prepare(ctx, argv: list[str]) -> tuple[list[str], dict[str, str], list[str]]
             if not named:
                 _make_namespace(backend)
     elif ctx.tool == "minikube":
-        from ..backends.minikube import PROFILE
+        from ..backends.kubernetes.minikube import PROFILE
         if not any(a in ("-p", "--profile") or a.startswith("--profile=") for a in args):
             args = args + ["-p", PROFILE]
     return [binary(ctx.tool)] + args, env, notes

@@ -1,7 +1,7 @@
 """One line as a student types it: split it, find the tool and its cluster, run it.
 
 kubectl is always the real binary: against the simulator served as a
-Kubernetes API (`kubectl_sim.py`) or a real cluster (`real.py`). docker and
+Kubernetes API (`tools/kubectl.py`) or a real cluster (`real.py`). docker and
 minikube on the simulator are interpreted (the `*_cmds` modules); on a real
 backend the console hands the line to the real CLI (`real.py`). Either way
 the notes' removed commands and placeholders are explained first (`legacy.py`).
@@ -130,12 +130,13 @@ def check_syntax(argv: list[str], cluster=None, session: Session = SESSION) -> N
         return
     if argv[0] not in TOOLS:
         run_argv(argv[:1], cluster, lambda line: None, session)  # raises "command not found"
-    from . import docker_cmds, legacy, minikube_cmds
+    from . import legacy
+    from .tools import docker, minikube
     target = cluster if cluster is not None else session.cluster_for(argv[0])
     ctx = Context(argv[0], target, lambda line: None, session)
     if ctx.sim is None or argv[0] == "kubectl":
         return  # the real tool judges its own syntax
-    module = {"docker": docker_cmds, "minikube": minikube_cmds}[argv[0]]
+    module = {"docker": docker, "minikube": minikube}[argv[0]]
     for args in legacy.rewrites(ctx, argv[1:]):
         module.syntax(args)
 
@@ -164,8 +165,8 @@ def _dispatch(ctx: "Context", args: list[str]) -> None:
         from . import real
         real.run(ctx, args)
         return
-    from . import docker_cmds, kubectl_sim, minikube_cmds
-    module = {"docker": docker_cmds, "kubectl": kubectl_sim, "minikube": minikube_cmds}[ctx.tool]
+    from .tools import docker, kubectl, minikube
+    module = {"docker": docker, "kubectl": kubectl, "minikube": minikube}[ctx.tool]
     before = _revision(ctx.cluster)
     try:
         module.main(ctx, args)

@@ -20,7 +20,7 @@ def manager_address(swarm) -> str:
     backend = swarm.backend
     if isinstance(backend, SwarmTokens):
         return backend.manager_address()
-    from ..console.docker_cmds import sim_manager_address
+    from ..console.tools.docker import sim_manager_address
     return sim_manager_address(swarm.state())
 
 

@@ -60,7 +60,7 @@ class SimBackend:
                           node_cpu=node_cpu, node_memory=node_memory)
         self.flavor = flavor or "kubernetes"
         self.seed = seed
-        self.served_api = getattr(self, "served_api", None)  # kubectl's door (console.kubectl_sim); kept by reset
+        self.served_api = getattr(self, "served_api", None)  # kubectl's door (console/tools/kubectl.py); kept by reset
         self.clock = Clock(seed)
         self.store = Store()
         self.api = APIServer(self.store, self.clock, self.flavor)
@@ -302,7 +302,7 @@ class SimBackend:
         self.rules.expose(name, port)
 
     def service(self, name: str):
-        """What `name` is reachable at (a traffic.Service), or None when nothing exposes it."""
+        """What `name` is reachable at (a model.Service), or None when nothing exposes it."""
         return self.rules.service(name)
 
     # -- housekeeping ------------------------------------------------------------------------------

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from .backend import SimBackend
 from .objects import Pod
+from .versions import DOCKER_ENGINE  # the Docker Engine version the simulated one answers as
+
+__all__ = ["DOCKER_ENGINE", "exit_code", "has_quorum", "pod", "powered", "published", "revision", "running",
+           "service", "service_tasks"]
 
 
 def pod(sim: SimBackend, name: str) -> Pod | None:

@@ -173,5 +173,5 @@ class Flavor(ABC):
         raise self.refuse("expose")
 
     def service(self, name: str):
-        """What `name` is reachable at (a traffic.Service), or None when nothing exposes it."""
+        """What `name` is reachable at (a model.Service), or None when nothing exposes it."""
         raise self.refuse("service")

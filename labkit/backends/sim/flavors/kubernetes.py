@@ -200,7 +200,7 @@ class Kubernetes(Flavor):
             self.clock.now))
 
     def service(self, name: str):
-        from ....traffic import Service as Exposed
+        from ....model import Service as Exposed
         from ..kube import services as kube_services
 
         svc = self.api.items(kube_services.KIND).get(name)

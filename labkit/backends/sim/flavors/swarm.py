@@ -141,7 +141,7 @@ class Swarm(Flavor):
                                 "publish another port")
 
     def service(self, name: str):
-        from ....traffic import Service as Exposed
+        from ....model import Service as Exposed
 
         port = next((p for p, holder in self.sim.published.items() if holder == name), None)
         return None if port is None else Exposed(name, port)

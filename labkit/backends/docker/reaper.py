@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from .backends.base import LABEL
+from ..base import LABEL
 
 GRACE = 10.0
 
@@ -92,7 +92,7 @@ def watch(lab: str, keep: bool = False, base_url: str | None = None, pid: int | 
         if base_url:
             env["DOCKER_HOST"] = base_url
         log = open(os.path.join(os.path.dirname(_root()), "reaper.log"), "ab")
-        subprocess.Popen([sys.executable, "-m", "labkit.reaper", "watch", lab, str(pid), started, str(grace)],
+        subprocess.Popen([sys.executable, "-m", "labkit.backends.docker.reaper", "watch", lab, str(pid), started, str(grace)],
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                          start_new_session=True, close_fds=True)
         log.close()
@@ -140,7 +140,7 @@ def _watch_loop(lab: str, pid: int, started: str, grace: float) -> int:
 def owned_objects(client, lab: str | None) -> list[tuple[str, object]]:
     """("service"|"container"|"volume"|"network", object) for everything labkit made for `lab`
     (every lab when None): selected by label, then kept only where `owned()` says so."""
-    from .backends import _dockerutil as du
+    from . import common as du
     selector = f"{LABEL}={lab}" if lab else LABEL
     found: list[tuple[str, object]] = []
     try:  # services on the user's own swarm (playground=False)
@@ -161,7 +161,7 @@ def owned_objects(client, lab: str | None) -> list[tuple[str, object]]:
 
 def reap(lab: str | None, client=None, images: bool = False) -> list[str]:
     """Remove every Docker object labkit made for `lab` (every lab when None); return what went."""
-    from .backends import _dockerutil as du
+    from . import common as du
     client = client or du.connect()
     removed: list[str] = []
     for kind, thing in owned_objects(client, lab):
@@ -227,7 +227,7 @@ def reset_all(lab: str | None = None, images: bool = False, client=None) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labkit.reaper")
+    parser = argparse.ArgumentParser(prog="python -m labkit.backends.docker.reaper")
     sub = parser.add_subparsers(dest="cmd", required=True)
     w = sub.add_parser("watch")
     w.add_argument("lab")

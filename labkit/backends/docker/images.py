@@ -29,10 +29,10 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-from . import catalog
-from .backends._dockerutil import IMAGES_LAB, KIND, Progress
-from .backends.base import LABEL
-from .errors import Unavailable
+from ... import catalog
+from .common import IMAGES_LAB, KIND, Progress
+from ..base import LABEL
+from ...errors import Unavailable
 
 RECIPE = LABEL + ".recipe"
 BUSYBOX_PATHS = ("/bin/busybox", "/usr/bin/busybox")

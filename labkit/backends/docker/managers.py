@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import time
 
-from ..errors import Unavailable
-from ._dockerutil import engine_failures
+from ...errors import Unavailable
+from .common import engine_failures
 from .playground import Playground, index_of
 
 ELECTION_WAIT = 60.0  # seconds: Raft's election timeout is ~10 s; on a busy machine it takes longer

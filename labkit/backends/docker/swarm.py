@@ -31,11 +31,11 @@ import time
 from dataclasses import replace
 from typing import Callable
 
-from .. import validate
-from ..errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
-from ..model import ClusterState, Component, Event, Node, Replica, SwarmInfo, WorkloadStatus
-from . import _dockerutil as du
-from .base import LABEL, DeploySpec, UpdateStrategy
+from ... import validate
+from ...errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
+from ...model import ClusterState, Component, Event, Node, Replica, SwarmInfo, WorkloadStatus
+from . import common as du
+from ..base import LABEL, DeploySpec, UpdateStrategy
 
 NS = 1_000_000_000
 # What `docker service create` sends when no --update-* flag is given.
@@ -94,12 +94,12 @@ class SwarmBackend(du.RealTime):
         self.managers = None
         self._formed = init
         if reaper:
-            from .. import reaper as reaper_mod
+            from . import reaper as reaper_mod
             reaper_mod.watch(self.lab, keep=keep, base_url=base_url)
-        from .. import images
+        from . import images
         if playground:
             from .playground import Playground
-            from .swarm_managers import Managers
+            from .managers import Managers
             self.pg = Playground(self.host, self.lab, self._progress)
             self.startup_seconds = self.pg.up(nodes, managers=managers, init=init)
             self.managers = Managers(self.pg, managers)
@@ -251,7 +251,7 @@ class SwarmBackend(du.RealTime):
     def ensure_demo_images(self) -> None:
         """On the user's own engine: build them; on the playground: every node that has power
         holds them (a node started later gets them when it starts)."""
-        from .. import images
+        from . import images
         if self.pg is None:
             images.ensure_images(self.api, self._progress)
         else:
@@ -260,7 +260,7 @@ class SwarmBackend(du.RealTime):
     def _require_image(self, image: str) -> None:
         """The image must be on the manager (playground nodes have the demo images loaded)."""
         import docker
-        from .. import images
+        from . import images
         if images.lookup(image) and self.pg is None:
             self.ensure_demo_images()
         try:
@@ -528,8 +528,8 @@ class SwarmBackend(du.RealTime):
                                         "pick another port, or remove that service")
 
     def service(self, name: str):
-        """What `name` is reachable at (a traffic.Service), or None when it publishes nothing."""
-        from ..traffic import Service as Exposed
+        """What `name` is reachable at (a model.Service), or None when it publishes nothing."""
+        from ...model import Service as Exposed
         spec = self._service(name).attrs.get("Spec", {}).get("EndpointSpec") or {}
         ports = [p for p in spec.get("Ports") or [] if p.get("TargetPort") == 80]
         if not ports:
@@ -789,7 +789,7 @@ class SwarmBackend(du.RealTime):
 
     def destroy(self) -> None:
         """Remove the whole playground (nodes, volumes, network) or leave the swarm labkit made."""
-        from .. import reaper
+        from . import reaper
         if self.pg is not None:
             self.pg.down()
         else:

@@ -27,10 +27,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..backends.sim.kube import resources as res
-from ..backends.sim.kube.server import KubeAPIServer, whole_seconds
-from . import real
-from .parse import ConsoleError, closest, flag_value, positionals
+from ...backends.sim.kube import resources as res
+from ...backends.sim.kube.server import KubeAPIServer, whole_seconds
+from .. import real
+from ..parse import ConsoleError, closest, flag_value, positionals
 
 CONTEXT = "labkit-sim"
 PORT = 8443
@@ -152,7 +152,7 @@ def deleting(words: list[str], sim, namespace: str, watching) -> Wait | None:
         return Wait(watching, lambda: sim.store.revision > start and not any(
             p.deleting for k, p in sim.api.items("pods").items() if res.split(k)[0] == namespace))
     if kind in ("namespace", "namespaces", "ns"):
-        from ..backends.sim.kube import namespaces
+        from ...backends.sim.kube import namespaces
 
         def gone() -> bool:
             namespaces.finish(sim)

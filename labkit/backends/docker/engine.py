@@ -23,11 +23,11 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .. import validate
-from ..errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
-from ..model import ClusterState, Component, Event, Node, Replica, WorkloadStatus
-from . import _dockerutil as du
-from .base import LABEL, DeploySpec, UpdateStrategy
+from ... import validate
+from ...errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
+from ...model import ClusterState, Component, Event, Node, Replica, WorkloadStatus
+from . import common as du
+from ..base import LABEL, DeploySpec, UpdateStrategy
 
 HOST = "node-1"
 RESTART = LABEL + ".restart"
@@ -91,7 +91,7 @@ class DockerBackend(du.RealTime):
         self._server = info.get("ServerVersion", "")
         self._adopt()
         if reaper:
-            from .. import reaper as reaper_mod
+            from . import reaper as reaper_mod
             reaper_mod.watch(self.lab, keep=keep, base_url=base_url)
 
     # -- what exists ----------------------------------------------------------------
@@ -123,13 +123,13 @@ class DockerBackend(du.RealTime):
             raise Unavailable(f"the Docker host ({HOST}) is down", f"bring it back with cluster.recover_node({HOST!r})")
 
     def ensure_demo_images(self) -> None:
-        from .. import images
+        from . import images
         images.ensure_images(self.client, self._progress)
 
     def _require_image(self, image: str) -> None:
         """Make demo images on demand; pull anything else; NotFound when neither works."""
         import docker
-        from .. import images
+        from . import images
         if images.lookup(image):
             self.ensure_demo_images()
         try:
@@ -441,8 +441,8 @@ class DockerBackend(du.RealTime):
                       "docker run -p 8080:80 ..., or cluster.deploy(..., ports=['8080:80'])")
 
     def service(self, name: str):
-        """What `name` answers at (a traffic.Service: its port 80's published port), or None."""
-        from ..traffic import Service as Exposed
+        """What `name` answers at (a model.Service: its port 80's published port), or None."""
+        from ...model import Service as Exposed
         spec = self._known(name).spec
         for p in spec.ports if spec else ():
             published, _, target = str(p).partition("/")[0].rpartition(":")

@@ -1,6 +1,6 @@
 """The minikube CLI, for labkit's own local cluster: the `labkit` profile.
 
-    from labkit.backends import minikube
+    from labkit.backends.kubernetes import minikube
     minikube.start(nodes=3)            # minikube start -p labkit --nodes 3, output streamed
     minikube.load_images()             # the demo images, from the local Docker engine
     cluster = labkit.connect("kubernetes")   # minikube made the `labkit` context current
@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Callable, Iterable
 
-from ..errors import InvalidInput, Unavailable
+from ...errors import InvalidInput, Unavailable
 
 PROFILE = "labkit"
 RUNTIMES = ("docker", "containerd", "cri-o")
@@ -109,7 +109,7 @@ def stream(command: list[str], progress: Progress | None = None, timeout: float 
         tail = "\n".join(line for line in lines[-6:] if line)
         raise Unavailable(f"`{' '.join(command)}` failed (exit {code}):\n{tail}",
                           "read the lines above; `minikube logs -p labkit` has more. A clean start: "
-                          "labkit.backends.minikube.delete() then start()")
+                          "labkit.backends.kubernetes.minikube.delete() then start()")
     return output
 
 
@@ -210,16 +210,16 @@ def node_start(name: str, profile: str = PROFILE, progress: Progress | None = No
 def load_images(tags: Iterable[str] | None = None, profile: str = PROFILE, build: bool = True,
                 progress: Progress | None = None) -> list[str]:
     """Copy demo images from the local Docker engine into every node (`minikube image load`),
-    building them first (labkit.images) unless `build` is False. Returns the tags loaded."""
+    building them first (labkit.backends.docker.images) unless `build` is False. Returns the tags loaded."""
     binary = find()
     show = progress if progress is not None else printer()
     if build:
-        from .. import images
-        from ._dockerutil import connect
+        from ..docker import images
+        from ..docker.common import connect
 
         images.ensure_images(connect(), out=show)
     if tags is None:
-        from .. import images
+        from ..docker import images
 
         tags = images.all_tags()
     loaded = []

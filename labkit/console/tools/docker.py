@@ -7,11 +7,11 @@ a machine, as it would if you ran it on a new one.
 """
 from __future__ import annotations
 
-from .. import catalog, validate
-from ..backends.sim.versions import DOCKER_ENGINE as ENGINE
-from ..backends.sim import info
-from .parse import Command, ConsoleError, Flag, OutcomeError, Parsed, UsageError, closest, is_placeholder, parse, usage_text
-from .tables import docker_duration, docker_table, ellipsis, hex_id, node_ip, swarm_id
+from ... import catalog, validate
+from ...backends.sim import info
+from ...backends.sim.info import DOCKER_ENGINE as ENGINE
+from ..parse import Command, ConsoleError, Flag, OutcomeError, Parsed, UsageError, closest, is_placeholder, parse, usage_text
+from ..tables import docker_duration, docker_table, ellipsis, hex_id, node_ip, swarm_id
 
 API = "1.41"
 SWARM_NET = "10.10.0"
@@ -190,7 +190,7 @@ def run(ctx, p: Parsed) -> None:
 def _settle(ctx, names: list[str], done, limit: float = 30.0) -> None:
     """Let simulated time pass until `done(replica)` holds for each named container, as the real
     command returns only once the engine has started (or stopped) them."""
-    from ..errors import Timeout
+    from ...errors import Timeout
     wanted = set(names)
 
     def ready() -> bool:
@@ -512,7 +512,7 @@ def _strategy(p: Parsed) -> dict:
                          "value must be between 0 and 1", "")
     if "parallelism" in out and out["parallelism"] > validate.SIM_MAX_REPLICAS:
         raise UsageError(f"--update-parallelism {out['parallelism']} is more tasks than a service can have", "e.g. 1")
-    from ..cluster import make_strategy
+    from ...cluster import make_strategy
     make_strategy(**out)
     return out
 

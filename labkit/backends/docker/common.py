@@ -14,9 +14,9 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from ..errors import AlreadyExists, InvalidInput, LabkitError, NotFound, Refused, Unavailable
-from ..model import Event
-from .base import LABEL
+from ...errors import AlreadyExists, InvalidInput, LabkitError, NotFound, Refused, Unavailable
+from ...model import Event
+from ..base import LABEL
 
 KIND = LABEL + ".kind"
 # The kinds labkit sets on what it makes: only these make an object labkit's. Images carry

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import NotFound, Refused, Unavailable
+from ...errors import NotFound, Refused, Unavailable
 
 ENV_CONTEXT = "LABKIT_KUBE_CONTEXT"
 MINIKUBE_PROVIDER = "minikube.sigs.k8s.io"
@@ -57,7 +57,7 @@ TOOL_HOSTS = ("kubernetes.docker.internal", "host.docker.internal", "host.k3d.in
 LOCAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10"))
 START_HINT = ("start a local cluster: `minikube start -p labkit --nodes 3` "
-              "(or `labkit.backends.minikube.start()`), or stay on the simulator: labkit.connect('sim')")
+              "(or `labkit.backends.kubernetes.minikube.start()`), or stay on the simulator: labkit.connect('sim')")
 
 
 @dataclass(frozen=True)

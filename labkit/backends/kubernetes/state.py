@@ -3,7 +3,7 @@
 The input is JSON dicts, the shape `kubectl get -o json` prints; the output is
 `labkit.model` (`ClusterState`, `WorkloadStatus`, `Replica`, ...). Rollout history
 is read here too, as kubectl reads it from the ReplicaSets. No client here:
-`labkit.backends.kubernetes` fetches the lists.
+`labkit.backends.kubernetes.backend` fetches the lists.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import math
 import re
 from datetime import datetime
 
-from ..model import ClusterState, Component, Event, Node, Replica, WorkloadStatus
-from .base import LABEL
-from .kube_manifests import HASH_LABEL, REVISION, WORKLOAD_LABEL
+from ...model import ClusterState, Component, Event, Node, Replica, WorkloadStatus
+from ..base import LABEL
+from .manifests import HASH_LABEL, REVISION, WORKLOAD_LABEL
 
 COMPONENTS = {"kube-apiserver": "api-server", "etcd": "etcd", "kube-scheduler": "scheduler",
               "kube-controller-manager": "controller-manager", "kube-proxy": "kube-proxy"}

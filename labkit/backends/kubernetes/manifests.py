@@ -2,7 +2,7 @@
 
 Each is a plain dict, as `kubectl apply -f` would read it (the tests validate
 them against the real OpenAPI schemas of several Kubernetes versions). No
-client here: `labkit.backends.kubernetes` sends them.
+client here: `labkit.backends.kubernetes.backend` sends them.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import copy
 import math
 from typing import Any
 
-from ..errors import InvalidInput
-from .base import LABEL, DeploySpec, Probe, UpdateStrategy
+from ...errors import InvalidInput
+from ..base import LABEL, DeploySpec, Probe, UpdateStrategy
 
 WORKLOAD_LABEL = "io.labkit/workload"  # which deployment a pod belongs to (also the selector)
 CONTAINER_LABEL = "io.labkit/container"  # a bare pod made by run_container

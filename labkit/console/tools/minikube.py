@@ -7,9 +7,9 @@ adds a worker, `minikube node stop NAME` fails one machine.
 """
 from __future__ import annotations
 
-from ..backends.sim import info
-from .parse import Command, ConsoleError, Flag, Parsed, UsageError, closest, parse, usage_text
-from .tables import node_ip
+from ...backends.sim import info
+from ..parse import Command, ConsoleError, Flag, Parsed, UsageError, closest, parse, usage_text
+from ..tables import node_ip
 
 VERSION = "v1.34.0"
 PROFILE = "minikube"

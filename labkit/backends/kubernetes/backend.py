@@ -9,7 +9,7 @@ made, so `import labkit` stays fast. Three modules share the work:
 * here, `KubernetesBackend` -- the requests, and the translation of the API's
   errors into labkit's errors with a next step to try -- and `doctor`.
 
-Safety: the context guard (`labkit.kubecontext`) runs before the client is
+Safety: the context guard (`labkit.backends.kubernetes.context`) runs before the client is
 created; labkit works in its own namespace (labelled `io.labkit=<lab>`),
 refuses a namespace it did not make, and `reset` deletes only namespaces
 carrying that label. Everything in that namespace is the lab's, whoever made
@@ -27,14 +27,15 @@ import warnings
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from .. import kubecontext, validate
-from ..errors import AlreadyExists, InvalidInput, LabkitError, NotFound, Refused, Timeout, Unavailable
-from ..model import ClusterState, Event
-from .base import LABEL, DeploySpec, UpdateStrategy
-from .kube_manifests import (CORDONED, FAILED, RESTART_POLICY, cordon_patch, deployment_manifest,
+from ... import validate
+from . import context as kubecontext
+from ...errors import AlreadyExists, InvalidInput, LabkitError, NotFound, Refused, Timeout, Unavailable
+from ...model import ClusterState, Event
+from ..base import LABEL, DeploySpec, UpdateStrategy
+from .manifests import (CORDONED, FAILED, RESTART_POLICY, cordon_patch, deployment_manifest,
                              eviction_manifest, namespace_manifest, pod_manifest, rollback_patch, service_manifest,
                              template_without_hash, with_update)
-from .kube_state import (annotations_of, belongs_to, build_state, controller_of, event_of, history, is_ready,
+from .state import (annotations_of, belongs_to, build_state, controller_of, event_of, history, is_ready,
                          labels_of, owned_replicasets, pod_phase, previous_replicaset)
 
 DEFAULT_NAMESPACE = "labkit"
@@ -45,7 +46,7 @@ class KubernetesBackend:
     """labkit's operations as requests to a local Kubernetes cluster.
 
     `nodes` is the cluster's own business on a real cluster (start minikube
-    with `labkit.backends.minikube.start(nodes=3)`); it is kept only to be
+    with `labkit.backends.kubernetes.minikube.start(nodes=3)`); it is kept only to be
     shown. `namespace` defaults to "labkit" (`name="k3"`, a second cluster of one
     notebook: "labkit-k3") and is also the lab id that labels everything labkit
     makes. Options: `request_timeout` (seconds, default 10)
@@ -346,8 +347,8 @@ class KubernetesBackend:
                      self._core.read_namespaced_service)
 
     def service(self, name: str):
-        """What `name` is reachable at (a traffic.Service), or None when no Service of labkit's exposes it."""
-        from ..traffic import Service as Exposed
+        """What `name` is reachable at (a model.Service), or None when no Service of labkit's exposes it."""
+        from ...model import Service as Exposed
         try:
             found = self._json(self._core.read_namespaced_service, name, self.namespace, what=f"reading service {name}")
         except NotFound:

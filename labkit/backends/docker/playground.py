@@ -33,9 +33,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from ..errors import InvalidInput, Unavailable
-from . import _dockerutil as du
-from .base import LABEL
+from ...errors import InvalidInput, Unavailable
+from . import common as du
+from ..base import LABEL
 
 NODE_IMAGE_REPO = "labkit/swarm-node"
 DIND_IMAGE = "docker:dind"
@@ -140,7 +140,7 @@ def _build_node_image(client, tag: str, progress: du.Progress) -> None:
                           "or use labkit.connect('swarm', playground=False) for a one-node swarm")
     if os.geteuid() != 0:
         raise Unavailable("building the swarm node image needs root (debootstrap)",
-                          "run tools/start-docker.sh as root once, or `sudo python -m labkit.backends.playground`")
+                          "run tools/start-docker.sh as root once, or `sudo python -m labkit.backends.docker.playground`")
     mirror = apt_mirror()
     root = tempfile.mkdtemp(prefix="labkit-node-rootfs-")
     try:
@@ -301,7 +301,7 @@ class Playground:
         return held()
 
     def _up(self, nodes: int, managers: int, init: bool, made: list) -> None:
-        from .. import images
+        from . import images
         if self._network_without_addresses():
             self.progress.step(f"lab {self.lab!r} was made before nodes had fixed addresses: starting it afresh")
             self.down()
@@ -360,7 +360,7 @@ class Playground:
         try:
             net = self.client.networks.get(name)
             if not du.owned(net.attrs.get("Labels"), self.lab):
-                from ..errors import AlreadyExists
+                from ...errors import AlreadyExists
                 raise AlreadyExists(f"a network named {name!r} exists and is not this lab's",
                                     "labkit will not use it: remove it, or pick another lab id (lab='...')")
             return
@@ -474,7 +474,7 @@ class Playground:
         self._load_images([i for i, c in self.node_containers().items() if c.status == "running"])
 
     def _load_images(self, indices: list[int]) -> None:
-        from .. import images
+        from . import images
         tags = images.all_tags()
 
         def missing(i: int) -> bool:
@@ -631,7 +631,7 @@ class Playground:
         shutil.rmtree(os.path.dirname(self.names.socket_dir(1)), ignore_errors=True)
 
 
-def main() -> None:  # `python -m labkit.backends.playground [nodes]`: build and start, report the time
+def main() -> None:  # `python -m labkit.backends.docker.playground [nodes]`: build and start, report the time
     import sys
     nodes = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     client = du.connect()
