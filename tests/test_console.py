@@ -680,12 +680,15 @@ def test_real_kubectl_and_minikube_lines_point_at_labkits_context_and_profile():
     from labkit.console.shell import Context, Session
     if not shutil.which("kubectl"):
         pytest.skip("no kubectl")
+    from labkit.backends.kubernetes.backend import KubernetesBackend
     context = SimpleNamespace(name="minikube", files=("/tmp/kubeconfig-a", "/tmp/kubeconfig-b"))
-    backend = SimpleNamespace(name="kubernetes", context=context, namespace="labkit")
+    made = []
+    kube = SimpleNamespace(context=context, namespace="labkit", ensure_namespace=lambda: made.append("labkit"))
+    backend = SimpleNamespace(cli_target=lambda tool: KubernetesBackend.cli_target(kube, tool))  # backends.base.Commands
     ctx = Context("kubectl", SimpleNamespace(backend=backend, flavor="kubernetes"), print, Session())
     command, env, _notes = real.prepare(ctx, ["get", "pods"])
     assert command[1:] == ["-n", "labkit", "--context", "minikube", "get", "pods"]
-    assert env["KUBECONFIG"] == os.pathsep.join(context.files)
+    assert env["KUBECONFIG"] == os.pathsep.join(context.files) and made == ["labkit"]
     command, _env, _notes = real.prepare(ctx, ["get", "nodes", "-A"])
     assert "-n" not in command
     args, notes = real.docker_args(["run", "web-server:1"], "lab")

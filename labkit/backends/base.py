@@ -251,8 +251,19 @@ class Watches(Protocol):
         ...
 
 
-@runtime_checkable
-class EngineUrl(Protocol):
-    """A backend that knows its engine's URL without connecting (a playground's manager)."""
+@dataclass(frozen=True)
+class CliTarget:
+    """How a real tool (docker, kubectl) reaches a backend's engine, for the console."""
 
-    def engine_url(self) -> str | None: ...
+    env: dict[str, str] = field(default_factory=dict)  # DOCKER_HOST, KUBECONFIG
+    context: str | None = None  # kubectl's --context, unless the student names one
+    namespace: str | None = None  # kubectl's -n, unless the student gives one
+    lab: str | None = None  # the label value `docker run` gets, so reset and the reaper find it
+    prepare: Callable[[], None] | None = None  # what must exist first (labkit's namespace)
+
+
+@runtime_checkable
+class Commands(Protocol):
+    """A backend on a real engine that the real CLI can drive too."""
+
+    def cli_target(self, tool: str) -> CliTarget: ...

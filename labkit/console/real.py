@@ -22,7 +22,7 @@ import sys
 import time
 
 from ..backends.docker import images
-from ..backends.base import LABEL, EngineUrl, HoldsDemoImages, Refusing, SwarmMachines
+from ..backends.base import LABEL, CliTarget, Commands, HoldsDemoImages, Refusing, SwarmMachines
 from ..errors import Unavailable
 from .parse import ConsoleError, flag_value
 
@@ -52,7 +52,7 @@ def run(ctx, argv: list[str]) -> int:
     else:
         if ctx.tool == "docker" and argv[:1] and argv[0] in SWARM_COMMANDS and isinstance(backend, SwarmMachines):
             backend.settle()  # a leader election may be under way: the manager to ask may change
-            env["DOCKER_HOST"] = docker_url(backend) or env.get("DOCKER_HOST", "")
+            env.update(cli_target(ctx, "docker").env)
         for note in notes:
             ctx.print(note)
         if ctx.tool == "docker" and names_demo_image(argv) and isinstance(backend, HoldsDemoImages):
@@ -166,26 +166,20 @@ def prepare(ctx, argv: list[str]) -> tuple[list[str], dict[str, str], list[str]]
     """The full command line, its environment, and notes for the student."""
     env = dict(os.environ)
     notes: list[str] = []
-    backend = ctx.cluster.backend if ctx.cluster is not None else None
+    target = cli_target(ctx, ctx.tool)
+    env.update(target.env)
     args = list(argv)
     if ctx.tool == "docker":
-        url = docker_url(backend)
-        if url:
-            env["DOCKER_HOST"] = url
-        args, notes = docker_args(args, getattr(backend, "lab", None))
+        args, notes = docker_args(args, target.lab)
     elif ctx.tool == "kubectl":
-        context = getattr(backend, "context", None)
         named = any(a == "--context" or a.startswith("--context=") for a in argv)  # the student chose one
-        if context is not None:
-            env["KUBECONFIG"] = os.pathsep.join(context.files)
+        if target.context is not None and not named:
+            args = ["--context", target.context] + args
+        if target.namespace and not any(a in ("-n", "--namespace", "-A", "--all-namespaces") or
+                                        a.startswith(("--namespace=", "-n=")) for a in args):
+            args = ["-n", target.namespace] + args
             if not named:
-                args = ["--context", context.name] + args
-        namespace = getattr(backend, "namespace", None)
-        if namespace and not any(a in ("-n", "--namespace", "-A", "--all-namespaces") or
-                                 a.startswith(("--namespace=", "-n=")) for a in args):
-            args = ["-n", namespace] + args
-            if not named:
-                _make_namespace(backend)
+                _make_namespace(target)
     elif ctx.tool == "minikube":
         from ..backends.kubernetes.minikube import PROFILE
         if not any(a in ("-p", "--profile") or a.startswith("--profile=") for a in args):
@@ -193,33 +187,21 @@ def prepare(ctx, argv: list[str]) -> tuple[list[str], dict[str, str], list[str]]
     return [binary(ctx.tool)] + args, env, notes
 
 
-def _make_namespace(backend) -> None:
+def cli_target(ctx, tool: str) -> CliTarget:
+    """Where the backend points the real tool (nothing: the tool's own defaults)."""
+    backend = ctx.cluster.backend if ctx.cluster is not None else None
+    return backend.cli_target(tool) if isinstance(backend, Commands) else CliTarget()
+
+
+def _make_namespace(target: CliTarget) -> None:
     """labkit's namespace, made on first use as a deploy makes it. Best effort: when it cannot be
     made (the cluster does not answer, the namespace is somebody else's), kubectl says so itself."""
     from ..errors import LabkitError
     try:
-        getattr(backend, "ensure_namespace", lambda: None)()
+        if target.prepare is not None:
+            target.prepare()
     except LabkitError:
         pass
-
-
-def docker_url(backend) -> str | None:
-    """The URL of the engine a docker-based backend talks to (None: the environment's default)."""
-    url = backend.engine_url() if isinstance(backend, EngineUrl) else None
-    if url:  # a playground's manager: known without connecting (it may be switched off)
-        return url
-    client = getattr(backend, "api", None) if getattr(backend, "name", "") == "swarm" else getattr(backend, "client", None)
-    api = getattr(client, "api", None)
-    if api is None:
-        return None
-    adapter = getattr(api, "_custom_adapter", None)
-    socket = getattr(adapter, "socket_path", None)
-    if socket:
-        return "unix://" + socket
-    base = getattr(api, "base_url", "") or ""
-    if base.startswith(("http://", "https://")):
-        return "tcp://" + base.split("://", 1)[1]
-    return None
 
 
 def docker_args(args: list[str], lab: str | None) -> tuple[list[str], list[str]]:

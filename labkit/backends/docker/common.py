@@ -68,6 +68,19 @@ def connect(base_url: str | None = None, timeout: int = 120):
     return client
 
 
+def docker_host(client) -> dict[str, str]:
+    """DOCKER_HOST for the real docker CLI to reach the engine `client` talks to ({}: the CLI's
+    default is that engine). docker-py keeps a unix socket's path only in its private adapter:
+    this is the one place that reads it."""
+    socket = getattr(getattr(client.api, "_custom_adapter", None), "socket_path", None)
+    if socket:
+        return {"DOCKER_HOST": "unix://" + socket}
+    base = client.api.base_url or ""
+    if base.startswith(("http://", "https://")):
+        return {"DOCKER_HOST": "tcp://" + base.split("://", 1)[1]}
+    return {}
+
+
 def engine_failures() -> tuple[type[Exception], ...]:
     """What docker-py raises when the engine says no or cannot be reached: its own errors
     (`APIError` is an HTTP error too) and requests' (a refused or timed-out connection)."""

@@ -27,7 +27,7 @@ from ... import validate
 from ...errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
 from ...model import ClusterState, Component, Event, Node, Replica, WorkloadStatus
 from . import common as du
-from ..base import LABEL, DeploySpec, UpdateStrategy
+from ..base import LABEL, CliTarget, DeploySpec, UpdateStrategy
 
 HOST = "node-1"
 RESTART = LABEL + ".restart"
@@ -439,6 +439,10 @@ class DockerBackend(du.RealTime):
     def expose(self, name: str, port: int) -> None:
         raise Refused("on one Docker host a port is published when the container starts",
                       "docker run -p 8080:80 ..., or cluster.deploy(..., ports=['8080:80'])")
+
+    def cli_target(self, tool: str) -> CliTarget:
+        """The real docker CLI on the engine labkit talks to, with this lab's label."""
+        return CliTarget(env=du.docker_host(self.client), lab=self.lab)
 
     def service(self, name: str):
         """What `name` answers at (a model.Service: its port 80's published port), or None."""

@@ -35,7 +35,7 @@ from ... import validate
 from ...errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
 from ...model import ClusterState, Component, Event, Node, Replica, SwarmInfo, WorkloadStatus
 from . import common as du
-from ..base import LABEL, DeploySpec, UpdateStrategy
+from ..base import LABEL, CliTarget, DeploySpec, UpdateStrategy
 
 NS = 1_000_000_000
 # What `docker service create` sends when no --update-* flag is given.
@@ -430,9 +430,12 @@ class SwarmBackend(du.RealTime):
         api.swarm.reload()
         return api.swarm.attrs["JoinTokens"]["Worker" if role == "worker" else "Manager"]
 
-    def engine_url(self) -> str | None:
-        """The URL of the manager's engine that labkit talks to (None: your own engine's default)."""
-        return self.pg.names.socket_url(self.managers.current) if self.pg is not None else None
+    def cli_target(self, tool: str) -> CliTarget:
+        """The real docker CLI on the manager labkit talks to (a playground's is known without
+        connecting: it may be switched off), with this lab's label."""
+        if self.pg is not None:
+            return CliTarget(env={"DOCKER_HOST": self.pg.names.socket_url(self.managers.current)}, lab=self.lab)
+        return CliTarget(env=du.docker_host(self.api), lab=self.lab)
 
     def manager_address(self) -> str:
         """The address a new node joins at (`<ip>:2377` of the manager labkit talks to)."""

@@ -31,7 +31,7 @@ from ... import validate
 from . import context as kubecontext
 from ...errors import AlreadyExists, InvalidInput, LabkitError, NotFound, Refused, Timeout, Unavailable
 from ...model import ClusterState, Event
-from ..base import LABEL, DeploySpec, UpdateStrategy
+from ..base import LABEL, CliTarget, DeploySpec, UpdateStrategy
 from .manifests import (CORDONED, FAILED, RESTART_POLICY, cordon_patch, deployment_manifest,
                              eviction_manifest, namespace_manifest, pod_manifest, rollback_patch, service_manifest,
                              template_without_hash, with_update)
@@ -305,6 +305,11 @@ class KubernetesBackend:
                 error.body = response.data.decode(errors="replace")
                 raise error
             return json.loads(response.data)
+
+    def cli_target(self, tool: str) -> CliTarget:
+        """The real kubectl on labkit's (guarded) context and namespace, made on first use."""
+        return CliTarget(env={"KUBECONFIG": os.pathsep.join(self.context.files)}, context=self.context.name,
+                         namespace=self.namespace, prepare=self.ensure_namespace)
 
     def wait_for_change(self, timeout: float) -> bool:
         """Block until one of labkit's pods changes, or `timeout` seconds pass; True when
