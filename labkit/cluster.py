@@ -304,7 +304,7 @@ class Cluster:
         if name is None:
             base = image.split("/")[-1].split(":")[0].split("@")[0]
             name = next(f"{base}-{i}" for i in range(1, len(taken) + 2) if f"{base}-{i}" not in taken)
-        elif validate.name(name, "container name", self.flavor) in taken:
+        elif validate.name(name, "container name", "kubernetes" if self.flavor == "kubernetes" else "docker") in taken:
             raise AlreadyExists(f"a container named {name!r} already exists",
                                 f"remove it with cluster.remove_container({name!r}) or pick another name")
         self.backend.run_container(name, image, restart)

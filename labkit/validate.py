@@ -14,7 +14,9 @@ from .errors import InvalidInput
 # RFC 1123 label: what Kubernetes requires of deployment, pod and namespace names,
 # and a safe subset of what Docker accepts for containers and services.
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_SWARM_NAME = re.compile(r"[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*")  # swarmkit manager/controlapi/common.go
+# swarmkit's isValidDNSName (manager/controlapi/common.go), ^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$, written so
+# that Python's backtracking engine answers at once on a long bad name (Go's engine does not backtrack).
+_SWARM_NAME = re.compile(r"[a-zA-Z0-9]+(?:[-_]+[a-zA-Z0-9]+)*")
 _CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")  # moby daemon/names/names.go
 # The reference grammar of the distribution project (docker/distribution/reference), simplified:
 # [registry[:port]/]path[:tag][@digest], path components lowercase.
@@ -44,6 +46,9 @@ def name(value: object, what: str = "name", flavor: str = "kubernetes") -> str:
     elif flavor == "docker":
         if not _CONTAINER_NAME.fullmatch(value):
             raise InvalidInput(f"Invalid container name ({value}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", hint)
+        if len(value) > 63:  # the container's host name is its name, and a host name has at most 63
+            raise InvalidInput(f"{what} {value!r} is longer than 63 characters: the container's host name is "
+                               "its name, and a host name has at most 63", hint)
     elif len(value) > 63 or not _NAME.fullmatch(value):
         raise InvalidInput(
             f"{what} {value!r} is not valid: use at most 63 lowercase letters, digits and '-', "

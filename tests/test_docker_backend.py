@@ -137,6 +137,24 @@ def test_missing_image_is_a_clear_error_and_creates_nothing(cluster, engine):
     assert not engine.containers.list(all=True, filters={"name": "ghost"})
 
 
+def test_the_engines_event_stream_says_when_a_container_of_the_lab_changes(cluster):
+    """DockerBackend.wait_for_change (backends.base.Watches): what a live view follows."""
+    import threading
+    from labkit.backends.base import Watches
+    backend = cluster.backend
+    assert isinstance(backend, Watches)
+    started = time.monotonic()
+    assert backend.wait_for_change(1.0) is False and time.monotonic() - started >= 0.9  # nothing moves
+    seen: list[bool] = []
+    waiting = threading.Thread(target=lambda: seen.append(backend.wait_for_change(20.0)))
+    waiting.start()
+    time.sleep(0.5)
+    cluster.run_container("web-server:1", name="watched")
+    waiting.join(10)
+    assert seen == [True]
+    cluster.remove_container("watched")
+
+
 def test_ownership_is_positive_a_kind_labkit_sets():
     for kind in sorted(du.OWNED_KINDS):
         assert du.owned({LABEL: "lab", du.KIND: kind}) and du.owned({LABEL: "lab", du.KIND: kind}, "lab")

@@ -2,7 +2,7 @@
 
 kubectl is always the real binary: against the simulator served as a
 Kubernetes API (`tools/kubectl.py`) or a real cluster (`real.py`). docker and
-minikube on the simulator are interpreted (the `*_cmds` modules); on a real
+minikube on the simulator are interpreted (`tools/docker.py`, `tools/minikube.py`); on a real
 backend the console hands the line to the real CLI (`real.py`). Either way
 the notes' removed commands and placeholders are explained first (`legacy.py`).
 """

@@ -400,6 +400,20 @@ class DockerBackend(du.RealTime):
             restarts=restarts, revision=int(labels.get(du.REVISION, "1")), reason=reason,
             ip=du.container_ip(a), created=float(a.get("Created") or 0) - self._epoch0)
 
+    def wait_for_change(self, timeout: float) -> bool:
+        """Block until one of this lab's containers changes, or `timeout` seconds pass; True when
+        something changed. Through the engine's event stream (backends.base.Watches), so a view
+        redraws the moment a container starts or dies instead of polling."""
+        now = time.time()
+        stream = self.client.events(since=now, until=now + timeout, decode=True,
+                                    filters={"type": "container", "label": f"{LABEL}={self.lab}"})
+        try:
+            for _ in stream:
+                return True
+        finally:
+            stream.close()
+        return False
+
     def events(self, since: float = 0.0) -> list[Event]:
         start = self._epoch0 + max(since, 0.0)
         until = time.time()
@@ -442,6 +456,8 @@ class DockerBackend(du.RealTime):
 
     def cli_target(self, tool: str) -> CliTarget:
         """The real docker CLI on the engine labkit talks to, with this lab's label."""
+        if tool != "docker":
+            return CliTarget()
         return CliTarget(env=du.docker_host(self.client), lab=self.lab)
 
     def service(self, name: str):

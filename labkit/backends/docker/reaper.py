@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from ..base import LABEL
 
@@ -87,12 +88,14 @@ def watch(lab: str, keep: bool = False, base_url: str | None = None, pid: int | 
     if fresh and not keep:
         grace = float(os.environ.get("LABKIT_REAPER_GRACE", GRACE)) if grace is None else grace
         env = dict(os.environ)
-        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        # The folder that holds the labkit package (so that `-m` finds this very labkit), and not
+        # this one: it holds packages named docker and kubernetes, which would hide the SDKs.
+        package_parent = str(Path(__file__).resolve().parents[__spec__.name.count(".")])
         env["PYTHONPATH"] = os.pathsep.join([package_parent] + [p for p in [env.get("PYTHONPATH")] if p])
         if base_url:
             env["DOCKER_HOST"] = base_url
         log = open(os.path.join(os.path.dirname(_root()), "reaper.log"), "ab")
-        subprocess.Popen([sys.executable, "-m", "labkit.backends.docker.reaper", "watch", lab, str(pid), started, str(grace)],
+        subprocess.Popen([sys.executable, "-m", __spec__.name, "watch", lab, str(pid), started, str(grace)],
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                          start_new_session=True, close_fds=True)
         log.close()

@@ -18,7 +18,7 @@ knowing (and shown by the lessons):
 - A recovered node does not get its tasks back: Swarm does not rebalance.
 - Managers can be failed too (`managers=3` makes node-1..node-3 managers):
   labkit then talks to another one, and refuses changes with a clear
-  `Unavailable` once a majority of them is down (see `swarm_managers.py`).
+  `Unavailable` once a majority of them is down (see `managers.py`).
 - `init=False` starts one machine with Docker and no swarm: the console's
   real `docker swarm init` makes it, and each `docker swarm join` runs on a
   new machine (lesson 02).
@@ -35,6 +35,7 @@ from ... import validate
 from ...errors import AlreadyExists, InvalidInput, NotFound, Refused, Unavailable
 from ...model import ClusterState, Component, Event, Node, Replica, SwarmInfo, WorkloadStatus
 from . import common as du
+from .playground import index_of
 from ..base import LABEL, CliTarget, DeploySpec, UpdateStrategy
 
 NS = 1_000_000_000
@@ -352,7 +353,6 @@ class SwarmBackend(du.RealTime):
 
     # -- nodes -------------------------------------------------------------------------------
     def _node_container(self, name: str):
-        from .playground import index_of
         if self.pg is None:
             raise Refused(f"labkit does not switch off nodes of your own swarm ({name})",
                           "use the playground, where nodes are containers: labkit.connect('swarm', nodes=3)")
@@ -395,7 +395,6 @@ class SwarmBackend(du.RealTime):
 
     def in_swarm(self, name: str) -> bool:
         """True when machine `name` is in a swarm, or on its way in (a slow join goes on by itself)."""
-        from .playground import index_of
         try:
             state = (self.pg.node_client(index_of(name)).info().get("Swarm") or {}).get("LocalNodeState")
         except du.engine_failures():  # its engine does not answer (yet): not in a swarm
@@ -414,7 +413,6 @@ class SwarmBackend(du.RealTime):
             name, _ = self.new_machine()
             try:
                 token = self.join_token(role)
-                from .playground import index_of
                 self.pg.node_client(index_of(name)).swarm.join(
                     remote_addrs=[self.manager_address()], join_token=token, listen_addr="0.0.0.0:2377")
             except BaseException:
@@ -433,6 +431,8 @@ class SwarmBackend(du.RealTime):
     def cli_target(self, tool: str) -> CliTarget:
         """The real docker CLI on the manager labkit talks to (a playground's is known without
         connecting: it may be switched off), with this lab's label."""
+        if tool != "docker":
+            return CliTarget()
         if self.pg is not None:
             return CliTarget(env={"DOCKER_HOST": self.pg.names.socket_url(self.managers.current)}, lab=self.lab)
         return CliTarget(env=du.docker_host(self.api), lab=self.lab)
@@ -492,7 +492,6 @@ class SwarmBackend(du.RealTime):
             engine = self.host
             if self.pg is not None:
                 host = self._hostnames().get(found.get("NodeID"), "")
-                from .playground import index_of
                 engine = self.pg.node_client(index_of(host) or 1)
             with du.tolerate(404, 409):  # gone, or not running any more: dead already
                 engine.containers.get(cid).kill()  # inside its node: Swarm sees the task fail
@@ -542,7 +541,6 @@ class SwarmBackend(du.RealTime):
     def targets(self, name: str) -> list[tuple[str, int, str]]:
         """Where requests to `name` go now: [(host, port, task)]. The mesh's rule: tasks
         running (healthy, with a healthcheck) whose desired state is still running."""
-        from .playground import index_of
         service = self._service(name)
         if not self.pg:
             published = [p for p in service.attrs.get("Endpoint", {}).get("Ports") or [] if p.get("PublishedPort")]
@@ -671,7 +669,6 @@ class SwarmBackend(du.RealTime):
         for n in sorted(nodes_raw, key=lambda n: n.attrs["Description"]["Hostname"]):
             a = n.attrs
             hostname = a["Description"]["Hostname"]
-            from .playground import index_of
             container = containers.get(index_of(hostname)) if self.pg else None
             powered = container is None or container.status == "running"
             up = a["Status"]["State"] == "ready" and powered

@@ -3,8 +3,8 @@
 Through the official `kubernetes` client, imported only when a backend is
 made, so `import labkit` stays fast. Three modules share the work:
 
-* `kube_manifests` -- pure functions that build every object labkit sends;
-* `kube_state` -- pure functions that turn what the API returns (JSON dicts,
+* `manifests` -- pure functions that build every object labkit sends;
+* `state` -- pure functions that turn what the API returns (JSON dicts,
   the shape of `kubectl get -o json`) into labkit's `ClusterState`;
 * here, `KubernetesBackend` -- the requests, and the translation of the API's
   errors into labkit's errors with a next step to try -- and `doctor`.
@@ -144,7 +144,7 @@ class KubernetesBackend:
 
     def _json(self, method: Callable, *args: Any, **kwargs: Any) -> dict:
         """Call a read method and return its JSON as a dict (the shape `kubectl -o json` prints):
-        plain dicts are what the pure functions of kube_state read, and skipping the client's models
+        plain dicts are what the pure functions of state.py read, and skipping the client's models
         is faster and indifferent to the client's version."""
         return json.loads(self._call(method, *args, **kwargs).data)
 
@@ -308,6 +308,8 @@ class KubernetesBackend:
 
     def cli_target(self, tool: str) -> CliTarget:
         """The real kubectl on labkit's (guarded) context and namespace, made on first use."""
+        if tool != "kubectl":
+            return CliTarget()
         return CliTarget(env={"KUBECONFIG": os.pathsep.join(self.context.files)}, context=self.context.name,
                          namespace=self.namespace, prepare=self.ensure_namespace)
 

@@ -424,7 +424,7 @@ def node_ls(ctx, p: Parsed) -> None:
     _require_swarm(ctx)
     state = ctx.cluster.state()
     me = _host(ctx)
-    leader = next((n.name for n in state.nodes if n.role == "manager" and n.ready), None)
+    leader = state.swarm.leader if state.swarm else None
     rows = []
     for n in state.nodes:
         manager = ""
@@ -566,11 +566,6 @@ def service_create(ctx, p: Parsed) -> None:
         ctx.print(f"(labkit: no --name, so Docker picked one: {name}. Name it yourself with --name my-web-server)")
     if not p.get("detach") and not p.get("quiet"):
         _progress(ctx, name, "create")
-
-
-def _slot(task_name: str) -> int:
-    parts = task_name.split(".")
-    return int(parts[-2]) if len(parts) >= 3 and parts[-2].isdigit() else 0
 
 
 def _task_state(ctx, pod) -> tuple[str, str, str]:

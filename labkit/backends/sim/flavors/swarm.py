@@ -53,9 +53,10 @@ class Swarm(Flavor):
             sim.add_node(role="manager" if i < managers else "worker")
 
     def swarm_info(self) -> SwarmInfo:
-        """The simulated swarm's leader: its first manager up, while a majority of managers is up."""
+        """The simulated swarm's leader: its first Ready manager, while a majority of them is Ready
+        (`docker node ls` and the lessons read it here)."""
         managers = [n for n in self.api.items("nodes").values() if n.role == "manager"]
-        up = [n.name for n in managers if n.up]
+        up = [n.name for n in managers if n.ready]
         return SwarmInfo(leader=up[0] if len(up) * 2 > len(managers) else None)
 
     # -- workloads ----------------------------------------------------------------------------
