@@ -98,30 +98,37 @@ def kernel_state(lab: JupyterLab, name: str) -> str:
                  if s.get("path", "").endswith(name) and s.get("kernel")), "")
 
 
-def open_notebook(page, lab: JupyterLab, name: str, timeout: float = 180.0) -> None:
+def open_notebook(page, lab: JupyterLab, name: str, timeout: float = 180.0, attempts: int = 3) -> None:
     """Open notebook `name` and wait until its kernel is idle and the page says so.
 
-    A kernel can take a minute to start while the rest of the suite loads the
-    machine, so the server is asked first (with a generous timeout); on a
-    timeout the error carries the server's log and a screenshot is saved.
+    A kernel can take a minute to start while the rest of the suite loads the machine, so the
+    server is asked first (with a generous timeout). A page can also load broken on a loaded
+    machine (once: "Error Loading Theme: Stylesheet failed to load", no status bar): it is
+    loaded again, up to `attempts` times. On failure the error carries the server's log and
+    a screenshot is saved.
     """
-    page.goto(f"{lab.url}/lab/tree/{name}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    deadline = time.monotonic() + timeout
     state = ""
-    while (state := kernel_state(lab, name)) != "idle" and time.monotonic() < deadline:
-        time.sleep(0.5)
-    try:
-        # The page knows too once the status bar says so.
-        page.wait_for_function("() => /\\| Idle/.test(document.querySelector('.jp-StatusBar-Widget')"
-                               "?.parentElement?.textContent || '')", timeout=60_000)
-    except Exception as exc:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "browser-0-no-kernel.png"), full_page=True)
-        log = (lab.workdir / "jupyter.log").read_text(errors="replace")[-3000:]
-        raise AssertionError(f"the notebook's kernel is not idle in the page (server says {state!r}); "
-                             f"screenshot in artifacts/browser-0-no-kernel.png; JupyterLab's log:\n{log}") from exc
-    page.wait_for_timeout(500)
+    for attempt in range(1, attempts + 1):
+        page.goto(f"{lab.url}/lab/tree/{name}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        deadline = time.monotonic() + timeout
+        while (state := kernel_state(lab, name)) != "idle" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        try:
+            # The page knows too once the status bar says so.
+            page.wait_for_function("() => /\\| Idle/.test(document.querySelector('.jp-StatusBar-Widget')"
+                                   "?.parentElement?.textContent || '')", timeout=60_000)
+            page.wait_for_timeout(500)
+            return
+        except Exception as exc:
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / f"browser-0-no-kernel-{attempt}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            if attempt == attempts:
+                log = (lab.workdir / "jupyter.log").read_text(errors="replace")[-3000:]
+                raise AssertionError(f"the notebook's kernel is not idle in the page after {attempts} loads "
+                                     f"(server says {state!r}); screenshots in artifacts/; JupyterLab's log:\n{log}"
+                                     ) from exc
 
 
 def dismiss_notifications(page) -> None:
