@@ -510,6 +510,49 @@ def test_scale_down_removes_and_scale_up_creates():
     assert cluster.state().count("web") == 3
 
 
+# -- a controller's bookkeeping is its own (client-go: an object in the informer cache is read-only) -------
+def test_replica_set_counts_are_the_controllers_not_the_stored_objects():
+    from labkit.backends.sim.controllers import Counts
+
+    cluster = k8s()
+    sim = cluster.backend
+    web = cluster.deploy("web", "web-server:1", replicas=3, readiness=True)
+    cluster.run(0.5)
+    (rs,) = sim.api.items("replicasets").values()
+    assert not any(hasattr(rs, name) for name in ("pods", "active", "ready", "available"))
+    with pytest.raises(AttributeError):
+        rs.active = 3  # nothing to change in place on the stored object
+
+    def counted() -> Counts:
+        """The controller's counts, checked against the pods in the store."""
+        counts = sim.replicasets.counts(rs.name)
+        mine = [p for p in sim.api.items("pods").values() if p.owner == rs.name]
+        live = [p for p in mine if not p.deleting]
+        assert counts.pods == {p.name for p in mine}
+        assert (counts.active, counts.ready) == (len(live), sum(p.ready for p in live))
+        assert counts.available == counts.ready  # no minReadySeconds
+        return counts
+
+    seen = set()
+    while cluster.now() < 10:
+        seen.add(counted().ready)
+        cluster.run(0.1)
+    assert seen == {0, 1, 2, 3}  # each pod counted as it turned ready
+    web.scale(1)
+    cluster.run(0.1)
+    counts = counted()
+    assert (len(counts.pods), counts.active, counts.ready) == (3, 1, 1)  # two terminating, still there
+    cluster.run(5)
+    assert len(counted().pods) == 1  # deleted pods leave the count
+    web.scale(3)
+    cluster.wait()
+    assert (len(counted().pods), counted().active) == (3, 3)
+    web.delete()  # the replica set goes at once, its pods terminate
+    assert rs.name not in sim.api.items("replicasets")
+    assert any(p.owner == rs.name for p in sim.api.items("pods").values())
+    assert sim.replicasets.counts(rs.name) == Counts()  # its counts went with it
+
+
 # -- canaries (the facade's second workload behind the same app label) ------------------------------------
 @pytest.mark.parametrize("flavor", ["kubernetes", "swarm"])
 def test_canary_then_promote_or_abort(flavor):

@@ -6,10 +6,19 @@ costs one look (the informer + work-queue pattern of the real thing). A look
 (a reconcile) returns a Result: done, or look again later (client-go's rules).
 Status counters are kept from the watch stream, as informers do, so a
 look at a deployment costs O(replica sets), not O(pods).
+
+Stored objects are the informer cache's: a controller changes one only to write it
+through the API server at once (the store keeps objects by reference, so a write
+here is "change, then write", not client-go's "copy, change the copy, update").
+What a controller keeps without a write is its own bookkeeping, off the objects:
+the replica set controller's pod counts (Counts), the deployment controller's
+time of last progress. The rest, outside this module: the scheduler counts a node's
+pods and room on the NodeObj (scheduler.bind/unbind) and the kubelet marks its
+node silent (silent_since, node.py) without a write.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from .api import APIServer, fenceposts
@@ -89,22 +98,52 @@ def suffix(clock: Clock, length: int = 5) -> str:
     return "".join(clock.rng.choice(SUFFIX_CHARS) for _ in range(length))
 
 
+@dataclass(slots=True)
+class Counts:
+    """A replica set's pods as the replica set controller counts them from the pod watch: their
+    names, and how many are active (not terminating), ready and available (ready for minReadySeconds)."""
+
+    pods: set[str] = field(default_factory=set)
+    active: int = 0
+    ready: int = 0
+    available: int = 0
+
+
 class ReplicaSetController:
     """Keeps each ReplicaSet's number of pods at its `replicas`.
 
-    A ReplicaSet's `pods`, `active`, `ready` and `available` are this controller's cache, kept from
-    the pod watch as an informer keeps one: they change in place and are never written through the
-    API server. (The real controller writes them as the ReplicaSet's status; here a write for every
-    pod that turns ready would bump the store's revision and the served API's watch feed, which
-    already counts a pod's change as its replica set's: kube/watch.py. The served API renders them
-    from the object: kube/resources.py.)"""
+    A ReplicaSet's pods and their counts are this controller's own bookkeeping (Counts, by replica
+    set name), kept from the pod watch as client-go's controllers keep theirs (ControllerExpectations),
+    never on the stored ReplicaSet and never written through the API server. (The real controller
+    writes them as the ReplicaSet's status; here a write for every pod that turns ready would bump
+    the store's revision and the served API's watch feed, which already counts a pod's change as its
+    replica set's: kube/watch.py.) Others read them through `counts(name)`: the deployment controller,
+    the flavor's statuses and the served API (kube/resources.py). A replica set's counts go with it."""
 
     def __init__(self, api: APIServer, clock: Clock, on_status: Callable[[str], None]) -> None:
         self.api, self.clock, self.on_status = api, clock, on_status
         self.queue = WorkQueue(clock, api, self.sync)
         self.seen: dict[str, tuple[bool, bool, bool]] = {}  # pod -> (active, ready, available)
-        api.store.watch("replicasets", lambda ev, rs: self.queue.add(rs.name))
+        self._counts: dict[str, Counts] = {}  # replica set -> its pods, counted
+        api.store.watch("replicasets", self._on_rs)
         api.store.watch("pods", self._on_pod)
+
+    def counts(self, name: str) -> Counts:
+        """Replica set `name`'s pods and counts, read-only (shared, as a lister's objects are);
+        zeros for a replica set this controller has not counted a pod of."""
+        found = self._counts.get(name)
+        return found if found is not None else Counts()
+
+    def _tally(self, name: str) -> Counts:
+        found = self._counts.get(name)
+        if found is None:
+            found = self._counts[name] = Counts()
+        return found
+
+    def _on_rs(self, event: str, rs: ReplicaSet) -> None:
+        if event == "DELETED":  # a replica set made again under this name starts from nothing
+            self._counts.pop(rs.name, None)
+        self.queue.add(rs.name)
 
     def min_ready(self, rs: ReplicaSet) -> float:
         owner = self.api.items("deployments").get(rs.owner)
@@ -114,10 +153,11 @@ class ReplicaSetController:
         rs = self.api.items("replicasets").get(pod.owner)
         if rs is None:
             return
+        counts = self._tally(rs.name)
         before = self.seen.get(pod.name, (False, False, False))
         if event == "DELETED":
             self.seen.pop(pod.name, None)
-            rs.pods.discard(pod.name)
+            counts.pods.discard(pod.name)
             after = (False, False, False)
         else:
             active = not pod.deleting
@@ -129,9 +169,9 @@ class ReplicaSetController:
             after = (active, ready, available)
             self.seen[pod.name] = after
         if after != before or event == "DELETED":  # a pod gone for good matters to Recreate and history
-            rs.active += after[0] - before[0]
-            rs.ready += after[1] - before[1]
-            rs.available += after[2] - before[2]
+            counts.active += after[0] - before[0]
+            counts.ready += after[1] - before[1]
+            counts.available += after[2] - before[2]
             self.queue.add(rs.name)
             self.on_status(rs.owner)
 
@@ -143,13 +183,14 @@ class ReplicaSetController:
         rs = self.api.items("replicasets").get(name)
         if rs is None:
             return
-        diff = rs.replicas - rs.active
+        counts = self.counts(name)
+        diff = rs.replicas - counts.active
         if diff > 0:
             for _ in range(diff):
                 self._create_pod(rs)
         elif diff < 0:
             pods = self.api.items("pods")
-            active = [pods[n] for n in rs.pods if n in pods and not pods[n].deleting]
+            active = [pods[n] for n in counts.pods if n in pods and not pods[n].deleting]
             for pod in sorted(active, key=deletion_rank)[:-diff]:
                 delete_pod(self.api, pod, source="replicaset-controller")
                 self.api.record("SuccessfulDelete", f"replicaset/{rs.name}", f"Deleted pod: {pod.name}",
@@ -161,7 +202,7 @@ class ReplicaSetController:
         while name in pods:  # 27^5 names: at thousands of pods two draws meet (the API server says AlreadyExists)
             name = f"{rs.name}-{suffix(self.clock)}"
         pod = Pod(name, rs.owner, rs.name, rs.template, rs.revision, self.clock.now)
-        rs.pods.add(name)
+        self._tally(rs.name).pods.add(name)
         self.api.write("pods", pod)
         self.api.record("SuccessfulCreate", f"replicaset/{rs.name}", f"Created pod: {name}",
                         source="replicaset-controller")
@@ -188,19 +229,31 @@ def delete_pod(api: APIServer, pod: Pod, source: str) -> None:
 class DeploymentController:
     """Rolls deployments out: new ReplicaSet up, old ones down, within maxSurge/maxUnavailable.
 
-    A deployment's `condition` is written when it changes (kubectl rollout status hears it);
-    `last_progress` changes in place between those writes: writing it on each look would wake
-    this controller's own watch for another look."""
+    A deployment's `condition` is changed and written at once when it changes (kubectl rollout
+    status hears it). When it last progressed (its Progressing condition's lastUpdateTime) is this
+    controller's bookkeeping, `last_progress(d)`, not the object's: a write on each look would wake
+    this controller's own watch for another look. Replica sets' pod counts are the replica set
+    controller's, read through `counts` (ReplicaSetController.counts)."""
 
-    def __init__(self, api: APIServer, clock: Clock) -> None:
-        self.api, self.clock = api, clock
+    def __init__(self, api: APIServer, clock: Clock, counts: Callable[[str], Counts]) -> None:
+        self.api, self.clock, self.counts = api, clock, counts
         # a few virtual milliseconds of latency let a burst of pod changes cost one look
         self.queue = WorkQueue(clock, api, self.sync, delay=0.05)
         self.owned: dict[str, set[str]] = {}  # deployment -> replica set names
         self.markers: dict[str, tuple] = {}  # deployment -> counts at the last look, to see progress
         self.rolling: set[str] = set()  # deployments with a rollout under way
-        api.store.watch("deployments", lambda ev, d: self.queue.add(d.name))
+        self.progressed: dict[str, float] = {}  # deployment -> when it last progressed (else: its creation)
+        api.store.watch("deployments", self._on_deployment)
         api.store.watch("replicasets", self._on_rs)
+
+    def _on_deployment(self, event: str, d: Deployment) -> None:
+        if event == "DELETED":  # a deployment made again under this name starts from its creation
+            self.progressed.pop(d.name, None)
+        self.queue.add(d.name)
+
+    def last_progress(self, d: Deployment) -> float:
+        """When deployment `d`'s rollout last moved (read-only)."""
+        return self.progressed.get(d.name, d.created)
 
     def _on_rs(self, event: str, rs: ReplicaSet) -> None:
         owned = self.owned.setdefault(rs.owner, set())
@@ -241,7 +294,7 @@ class DeploymentController:
         if not sets:  # the first revision starts at full size
             rs.replicas = d.replicas
         self.api.write("replicasets", rs)
-        d.last_progress = self.clock.now
+        self.progressed[d.name] = self.clock.now
         self.rolling.add(d.name)
         self._scaled(d, rs, rs.replicas, "up")
         return rs
@@ -271,9 +324,10 @@ class DeploymentController:
             self._set_replicas(d, new, d.replicas)
         total = new.replicas + sum(rs.replicas for rs in old)
         min_available = d.replicas - unavailable
-        room = total - min_available - (new.replicas - new.available)
+        counts = self.counts
+        room = total - min_available - (new.replicas - counts(new.name).available)
         for rs in old:  # first the old replicas that are not available anyway
-            unhealthy = rs.replicas - rs.available
+            unhealthy = rs.replicas - counts(rs.name).available
             if room <= 0:
                 break
             if unhealthy > 0:
@@ -281,7 +335,7 @@ class DeploymentController:
                 self._set_replicas(d, rs, rs.replicas - cut)
                 room -= cut
         total = new.replicas + sum(rs.replicas for rs in old)
-        available = new.available + sum(min(rs.available, rs.replicas) for rs in old)
+        available = counts(new.name).available + sum(min(counts(rs.name).available, rs.replicas) for rs in old)
         room = available - min_available
         for rs in old:
             if room <= 0:
@@ -294,7 +348,7 @@ class DeploymentController:
     def _recreate(self, d: Deployment, new: ReplicaSet, old: list[ReplicaSet]) -> None:
         for rs in old:
             self._set_replicas(d, rs, 0)
-        if all(rs.active == 0 and not rs.pods for rs in old):
+        if all(self.counts(rs.name).active == 0 and not self.counts(rs.name).pods for rs in old):
             self._set_replicas(d, new, d.replicas)
 
     def _scale_paused(self, d: Deployment, sets: list[ReplicaSet], new: ReplicaSet | None) -> None:
@@ -316,10 +370,11 @@ class DeploymentController:
         """The rollout's condition; while it moves, a look again just after its progress deadline
         (has it stalled by then?)."""
         result = None
-        complete = (new.replicas == d.replicas and new.available == d.replicas
-                    and not any(rs.replicas or rs.active for rs in old))
-        marker = (new.replicas, new.available, sum(rs.replicas for rs in old), d.replicas)
-        if old and any(rs.replicas or rs.active for rs in old):
+        counts = self.counts
+        complete = (new.replicas == d.replicas and counts(new.name).available == d.replicas
+                    and not any(rs.replicas or counts(rs.name).active for rs in old))
+        marker = (new.replicas, counts(new.name).available, sum(rs.replicas for rs in old), d.replicas)
+        if old and any(rs.replicas or counts(rs.name).active for rs in old):
             self.rolling.add(d.name)
         if complete:
             d.condition = "NewReplicaSetAvailable"
@@ -327,13 +382,13 @@ class DeploymentController:
                 self.rolling.discard(d.name)
                 self.api.record("RolloutComplete", f"deployment/{d.name}",
                                 f'deployment "{d.name}" successfully rolled out', source="deployment-controller")
-            d.last_progress = self.clock.now
+            self.progressed[d.name] = self.clock.now
         elif self.markers.get(d.name) != marker:
-            d.last_progress = self.clock.now
+            self.progressed[d.name] = self.clock.now
             if d.condition != "ReplicaSetUpdated":
                 d.condition = "ReplicaSetUpdated"
             result = Result(requeue_after=d.progress_deadline + 0.5)
-        elif self.clock.now - d.last_progress > d.progress_deadline and d.condition != "ProgressDeadlineExceeded":
+        elif self.clock.now - self.last_progress(d) > d.progress_deadline and d.condition != "ProgressDeadlineExceeded":
             d.condition = "ProgressDeadlineExceeded"
             self.api.record("ProgressDeadlineExceeded", f"deployment/{d.name}",
                             f'ReplicaSet "{new.name}" has timed out progressing.', type="Warning",
@@ -342,7 +397,8 @@ class DeploymentController:
         return result
 
     def _clean_history(self, d: Deployment, old: list[ReplicaSet]) -> None:
-        spent = [rs for rs in old if rs.replicas == 0 and rs.active == 0 and not rs.pods]
+        spent = [rs for rs in old if rs.replicas == 0 and self.counts(rs.name).active == 0
+                 and not self.counts(rs.name).pods]
         for rs in spent[:max(len(spent) - d.history_limit, 0)]:
             self.api.remove("replicasets", rs.name)
 

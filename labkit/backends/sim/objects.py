@@ -86,7 +86,7 @@ class Template:
 
 class Deployment:
     __slots__ = ("name", "replicas", "template", "strategy", "paused", "labels", "history_limit",
-                 "progress_deadline", "last_progress", "condition", "created", "resource_version",
+                 "progress_deadline", "condition", "created", "resource_version",
                  "container", "selector", "annotations")
 
     def __init__(self, name: str, replicas: int, template: Template, strategy, labels: dict, created: float):
@@ -95,7 +95,7 @@ class Deployment:
         self.labels = labels
         self.history_limit = 10  # revisionHistoryLimit
         self.progress_deadline = 600.0  # progressDeadlineSeconds
-        self.last_progress = created
+        # (when it last progressed is the deployment controller's: DeploymentController.last_progress)
         self.condition = "NewReplicaSetAvailable"  # or ReplicaSetUpdated / ProgressDeadlineExceeded
         self.created = created
         self.resource_version = 0
@@ -107,15 +107,13 @@ class Deployment:
 
 
 class ReplicaSet:
-    __slots__ = ("name", "owner", "replicas", "template", "revision", "pods", "active", "ready", "available",
-                 "resource_version")
+    """Its pods and their counts are not here: they are the replica set controller's
+    (ReplicaSetController.counts), kept from the pod watch."""
+
+    __slots__ = ("name", "owner", "replicas", "template", "revision", "resource_version")
 
     def __init__(self, name: str, owner: str, replicas: int, template: Template, revision: int):
         self.name, self.owner, self.replicas, self.template, self.revision = name, owner, replicas, template, revision
-        self.pods: set[str] = set()
-        # pods and these counts are the replica set controller's cache, kept from the pod watch and
-        # never written through the API server (see ReplicaSetController)
-        self.active = self.ready = self.available = 0
         self.resource_version = 0
 
 

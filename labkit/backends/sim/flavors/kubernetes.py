@@ -32,7 +32,9 @@ class Kubernetes(Flavor):
     def build(self, nodes: int, managers: int, rate: float) -> None:
         sim = self.sim
         sim.scheduler = Scheduler(self.api, self.clock, rate)
-        sim.deployments = DeploymentController(self.api, self.clock)
+        # the replica set controller comes second (it tells the deployment controller's queue): its
+        # counts are looked up when asked
+        sim.deployments = DeploymentController(self.api, self.clock, lambda rs: sim.replicasets.counts(rs))
         sim.replicasets = ReplicaSetController(self.api, self.clock, sim.deployments.queue.add)
         sim.lifecycle = NodeLifecycleController(self.api, self.clock, self.mark_pods_not_ready)
         sim.add_node("control-plane", "control-plane")
@@ -94,9 +96,10 @@ class Kubernetes(Flavor):
     def status(self, d: Deployment) -> WorkloadStatus:
         sets = self.sim.deployments.replica_sets(d.name)
         new = next((rs for rs in sets if rs.template.hash() == d.template.hash()), None)
-        current = sum(rs.active for rs in sets)
-        updated = new.active if new else 0
-        available = sum(rs.available for rs in sets)
+        counts = [self.sim.replicasets.counts(rs.name) for rs in sets]
+        current = sum(c.active for c in counts)
+        updated = self.sim.replicasets.counts(new.name).active if new else 0
+        available = sum(c.available for c in counts)
         surge, unavailable = fenceposts(d.strategy, d.replicas)
         if d.paused:
             rollout = "paused"
@@ -108,7 +111,7 @@ class Kubernetes(Flavor):
             rollout = "progressing"
         revision = new.revision if new else max((rs.revision for rs in sets), default=0) + 1
         return WorkloadStatus(name=d.name, image=d.template.image, desired=d.replicas, current=current,
-                              ready=sum(rs.ready for rs in sets), updated=updated, available=available,
+                              ready=sum(c.ready for c in counts), updated=updated, available=available,
                               revision=revision, kind="deployment", strategy=d.strategy["type"], max_surge=surge,
                               max_unavailable=unavailable, paused=d.paused, rollout=rollout, message=d.condition,
                               labels=tuple(sorted(d.labels.items())))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from typing import Callable
 
 from ...base import Probe
+from ..controllers import Counts
 from ..objects import Deployment, NodeObj, Pod, ReplicaSet
 from ..versions import KUBERNETES as VERSION  # the release whose API, words and defaults it follows
 
@@ -155,25 +157,29 @@ def _strategy(d: Deployment) -> dict:
     return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": s["max_surge"], "maxUnavailable": s["max_unavailable"]}}
 
 
-def deployment(d: Deployment, sets: list[ReplicaSet], clock: Clockwork) -> dict:
-    """`sets`: the deployment's replica sets, oldest revision first (the controller's own list)."""
+def deployment(d: Deployment, sets: list[ReplicaSet], clock: Clockwork, counts: Callable[[str], Counts],
+               last_progress: float) -> dict:
+    """`sets`: the deployment's replica sets, oldest revision first (the controller's own list);
+    `counts`: a replica set's pods, counted (ReplicaSetController.counts); `last_progress`: when
+    the rollout last moved (DeploymentController.last_progress)."""
     new = next((rs for rs in sets if rs.template.hash() == d.template.hash()), None)
     revision = new.revision if new else max((rs.revision for rs in sets), default=0)
-    replicas = sum(rs.active for rs in sets)
-    ready = sum(rs.ready for rs in sets)
-    available = sum(rs.available for rs in sets)
+    counted = [counts(rs.name) for rs in sets]
+    replicas = sum(c.active for c in counted)
+    ready = sum(c.ready for c in counted)
+    available = sum(c.available for c in counted)
     selector = dict(d.selector)
     status: dict = {"observedGeneration": d.resource_version}
     if replicas:
         status["replicas"] = replicas
-        status["updatedReplicas"] = new.active if new else 0
+        status["updatedReplicas"] = counts(new.name).active if new else 0
     if ready:
         status["readyReplicas"] = ready
     if available:
         status["availableReplicas"] = available
     if replicas - available > 0:
         status["unavailableReplicas"] = replicas - available
-    status["conditions"] = _deployment_conditions(d, new, available, clock)
+    status["conditions"] = _deployment_conditions(d, new, available, clock, last_progress)
     annotations = {**d.annotations, **({"deployment.kubernetes.io/revision": str(revision)} if revision else {})}
     return {"kind": "Deployment", "apiVersion": "apps/v1",
             "metadata": meta("Deployment", d.name, d.resource_version, d.created, clock, labels=d.labels,
@@ -186,9 +192,10 @@ def deployment(d: Deployment, sets: list[ReplicaSet], clock: Clockwork) -> dict:
             "status": status}
 
 
-def _deployment_conditions(d: Deployment, new: ReplicaSet | None, available: int, clock: Clockwork) -> list[dict]:
+def _deployment_conditions(d: Deployment, new: ReplicaSet | None, available: int, clock: Clockwork,
+                           last_progress: float) -> list[dict]:
     enough = available >= d.replicas - _max_unavailable(d)
-    when = clock.stamp(d.last_progress)
+    when = clock.stamp(last_progress)
     out = [{"type": "Available", "status": "True" if enough else "False",
             "reason": "MinimumReplicasAvailable" if enough else "MinimumReplicasUnavailable",
             "message": "Deployment has minimum availability." if enough else
@@ -210,19 +217,20 @@ def _max_unavailable(d: Deployment) -> int:
     return fenceposts(d.strategy, d.replicas)[1] if d.strategy["type"] == "RollingUpdate" else d.replicas
 
 
-def replicaset(rs: ReplicaSet, d: Deployment | None, clock: Clockwork, created: float = 0.0) -> dict:
+def replicaset(rs: ReplicaSet, counts: Counts, d: Deployment | None, clock: Clockwork, created: float = 0.0) -> dict:
+    """`counts`: its pods, counted (ReplicaSetController.counts)."""
     hash_ = rs.name.rsplit("-", 1)[-1]
     labels = {**(d.selector if d is not None else {"app": short(rs.owner)}), "pod-template-hash": hash_}
     owner = [_owner("apps/v1", "Deployment", d.name, d.created)] if d is not None else None
     annotations = {"deployment.kubernetes.io/revision": str(rs.revision)}
     if d is not None:
         annotations["deployment.kubernetes.io/desired-replicas"] = str(d.replicas)
-    status: dict = {"replicas": rs.active, "observedGeneration": rs.resource_version,
-                    "fullyLabeledReplicas": rs.active}
-    if rs.ready:
-        status["readyReplicas"] = rs.ready
-    if rs.available:
-        status["availableReplicas"] = rs.available
+    status: dict = {"replicas": counts.active, "observedGeneration": rs.resource_version,
+                    "fullyLabeledReplicas": counts.active}
+    if counts.ready:
+        status["readyReplicas"] = counts.ready
+    if counts.available:
+        status["availableReplicas"] = counts.available
     name = container_name(d) if d is not None else short(rs.owner)
     return {"kind": "ReplicaSet", "apiVersion": "apps/v1",
             "metadata": meta("ReplicaSet", rs.name, rs.resource_version, created, clock, labels=labels,

@@ -212,16 +212,18 @@ class Storage:
     def _deployment(self, key: str) -> dict:
         d = self.items("deployments")[key]
         sets = self.sim.deployments.replica_sets(key)
-        out = res.deployment(d, sets, self.clock)
+        counts = self.sim.replicasets.counts
+        out = res.deployment(d, sets, self.clock, counts, self.sim.deployments.last_progress(d))
         pods = self.items("pods")
         out["metadata"]["resourceVersion"] = str(max([d.resource_version] + [rs.resource_version for rs in sets] +
-                                                     [pods[p].resource_version for rs in sets for p in rs.pods if p in pods]))
+                                                     [pods[p].resource_version for rs in sets
+                                                      for p in counts(rs.name).pods if p in pods]))
         return out
 
     def _replicaset(self, key: str) -> dict:
         rs = self.items("replicasets")[key]
         d = self.items("deployments").get(rs.owner)
-        return res.replicaset(rs, d, self.clock, d.created if d else 0.0)
+        return res.replicaset(rs, self.sim.replicasets.counts(key), d, self.clock, d.created if d else 0.0)
 
     def _pod(self, key: str) -> dict:
         p = self.items("pods")[key]
