@@ -10,6 +10,7 @@ from __future__ import annotations
 from ... import catalog, validate
 from ...backends.sim import info
 from ...backends.sim.info import DOCKER_ENGINE as ENGINE
+from ..registry import Registry
 from ..parse import Command, ConsoleError, Flag, OutcomeError, Parsed, UsageError, closest, is_placeholder, parse, usage_text
 from ..tables import docker_duration, docker_table, ellipsis, hex_id, node_ip, swarm_id
 
@@ -23,6 +24,21 @@ SWARM_GROUPS = ("node", "service", "stack")  # commands the managers' Raft store
 NOT_MANAGER = ('Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or '
                '"docker swarm join" to connect this node to swarm and try again.')
 HELP = Flag("help", kind="bool", help="Print usage")
+COMMANDS = Registry("docker", HELP)  # every command, declared above its handler (@COMMANDS.command)
+HEALTH_INTERVAL = 30.0  # Docker's default --health-interval
+
+GROUPS = {"swarm": "Manage Swarm", "node": "Manage Swarm nodes", "service": "Manage services",
+          "container": "Manage containers"}
+_SVC_UPDATE_FLAGS = (
+    Flag("update-parallelism", kind="uint", help="Maximum number of tasks updated simultaneously (0 to update all at once)"),
+    Flag("update-delay", kind="duration", help="Delay between updates (ns|us|ms|s|m|h) (default 0s)"),
+    Flag("update-order", help='Update order ("start-first"|"stop-first")'),
+    Flag("update-failure-action", help='Action on update failure ("pause"|"continue"|"rollback")'),
+    Flag("update-monitor", kind="duration", help="Duration after each task update to monitor for failure"),
+    Flag("update-max-failure-ratio", kind="float", help="Failure rate to tolerate during an update"),
+    Flag("detach", "d", "bool", help="Exit immediately instead of waiting for the service to converge"),
+    Flag("quiet", "q", "bool", help="Suppress progress output"),
+)
 LARGE_SERVICE = 20  # above this many tasks, progress shows one overall line (as docker does for big services)
 _ADJECTIVES = ("admiring", "bold", "brave", "clever", "eager", "festive", "gallant", "happy", "jolly", "keen",
                "loving", "nifty", "quirky", "serene", "vibrant", "zealous")
@@ -32,12 +48,6 @@ _DEMO_COMMAND = "sh -c 'trap 'exit 0' TERM; httpd -f -p 80 -h /www & wait'"
 _BROKEN_COMMAND = "sh -c 'trap 'exit 143' TERM; httpd -p 80 -h /www; sleep 5 & wait; ...'"
 _PUBLIC_COMMANDS = {"nginx": "/docker-entrypoint.sh nginx -g 'daemon off;'", "httpd": "httpd-foreground",
                     "redis": "docker-entrypoint.sh redis-server", "busybox": "sh", "alpine": "/bin/sh"}
-
-
-def _cmd(path: str, usage: str, summary: str, *flags: Flag, min_args: int = 0, max_args: int | None = None,
-         run=None, interspersed: bool = True) -> Command:
-    return Command("docker", tuple(path.split()), usage, summary, tuple(flags) + (HELP,), min_args, max_args, run,
-                   interspersed)
 
 
 def main(ctx, argv: list[str]) -> None:
@@ -150,6 +160,18 @@ def _ports_note(ctx) -> dict:
 
 
 # -- containers -------------------------------------------------------------------------------------------------
+@COMMANDS.command("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Run a command in a new container",
+                  Flag("detach", "d", "bool", help="Run container in background and print container ID"),
+                  Flag("name", help="Assign a name to the container"),
+                  Flag("restart", help='Restart policy to apply when a container exits (default "no")', default="no"),
+                  Flag("publish", "p", "list", help="Publish a container's port(s) to the host"),
+                  Flag("env", "e", "list", help="Set environment variables"),
+                  Flag("rm", kind="bool", help="Automatically remove the container when it exits"),
+                  Flag("interactive", "i", "bool", help="Keep STDIN open even if not attached"),
+                  Flag("tty", "t", "bool", help="Allocate a pseudo-TTY"),
+                  Flag("network", help="Connect a container to a network"),
+                  Flag("label", "l", "list", help="Set meta data on a container"),
+                  min_args=1, interspersed=False)
 def run(ctx, p: Parsed) -> None:
     image = p.args[0]
     validate.image(image)
@@ -254,6 +276,11 @@ def _status(ctx, r, now: float) -> str:
     return f"{'Restarting' if _restarting(ctx, r) else 'Exited'} ({code}) {ago} ago"
 
 
+@COMMANDS.command("ps", "[OPTIONS]", "List containers",
+                  Flag("all", "a", "bool", help="Show all containers (default shows just running)"),
+                  Flag("quiet", "q", "bool", help="Only display container IDs"),
+                  Flag("no-trunc", kind="bool", help="Don't truncate output"),
+                  Flag("filter", "f", "list", help="Filter output based on conditions provided"), max_args=0, aliases=("container ls",))
 def ps(ctx, p: Parsed) -> None:
     found, now = _containers(ctx, p.get("all"))
     for spec in p.get("filter"):
@@ -299,6 +326,8 @@ def _known_containers(ctx, names: list[str]):
     return out
 
 
+@COMMANDS.command("stop", "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers",
+                  Flag("time", "t", "int", help="Seconds to wait for stop before killing it"), min_args=1)
 def stop(ctx, p: Parsed) -> None:
     found = _known_containers(ctx, p.args)
     for r in found:
@@ -307,6 +336,7 @@ def stop(ctx, p: Parsed) -> None:
     _settle(ctx, [r.name for r in found], lambda r: r.phase != "running")
 
 
+@COMMANDS.command("start", "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers", min_args=1)
 def start(ctx, p: Parsed) -> None:
     found = _known_containers(ctx, p.args)
     for r in found:
@@ -315,6 +345,8 @@ def start(ctx, p: Parsed) -> None:
     _settle(ctx, [r.name for r in found], lambda r: r.phase != "pending")
 
 
+@COMMANDS.command("kill", "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers",
+                  Flag("signal", "s", help="Signal to send to the container"), min_args=1)
 def kill(ctx, p: Parsed) -> None:
     found = _known_containers(ctx, p.args)
     for r in found:
@@ -326,6 +358,10 @@ def kill(ctx, p: Parsed) -> None:
         ctx.print(r.name)
 
 
+@COMMANDS.command("rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers",
+                  Flag("force", "f", "bool", help="Force the removal of a running container (uses SIGKILL)"),
+                  Flag("volumes", "v", "bool", help="Remove anonymous volumes associated with the container"),
+                  min_args=1)
 def rm(ctx, p: Parsed) -> None:
     found = _known_containers(ctx, p.args)
     for r in found:
@@ -344,6 +380,9 @@ def _join_command(ctx, role: str) -> str:
     return f"    docker swarm join --token {ctx.sim.join_token(role)} {manager_address(ctx)}"
 
 
+@COMMANDS.command("swarm init", "[OPTIONS]", "Initialize a swarm",
+                  Flag("advertise-addr", help="Advertised address (format: <ip|interface>[:port])"),
+                  Flag("listen-addr", help="Listen address (format: <ip|interface>[:port])"), max_args=0)
 def swarm_init(ctx, p: Parsed) -> None:
     if ctx.cluster.flavor == "swarm":
         nodes = ctx.cluster.state().nodes
@@ -370,6 +409,9 @@ def swarm_init(ctx, p: Parsed) -> None:
               "labkit.console.current('docker') returns this cluster)")
 
 
+@COMMANDS.command("swarm join-token", "[OPTIONS] (worker|manager)", "Manage join tokens",
+                  Flag("quiet", "q", "bool", help="Only display token"), Flag("rotate", kind="bool", help="(accepted)"),
+                  min_args=1, max_args=1)
 def swarm_join_token(ctx, p: Parsed) -> None:
     role = p.args[0]
     if role not in ("worker", "manager"):
@@ -381,6 +423,11 @@ def swarm_join_token(ctx, p: Parsed) -> None:
     ctx.print(f"To add a {role} to this swarm, run the following command:\n\n{_join_command(ctx, role)}\n")
 
 
+@COMMANDS.command("swarm join", "[OPTIONS] HOST:PORT", "Join a swarm as a node and/or manager",
+                  Flag("token", help="Token for entry into the swarm"),
+                  Flag("advertise-addr", help="Advertised address (format: <ip|interface>[:port])"),
+                  Flag("listen-addr", help="Listen address (format: <ip|interface>[:port])"),
+                  min_args=1, max_args=1)
 def swarm_join(ctx, p: Parsed) -> None:
     address = p.args[0]
     token = p.get("token")
@@ -420,6 +467,9 @@ def _availability(node) -> str:
     return "Active" if node.schedulable else "Drain"
 
 
+@COMMANDS.command("node ls", "[OPTIONS]", "List nodes in the swarm",
+                  Flag("quiet", "q", "bool", help="Only display IDs"), Flag("filter", "f", "list", help="(accepted)"),
+                  max_args=0, aliases=("node list",))
 def node_ls(ctx, p: Parsed) -> None:
     _require_swarm(ctx)
     state = ctx.cluster.state()
@@ -448,6 +498,9 @@ def _swarm_node(ctx, name: str):
                        f"did you mean {guess}?" if guess else "see docker node ls")
 
 
+@COMMANDS.command("node update", "[OPTIONS] NODE", "Update a node",
+                  Flag("availability", help='Availability of the node ("active"|"pause"|"drain")'),
+                  min_args=1, max_args=1)
 def node_update(ctx, p: Parsed) -> None:
     _require_swarm(ctx)
     availability = p.get("availability")
@@ -467,6 +520,7 @@ def node_update(ctx, p: Parsed) -> None:
     ctx.print(p.args[0])
 
 
+@COMMANDS.command("node ps", "[OPTIONS] [NODE...]", "List tasks running on one or more nodes, defaults to current node")
 def node_ps(ctx, p: Parsed) -> None:
     _require_swarm(ctx)
     names = p.args or [_host(ctx)]
@@ -528,6 +582,17 @@ def _random_name(ctx, image: str) -> str:
     return f"service_{len(taken)}"
 
 
+@COMMANDS.command("service create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new service",
+                  Flag("name", help="Service name"),
+                  Flag("replicas", kind="uint", help="Number of tasks"),
+                  Flag("env", "e", "list", help="Set environment variables"),
+                  Flag("publish", "p", "list", help="Publish a port as a node port"),
+                  Flag("network", help="Network attachments"),
+                  Flag("mode", help='Service mode (replicated or global) (default "replicated")'),
+                  Flag("label", "l", "list", help="Service labels"),
+                  Flag("health-cmd", help="Command to run to check health"),
+                  Flag("health-interval", kind="duration", help="Time between running the check (ms|s|m|h)"),
+                  *_SVC_UPDATE_FLAGS, min_args=1, interspersed=False)
 def service_create(ctx, p: Parsed) -> None:
     _require_swarm(ctx)
     image = p.args[0]
@@ -602,6 +667,9 @@ def _task_rows(ctx, name: str, trunc: bool):
     return rows
 
 
+@COMMANDS.command("service ls", "[OPTIONS]", "List services",
+                  Flag("quiet", "q", "bool", help="Only display IDs"), Flag("filter", "f", "list", help="(accepted)"),
+                  max_args=0, aliases=("service list",))
 def service_ls(ctx, p: Parsed) -> None:
     _require_swarm(ctx)
     rows = []
@@ -619,6 +687,10 @@ def service_ls(ctx, p: Parsed) -> None:
     ctx.print(docker_table(["ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS"], rows))
 
 
+@COMMANDS.command("service ps", "[OPTIONS] SERVICE [SERVICE...]", "List the tasks of one or more services",
+                  Flag("quiet", "q", "bool", help="Only display task IDs"),
+                  Flag("no-trunc", kind="bool", help="Do not truncate output"),
+                  Flag("filter", "f", "list", help="Filter output based on conditions provided"), min_args=1)
 def service_ps(ctx, p: Parsed) -> None:
     _require_swarm(ctx)
     names = [_known_service(ctx, n) for n in p.args]
@@ -639,6 +711,9 @@ def service_ps(ctx, p: Parsed) -> None:
     ctx.print(docker_table(["ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS"], rows))
 
 
+@COMMANDS.command("service scale", "SERVICE=REPLICAS [SERVICE=REPLICAS...]", "Scale one or multiple replicated services",
+                  Flag("detach", "d", "bool", help="Exit immediately instead of waiting for the service to converge"),
+                  min_args=1)
 def service_scale(ctx, p: Parsed) -> None:
     _require_swarm(ctx)
     plan = []
@@ -660,6 +735,13 @@ def service_scale(ctx, p: Parsed) -> None:
             _progress(ctx, name, "scale")
 
 
+@COMMANDS.command("service update", "[OPTIONS] SERVICE", "Update a service",
+                  Flag("image", help="Service image tag"), Flag("replicas", kind="uint", help="Number of tasks"),
+                  Flag("rollback", kind="bool", help="Rollback to previous specification"),
+                  Flag("env-add", kind="list", help="Add or update an environment variable"),
+                  Flag("publish-add", kind="list", help="Add or update a published port"),
+                  Flag("force", kind="bool", help="Force update even if no changes require it"),
+                  *_SVC_UPDATE_FLAGS, min_args=1, max_args=1)
 def service_update(ctx, p: Parsed) -> None:
     _require_swarm(ctx)
     name = _known_service(ctx, p.args[0])
@@ -693,6 +775,9 @@ def service_update(ctx, p: Parsed) -> None:
         _progress(ctx, name, "update")
 
 
+@COMMANDS.command("service rollback", "[OPTIONS] SERVICE", "Revert changes to a service's configuration",
+                  Flag("detach", "d", "bool", help="Exit immediately instead of waiting for the service to converge"),
+                  Flag("quiet", "q", "bool", help="Suppress progress output"), min_args=1, max_args=1)
 def service_rollback(ctx, p: Parsed) -> None:
     _require_swarm(ctx)
     _rollback(ctx, _known_service(ctx, p.args[0]), p.get("detach"))
@@ -710,6 +795,7 @@ def _rollback(ctx, name: str, detach: bool) -> None:
         _progress(ctx, name, "rollback")
 
 
+@COMMANDS.command("service rm", "SERVICE [SERVICE...]", "Remove one or more services", min_args=1, aliases=("service remove",))
 def service_rm(ctx, p: Parsed) -> None:
     _require_swarm(ctx)
     names = [_known_service(ctx, n) for n in p.args]
@@ -764,111 +850,13 @@ def _progress_word(task) -> str:
     return "preparing" if task.node else "pending"
 
 
+@COMMANDS.command("version", "[OPTIONS]", "Show the Docker version information",
+                  Flag("format", "f", help="(accepted)"), max_args=0)
 def version(ctx, p: Parsed) -> None:
     ctx.print(f"Client:\n Version:           {ENGINE}+dfsg1\n API version:       {API}\n\n"
               f"Server:\n Engine:\n  Version:          {ENGINE}+dfsg1\n  API version:      {API} (minimum version 1.12)\n"
               " (labkit: a simulated engine)")
 
-
-HEALTH_INTERVAL = 30.0  # Docker's default --health-interval
-
-GROUPS = {"swarm": "Manage Swarm", "node": "Manage Swarm nodes", "service": "Manage services"}
-_SVC_UPDATE_FLAGS = (
-    Flag("update-parallelism", kind="uint", help="Maximum number of tasks updated simultaneously (0 to update all at once)"),
-    Flag("update-delay", kind="duration", help="Delay between updates (ns|us|ms|s|m|h) (default 0s)"),
-    Flag("update-order", help='Update order ("start-first"|"stop-first")'),
-    Flag("update-failure-action", help='Action on update failure ("pause"|"continue"|"rollback")'),
-    Flag("update-monitor", kind="duration", help="Duration after each task update to monitor for failure"),
-    Flag("update-max-failure-ratio", kind="float", help="Failure rate to tolerate during an update"),
-    Flag("detach", "d", "bool", help="Exit immediately instead of waiting for the service to converge"),
-    Flag("quiet", "q", "bool", help="Suppress progress output"),
-)
-COMMANDS = {c.path: c for c in (
-    _cmd("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Run a command in a new container",
-         Flag("detach", "d", "bool", help="Run container in background and print container ID"),
-         Flag("name", help="Assign a name to the container"),
-         Flag("restart", help='Restart policy to apply when a container exits (default "no")', default="no"),
-         Flag("publish", "p", "list", help="Publish a container's port(s) to the host"),
-         Flag("env", "e", "list", help="Set environment variables"),
-         Flag("rm", kind="bool", help="Automatically remove the container when it exits"),
-         Flag("interactive", "i", "bool", help="Keep STDIN open even if not attached"),
-         Flag("tty", "t", "bool", help="Allocate a pseudo-TTY"),
-         Flag("network", help="Connect a container to a network"),
-         Flag("label", "l", "list", help="Set meta data on a container"),
-         min_args=1, run=run, interspersed=False),
-    _cmd("ps", "[OPTIONS]", "List containers",
-         Flag("all", "a", "bool", help="Show all containers (default shows just running)"),
-         Flag("quiet", "q", "bool", help="Only display container IDs"),
-         Flag("no-trunc", kind="bool", help="Don't truncate output"),
-         Flag("filter", "f", "list", help="Filter output based on conditions provided"), max_args=0, run=ps),
-    _cmd("stop", "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers",
-         Flag("time", "t", "int", help="Seconds to wait for stop before killing it"), min_args=1, run=stop),
-    _cmd("start", "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers", min_args=1, run=start),
-    _cmd("kill", "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers",
-         Flag("signal", "s", help="Signal to send to the container"), min_args=1, run=kill),
-    _cmd("rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers",
-         Flag("force", "f", "bool", help="Force the removal of a running container (uses SIGKILL)"),
-         Flag("volumes", "v", "bool", help="Remove anonymous volumes associated with the container"),
-         min_args=1, run=rm),
-    _cmd("version", "[OPTIONS]", "Show the Docker version information",
-         Flag("format", "f", help="(accepted)"), max_args=0, run=version),
-    _cmd("swarm init", "[OPTIONS]", "Initialize a swarm",
-         Flag("advertise-addr", help="Advertised address (format: <ip|interface>[:port])"),
-         Flag("listen-addr", help="Listen address (format: <ip|interface>[:port])"), max_args=0, run=swarm_init),
-    _cmd("swarm join", "[OPTIONS] HOST:PORT", "Join a swarm as a node and/or manager",
-         Flag("token", help="Token for entry into the swarm"),
-         Flag("advertise-addr", help="Advertised address (format: <ip|interface>[:port])"),
-         Flag("listen-addr", help="Listen address (format: <ip|interface>[:port])"),
-         min_args=1, max_args=1, run=swarm_join),
-    _cmd("swarm join-token", "[OPTIONS] (worker|manager)", "Manage join tokens",
-         Flag("quiet", "q", "bool", help="Only display token"), Flag("rotate", kind="bool", help="(accepted)"),
-         min_args=1, max_args=1, run=swarm_join_token),
-    _cmd("node ls", "[OPTIONS]", "List nodes in the swarm",
-         Flag("quiet", "q", "bool", help="Only display IDs"), Flag("filter", "f", "list", help="(accepted)"),
-         max_args=0, run=node_ls),
-    _cmd("node update", "[OPTIONS] NODE", "Update a node",
-         Flag("availability", help='Availability of the node ("active"|"pause"|"drain")'),
-         min_args=1, max_args=1, run=node_update),
-    _cmd("node ps", "[OPTIONS] [NODE...]", "List tasks running on one or more nodes, defaults to current node",
-         run=node_ps),
-    _cmd("service create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new service",
-         Flag("name", help="Service name"),
-         Flag("replicas", kind="uint", help="Number of tasks"),
-         Flag("env", "e", "list", help="Set environment variables"),
-         Flag("publish", "p", "list", help="Publish a port as a node port"),
-         Flag("network", help="Network attachments"),
-         Flag("mode", help='Service mode (replicated or global) (default "replicated")'),
-         Flag("label", "l", "list", help="Service labels"),
-         Flag("health-cmd", help="Command to run to check health"),
-         Flag("health-interval", kind="duration", help="Time between running the check (ms|s|m|h)"),
-         *_SVC_UPDATE_FLAGS, min_args=1, run=service_create, interspersed=False),
-    _cmd("service ls", "[OPTIONS]", "List services",
-         Flag("quiet", "q", "bool", help="Only display IDs"), Flag("filter", "f", "list", help="(accepted)"),
-         max_args=0, run=service_ls),
-    _cmd("service ps", "[OPTIONS] SERVICE [SERVICE...]", "List the tasks of one or more services",
-         Flag("quiet", "q", "bool", help="Only display task IDs"),
-         Flag("no-trunc", kind="bool", help="Do not truncate output"),
-         Flag("filter", "f", "list", help="Filter output based on conditions provided"), min_args=1, run=service_ps),
-    _cmd("service scale", "SERVICE=REPLICAS [SERVICE=REPLICAS...]", "Scale one or multiple replicated services",
-         Flag("detach", "d", "bool", help="Exit immediately instead of waiting for the service to converge"),
-         min_args=1, run=service_scale),
-    _cmd("service update", "[OPTIONS] SERVICE", "Update a service",
-         Flag("image", help="Service image tag"), Flag("replicas", kind="uint", help="Number of tasks"),
-         Flag("rollback", kind="bool", help="Rollback to previous specification"),
-         Flag("env-add", kind="list", help="Add or update an environment variable"),
-         Flag("publish-add", kind="list", help="Add or update a published port"),
-         Flag("force", kind="bool", help="Force update even if no changes require it"),
-         *_SVC_UPDATE_FLAGS, min_args=1, max_args=1, run=service_update),
-    _cmd("service rollback", "[OPTIONS] SERVICE", "Revert changes to a service's configuration",
-         Flag("detach", "d", "bool", help="Exit immediately instead of waiting for the service to converge"),
-         Flag("quiet", "q", "bool", help="Suppress progress output"), min_args=1, max_args=1, run=service_rollback),
-    _cmd("service rm", "SERVICE [SERVICE...]", "Remove one or more services", min_args=1, run=service_rm),
-)}
-COMMANDS[("service", "remove")] = COMMANDS[("service", "rm")]
-COMMANDS[("node", "list")] = COMMANDS[("node", "ls")]
-COMMANDS[("service", "list")] = COMMANDS[("service", "ls")]
-COMMANDS[("container", "ls")] = COMMANDS[("ps",)]
-GROUPS["container"] = "Manage containers"
 
 
 def syntax(argv: list[str]) -> None:

@@ -8,6 +8,7 @@ adds a worker, `minikube node stop NAME` fails one machine.
 from __future__ import annotations
 
 from ...backends.sim import info
+from ..registry import Registry
 from ..parse import Command, ConsoleError, Flag, Parsed, UsageError, closest, parse, usage_text
 from ..tables import node_ip
 
@@ -15,13 +16,8 @@ VERSION = "v1.34.0"
 PROFILE = "minikube"
 HELP = Flag("help", "h", "bool", help="help for this command")
 PROFILE_FLAG = Flag("profile", "p", help="The name of the minikube VM being used (default \"minikube\")")
+COMMANDS = Registry("minikube", PROFILE_FLAG, HELP)  # every command, declared above its handler
 CONTROL_PLANE = ("etcd", "api-server", "scheduler", "controller-manager")
-
-
-def _cmd(path: str, usage: str, summary: str, *flags: Flag, min_args: int = 0, max_args: int | None = None,
-         run=None) -> Command:
-    return Command("minikube", tuple(path.split()), usage, summary, tuple(flags) + (PROFILE_FLAG, HELP),
-                   min_args, max_args, run)
 
 
 def main(ctx, argv: list[str]) -> None:
@@ -60,6 +56,10 @@ def _running(ctx) -> bool:
     return parts.get("api-server", True)
 
 
+@COMMANDS.command("start", "[flags]", "Starts a local Kubernetes cluster",
+                  Flag("nodes", "n", "int", help="The total number of nodes to spin up. Defaults to 1."),
+                  Flag("driver", help="(accepted)"), Flag("kubernetes-version", help="(accepted)"),
+                  Flag("memory", help="(accepted)"), Flag("cpus", help="(accepted)"), max_args=0)
 def start(ctx, p: Parsed) -> None:
     cluster = ctx.cluster
     ctx.print(f"😄  minikube {VERSION} on Debian 12 (labkit simulator)")
@@ -88,6 +88,7 @@ def start(ctx, p: Parsed) -> None:
               f'🏄  Done! kubectl is now configured to use "{PROFILE}" cluster and "default" namespace by default')
 
 
+@COMMANDS.command("stop", "[flags]", "Stops a running local Kubernetes cluster", max_args=0)
 def stop(ctx, p: Parsed) -> None:
     cluster, sim = ctx.cluster, ctx.sim
     nodes = cluster.state().nodes
@@ -106,6 +107,8 @@ def stop(ctx, p: Parsed) -> None:
     ctx.print(f"🛑  {len(nodes)} node(s) stopped.")
 
 
+@COMMANDS.command("status", "[flags]", "Gets the status of a local Kubernetes cluster",
+                  Flag("output", "o", help="(accepted)"), max_args=0)
 def status(ctx, p: Parsed) -> None:
     state = ctx.cluster.state()
     parts = {c.name: c.running for c in state.components}
@@ -136,6 +139,8 @@ def _node(ctx, name: str):
     return found
 
 
+@COMMANDS.command("node add", "[flags]", "Adds a node to the given cluster.",
+                  Flag("worker", kind="bool", help="(accepted)"), max_args=0)
 def node_add(ctx, p: Parsed) -> None:
     if not _running(ctx):
         raise ConsoleError('🤷  The control-plane node must be running for this command', "minikube start first")
@@ -145,6 +150,7 @@ def node_add(ctx, p: Parsed) -> None:
               f"🏄  Successfully added {name} to {PROFILE}!")
 
 
+@COMMANDS.command("node stop", "NAME [flags]", "Stops a node in a cluster.", min_args=1, max_args=1)
 def node_stop(ctx, p: Parsed) -> None:
     node = _node(ctx, p.args[0])
     if node.role == "control-plane":
@@ -157,6 +163,7 @@ def node_stop(ctx, p: Parsed) -> None:
     ctx.print(f'✋  Stopping node "{node.name}"  ...\n🛑  Successfully stopped node {node.name}')
 
 
+@COMMANDS.command("node start", "NAME [flags]", "Starts an existing stopped node in a cluster.", min_args=1, max_args=1)
 def node_start(ctx, p: Parsed) -> None:
     node = _node(ctx, p.args[0])
     if info.powered(ctx.sim, node.name):
@@ -167,25 +174,11 @@ def node_start(ctx, p: Parsed) -> None:
               f"😄  Successfully started node {node.name}!")
 
 
+@COMMANDS.command("node list", "[flags]", "List nodes.", max_args=0)
 def node_list(ctx, p: Parsed) -> None:
     ctx.print("\n".join(f"{n.name}\t{node_ip(i)}" for i, n in enumerate(ctx.cluster.state().nodes)))
 
 
-COMMANDS = {c.path: c for c in (
-    _cmd("start", "[flags]", "Starts a local Kubernetes cluster",
-         Flag("nodes", "n", "int", help="The total number of nodes to spin up. Defaults to 1."),
-         Flag("driver", help="(accepted)"), Flag("kubernetes-version", help="(accepted)"),
-         Flag("memory", help="(accepted)"), Flag("cpus", help="(accepted)"), max_args=0, run=start),
-    _cmd("stop", "[flags]", "Stops a running local Kubernetes cluster", max_args=0, run=stop),
-    _cmd("status", "[flags]", "Gets the status of a local Kubernetes cluster",
-         Flag("output", "o", help="(accepted)"), max_args=0, run=status),
-    _cmd("node add", "[flags]", "Adds a node to the given cluster.",
-         Flag("worker", kind="bool", help="(accepted)"), max_args=0, run=node_add),
-    _cmd("node stop", "NAME [flags]", "Stops a node in a cluster.", min_args=1, max_args=1, run=node_stop),
-    _cmd("node start", "NAME [flags]", "Starts an existing stopped node in a cluster.", min_args=1, max_args=1,
-         run=node_start),
-    _cmd("node list", "[flags]", "List nodes.", max_args=0, run=node_list),
-)}
 
 
 def syntax(argv: list[str]) -> None:
