@@ -74,14 +74,18 @@ class Traffic:
 
     def __init__(self, service: Service, rate: float, seconds: float, state: ClusterState,
                  switched_off: frozenset[str] = frozenset(), seed: int = 0) -> None:
+        self._begin(service, rate, seconds, state.time, seed)
+        self._next = self.start
+        self._aim(state, switched_off)
+
+    def _begin(self, service: Service, rate: float, seconds: float, start: float, seed: int) -> None:
+        """What every record holds, simulated or live: the plan, from cluster time `start`."""
         self.service, self.rate, self.seconds = service, rate, seconds
-        self.start, self.end = state.time, state.time + seconds
+        self.start, self.end = start, start + seconds
         self.total = round(rate * seconds)  # the requests it will send
         self.requests: list[Request] = []
         self.cluster = None  # the facade that sends them (Cluster.traffic sets it), for views
-        self._next = self.start
         self._rng = random.Random(seed)
-        self._aim(state, switched_off)
 
     def _aim(self, state: ClusterState, switched_off: frozenset[str]) -> None:
         self._targets = endpoints(state, self.service)

@@ -20,7 +20,6 @@ Where the routing happens:
 from __future__ import annotations
 
 import http.client
-import random
 import re
 import socket
 import threading
@@ -43,13 +42,7 @@ class LiveTraffic(Traffic):
 
     def __init__(self, service: Service, rate: float, seconds: float, targets: Targets,
                  clock: Callable[[], float], seed: int = 0) -> None:
-        self.service, self.rate, self.seconds = service, rate, seconds
-        self.start = clock()
-        self.end = self.start + seconds
-        self.total = round(rate * seconds)
-        self.requests: list[Request] = []
-        self.cluster = None
-        self._rng = random.Random(seed)
+        self._begin(service, rate, seconds, clock(), seed)
         self._find, self._clock = targets, clock
         self._targets: list[tuple[str, int, str]] = targets()
         self._stop = threading.Event()

@@ -114,7 +114,8 @@ class SwarmBackend(du.RealTime):
     @property
     def engine(self) -> str:
         """What runs underneath, in a phrase (`Cluster.about()`)."""
-        version = self.host.info().get("ServerVersion", "?")
+        with du.engine_errors("engine"):  # a property: speaks_labkit wraps methods only
+            version = self.host.info().get("ServerVersion", "?")
         where = ("labkit's playground: each machine a Docker-in-Docker container" if self.pg is not None
                  else "your own engine's swarm")
         return f"a real swarm of Docker Engine {version} machines ({where})"
