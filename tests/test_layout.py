@@ -2,7 +2,8 @@
 
 Layers, lowest first (a module may import from its own layer and the ones below):
 
-    0  errors, model, validate, catalog      what everything shares
+    0  errors, model, validate, catalog,     what everything shares
+       private
     1  backends                              one engine each; backends/base.py the contract
     2  views, traffic, traffic_live          renderers and requests, from snapshots
     3  cluster                               the facade
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "labkit"
-LAYERS = [("labkit.errors", "labkit.model", "labkit.validate", "labkit.catalog"),
+LAYERS = [("labkit.errors", "labkit.model", "labkit.validate", "labkit.catalog", "labkit.private"),
           ("labkit.backends",),
           ("labkit.views", "labkit.traffic", "labkit.traffic_live"),
           ("labkit.cluster",),

@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass
 
 from ...errors import InvalidInput, Unavailable
+from ...private import open_private, private_dir
 from . import common as du
 from ..base import LABEL
 
@@ -194,7 +195,9 @@ class Names:
         return f"node-{i}"
 
     def socket_dir(self, i: int) -> str:
-        return os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}", self.lab, f"node-{i}")
+        """Where node `i`'s engine puts its socket: in labkit's private folder, so no other
+        user can plant a socket that answers as the node's Docker."""
+        return os.path.join(private_dir(self.lab), f"node-{i}")
 
     def socket_url(self, i: int) -> str:
         return "unix://" + os.path.join(self.socket_dir(i), "docker.sock")
@@ -290,9 +293,7 @@ class Playground:
 
         @contextlib.contextmanager
         def held():
-            folder = os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}")
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            with open(os.path.join(folder, f"{self.lab}.lock"), "w") as f:
+            with open_private(os.path.join(private_dir(), f"{self.lab}.lock")) as f:
                 fcntl.flock(f, fcntl.LOCK_EX)
                 try:
                     yield
@@ -415,9 +416,8 @@ class Playground:
         except docker.errors.NotFound:
             self.client.volumes.create(self.names.volume(i), labels=du.labels(self.lab, "volume"))
             made.append(("volume", self.names.volume(i)))
-        sockets = self.names.socket_dir(i)
-        shutil.rmtree(sockets, ignore_errors=True)
-        os.makedirs(sockets, mode=0o700, exist_ok=True)
+        shutil.rmtree(self.names.socket_dir(i), ignore_errors=True)  # an old node's socket
+        sockets = private_dir(self.lab, f"node-{i}")
         command = ["dockerd", "--host", f"unix://{SOCKET_DIR_IN_NODE}/docker.sock",
                    "--host", "unix:///var/run/docker.sock", "--storage-driver", "vfs"]
         if image == DIND_IMAGE:

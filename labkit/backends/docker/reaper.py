@@ -8,8 +8,8 @@ object labelled `io.labkit=<lab>`, unless
 - another live kernel still uses the same lab (it has its own reaper), or
 - some session chose `keep=True` (the lab stays until `labkit reset`).
 
-Sessions are recorded as "claim" files in a per-user directory:
-`<tmp>/labkit-<uid>/claims/<lab>/<pid>-<start time>` containing "reap" or "keep".
+Sessions are recorded as "claim" files in labkit's private folder (labkit.private):
+`claims/<lab>/<pid>-<start time>` containing "reap" or "keep".
 
 `reset_all()` (what `labkit reset` runs) removes leftovers of every lab, or
 of one lab, including a swarm on the user's engine that labkit initialised.
@@ -20,17 +20,13 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from ...private import find_dir, open_private, private_dir, write_private
 from ..base import LABEL
 
 GRACE = 10.0
-
-
-def _root() -> str:
-    return os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}", "claims")
 
 
 def _start_time(pid: int) -> str:
@@ -54,9 +50,9 @@ def alive(pid: int, started: str) -> bool:
 
 def _claims(lab: str) -> list[tuple[int, str, str, str]]:
     """(pid, start time, "reap"/"keep", path) of every claim on `lab`."""
-    folder = os.path.join(_root(), lab)
+    folder = find_dir("claims", lab)
     out = []
-    for entry in os.listdir(folder) if os.path.isdir(folder) else []:
+    for entry in os.listdir(folder) if folder else []:
         pid, _, started = entry.partition("-")
         if not pid.isdigit():
             continue
@@ -74,17 +70,14 @@ def watch(lab: str, keep: bool = False, base_url: str | None = None, pid: int | 
     """Claim `lab` for this process and make sure a reaper watches it; return the claim path."""
     pid = pid or os.getpid()
     started = _start_time(pid)
-    folder = os.path.join(_root(), lab)
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    path = os.path.join(folder, f"{pid}-{started}")
+    path = os.path.join(private_dir("claims", lab), f"{pid}-{started}")
     fresh = not os.path.exists(path)
     if not keep:
         # A new session that does not keep the lab lifts old keeps of dead kernels.
         for other_pid, other_started, mode, other in _claims(lab):
             if mode == "keep" and not alive(other_pid, other_started):
                 _unlink(other)
-    with open(path, "w") as f:
-        f.write("keep" if keep else "reap")
+    write_private(path, "keep" if keep else "reap")
     if fresh and not keep:
         grace = float(os.environ.get("LABKIT_REAPER_GRACE", GRACE)) if grace is None else grace
         env = dict(os.environ)
@@ -94,7 +87,7 @@ def watch(lab: str, keep: bool = False, base_url: str | None = None, pid: int | 
         env["PYTHONPATH"] = os.pathsep.join([package_parent] + [p for p in [env.get("PYTHONPATH")] if p])
         if base_url:
             env["DOCKER_HOST"] = base_url
-        log = open(os.path.join(os.path.dirname(_root()), "reaper.log"), "ab")
+        log = open_private(os.path.join(private_dir(), "reaper.log"))
         subprocess.Popen([sys.executable, "-m", __spec__.name, "watch", lab, str(pid), started, str(grace)],
                          stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                          start_new_session=True, close_fds=True)
@@ -121,8 +114,9 @@ def _unlink(path: str) -> None:
 def _watch_loop(lab: str, pid: int, started: str, grace: float) -> int:
     while alive(pid, started):
         time.sleep(1.0)
-    mine = os.path.join(_root(), lab, f"{pid}-{started}")
-    if not os.path.exists(mine):
+    folder = find_dir("claims", lab)
+    mine = os.path.join(folder, f"{pid}-{started}") if folder else None
+    if mine is None or not os.path.exists(mine):
         return 0  # released or re-claimed with keep=True... nothing for us
     try:
         if open(mine).read().strip() == "keep":
@@ -185,9 +179,9 @@ def reap(lab: str | None, client=None, images: bool = False) -> list[str]:
             removed.append("swarm")
     except Exception:
         pass
-    if lab:  # the playground's socket folders of this lab
+    base = find_dir()
+    if lab and base:  # the playground's socket folders of this lab
         import shutil
-        base = os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}")
         shutil.rmtree(os.path.join(base, lab), ignore_errors=True)
         try:
             os.unlink(os.path.join(base, f"{lab}.lock"))
@@ -216,14 +210,15 @@ def reset_all(lab: str | None = None, images: bool = False, client=None) -> list
     Images are kept unless `images=True` (the node image takes a minute to rebuild).
     """
     removed = reap(lab, client, images=images)
-    root = _root()
-    labs = [lab] if lab else (os.listdir(root) if os.path.isdir(root) else [])
+    root = find_dir("claims")
+    labs = [lab] if lab else (os.listdir(root) if root else [])
     for name in labs:
         for _, _, _, path in _claims(name):
             _unlink(path)
     import shutil
-    base = os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}")
-    for name in labs if lab else (os.listdir(base) if os.path.isdir(base) else []):
+    base = find_dir()
+    names = (labs if lab else os.listdir(base)) if base else []
+    for name in names:
         if name not in ("claims", "serve"):  # serve: a running `labkit serve` owns its kubeconfig and pid
             shutil.rmtree(os.path.join(base, name), ignore_errors=True)
     return removed

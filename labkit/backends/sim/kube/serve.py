@@ -10,16 +10,19 @@ default, so a 300 s eviction takes 30 s), so a blocked `kubectl rollout status` 
 moves when the lesson says so (`cluster.run`, `cluster.wait`).
 
 The kubeconfig is labkit's own file (never the user's ~/.kube/config), mode 0600, with
-the server's certificate and a fresh token; it is removed when the cluster stops.
+the server's certificate and a fresh token; it is removed when the cluster stops. It and
+the pid file live in labkit's private folder (labkit.private), which no other user can
+have made or entered.
 """
 from __future__ import annotations
 
 import os
 import signal
-import tempfile
+import sys
 import threading
 import time
 
+from ....private import is_labkit_process, private_dir, read_pid, write_private
 from .server import KubeAPIServer
 
 CONTEXT = "labkit-sim"
@@ -27,9 +30,7 @@ TICK = 0.05  # wall seconds between steps of the clock
 
 
 def state_dir() -> str:
-    folder = os.path.join(tempfile.gettempdir(), f"labkit-{os.getuid()}", "serve")
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    return folder
+    return private_dir("serve")
 
 
 def kubeconfig_path() -> str:
@@ -52,6 +53,7 @@ class ServedCluster:
         self.kubeconfig = kubeconfig or os.path.join(self.api.folder, "kubeconfig")
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self._tick_failed = False
 
     def start(self) -> "ServedCluster":
         self.api.start()
@@ -65,9 +67,19 @@ class ServedCluster:
         last = time.monotonic()
         while not self._stop.wait(TICK):
             now = time.monotonic()
-            with self.api.lock:
-                self.sim.advance((now - last) * self.speed)
+            try:
+                with self.api.lock:
+                    self.sim.advance((now - last) * self.speed)
+            except Exception as error:  # a bug in a controller must not stop the clock for good
+                self._report(error)
             last = now
+
+    def _report(self, error: Exception) -> None:
+        """Say once that the clock failed to move (every tick would flood the terminal)."""
+        if not self._tick_failed:
+            self._tick_failed = True
+            print(f"labkit: the simulated cluster's clock failed to move on ({type(error).__name__}: {error}); "
+                  "it keeps trying, and says so only this once", file=sys.stderr, flush=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -87,8 +99,7 @@ def run(nodes: int, speed: float, port: int, out=print) -> int:
         out(f"a served cluster already runs (pid {running_pid()}); stop it with: labkit serve --stop")
         return 1
     cluster = ServedCluster(nodes, speed=speed, port=port, kubeconfig=kubeconfig_path()).start()
-    with open(pid_path(), "w") as f:
-        f.write(str(os.getpid()))
+    write_private(pid_path(), str(os.getpid()))
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     out(f"labkit: a simulated Kubernetes cluster of {nodes} node(s) answers at {cluster.api.url} "
@@ -108,12 +119,9 @@ def run(nodes: int, speed: float, port: int, out=print) -> int:
 
 
 def running_pid() -> int | None:
-    try:
-        pid = int(open(pid_path()).read().strip())
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError):
-        return None
+    """The pid of this user's `labkit serve`, when the pid file names one that runs."""
+    pid = read_pid(pid_path())
+    return pid if pid is not None and is_labkit_process(pid, "serve") else None
 
 
 def wait_until_serving(seconds: float) -> bool:
@@ -127,11 +135,18 @@ def wait_until_serving(seconds: float) -> bool:
 
 
 def stop_running(out=print) -> int:
-    pid = running_pid()
+    pid = read_pid(pid_path())
     if pid is None:
         out("no served cluster is running")
         return 1
-    os.kill(pid, signal.SIGTERM)
+    if not is_labkit_process(pid, "serve"):
+        out(f"no served cluster is running: pid {pid} in {pid_path()} is not a `labkit serve` of yours, "
+            "so it was not stopped")
+        return 1
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:  # it ended meanwhile
+        pass
     for _ in range(100):
         if running_pid() is None:
             break

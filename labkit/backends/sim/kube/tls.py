@@ -11,9 +11,11 @@ import ipaddress
 import os
 import tempfile
 
+from ....private import write_private
+
 
 def make_certificate(folder: str) -> tuple[str, str, bytes]:
-    """(certificate path, key path, certificate PEM) written into `folder` (key mode 0600)."""
+    """(certificate path, key path, certificate PEM) written into `folder` (both mode 0600)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -35,15 +37,13 @@ def make_certificate(folder: str) -> tuple[str, str, bytes]:
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(key, hashes.SHA256()))
     pem = cert.public_bytes(serialization.Encoding.PEM)
-    cert_path, key_path = os.path.join(folder, "server.crt"), os.path.join(folder, "server.key")
-    with open(cert_path, "wb") as f:
-        f.write(pem)
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
+    cert_path = write_private(os.path.join(folder, "server.crt"), pem)
+    key_path = write_private(os.path.join(folder, "server.key"),
+                             key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
     return cert_path, key_path, pem
 
 
 def private_folder(prefix: str = "labkit-serve-") -> str:
+    """A fresh folder of this process's own (mkdtemp: a random name, mode 0700)."""
     return tempfile.mkdtemp(prefix=prefix)
