@@ -64,6 +64,7 @@ class SimBackend:
         self.clock = Clock(seed)
         self.store = Store()
         self.api = APIServer(self.store, self.clock, self.flavor)
+        self.clock.on_failure = self._component_failed
         self.agents: dict[str, NodeAgent] = {}
         self.published: dict[int, str] = {}  # Swarm: port -> the service that publishes it (routing mesh)
         self.stopped_by_hand: dict[str, str] = {}  # container -> its restart policy, back at `docker start`
@@ -88,6 +89,14 @@ class SimBackend:
             self.api.record("RegisteredNode", f"node/{name}", f"Node {name} event: Registered Node {name}",
                             source="kubelet")
         return name
+
+    def _component_failed(self, error: Exception) -> None:
+        """A controller or kubelet failed on one object: said where a student looks (`kubectl get
+        events`, the event log), as the real components log it, and the cluster goes on."""
+        where = next(iter(self.api.items("nodes")), "")  # the control plane's machine (Swarm: node-1)
+        self.api.record("FailedSync", f"node/{where}", f"labkit's simulator met an error it did not expect and "
+                        f"went on: {type(error).__name__}: {str(error)[:200]} (please report it)",
+                        type="Warning", source="labkit")
 
     def _token(self, role: str) -> str:
         digest = hashlib.sha256(f"{self.seed}-{role}".encode()).hexdigest()

@@ -18,6 +18,9 @@ class Clock:
         self.rng = random.Random(seed)
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = 0
+        # Told of a callback that raised (the simulator records it as an event); time goes on.
+        self.on_failure: Callable[[Exception], None] | None = None
+        self.failures: list[tuple[float, str]] = []  # (when, what): a simulator fault; the tests expect none
 
     def call_at(self, when: float, callback: Callable[[], None]) -> None:
         self._seq += 1
@@ -35,10 +38,19 @@ class Clock:
         queue = self._queue
         while queue and queue[0][0] <= when:
             self.now, _, callback = heapq.heappop(queue)
-            callback()
+            try:
+                callback()
+            except Exception as error:  # one component's fault on one object must not stop the cluster's time
+                self.failed(error)
             if observe is not None and not (queue and queue[0][0] == self.now):
                 observe()
         self.now = max(self.now, when)
+
+    def failed(self, error: Exception) -> None:
+        """Keep and tell of a fault in a callback (see on_failure)."""
+        self.failures = self.failures[-49:] + [(self.now, f"{type(error).__name__}: {error}")]
+        if self.on_failure is not None:
+            self.on_failure(error)
 
     @property
     def idle(self) -> bool:

@@ -73,7 +73,12 @@ class WorkQueue:
             return
         keys, self.keys = list(self.keys), {}
         for key in keys:
-            self.done(key, self.sync(key))
+            try:
+                result = self.sync(key)
+            except Exception as error:  # client-go: HandleError, then the key again after its back-off
+                self.clock.failed(error)
+                result = Result(retry=True)
+            self.done(key, result)
 
     def done(self, key: str, result: Result | None) -> None:
         """Honour a reconcile's result: a retry after the key's back-off, a look after

@@ -28,7 +28,7 @@ def schemas() -> dict:
         return json.load(f)["schemas"]
 
 
-def _schema_name(r: Resource, list_: bool = False) -> str:
+def schema_name(r: Resource, list_: bool = False) -> str:
     prefix = {"": "io.k8s.api.core.v1", "apps": "io.k8s.api.apps.v1",
               "discovery.k8s.io": "io.k8s.api.discovery.v1", "coordination.k8s.io": "io.k8s.api.coordination.v1",
               "events.k8s.io": "io.k8s.api.events.v1"}[r.group]
@@ -58,8 +58,8 @@ def _paths(group: str, version: str) -> dict:
             continue
         base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
         scope = f"{base}/namespaces/{{namespace}}/{r.plural}" if r.namespaced else f"{base}/{r.plural}"
-        one = _schema_name(r)
-        collection = {"get": _op(r, "list", LIST_PARAMS, _schema_name(r, True))}
+        one = schema_name(r)
+        collection = {"get": _op(r, "list", LIST_PARAMS, schema_name(r, True))}
         if "create" in r.verbs:
             collection["post"] = _op(r, "post", WRITE_PARAMS, one, body=True)
         item = {"get": _op(r, "get", ("pretty",), one)}
@@ -70,9 +70,20 @@ def _paths(group: str, version: str) -> dict:
         if "delete" in r.verbs:
             item["delete"] = _op(r, "delete", ("dryRun", "gracePeriodSeconds", "propagationPolicy"),
                                  "io.k8s.apimachinery.pkg.apis.meta.v1.Status")
-        paths[scope] = collection
-        paths[f"{scope}/{{name}}"] = item
+        paths[scope] = _with_path_parameters(scope, collection)
+        paths[f"{scope}/{{name}}"] = _with_path_parameters(f"{scope}/{{name}}", item)
     return paths
+
+
+def _with_path_parameters(path: str, operations: dict) -> dict:
+    """The path's {namespace} and {name} declared, as the real documents declare them (OpenAPI
+    requires every templated segment to be a declared parameter)."""
+    names = [n for n in ("name", "namespace") if f"{{{n}}}" in path]
+    described = {"name": "name of the object", "namespace": "object name and auth scope, such as for teams and "
+                 "projects"}
+    return {**operations, "parameters": [{"name": n, "in": "path", "required": True, "uniqueItems": True,
+                                          "description": described[n], "schema": {"type": "string"}}
+                                         for n in names]}
 
 
 def group_versions() -> list[tuple[str, str]]:

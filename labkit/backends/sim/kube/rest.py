@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from ....errors import LabkitError
 from ...base import PROBE_ACTIONS, DeploySpec, Probe, UpdateStrategy
@@ -19,6 +19,7 @@ from . import namespaces
 from . import resources as res
 from . import services
 from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
+from .status import GROUP_OF, ApiError, from_labkit, invalid, not_found, qualified
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_LABEL_HELP = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
@@ -28,59 +29,8 @@ DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 DNS1123_HELP = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
                 "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
                 "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
-GROUP_OF = {"deployments": "apps", "replicasets": "apps", "daemonsets": "apps", "endpointslices": "discovery.k8s.io",
-            "leases": "coordination.k8s.io"}
 PATCHES = {"application/json-patch+json": json_patch, "application/merge-patch+json": merge_patch,
            "application/strategic-merge-patch+json": strategic_merge_patch}
-
-
-class ApiError(Exception):
-    """An answer other than success, as a metav1.Status."""
-
-    def __init__(self, code: int, reason: str, message: str, details: dict | None = None) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.message, self.details = code, reason, message, details
-
-    def status(self) -> dict:
-        out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-               "message": self.message, "reason": self.reason, "code": self.code}
-        if self.details:
-            out["details"] = self.details
-        return out
-
-
-def qualified(plural: str) -> str:
-    group = GROUP_OF.get(plural)
-    return f"{plural}.{group}" if group else plural
-
-
-def not_found(plural: str, name: str) -> ApiError:
-    group = GROUP_OF.get(plural, "")
-    return ApiError(404, "NotFound", f'{qualified(plural)} "{name}" not found',
-                    {"name": name, "group": group, "kind": plural})
-
-
-def invalid(kind: str, plural: str, name: str, causes: list[tuple[str, str]]) -> ApiError:
-    """422 Invalid with field causes: [(field, 'Invalid value: ...' or 'Required value')]."""
-    text = "; ".join(f"{field}: {message}" for field, message in causes)
-    group = {"Scale": "autoscaling"}.get(kind, GROUP_OF.get(plural, ""))
-    return ApiError(422, "Invalid", f'{kind}{"." + group if group else ""} "{name}" is invalid: {text}',
-                    {"name": name, "group": group, "kind": kind,
-                     "causes": [{"reason": "FieldValueRequired" if m == "Required value" else "FieldValueInvalid",
-                                 "message": m, "field": f} for f, m in causes]})
-
-
-def from_labkit(error: LabkitError, plural: str, name: str) -> ApiError:
-    """The simulator refused (its API server or etcd is down, a name is taken, ...)."""
-    kind = type(error).__name__
-    if kind == "AlreadyExists":
-        return ApiError(409, "AlreadyExists", f'{qualified(plural)} "{name}" already exists',
-                        {"name": name, "group": GROUP_OF.get(plural, ""), "kind": plural})
-    if kind == "NotFound":
-        return not_found(plural, name)
-    if kind == "Unavailable":
-        return ApiError(503, "ServiceUnavailable", error.message)
-    return ApiError(422, "Invalid", error.message)
 
 
 class Storage:
@@ -349,7 +299,9 @@ class Storage:
         d.paused = bool(spec.get("paused", False))
         self.sim.api.write("deployments", d)
 
-    def patch(self, plural: str, namespace: str, name: str, kind: str, body: Any, dry_run: bool) -> dict:
+    def patch(self, plural: str, namespace: str, name: str, kind: str, body: Any, dry_run: bool,
+              decode: Callable[[Any], Any] = lambda obj: obj) -> dict:
+        """A patch applied to the object as it is, the result decoded as a PUT's body would be."""
         current = self.get(plural, namespace, name)
         apply = PATCHES.get(kind)
         if apply is None:
@@ -359,7 +311,7 @@ class Storage:
             wanted = apply(current, body)
         except PatchError as error:
             raise ApiError(422, "Invalid", str(error)) from None
-        return self.replace(plural, namespace, name, wanted, dry_run, check_version=False)
+        return self.replace(plural, namespace, name, decode(wanted), dry_run, check_version=False)
 
     def replace(self, plural: str, namespace: str, name: str, wanted: Any, dry_run: bool,
                 check_version: bool = True) -> dict:
@@ -451,9 +403,16 @@ class Storage:
                 "spec": {"replicas": d["spec"]["replicas"]},
                 "status": {"replicas": d["status"].get("replicas", 0), "selector": selector}}
 
-    def change_scale(self, namespace: str, name: str, kind: str | None, body: Any, dry_run: bool) -> dict:
+    def change_scale(self, namespace: str, name: str, kind: str | None, body: Any, dry_run: bool,
+                     decode: Callable[[Any], Any] = lambda obj: obj) -> dict:
         current = self.scale(namespace, name)
-        wanted = PATCHES[kind](current, body) if kind else body
+        if kind is not None and kind not in PATCHES:
+            raise ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - '
+                           f'accepted media types include: {", ".join(PATCHES)}')
+        try:
+            wanted = decode(PATCHES[kind](current, body)) if kind else body
+        except PatchError as error:
+            raise ApiError(422, "Invalid", str(error)) from None
         if kind is None and (wanted.get("metadata") or {}).get("resourceVersion") not in (
                 None, current["metadata"]["resourceVersion"]):
             raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on deployments.apps "{name}": the '
@@ -569,16 +528,23 @@ def check_kind(body: Any, kind: str, api_version: str) -> None:
 
 
 def validate_deployment(name: str, spec: dict) -> list[tuple[str, str]]:
-    """The field checks of apps/v1 validation that a student can trip over."""
+    """apps/v1 validation (pkg/apis/apps/validation ValidateDeploymentSpec), on a body schema.py
+    has decoded, so every field has its type."""
     check_int32("Deployment", "DeploymentSpec", spec.get("replicas"))
     causes: list[tuple[str, str]] = []
     if not name:
         causes.append(("metadata.name", "Required value: name or generateName is required"))
-    elif not DNS1123.match(name) or len(name) > 253:
+    elif len(name) > 253 or not DNS1123.match(name):
         causes.append(("metadata.name", f'Invalid value: "{name}": {DNS1123_HELP}'))
-    replicas = spec.get("replicas", 1)
-    if not isinstance(replicas, int) or replicas < 0:
-        causes.append(("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0"))
+    for field in ("replicas", "minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds"):
+        value = spec.get(field, 0)
+        if not isinstance(value, int) or value < 0:
+            causes.append((f"spec.{field}", f"Invalid value: {value}: must be greater than or equal to 0"))
+    deadline = spec.get("progressDeadlineSeconds")
+    if isinstance(deadline, int) and deadline <= spec.get("minReadySeconds", 0):
+        causes.append(("spec.progressDeadlineSeconds",
+                       f"Invalid value: {deadline}: must be greater than minReadySeconds"))
+    causes += _strategy_causes(spec.get("strategy") or {})
     selector = (spec.get("selector") or {}).get("matchLabels")
     template = spec.get("template") or {}
     labels = (template.get("metadata") or {}).get("labels") or {}
@@ -598,6 +564,44 @@ def validate_deployment(name: str, spec: dict) -> list[tuple[str, str]]:
         if c.get("readinessProbe") is not None:
             causes += _probe_causes(c["readinessProbe"], f"spec.template.spec.containers[{i}].readinessProbe")
     return causes
+
+
+PERCENT = re.compile(r"[0-9]{1,9}%")
+PERCENT_HELP = ("a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', "
+                "regex used for validation is '[0-9]+%')")
+
+
+def _strategy_causes(strategy: dict) -> list[tuple[str, str]]:
+    """ValidateDeploymentStrategy and ValidateRollingUpdateDeployment: maxSurge and maxUnavailable
+    are counts or percentages, not both 0, maxUnavailable at most 100%; Recreate takes no rollingUpdate."""
+    path = "spec.strategy.rollingUpdate"
+    rolling = strategy.get("rollingUpdate")
+    if strategy.get("type", "RollingUpdate") not in ("Recreate", "RollingUpdate"):
+        return [("spec.strategy.type", f'Unsupported value: "{strategy["type"]}": supported values: "Recreate", '
+                                       '"RollingUpdate"')]
+    if strategy.get("type") == "Recreate":
+        return [(path, "Forbidden: may not be specified when strategy `type` is 'Recreate'")] if rolling else []
+    causes = []
+    amounts = {}
+    for field in ("maxUnavailable", "maxSurge"):
+        value = (rolling or {}).get(field, "25%")
+        if isinstance(value, str) and not PERCENT.fullmatch(value):
+            causes.append((f"{path}.{field}", f'Invalid value: "{value}": {PERCENT_HELP}'))
+        elif isinstance(value, int) and value < 0:
+            causes.append((f"{path}.{field}", f"Invalid value: {value}: must be greater than or equal to 0"))
+        else:
+            amounts[field] = int(value.rstrip("%")) if isinstance(value, str) else value
+    if amounts.get("maxUnavailable") == 0 and amounts.get("maxSurge") == 0:
+        causes.append((f"{path}.maxUnavailable", f"Invalid value: {_go_value(rolling['maxUnavailable'])}: "
+                                                 "may not be 0 when `maxSurge` is 0"))
+    unavailable = (rolling or {}).get("maxUnavailable")
+    if isinstance(unavailable, str) and amounts.get("maxUnavailable", 0) > 100:
+        causes.append((f"{path}.maxUnavailable", f'Invalid value: "{unavailable}": must not be greater than 100%'))
+    return causes
+
+
+def _go_value(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else str(value)
 
 
 def _probe_causes(probe: Any, path: str) -> list[tuple[str, str]]:

@@ -15,23 +15,32 @@ from __future__ import annotations
 import atexit
 import hmac
 import json
+import math
+import re
 import secrets
 import shutil
 import ssl
 import threading
 import time
 from base64 import urlsafe_b64decode, urlsafe_b64encode
+from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import columns, discovery, openapi, protobuf, tls
+from . import columns, discovery, openapi, protobuf, schema, tls
 from .patch import SelectorError, field_matcher, label_matcher
 from .resources import SHAPES, Clockwork
 from ....errors import LabkitError
-from .rest import ApiError, Storage, not_found
+from .rest import Storage
+from .status import ApiError, not_found
 from .watch import Encodings, Feed, stream
 
 MAX_BODY = 3 * 1024 * 1024  # the real API server's request size limit (3 MiB)
+# k8s.io/apiserver's secure serving: a connection idle 90 s is closed; a request's headers must come within 32 s.
+IDLE_TIMEOUT = 90.0
+HANDSHAKE_TIMEOUT = 10.0  # Go's default TLS handshake timeout on the client side
+MAX_CONNECTIONS = 2048  # a classroom of watches (1,000 at once are tested); more are closed at once
+WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
 DEPRECATED = {"componentstatuses": "v1 ComponentStatus is deprecated in v1.19+"}
 FIELDS = {"pods": ("metadata.name", "metadata.namespace", "spec.nodeName", "status.phase", "spec.restartPolicy",
                    "spec.schedulerName", "status.podIP"),
@@ -76,14 +85,11 @@ class KubeAPIServer:
         self.touched = time.monotonic()  # the last request, answer or watch event
         self.watches: dict[int, int] = {}  # open watch -> the store revision it has looked at
         self._count = threading.Lock()
+        self.failures: deque = deque(maxlen=50)  # (method, path, traceback) of every 500 answered
         self.speed = 0.0  # how fast the cluster's clock follows the wall clock (0: only when told)
 
-    def _listen(self, port: int) -> ThreadingHTTPServer:
-        httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        httpd.daemon_threads = True
-        httpd.api = self
-        httpd.socket = self._tls.wrap_socket(httpd.socket, server_side=True)
-        return httpd
+    def _listen(self, port: int) -> "Listener":
+        return Listener(("127.0.0.1", port), self, self._tls)
 
     def start(self) -> "KubeAPIServer":
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="labkit-kube-api", daemon=True)
@@ -124,6 +130,13 @@ class KubeAPIServer:
     def leave(self) -> None:
         self.enter(-1)
 
+    def failed(self, method: str | None, path: str, error: Exception) -> None:
+        """A request met a fault of labkit's (answered 500): kept for `labkit doctor` and the
+        tests, which expect none; the server and the simulator go on."""
+        import traceback
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__, limit=-8))
+        self.failures.append((method, path[:200], text))
+
     def watched(self, watch: int, revision: int | None) -> None:
         """A watch has looked at the store up to `revision` (None: it has ended)."""
         with self._count:
@@ -159,26 +172,91 @@ class KubeAPIServer:
                                                            "namespace": "default"}}]}
 
     def write_kubeconfig(self, path: str, context: str = "labkit") -> str:
-        import os
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.kubeconfig(context), f, indent=1)  # JSON is YAML: kubectl reads it
-        return path
+        """Write the kubeconfig (mode 0600, whole or not at all, never through a planted link)."""
+        from ....private import write_private
+        return write_private(path, json.dumps(self.kubeconfig(context), indent=1))  # JSON is YAML: kubectl reads it
 
     def authorized(self, header: str | None) -> bool:
-        given = (header or "").removeprefix("Bearer ").strip()
-        return bool(given) and hmac.compare_digest(given.encode(), self.token.encode())
+        """Only `Authorization: Bearer <token>`, as the real server's token authenticator reads it."""
+        scheme, _, given = (header or "").partition(" ")
+        given = given.strip()
+        return (scheme.lower() == "bearer" and bool(given)
+                and hmac.compare_digest(given.encode(), self.token.encode()))
+
+
+class Listener(ThreadingHTTPServer):
+    """The listening socket: each connection's TLS handshake and requests run on the
+    connection's own thread, with timeouts, so an idle or slow client delays nobody
+    (with the handshake in accept(), one `nc 127.0.0.1 PORT` froze the API), and at most
+    MAX_CONNECTIONS are served at once (more are closed at once: the client retries)."""
+
+    daemon_threads = True
+    request_queue_size = 128  # the listen backlog (socketserver's default, 5, filled with 7 idle clients)
+
+    def __init__(self, address: tuple[str, int], api: "KubeAPIServer", tls_context: ssl.SSLContext) -> None:
+        self.api, self.tls = api, tls_context
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(address, Handler)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread could be started: give the slot back
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def finish_request(self, request, client_address) -> None:
+        request.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            connection = self.tls.wrap_socket(request, server_side=True)
+        except (OSError, ValueError):  # no handshake in time, or not TLS: nothing to answer
+            return
+        try:
+            connection.settimeout(IDLE_TIMEOUT)
+            self.RequestHandlerClass(connection, client_address, self)
+        finally:
+            connection.close()
 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server_version = "labkit-kube-apiserver"
     # Headers and body go out in two writes: with Nagle's algorithm on, the second waits for
     # the client's delayed ACK of the first, 40 ms on Linux, on every answer.
     disable_nagle_algorithm = True
+    warnings: list[str]
 
     def log_message(self, *args) -> None:  # quiet: a notebook is no server log
         pass
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """As Go's server: a Date header and no Server banner (http.server names Python's version)."""
+        self.started = True  # from here on a refusal cannot be a Status any more
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What http.server refuses itself (a bad request line, headers too long, an unknown
+        method) answered as a Status, and an unknown method only after the token check."""
+        self.close_connection = True
+        if code == 501:  # a method with no do_ method
+            if not self.server.api.authorized(self.headers.get("Authorization")):
+                code, reason, message = 401, "Unauthorized", "Unauthorized"
+            else:
+                code, reason, message = 405, "MethodNotAllowed", f"the server does not allow the method {self.command}"
+        else:
+            reason = "RequestHeaderFieldsTooLarge" if code == 431 else "BadRequest"
+            message = message or "the request could not be read"
+        self.send_json(code, ApiError(code, reason, message).status())
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -205,6 +283,7 @@ class Handler(BaseHTTPRequestHandler):
             api.leave()
 
     def _answer(self, api: "KubeAPIServer", method: str) -> None:
+        self.warnings, self.started = [], False
         try:
             if not api.authorized(self.headers.get("Authorization")):
                 raise ApiError(401, "Unauthorized", "Unauthorized")
@@ -213,19 +292,25 @@ class Handler(BaseHTTPRequestHandler):
             body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
             route(self, api, method, url.path.rstrip("/") or "/", query, body)
         except ApiError as error:
+            self._refuse(error)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError, ssl.SSLError):
+            self.close_connection = True
+        except Exception as error:  # a fault of labkit's: the client still gets a Status, the server goes on
+            api.failed(self.command, self.path, error)
+            self._refuse(ApiError(500, "InternalError", f"Internal error occurred: {type(error).__name__}: "
+                                  f"{str(error)[:200]}"))
+
+    def _refuse(self, error: ApiError) -> None:
+        if self.started:  # a watch that had begun: its stream just ends
+            self.close_connection = True
+            return
+        try:
             self.send_json(error.code, error.status())
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-            pass
+        except OSError:
+            self.close_connection = True
 
     def _body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self.close_connection = True
-            left = min(length, 16 * MAX_BODY)  # read what was sent (up to a bound), so the client hears the answer
-            while left > 0:
-                left -= len(self.rfile.read(min(left, 1 << 16)) or b"x" * left)
-            raise ApiError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
-        raw = self.rfile.read(length) if length else b""
+        raw = self._read_body()
         if not raw:
             return None
         kind = (self.headers.get("Content-Type") or "").split(";")[0]
@@ -236,19 +321,64 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(415, "UnsupportedMediaType", f"the simulator cannot read this protobuf body: "
                                f"{error}") from None
         try:
-            return json.loads(raw)
-        except ValueError:
+            return parse_json(raw)
+        except ApiError:
             if "yaml" in (self.headers.get("Content-Type") or ""):
                 raise ApiError(415, "UnsupportedMediaType", "the simulator takes JSON bodies; "
                                "kubectl sends JSON unless told to apply on the server") from None
-            raise ApiError(400, "BadRequest", "the body of the request is not valid JSON "
-                           f"(couldn't get version/kind; json parse error: {raw[:40]!r}...)") from None
+            raise
+
+    def _read_body(self) -> bytes:
+        """The body, by Content-Length or chunked, at most MAX_BODY bytes (413 past that, as the
+        real server answers); a length that is not a whole number is a 400."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunks()
+        text = (self.headers.get("Content-Length") or "").strip()
+        if not text:
+            return b""
+        if not WHOLE_NUMBER.fullmatch(text):
+            self.close_connection = True  # where this body ends is unknown
+            raise ApiError(400, "BadRequest", f"invalid Content-Length {text[:40]!r}: not a whole number of bytes")
+        length = int(text)
+        if length > MAX_BODY:
+            self.close_connection = True
+            left = min(length, 16 * MAX_BODY)  # read what was sent (up to a bound), so the client hears the answer
+            while left > 0:
+                chunk = self.rfile.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                left -= len(chunk)
+            raise too_large()
+        raw = self.rfile.read(length)
+        if len(raw) < length:
+            self.close_connection = True
+            raise ApiError(400, "BadRequest", "the body ended before its Content-Length")
+        return raw
+
+    def _read_chunks(self) -> bytes:
+        body = bytearray()
+        while True:
+            line = self.rfile.readline(64)
+            size_text = line.split(b";")[0].strip()
+            if not re.fullmatch(rb"[0-9a-fA-F]{1,8}", size_text):
+                self.close_connection = True
+                raise ApiError(400, "BadRequest", "a chunk of the body has no valid size")
+            size = int(size_text, 16)
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers
+                    pass
+                return bytes(body)
+            if len(body) + size > MAX_BODY:
+                self.close_connection = True
+                raise too_large()
+            body += self.rfile.read(size)
+            self.rfile.readline(8)  # the CRLF after the chunk
 
     def send_json(self, code: int, payload: dict) -> None:
         data = json.dumps(payload, separators=(",", ":")).encode()
         self.send_response(code)
-        if getattr(self, "warning", None):  # kubectl prints it as "Warning: ..."
-            self.send_header("Warning", f'299 - "{self.warning}"')
+        for warning in getattr(self, "warnings", ()):  # kubectl prints each as "Warning: ..."
+            self.send_header("Warning", f"299 - {json.dumps(warning[:1000])}")  # quoted, escaped, ASCII
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -268,6 +398,34 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def parse_json(raw: bytes):
+    """JSON as the real server reads it: no NaN or Infinity (not JSON), no number too large for
+    a float, nesting bounded; anything else is a 400 that says so."""
+    try:
+        return json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+    except RecursionError:
+        raise ApiError(400, "BadRequest", "the body of the request is nested too deeply: "
+                       "json: exceeded max depth") from None
+    except ValueError as error:
+        raise ApiError(400, "BadRequest", "the body of the request is not valid JSON (couldn't get version/kind; "
+                       f"json parse error: {str(error)[:120]})") from None
+
+
+def _not_json(word: str):
+    raise ValueError(f"invalid character '{word[0]}' looking for beginning of value")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+def too_large() -> ApiError:
+    return ApiError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_BODY}")
 
 
 def route(h: Handler, api: KubeAPIServer, method: str, path: str, query: dict, body) -> None:
@@ -319,8 +477,11 @@ def route(h: Handler, api: KubeAPIServer, method: str, path: str, query: dict, b
         raise ApiError(500, "", "etcdserver: request timed out")
     if resource.namespaced and namespace is None and name is not None:
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
+    # Outside the lock: a selector or a body costs its own request time, nobody else's.
+    match = matchers(resource.plural, query)
+    body = checked_body(h, resource, name, sub, method, query, body)
     with api.lock:
-        answer = handle(h, api, method, resource, namespace, name, sub, query, body)
+        answer = handle(h, api, method, resource, namespace, name, sub, query, body, match)
     if answer is not None:
         code, payload = answer
         h.send_json(code, payload) if isinstance(payload, dict) else h.send_text(code, payload)
@@ -361,32 +522,81 @@ def clock(api: KubeAPIServer, method: str, body) -> dict:
     return {"now": api.clock.epoch + api.storage.sim.now(), "speed": api.speed}
 
 
-def handle(h: Handler, api: KubeAPIServer, method: str, resource, namespace, name, sub, query, body):
+VERB = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+SUBRESOURCE_SCHEMAS = {"scale": ("io.k8s.api.autoscaling.v1.Scale", "Scale"),
+                       "eviction": ("io.k8s.api.policy.v1.Eviction", "Eviction")}
+PATCH_SHAPES = {"application/json-patch+json": (list, "jsonpatch.Patch"),
+                "application/merge-patch+json": (dict, "map[string]interface {}"),
+                "application/strategic-merge-patch+json": (dict, "map[string]interface {}")}
+
+
+def checked_body(h: Handler, resource, name, sub, method: str, query: dict, body):
+    """A write's body decoded by its schema (schema.py) before anything is locked or written:
+    a wrong type is a 400, an unknown field a 400 under Strict or a warning, a value outside
+    an enum a 422. A patch is checked for its shape here and decoded once applied (rest.py)."""
+    verb = VERB.get(method)
+    if verb is None:
+        return body
+    if sub is None and verb not in resource.verbs and (name is not None or verb == "create"):
+        raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {resource.plural}")
+    if method == "PATCH":
+        shape, go_type = PATCH_SHAPES.get((h.headers.get("Content-Type") or "").split(";")[0], (object, ""))
+        if not isinstance(body, shape):
+            raise ApiError(400, "BadRequest", f"json: cannot unmarshal {schema.json_type(body)} into Go value of "
+                           f"type {go_type}")
+        return body
+    if method == "DELETE":
+        if body is None:
+            return None
+        found, warnings = schema.decode(body, "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions", "DeleteOptions",
+                                        query.get("fieldValidation"))
+    elif sub in SUBRESOURCE_SCHEMAS:
+        found, warnings = schema.decode(body, *SUBRESOURCE_SCHEMAS[sub], query.get("fieldValidation"))
+    else:
+        found, warnings = schema.decode(body, openapi.schema_name(resource), resource.kind,
+                                        query.get("fieldValidation"), resource.plural)
+    h.warnings += warnings
+    return found
+
+
+def decoder(h: Handler, resource, sub, query: dict):
+    """How a patched object is decoded before it is written (as a PUT's body is)."""
+    name, kind = SUBRESOURCE_SCHEMAS.get(sub) or (openapi.schema_name(resource), resource.kind)
+
+    def decode(obj):
+        found, warnings = schema.decode(obj, name, kind, query.get("fieldValidation"), resource.plural)
+        h.warnings.extend(w for w in warnings if w not in h.warnings)
+        return found
+    return decode
+
+
+def handle(h: Handler, api: KubeAPIServer, method: str, resource, namespace, name, sub, query, body, match):
     """One request to one resource; returns (code, JSON or text), or None once it has answered."""
     store, plural = api.storage, resource.plural
     dry_run = query.get("dryRun") == "All"
-    h.warning = DEPRECATED.get(plural)
+    if plural in DEPRECATED:
+        h.warnings.append(DEPRECATED[plural])
     if name is None:
         if method == "GET" and query.get("watch") in ("1", "true"):
             api.lock.release()  # a watch holds the connection, not the simulator
             try:
-                stream(h, api, resource, namespace, query, matchers(plural, query))
+                stream(h, api, resource, namespace, query, match)
             finally:
                 api.lock.acquire()
             return None
         if method == "GET":
-            return 200, listing(h, api, resource, namespace, query)
+            return 200, listing(h, api, resource, namespace, query, match)
         if method == "POST":
             created = store.create(plural, namespace if resource.namespaced else None, body, dry_run)
             return 201, created
         if method == "DELETE" and resource.namespaced:
-            return 200, store.delete_collection(plural, namespace, matchers(plural, query), dry_run)
+            return 200, store.delete_collection(plural, namespace, match, dry_run)
         raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {plural}")
     if sub == "scale" and plural == "deployments":
         if method == "GET":
             return 200, store.scale(namespace, name)
         kind = (h.headers.get("Content-Type") or "").split(";")[0] if method == "PATCH" else None
-        return 200, store.change_scale(namespace, name, kind, body, dry_run)
+        return 200, store.change_scale(namespace, name, kind, body, dry_run, decoder(h, resource, sub, query))
     if sub == "log" and plural == "pods" and method == "GET":
         return 200, store.log(namespace, name)
     if sub == "eviction" and plural == "pods" and method == "POST":
@@ -401,7 +611,7 @@ def handle(h: Handler, api: KubeAPIServer, method: str, resource, namespace, nam
         return 200, SHAPES[resource.group](found) if resource.group in SHAPES else found
     if method == "PATCH":
         kind = (h.headers.get("Content-Type") or "").split(";")[0]
-        return 200, store.patch(plural, namespace, name, kind, body, dry_run)
+        return 200, store.patch(plural, namespace, name, kind, body, dry_run, decoder(h, resource, sub, query))
     if method == "PUT":
         return 200, store.replace(plural, namespace, name, body, dry_run)
     if method == "DELETE":
@@ -418,8 +628,7 @@ def matchers(plural: str, query: dict):
     return lambda obj: labels((obj.get("metadata") or {}).get("labels")) and fields(obj)
 
 
-def listing(h: Handler, api: KubeAPIServer, resource, namespace, query) -> dict:
-    match = matchers(resource.plural, query)
+def listing(h: Handler, api: KubeAPIServer, resource, namespace, query, match) -> dict:
     items = [o for o in api.storage.objects(resource.plural, namespace) if match(o)]
     revision = str(api.storage.revision())
     start = _offset(query.get("continue"))

@@ -18,7 +18,7 @@ from collections import deque
 
 from . import namespaces
 from . import resources as res
-from .rest import ApiError
+from .status import ApiError
 
 KINDS = {"pods": "pods", "deployments": "deployments", "replicasets": "replicasets", "nodes": "nodes",
          "kube-services": "services", "namespaces": "namespaces"}  # the simulator store's kinds -> the API's resources
