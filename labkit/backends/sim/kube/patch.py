@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 # patchMergeKey of the list fields labkit's objects have (core/v1 and apps/v1 types)
@@ -167,62 +166,5 @@ def _remove(doc: Any, path: str) -> Any:
 
 
 # -- selectors ---------------------------------------------------------------------------------
-_REQUIREMENT = re.compile(r"^\s*(!?)\s*([\w./-]+)\s*(?:(==|=|!=)\s*([\w.-]*)|\s+(in|notin)\s*\(([^)]*)\))?\s*$")
-
-
-class SelectorError(ValueError):
-    """A selector that does not parse (the API answers 400 BadRequest)."""
-
-
-def _split(text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p for p in parts if p.strip()]
-
-
-def label_matcher(text: str | None):
-    """A function labels -> bool for a label selector ('' or None matches everything)."""
-    tests = []
-    for part in _split(text or ""):
-        m = _REQUIREMENT.match(part)
-        if not m:
-            raise SelectorError(f"unable to parse requirement: {part.strip()!r}")
-        negate, key, op, value, set_op, values = m.groups()
-        if negate and op:
-            raise SelectorError(f"unable to parse requirement: {part.strip()!r}")
-        if set_op:
-            choices = {v.strip() for v in values.split(",") if v.strip()}
-            tests.append(lambda labels, k=key, c=choices, inside=set_op == "in":
-                         (k in labels and labels[k] in c) if inside else (k not in labels or labels[k] not in c))
-        elif op:
-            tests.append(lambda labels, k=key, v=value, eq=op != "!=": (labels.get(k) == v) if eq else labels.get(k) != v)
-        else:
-            tests.append(lambda labels, k=key, absent=bool(negate): (k not in labels) if absent else (k in labels))
-    return lambda labels: all(test(labels or {}) for test in tests)
-
-
-def field_matcher(text: str | None, allowed: tuple[str, ...]):
-    """A function object -> bool for a field selector over the dotted paths in `allowed`."""
-    tests = []
-    for part in _split(text or ""):
-        m = re.match(r"^\s*([\w.]+)\s*(==|=|!=)\s*(.*?)\s*$", part)
-        if not m:
-            raise SelectorError(f"invalid selector: {part.strip()!r}; can't understand {part.strip()!r}")
-        path, op, value = m.groups()
-        if path not in allowed:
-            raise SelectorError(f'field label not supported: {path}')
-        tests.append(lambda obj, p=path, v=value, eq=op != "!=": (_field(obj, p) == v) == eq)
-    return lambda obj: all(test(obj) for test in tests)
-
-
-def _field(obj: dict, path: str) -> str:
-    node: Any = obj
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return "" if node is None else str(node)
+# Parsed by a linear lexer and parser in selectors.py; imported here, where server.py looks.
+from .selectors import SelectorError, field_matcher, label_matcher  # noqa: E402,F401
