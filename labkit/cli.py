@@ -66,6 +66,16 @@ def reset(lab: str | None = None, images: bool = False) -> list[str]:
 
 
 def serve_command(args) -> int:
+    """`labkit serve` and `labkit kubeconfig`; a refusal (an unsafe private folder, say) is one
+    message and its hint, not a traceback."""
+    try:
+        return _serve_command(args)
+    except LabkitError as error:
+        print(f"labkit {args.command}: {error.message}\n  {error.hint}", file=sys.stderr)
+        return 1
+
+
+def _serve_command(args) -> int:
     from .backends.sim.kube import serve
     if args.command == "kubeconfig":
         if not serve.wait_until_serving(10.0):  # `labkit serve &` may still be starting

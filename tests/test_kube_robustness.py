@@ -228,6 +228,25 @@ def test_a_slow_selector_cannot_freeze_the_api(served):
     assert not worker.is_alive() and result["answer"][0] == 400
 
 
+@pytest.mark.parametrize("where, value", [
+    (("metadata", "labels"), {"app": "bad\x07value"}),
+    (("metadata", "labels"), {"app": "naïve"}),
+    (("metadata", "labels"), {"-bad-key": "x"}),
+    (("metadata", "annotations"), {"bad key": "x"}),
+    (("metadata", "annotations"), {"big": "x" * 262_145}),
+    (("spec", "template", "metadata", "labels"), {"app": "typo", "tier": "x\ny"}),
+    (("spec", "template", "spec", "containers", 0, "image"), "web-server:1\x00"),
+    (("spec", "template", "spec", "containers", 0, "image"), "wéb-server:1"),
+])
+def test_labels_annotations_and_images_follow_the_real_validation(served, where, value):
+    body = mutated(with_spec(), where, value)
+    before = revision(served)
+    code, status, _ = send(served, "POST", DEPLOYMENTS, body)
+    assert (code, status["reason"]) == (422, "Invalid"), status
+    assert status["details"]["causes"][0]["field"].startswith(".".join(str(w) for w in where[:2]))
+    assert revision(served) == before
+
+
 def test_only_a_bearer_token_is_accepted(served):
     token = served.api.token
     for header in (token, f"Basic {token}", f"Bearer{token}", "Bearer ", f"Token {token}"):

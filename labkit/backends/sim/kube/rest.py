@@ -15,7 +15,7 @@ from ....errors import LabkitError
 from ...base import PROBE_ACTIONS, DeploySpec, Probe, UpdateStrategy
 from ..controllers import delete_pod
 from ..objects import KubeNamespace
-from . import namespaces
+from . import discovery, namespaces, validation
 from . import resources as res
 from . import services
 from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
@@ -186,6 +186,7 @@ class Storage:
 
     # -- writing -------------------------------------------------------------------------------
     def create(self, plural: str, namespace: str | None, body: Any, dry_run: bool) -> dict:
+        check_object(plural, body)
         if plural == "namespaces":
             return self._create_namespace(body, dry_run)
         if plural not in ("deployments", "services", "pods"):
@@ -325,6 +326,7 @@ class Storage:
             raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {qualified(plural)} "{name}": the '
                            "object has been modified; please apply your changes to the latest version and try again",
                            {"name": name, "group": GROUP_OF.get(plural, ""), "kind": plural})
+        check_object(plural, wanted)
         if plural == "deployments":
             self._change_deployment(res.key(namespace, name), current, wanted, dry_run)
         elif plural == "nodes":
@@ -491,6 +493,32 @@ class Storage:
             self.delete("pods", obj["metadata"]["namespace"], obj["metadata"]["name"], dry_run=False)
         return {"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": str(self.revision())},
                 "items": gone}
+
+
+KIND_OF = {r.plural: r.kind for r in discovery.RESOURCES}
+
+
+def check_object(plural: str, body: Any) -> None:
+    """What every kind's validation checks alike (apimachinery's ValidateObjectMeta, and the
+    containers' images of core validation): labels and annotations, the pod template's too,
+    and each container's image; 422 Invalid with every cause."""
+    if not isinstance(body, dict):
+        return  # check_kind refuses it with the kind's words
+    meta = body.get("metadata") or {}
+    causes = validation.labels(meta.get("labels")) + validation.annotations(meta.get("annotations"))
+    spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+    pod, prefix = (spec, "spec") if plural == "pods" else (None, "spec.template.spec")
+    template = spec.get("template") if isinstance(spec.get("template"), dict) else None
+    if template is not None:
+        inner = template.get("metadata") or {}
+        causes += validation.labels(inner.get("labels"), "spec.template.metadata.labels")
+        causes += validation.annotations(inner.get("annotations"), "spec.template.metadata.annotations")
+        pod = template.get("spec") if isinstance(template.get("spec"), dict) else None
+    for i, container in enumerate((pod or {}).get("containers") or []):
+        if isinstance(container, dict) and "image" in container:
+            causes += validation.image(container["image"], f"{prefix}.containers[{i}].image", pod=plural == "pods")
+    if causes:
+        raise invalid(KIND_OF.get(plural, plural), plural, meta.get("name") or "", causes)
 
 
 def check_int32(kind: str, spec_type: str, replicas: object) -> None:
