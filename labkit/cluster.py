@@ -276,10 +276,10 @@ class Cluster:
         a readiness probe on Kubernetes (no requests until it passes), a healthcheck on
         Swarm (the task is "starting", out of the routing mesh, until healthy) and Docker.
         A number instead of True is the seconds between two checks."""
-        validate.start_delay((env or {}).get("START_DELAY"))
+        env = validate.env(env)
         spec = DeploySpec(
             name=validate.name(name, flavor=self.flavor), image=validate.image(image),
-            replicas=validate.replicas(replicas, self.backend.max_replicas, self.backend.name), env=dict(env or {}),
+            replicas=validate.replicas(replicas, self.backend.max_replicas, self.backend.name), env=env,
             ports=tuple(ports), network=network, labels=dict(labels or {}),
             strategy=make_strategy(**strategy), cpu=validate.resource(cpu, "cpu", "millicores"),
             memory=validate.resource(memory, "memory", "MiB"), probe=probe(readiness))

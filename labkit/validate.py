@@ -141,6 +141,31 @@ def text(value: object, what: str, example: str) -> str:
 
 
 MAX_START_DELAY = 300.0
+# What every engine takes as a variable's name: Kubernetes (IsEnvVarName, relaxed in 1.32: printable ASCII
+# but '='), Docker (a name is what comes before the first '=') alike. Values are text on all three.
+_ENV_NAME = re.compile(r"[\x21-\x3c\x3e-\x7e]{1,256}")
+
+
+def env(value: object) -> dict[str, str]:
+    """Environment variables: a mapping of names to text, the same rule on every backend. A
+    number is refused, not converted (the Kubernetes API refuses it, and str(1.0) or True would
+    not be what the student meant): the hint shows it quoted. START_DELAY is checked too."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"env must be a dict of names to text, not {value!r}", "env={'GREETING': 'hello'}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not _ENV_NAME.fullmatch(key):
+            raise InvalidInput(f"{key!r} is not a valid environment variable name: printable ASCII "
+                               "characters other than '=' and spaces", "e.g. env={'GREETING': 'hello'}")
+        if not isinstance(item, str):
+            raise InvalidInput(f"the value of {key} must be text, not {item!r} ({type(item).__name__})",
+                               f"quote it: env={{{key!r}: {str(item).lower() if isinstance(item, bool) else str(item)!r}}}")
+        if "\x00" in item:
+            raise InvalidInput(f"the value of {key} holds a NUL character, which no process can receive",
+                               "remove it")
+    start_delay(value.get("START_DELAY"))
+    return dict(value)
 
 
 def start_delay(value: object) -> None:

@@ -168,6 +168,25 @@ def test_image_with_a_trailing_newline_is_refused(fresh):
 
 
 # -- names ---------------------------------------------------------------------------------------------
+BAD_ENVS = [{"A": 1}, {"A": 1.5}, {"A": True}, {"A": None}, {"A": ["x"]}, {"": "x"}, {"A=B": "x"}, {"A B": "x"},
+            {"Ä": "x"}, {1: "x"}, {"A": "x\x00y"}, ["A=1"], "A=1"]
+
+
+@pytest.mark.parametrize("env", BAD_ENVS, ids=repr)
+def test_bad_env_is_refused_alike_on_every_flavor(k8s, swarm, docker, env):
+    """One rule (labkit.validate.env) on every backend: names printable ASCII but '=', values text."""
+    for cluster in (k8s, swarm, docker):
+        refused(cluster, lambda: cluster.deploy("other", "web-server:1", env=env), InvalidInput)
+
+
+def test_a_number_in_env_is_refused_with_its_quoted_form():
+    cluster = labkit.connect("sim", nodes=1)
+    with pytest.raises(InvalidInput) as error:
+        cluster.deploy("web", "web-server:1", env={"PORT": 8080})
+    assert "must be text" in error.value.message and "env={'PORT': '8080'}" in error.value.hint
+    cluster.deploy("web", "web-server:1", env={"PORT": "8080", "lower.case-OK": "yes"})  # the right form works
+
+
 BAD_NAMES = ["", "Web", "my_web", "a" * 64, "-web", "web-", "web.server", "web server", "wéb", "--", None, 12]
 
 
