@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from ...errors import AlreadyExists, Unavailable
 from .clock import Clock
+from .objects import Generation
 from .store import Store
 
 K8S_DEFAULTS = {"max_surge": "25%", "max_unavailable": "25%", "min_ready_seconds": 0.0, "type": "RollingUpdate"}
@@ -72,6 +73,8 @@ class APIServer:
 
     # -- persistence ---------------------------------------------------------------
     def write(self, kind: str, obj: Any) -> None:
+        if isinstance(obj, Generation):
+            obj.note_generation()
         self.store.put(kind, obj.name, obj)
 
     def remove(self, kind: str, name: str) -> None:

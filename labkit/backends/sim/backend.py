@@ -187,6 +187,15 @@ class SimBackend:
         self.api.check()
         self.rules.rollback(self._get(name))
 
+    def annotate_template(self, name: str, annotations: dict[str, str]) -> None:
+        """New pod-template annotations: a new template, so a rollout (`kubectl rollout restart`
+        writes kubectl.kubernetes.io/restartedAt there)."""
+        self.api.check()
+        obj = self._get(name)
+        if annotations != obj.template.annotations:
+            obj.template = obj.template.copy(annotations=annotations)
+            self.api.write(self.rules.kind, obj)
+
     def pause(self, name: str) -> None:
         self._set_paused(name, True)
 

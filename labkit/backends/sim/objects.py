@@ -12,7 +12,7 @@ from ..base import Probe
 class NodeObj:
     __slots__ = ("name", "role", "index", "up", "ready", "schedulable", "availability", "cpu", "memory",
                  "pods_capacity", "cpu_used", "memory_used", "pods", "app_counts", "silent_since",
-                 "images", "taints", "resource_version")
+                 "images", "taints", "resource_version", "labels", "annotations")
 
     def __init__(self, name: str, role: str, index: int, cpu: int, memory: int, pods_capacity: int) -> None:
         self.name, self.role, self.index = name, role, index
@@ -28,6 +28,10 @@ class NodeObj:
         self.images: set[str] = set()
         self.taints: list[str] = ["node-role.kubernetes.io/control-plane:NoSchedule"] if role == "control-plane" else []
         self.resource_version = 0
+        # The node's labels once a client changed them (`kubectl label node`; None: the kubelet's own,
+        # kube/resources.py) and its annotations (`kubectl annotate node`).
+        self.labels: dict[str, str] | None = None
+        self.annotations: dict[str, str] = {}
 
     def fits(self, pod: "Pod") -> str:
         """Why `pod` cannot go here ('' when it can), in the scheduler's words."""
@@ -61,13 +65,15 @@ def pod_template_hash(text: str) -> str:
 class Template:
     """What a pod is made from; a change of template is a new revision."""
 
-    __slots__ = ("image", "env", "ports", "cpu", "memory", "probe", "_hash")
+    __slots__ = ("image", "env", "ports", "cpu", "memory", "probe", "annotations", "_hash")
 
     def __init__(self, image: str, env: dict | None = None, ports: tuple = (), cpu: int = 0, memory: int = 0,
-                 probe: Probe | None = None):
+                 probe: Probe | None = None, annotations: dict | None = None):
         self._hash = ""
         self.image, self.env, self.ports, self.cpu, self.memory = image, dict(env or {}), tuple(ports), cpu, memory
         self.probe = probe  # a readiness probe (Kubernetes) or healthcheck (Swarm, Docker), or None
+        # The pod template's annotations (`kubectl rollout restart` sets kubectl.kubernetes.io/restartedAt).
+        self.annotations: dict[str, str] = dict(annotations or {})
 
     def hash(self) -> str:
         if self._hash:
@@ -75,6 +81,8 @@ class Template:
         text = repr((self.image, sorted(self.env.items()), self.ports, self.cpu, self.memory))
         if self.probe is not None:  # (templates without one keep the hashes they always had)
             text += repr(self.probe)
+        if self.annotations:  # likewise
+            text += repr(sorted(self.annotations.items()))
         self._hash = pod_template_hash(text)
         return self._hash
 
@@ -84,10 +92,27 @@ class Template:
         return Template(**fields)
 
 
-class Deployment:
+class Generation:
+    """metadata.generation as the API server keeps it: 1 when made, one more at each change of the
+    spec, never for a change of status (which is what lets `kubectl rollout status` tell an
+    observed spec from a new one)."""
+
+    __slots__ = ()
+
+    def spec_key(self) -> tuple:
+        raise NotImplementedError
+
+    def note_generation(self) -> None:
+        """Called by the API server on every write of the object."""
+        key = self.spec_key()
+        if key != self.spec_seen:
+            self.generation, self.spec_seen = self.generation + 1, key
+
+
+class Deployment(Generation):
     __slots__ = ("name", "replicas", "template", "strategy", "paused", "labels", "history_limit",
                  "progress_deadline", "condition", "created", "resource_version",
-                 "container", "selector", "annotations")
+                 "container", "selector", "annotations", "generation", "spec_seen")
 
     def __init__(self, name: str, replicas: int, template: Template, strategy, labels: dict, created: float):
         self.name, self.replicas, self.template, self.strategy = name, replicas, template, strategy
@@ -104,17 +129,26 @@ class Deployment:
         self.container = name
         self.selector: dict[str, str] = {"app": name}
         self.annotations: dict[str, str] = {}  # the user's (kubectl apply keeps its last-applied one here)
+        self.generation, self.spec_seen = 0, None
+
+    def spec_key(self) -> tuple:
+        return (self.replicas, self.template.hash(), repr(self.strategy), self.paused, self.history_limit,
+                self.progress_deadline, repr(self.selector), self.container)
 
 
-class ReplicaSet:
+class ReplicaSet(Generation):
     """Its pods and their counts are not here: they are the replica set controller's
     (ReplicaSetController.counts), kept from the pod watch."""
 
-    __slots__ = ("name", "owner", "replicas", "template", "revision", "resource_version")
+    __slots__ = ("name", "owner", "replicas", "template", "revision", "resource_version", "generation", "spec_seen")
 
     def __init__(self, name: str, owner: str, replicas: int, template: Template, revision: int):
         self.name, self.owner, self.replicas, self.template, self.revision = name, owner, replicas, template, revision
         self.resource_version = 0
+        self.generation, self.spec_seen = 0, None
+
+    def spec_key(self) -> tuple:
+        return self.replicas, self.template.hash()
 
 
 class Service:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .schema import resolve
+
 # patchMergeKey of the list fields labkit's objects have (core/v1 and apps/v1 types)
 MERGE_KEYS = {"containers": "name", "initContainers": "name", "env": "name", "volumes": "name",
               "volumeMounts": "mountPath", "ports": "containerPort", "imagePullSecrets": "name",
@@ -38,7 +40,11 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return out
 
 
-def strategic_merge_patch(target: Any, patch: Any) -> Any:
+def strategic_merge_patch(target: Any, patch: Any, schema: dict | None = None) -> Any:
+    """Kubernetes' strategic merge patch: as a merge patch, except that a list whose schema says
+    `x-kubernetes-patch-strategy: merge` is merged item by item on its
+    `x-kubernetes-patch-merge-key` (a Service's ports on `port`, a container's on `containerPort`),
+    read from the served OpenAPI `schema` of the object; without a schema, MERGE_KEYS."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     out = dict(target) if isinstance(target, dict) else {}
@@ -51,18 +57,43 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
             name = key.split("/", 1)[1]
             out[name] = [v for v in out.get(name, []) if v not in value]
             continue
+        child = _child(schema, key)
+        merge_key = _merge_key(child, key, schema is not None)
         if value is None:
             out.pop(key, None)
-        elif isinstance(value, list) and MERGE_KEYS.get(key) and isinstance(out.get(key), list):
-            out[key] = _merge_list(out[key], value, MERGE_KEYS[key])
+        elif isinstance(value, list) and merge_key and isinstance(out.get(key), list):
+            out[key] = _merge_list(out[key], value, merge_key, _items(child))
         elif isinstance(value, dict):
-            out[key] = strategic_merge_patch(out.get(key), value)
+            out[key] = strategic_merge_patch(out.get(key), value, child)
         else:
             out[key] = copy.deepcopy(value)
     return out
 
 
-def _merge_list(current: list, patch: list, key: str) -> list:
+def _child(schema: dict | None, key: str) -> dict | None:
+    """The schema of field `key` of an object of `schema` (a map's values, for a map)."""
+    if schema is None:
+        return None
+    found, _ = resolve(schema)
+    if "properties" in found:
+        return found["properties"].get(key)
+    inner = found.get("additionalProperties")
+    return inner if isinstance(inner, dict) else None
+
+
+def _merge_key(field: dict | None, name: str, have_schema: bool) -> str | None:
+    if not have_schema:
+        return MERGE_KEYS.get(name)
+    if field is None or "merge" not in (field.get("x-kubernetes-patch-strategy") or ""):
+        return None
+    return field.get("x-kubernetes-patch-merge-key")
+
+
+def _items(field: dict | None) -> dict | None:
+    return None if field is None else resolve(field)[0].get("items")
+
+
+def _merge_list(current: list, patch: list, key: str, item_schema: dict | None = None) -> list:
     out = [copy.deepcopy(item) for item in current]
     for item in patch:
         if not isinstance(item, dict) or key not in item:
@@ -74,7 +105,7 @@ def _merge_list(current: list, patch: list, key: str) -> list:
         elif at is None:
             out.append({k: v for k, v in item.items() if k != "$patch"})
         else:
-            out[at] = strategic_merge_patch(out[at], item)
+            out[at] = strategic_merge_patch(out[at], item, item_schema)
     return out
 
 

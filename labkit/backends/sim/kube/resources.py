@@ -94,12 +94,40 @@ def node_ip(n: NodeObj) -> str:
     return f"192.168.49.{n.index + 2}"  # minikube's default network
 
 
-def node(n: NodeObj, clock: Clockwork) -> dict:
+def kubelet_labels(n: NodeObj) -> dict[str, str]:
+    """The labels a node's kubelet (and kubeadm, for the control plane) gives it."""
     labels = {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
               "kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux"}
-    taints = []
     if n.role == "control-plane":
         labels[CONTROL_PLANE_LABEL] = ""
+    return labels
+
+
+# The kubelet's node conditions (pkg/kubelet/nodestatus/setters.go), in the order it reports them.
+PRESSURES = (("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+             ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+             ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"))
+
+
+def node_conditions(n: NodeObj, clock: Clockwork) -> list[dict]:
+    """What the kubelet posts, or, once it stopped posting, what the node lifecycle controller
+    sets every condition to (Unknown, NodeStatusUnknown)."""
+    since = clock.stamp(0.0)
+    if not n.ready:
+        return [{"type": kind, "status": "Unknown", "reason": "NodeStatusUnknown",
+                 "message": "Kubelet stopped posting node status.", "lastHeartbeatTime": since,
+                 "lastTransitionTime": since} for kind in [p[0] for p in PRESSURES] + ["Ready"]]
+    conditions = [{"type": kind, "status": "False", "reason": reason, "message": message,
+                   "lastHeartbeatTime": since, "lastTransitionTime": since} for kind, reason, message in PRESSURES]
+    return conditions + [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                          "message": "kubelet is posting ready status", "lastHeartbeatTime": since,
+                          "lastTransitionTime": since}]
+
+
+def node(n: NodeObj, clock: Clockwork) -> dict:
+    labels = kubelet_labels(n) if n.labels is None else n.labels
+    taints = []
+    if n.role == "control-plane":
         taints.append({"key": CONTROL_PLANE_LABEL, "effect": "NoSchedule"})
     cordoned = not n.schedulable and n.role != "control-plane"
     if cordoned:
@@ -115,16 +143,12 @@ def node(n: NodeObj, clock: Clockwork) -> dict:
     resources = {"cpu": str(n.cpu // 1000) if n.cpu % 1000 == 0 else f"{n.cpu}m",
                  "memory": f"{n.memory * 1024}Ki", "pods": str(n.pods_capacity),
                  "ephemeral-storage": "17784752Ki"}
-    if n.ready:
-        ready = {"type": "Ready", "status": "True", "reason": "KubeletReady",
-                 "message": "kubelet is posting ready status"}
-    else:
-        ready = {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown",
-                 "message": "Kubelet stopped posting node status."}
     return {"kind": "Node", "apiVersion": "v1",
-            "metadata": meta("Node", n.name, n.resource_version, 0.0, clock, None, labels),
+            "metadata": meta("Node", n.name, n.resource_version, 0.0, clock, None, labels,
+                             annotations=n.annotations or None),
             "spec": spec,
-            "status": {"capacity": resources, "allocatable": dict(resources), "conditions": [ready],
+            "status": {"capacity": resources, "allocatable": dict(resources),
+                       "conditions": node_conditions(n, clock),
                        "addresses": [{"type": "InternalIP", "address": node_ip(n)},
                                      {"type": "Hostname", "address": n.name}],
                        "nodeInfo": {"kubeletVersion": VERSION, "kubeProxyVersion": VERSION,
@@ -169,7 +193,7 @@ def deployment(d: Deployment, sets: list[ReplicaSet], clock: Clockwork, counts: 
     ready = sum(c.ready for c in counted)
     available = sum(c.available for c in counted)
     selector = dict(d.selector)
-    status: dict = {"observedGeneration": d.resource_version}
+    status: dict = {"observedGeneration": d.generation}
     if replicas:
         status["replicas"] = replicas
         status["updatedReplicas"] = counts(new.name).active if new else 0
@@ -183,9 +207,9 @@ def deployment(d: Deployment, sets: list[ReplicaSet], clock: Clockwork, counts: 
     annotations = {**d.annotations, **({"deployment.kubernetes.io/revision": str(revision)} if revision else {})}
     return {"kind": "Deployment", "apiVersion": "apps/v1",
             "metadata": meta("Deployment", d.name, d.resource_version, d.created, clock, labels=d.labels,
-                             annotations=annotations or None, generation=d.resource_version),
+                             annotations=annotations or None, generation=d.generation),
             "spec": {"replicas": d.replicas, "selector": {"matchLabels": selector},
-                     "template": {"metadata": {"labels": dict(selector)},
+                     "template": {"metadata": template_meta(dict(selector), d.template),
                                   "spec": template_spec(d.template.image, container_name(d), d.template.probe)},
                      "strategy": _strategy(d), "revisionHistoryLimit": d.history_limit,
                      "progressDeadlineSeconds": int(d.progress_deadline), **({"paused": True} if d.paused else {})},
@@ -225,7 +249,7 @@ def replicaset(rs: ReplicaSet, counts: Counts, d: Deployment | None, clock: Cloc
     annotations = {"deployment.kubernetes.io/revision": str(rs.revision)}
     if d is not None:
         annotations["deployment.kubernetes.io/desired-replicas"] = str(d.replicas)
-    status: dict = {"replicas": counts.active, "observedGeneration": rs.resource_version,
+    status: dict = {"replicas": counts.active, "observedGeneration": rs.generation,
                     "fullyLabeledReplicas": counts.active}
     if counts.ready:
         status["readyReplicas"] = counts.ready
@@ -234,10 +258,15 @@ def replicaset(rs: ReplicaSet, counts: Counts, d: Deployment | None, clock: Cloc
     name = container_name(d) if d is not None else short(rs.owner)
     return {"kind": "ReplicaSet", "apiVersion": "apps/v1",
             "metadata": meta("ReplicaSet", rs.name, rs.resource_version, created, clock, labels=labels,
-                             annotations=annotations, ownerReferences=owner, generation=rs.resource_version),
+                             annotations=annotations, ownerReferences=owner, generation=rs.generation),
             "spec": {"replicas": rs.replicas, "selector": {"matchLabels": dict(labels)},
-                     "template": {"metadata": {"labels": dict(labels)}, "spec": template_spec(rs.template.image, name, rs.template.probe)}},
+                     "template": {"metadata": template_meta(dict(labels), rs.template), "spec": template_spec(rs.template.image, name, rs.template.probe)}},
             "status": status}
+
+
+def template_meta(labels: dict, template) -> dict:
+    """A pod template's metadata: its labels, and its annotations when it has any."""
+    return {"labels": labels, **({"annotations": dict(template.annotations)} if template.annotations else {})}
 
 
 def _owner(api_version: str, kind: str, name: str, created: float) -> dict:
@@ -268,6 +297,7 @@ def pod(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs_cr
     deleting = clock.stamp(p.created) if p.deleting else None
     return {"kind": "Pod", "apiVersion": "v1",
             "metadata": meta("Pod", p.name, p.resource_version, p.created, clock, labels=labels,
+                             annotations=dict(p.template.annotations) or None,
                              ownerReferences=owner, deletionTimestamp=deleting,
                              deletionGracePeriodSeconds=30 if p.deleting else None,
                              generateName=f"{short(p.owner)}-" if p.owner else None),

@@ -29,7 +29,9 @@ DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 DNS1123_HELP = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
                 "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
                 "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
-PATCHES = {"application/json-patch+json": json_patch, "application/merge-patch+json": merge_patch,
+# Each patch type applied to (the object, the patch, the object's OpenAPI schema: strategic merge reads its merge keys).
+PATCHES = {"application/json-patch+json": lambda obj, patch, schema: json_patch(obj, patch),
+           "application/merge-patch+json": lambda obj, patch, schema: merge_patch(obj, patch),
            "application/strategic-merge-patch+json": strategic_merge_patch}
 
 
@@ -298,10 +300,12 @@ class Storage:
         d.history_limit = int(spec.get("revisionHistoryLimit", d.history_limit))
         d.progress_deadline = float(spec.get("progressDeadlineSeconds", d.progress_deadline))
         d.paused = bool(spec.get("paused", False))
+        d.template = d.template.copy(annotations=template_annotations(spec))
+        d.generation, d.spec_seen = 0, None  # one create, one generation: 1
         self.sim.api.write("deployments", d)
 
     def patch(self, plural: str, namespace: str, name: str, kind: str, body: Any, dry_run: bool,
-              decode: Callable[[Any], Any] = lambda obj: obj) -> dict:
+              decode: Callable[[Any], Any] = lambda obj: obj, schema: dict | None = None) -> dict:
         """A patch applied to the object as it is, the result decoded as a PUT's body would be."""
         current = self.get(plural, namespace, name)
         apply = PATCHES.get(kind)
@@ -309,7 +313,7 @@ class Storage:
             raise ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - '
                            f'accepted media types include: {", ".join(PATCHES)}')
         try:
-            wanted = apply(current, body)
+            wanted = apply(current, body, schema)
         except PatchError as error:
             raise ApiError(422, "Invalid", str(error)) from None
         return self.replace(plural, namespace, name, decode(wanted), dry_run, check_version=False)
@@ -331,11 +335,34 @@ class Storage:
             self._change_deployment(res.key(namespace, name), current, wanted, dry_run)
         elif plural == "nodes":
             self._change_node(name, wanted, dry_run)
+        elif plural == "services" and res.key(namespace, name) != "kubernetes":
+            self._change_service(res.key(namespace, name), current, wanted, dry_run)
         elif plural == "namespaces":
             self._change_namespace(name, wanted, dry_run)
         else:
             raise ApiError(405, "MethodNotAllowed", f"the simulator does not change {plural} yet")
         return wanted if dry_run else self.get(plural, namespace, name)
+
+    def _change_service(self, key: str, current: dict, wanted: dict, dry_run: bool) -> None:
+        """`kubectl patch/edit/apply` of a Service: its spec (ports merged on `port`, the selector,
+        the type), labels and annotations; its cluster IP stays what it was given."""
+        check_kind(wanted, "Service", "v1")
+        name, spec = res.short(key), dict(wanted.get("spec") or {})
+        causes = services.validate(name, spec)
+        old_ip = current["spec"].get("clusterIP")
+        if spec.get("clusterIP", old_ip) != old_ip:
+            causes.append(("spec.clusterIP", f'Invalid value: "{spec["clusterIP"]}": field is immutable'))
+        if causes:
+            raise invalid("Service", "services", name, causes)
+        if dry_run:
+            return
+        service = self.items(services.KIND)[key]
+        taken = services.node_ports(self.sim) - {p.get("nodePort") for p in service.spec.get("ports", [])}
+        self.sim.api.check()
+        service.spec = services.defaulted(key, {**spec, "clusterIP": old_ip}, taken)
+        service.labels = dict((wanted.get("metadata") or {}).get("labels") or {})
+        service.annotations = user_annotations(wanted)
+        self.sim.api.write(services.KIND, service)
 
     def _change_namespace(self, name: str, wanted: dict, dry_run: bool) -> None:
         check_kind(wanted, "Namespace", "v1")
@@ -362,6 +389,7 @@ class Storage:
         if dry_run:
             return
         d = self.items("deployments")[key]
+        generation = d.generation
         container = spec["template"]["spec"]["containers"][0]
         try:
             if spec.get("paused", False) and not d.paused:
@@ -371,6 +399,7 @@ class Storage:
             plan = UpdateStrategy(type=strategy.get("type"), max_surge=rolling.get("maxSurge"),
                                   max_unavailable=rolling.get("maxUnavailable"),
                                   min_ready_seconds=spec.get("minReadySeconds"))
+            self.sim.annotate_template(key, template_annotations(spec))  # with the image below: one rollout
             if container["image"] != d.template.image or plan != UpdateStrategy():
                 self.sim.update(key, container["image"], plan)
             if int(spec.get("replicas", 1)) != d.replicas:
@@ -383,18 +412,29 @@ class Storage:
         d.labels = dict((wanted.get("metadata") or {}).get("labels") or {})
         d.annotations = user_annotations(wanted)
         d.history_limit = int(spec.get("revisionHistoryLimit", d.history_limit))
+        d.generation = min(d.generation, generation + 1)  # one request, one generation, however many steps
         self.sim.api.write("deployments", d)
 
     def _change_node(self, name: str, wanted: dict, dry_run: bool) -> None:
+        """A node's labels and annotations (`kubectl label/annotate node`) and whether it takes
+        new pods (`kubectl cordon/uncordon`); the rest of a node is its kubelet's."""
+        check_kind(wanted, "Node", "v1")
         node = self.items("nodes")[name]
+        meta = wanted.get("metadata") or {}
+        labels, annotations = dict(meta.get("labels") or {}), user_annotations(wanted)
         cordon = bool((wanted.get("spec") or {}).get("unschedulable", False))
-        if dry_run or node.role == "control-plane" or cordon == (not node.schedulable):
+        moved = node.role != "control-plane" and cordon == node.schedulable
+        if dry_run or (not moved and labels == self.get("nodes", None, name)["metadata"].get("labels", {})
+                       and annotations == node.annotations):
             return
         self.sim.api.check()
-        node.schedulable = not cordon
+        node.labels, node.annotations = labels, annotations
+        if moved:
+            node.schedulable = not cordon
         self.sim.api.write("nodes", node)
-        word = "NodeNotSchedulable" if cordon else "NodeSchedulable"
-        self.sim.api.record(word, f"node/{name}", f"Node {name} status is now: {word}", source="kubelet")
+        if moved:
+            word = "NodeNotSchedulable" if cordon else "NodeSchedulable"
+            self.sim.api.record(word, f"node/{name}", f"Node {name} status is now: {word}", source="kubelet")
 
     def scale(self, namespace: str, name: str) -> dict:
         d = self.get("deployments", namespace, name)
@@ -406,13 +446,13 @@ class Storage:
                 "status": {"replicas": d["status"].get("replicas", 0), "selector": selector}}
 
     def change_scale(self, namespace: str, name: str, kind: str | None, body: Any, dry_run: bool,
-                     decode: Callable[[Any], Any] = lambda obj: obj) -> dict:
+                     decode: Callable[[Any], Any] = lambda obj: obj, schema: dict | None = None) -> dict:
         current = self.scale(namespace, name)
         if kind is not None and kind not in PATCHES:
             raise ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - '
                            f'accepted media types include: {", ".join(PATCHES)}')
         try:
-            wanted = decode(PATCHES[kind](current, body)) if kind else body
+            wanted = decode(PATCHES[kind](current, body, schema)) if kind else body
         except PatchError as error:
             raise ApiError(422, "Invalid", str(error)) from None
         if kind is None and (wanted.get("metadata") or {}).get("resourceVersion") not in (
@@ -461,6 +501,8 @@ class Storage:
             raise from_labkit(error, plural, name) from None
         if plural == "pods" and key in self.items("pods"):
             return self.pod(key)  # graceful: it stays, Terminating, until the kubelet is done
+        if plural == "services":  # its registry's ReturnDeletedObject: the object, which the official client decodes
+            return found
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "details": {"name": name, "group": GROUP_OF.get(plural, ""), "kind": plural,
                             "uid": found["metadata"]["uid"]}}
@@ -473,6 +515,8 @@ class Storage:
 
     def log(self, namespace: str, name: str) -> str:
         """What the container printed: the demo web servers log nothing; the broken one says why it died."""
+        if namespace == "kube-system":
+            return services.system_log(self.get("pods", namespace, name), self.clock)
         p = self.items("pods").get(res.key(namespace, name)) if namespace else None
         if p is None:
             raise not_found("pods", name)
@@ -542,6 +586,10 @@ def user_annotations(body: dict) -> dict[str, str]:
     """The annotations a client set; the deployment controller's own are the server's to keep."""
     given = (body.get("metadata") or {}).get("annotations") or {}
     return {k: str(v) for k, v in given.items() if not k.startswith("deployment.kubernetes.io/")}
+
+
+def template_annotations(spec: dict) -> dict[str, str]:
+    return dict(((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {})
 
 
 def check_kind(body: Any, kind: str, api_version: str) -> None:

@@ -43,7 +43,7 @@ def decode(body: Any, schema_name: str, kind: str, field_validation: str | None 
                        '"json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }')
     walker = Walker(field_validation or "Warn")
     try:
-        kept = walker.value(body, {"$ref": f"#/components/schemas/{schema_name}"}, "", kind)
+        kept = walker.value(body, ref(schema_name), "", kind)
     except Mismatch as error:
         raise ApiError(400, "BadRequest", f'{kind} in version "{version_of(body)}" cannot be handled as a '
                        f"{kind}: {error}") from None
@@ -54,6 +54,11 @@ def decode(body: Any, schema_name: str, kind: str, field_validation: str | None 
         raise invalid(kind, plural, name, walker.unsupported)
     warnings = [f'unknown field "{path}"' for path in walker.unknown][:MAX_WARNINGS]
     return kept, warnings if walker.mode == "Warn" else []
+
+
+def ref(schema_name: str) -> dict:
+    """A reference to one of the served schemas, as the documents write it."""
+    return {"$ref": f"#/components/schemas/{schema_name}"}
 
 
 def version_of(body: dict) -> str:

@@ -23,7 +23,7 @@ import threading
 import time
 
 from ....private import is_labkit_process, private_dir, read_pid, write_private
-from .server import KubeAPIServer
+from .server import KubeAPIServer, whole_seconds
 
 CONTEXT = "labkit-sim"
 TICK = 0.05  # wall seconds between steps of the clock
@@ -70,6 +70,10 @@ class ServedCluster:
             try:
                 with self.api.lock:
                     self.sim.advance((now - last) * self.speed)
+                    # Cluster time runs `speed` times faster than the wall clock: the timestamps are dated so
+                    # that the cluster's now is the wall clock's now, so no timestamp lies in the future (a
+                    # client-side age, as `kubectl describe` computes it, would read "<invalid>").
+                    self.api.clock.epoch = whole_seconds(self.sim.now())
             except Exception as error:  # a bug in a controller must not stop the clock for good
                 self._report(error)
             last = now

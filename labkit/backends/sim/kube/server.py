@@ -27,7 +27,8 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import columns, discovery, openapi, protobuf, schema, tls
+from . import discovery, openapi, protobuf, schema, tls
+from .columns import table
 from .patch import SelectorError, field_matcher, label_matcher
 from .resources import SHAPES, Clockwork
 from ....errors import LabkitError
@@ -61,6 +62,9 @@ class KubeAPIServer:
                  lock: threading.RLock | None = None) -> None:
         self.lock = lock or threading.RLock()
         self.clock = Clockwork(whole_seconds(backend.now()) if epoch is None else epoch)
+        # Cluster time as epoch seconds for labkit's clock endpoint: fixed, so it runs `speed` times faster
+        # than the wall clock (the timestamps' epoch may be moved to keep them out of the future: serve.py).
+        self.origin = self.clock.epoch
         self.storage = Storage(backend, self.clock)
         self.feed = Feed(backend, self.storage)
         self.encodings = Encodings()
@@ -519,7 +523,7 @@ def clock(api: KubeAPIServer, method: str, body) -> dict:
         api.storage.sim.advance(float(seconds))
     elif method != "GET":
         raise ApiError(405, "MethodNotAllowed", "the clock takes GET and POST")
-    return {"now": api.clock.epoch + api.storage.sim.now(), "speed": api.speed}
+    return {"now": api.origin + api.storage.sim.now(), "speed": api.speed}
 
 
 VERB = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
@@ -559,9 +563,14 @@ def checked_body(h: Handler, resource, name, sub, method: str, query: dict, body
     return found
 
 
+def schema_of(resource, sub) -> tuple[str, str]:
+    """(OpenAPI schema name, kind) of what a request to `resource` (or its subresource) writes."""
+    return SUBRESOURCE_SCHEMAS.get(sub) or (openapi.schema_name(resource), resource.kind)
+
+
 def decoder(h: Handler, resource, sub, query: dict):
     """How a patched object is decoded before it is written (as a PUT's body is)."""
-    name, kind = SUBRESOURCE_SCHEMAS.get(sub) or (openapi.schema_name(resource), resource.kind)
+    name, kind = schema_of(resource, sub)
 
     def decode(obj):
         found, warnings = schema.decode(obj, name, kind, query.get("fieldValidation"), resource.plural)
@@ -596,7 +605,8 @@ def handle(h: Handler, api: KubeAPIServer, method: str, resource, namespace, nam
         if method == "GET":
             return 200, store.scale(namespace, name)
         kind = (h.headers.get("Content-Type") or "").split(";")[0] if method == "PATCH" else None
-        return 200, store.change_scale(namespace, name, kind, body, dry_run, decoder(h, resource, sub, query))
+        return 200, store.change_scale(namespace, name, kind, body, dry_run, decoder(h, resource, sub, query),
+                                       schema.ref(schema_of(resource, sub)[0]))
     if sub == "log" and plural == "pods" and method == "GET":
         return 200, store.log(namespace, name)
     if sub == "eviction" and plural == "pods" and method == "POST":
@@ -611,7 +621,8 @@ def handle(h: Handler, api: KubeAPIServer, method: str, resource, namespace, nam
         return 200, SHAPES[resource.group](found) if resource.group in SHAPES else found
     if method == "PATCH":
         kind = (h.headers.get("Content-Type") or "").split(";")[0]
-        return 200, store.patch(plural, namespace, name, kind, body, dry_run, decoder(h, resource, sub, query))
+        return 200, store.patch(plural, namespace, name, kind, body, dry_run, decoder(h, resource, sub, query),
+                                schema.ref(schema_of(resource, sub)[0]))
     if method == "PUT":
         return 200, store.replace(plural, namespace, name, body, dry_run)
     if method == "DELETE":
@@ -652,20 +663,3 @@ def _offset(token: str | None) -> int:
         return int(json.loads(urlsafe_b64decode(token.encode()))["start"])
     except (ValueError, KeyError, TypeError):
         raise ApiError(400, "BadRequest", "continue key is not valid: the token could not be decoded") from None
-
-
-def table(plural: str, items: list[dict], api: KubeAPIServer, meta: dict, include: str) -> dict:
-    now = api.clock.epoch + api.storage.sim.now()
-    row = columns.ROWS.get(plural)
-    rows = []
-    for obj in items:
-        cells = row(obj, now) if row else [obj["metadata"]["name"], columns.human_duration(0)]
-        if include == "Object":
-            embedded = obj
-        elif include == "None":
-            embedded = None
-        else:
-            embedded = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
-        rows.append({"cells": cells, "object": embedded})
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
-            "columnDefinitions": columns.COLUMNS.get(plural, columns.COLUMNS["namespaces"][:1]), "rows": rows}

@@ -207,6 +207,36 @@ def system_pods(sim, clock: res.Clockwork) -> list[dict]:
     return out + proxies
 
 
+# The first lines each control-plane component prints (as klog writes them; the messages are the components'
+# own: k8s.io/apiserver secure_serving.go, client-go leaderelection, kube-proxy's server, etcd, CoreDNS).
+SYSTEM_LOGS = {
+    "etcd": ('{"level":"info","msg":"serving client traffic securely","traffic":"grpc+http",'
+             '"address":"{address}:2379"}',),
+    "kube-apiserver": ("secure_serving.go:213] Serving securely on [::]:8443",),
+    "kube-controller-manager": ('leaderelection.go:257] attempting to acquire leader lease '
+                                'kube-system/kube-controller-manager...',
+                                'leaderelection.go:271] successfully acquired lease kube-system/kube-controller-manager'),
+    "kube-scheduler": ('leaderelection.go:257] attempting to acquire leader lease kube-system/kube-scheduler...',
+                       'leaderelection.go:271] successfully acquired lease kube-system/kube-scheduler'),
+    "kube-proxy": ('server_linux.go:66] "Using iptables proxy"',
+                   'server.go:483] "Version info" version="{version}"'),
+    "coredns": (".:53", "CoreDNS-1.12.1", "linux/amd64, go1.24.1, 707c7c1"),
+}
+
+
+def system_log(pod: dict, clock: res.Clockwork) -> str:
+    """What a kube-system pod's container printed when it started, stamped with its start."""
+    started = pod["status"].get("startTime") or clock.stamp(0.0)
+    stamp = f"I{started[5:7]}{started[8:10]} {started[11:19]}.000000       1 "
+    component = pod["spec"]["containers"][0]["name"]
+    lines = SYSTEM_LOGS.get(component if component in SYSTEM_LOGS else component.split("-")[0], ())
+    klog = component not in ("etcd", "coredns")
+    prefix = stamp if klog else ""
+    address = pod["status"].get("hostIP") or ""
+    return "".join(prefix + line.replace("{version}", res.VERSION).replace("{address}", address) + "\n"
+                   for line in lines)
+
+
 NODE_LEASE = 40, 10.0  # the kubelet's Lease: 40 s long, renewed every 10 s (a quarter of it)
 LEADER_LEASE = 15, 2.0  # leader election of the controller manager and the scheduler: 15 s, retried every 2 s
 
