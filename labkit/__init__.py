@@ -27,7 +27,9 @@ def sh(line: str, cluster: Cluster | None = None) -> None:
 
 def load_ipython_extension(shell) -> None:
     """`%load_ext labkit`: the course's %docker / %kubectl / %minikube magics."""
-    from .notebook import load_ipython_extension as load
+    from .notebook import install
+    install()
+    from .console import load_ipython_extension as load
     load(shell)
 
 

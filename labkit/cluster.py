@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
 import os
 import random
 import time
@@ -21,12 +20,7 @@ from .backends.base import (Backend, Components, DeploySpec, Exposes, Machines, 
 from .errors import AlreadyExists, InvalidInput, NotFound, Refused, Timeout, Unavailable
 from .model import ClusterState, Event, Replica, WorkloadStatus, converged
 
-BACKENDS = {
-    "sim": "labkit.backends.sim:SimBackend",
-    "docker": "labkit.backends.docker.engine:DockerBackend",
-    "swarm": "labkit.backends.docker.swarm:SwarmBackend",
-    "kubernetes": "labkit.backends.kubernetes.backend:KubernetesBackend",
-}
+BACKENDS = ("sim", "docker", "swarm", "kubernetes")
 FLAVORS = ("kubernetes", "swarm", "docker")
 # What a $LABKIT_BACKEND can show of each flavor: Docker's engine has a plain host and
 # (the playground) a swarm; a Kubernetes cluster only Kubernetes.
@@ -85,11 +79,27 @@ def _sim_options(options: dict) -> dict:
 
 
 def _open(backend: str, nodes: int, flavor: str | None, seed: int, options: dict) -> "Cluster":
-    if backend not in BACKENDS:
-        raise InvalidInput(f"unknown backend {backend!r}", f"choose one of {', '.join(BACKENDS)}")
-    module, cls = BACKENDS[backend].split(":")
-    factory = getattr(importlib.import_module(module), cls)
+    factory = _backend_class(backend)
     return Cluster(factory(nodes=nodes, flavor=flavor, seed=seed, **options), seed=seed)
+
+
+def _backend_class(backend: str) -> Callable[..., Backend]:
+    """The class of one of BACKENDS, imported only when asked for: `import labkit` must not load
+    the docker or kubernetes client."""
+    match backend:
+        case "sim":
+            from .backends.sim import SimBackend
+            return SimBackend
+        case "docker":
+            from .backends.docker.engine import DockerBackend
+            return DockerBackend
+        case "swarm":
+            from .backends.docker.swarm import SwarmBackend
+            return SwarmBackend
+        case "kubernetes":
+            from .backends.kubernetes.backend import KubernetesBackend
+            return KubernetesBackend
+    raise InvalidInput(f"unknown backend {backend!r}", f"choose one of {', '.join(BACKENDS)}")
 
 
 
@@ -567,33 +577,35 @@ class Workload:
     def replicas(self) -> list[Replica]:
         return self.cluster.state().replicas_of(self.name)
 
-    def _act(self, operation: str, *args) -> "Workload":
-        """Check the workload still exists, ask the backend, tell the views."""
+    def _act(self, operation: Callable[..., None], *args) -> "Workload":
+        """Check the workload still exists, ask the backend (`operation`, one of its verbs, with
+        this workload's name and `args`), tell the views."""
         self.status()
-        getattr(self._backend, operation)(self.name, *args)
+        operation(self.name, *args)
         self.cluster._changed()
         return self
 
     def scale(self, replicas: int) -> "Workload":
-        return self._act("scale", validate.replicas(replicas, self._backend.max_replicas, self._backend.name))
+        backend = self._backend
+        return self._act(backend.scale, validate.replicas(replicas, backend.max_replicas, backend.name))
 
     def update(self, image: str, **strategy) -> "Workload":
         """Roll out a new image (Kubernetes: max_surge, max_unavailable, type;
         Swarm: parallelism, delay, order, failure_action, monitor)."""
-        return self._act("update", validate.image(image), make_strategy(**strategy))
+        return self._act(self._backend.update, validate.image(image), make_strategy(**strategy))
 
     def rollback(self) -> "Workload":
         """Go back to the previous revision (`kubectl rollout undo`, `docker service rollback`)."""
-        return self._act("rollback")
+        return self._act(self._backend.rollback)
 
     def pause(self) -> "Workload":
-        return self._act("pause")
+        return self._act(self._backend.pause)
 
     def resume(self) -> "Workload":
-        return self._act("resume")
+        return self._act(self._backend.resume)
 
     def delete(self) -> None:
-        self._act("delete")
+        self._act(self._backend.delete)
 
     def history(self) -> list[tuple[int, str]]:
         self.status()

@@ -2,7 +2,9 @@
 
 A student who types `web.scale(-1)` needs "replicas cannot be negative" and
 a hint, not forty lines of our stack. Installed when labkit is imported in a
-running IPython kernel; `%load_ext labkit` also loads the course's magics.
+running IPython kernel; `%load_ext labkit` (labkit.load_ipython_extension) also loads the
+course's magics. This module imports nothing of labkit's but its errors: the console and its
+magics print with `show` and install `show_error`.
 """
 from __future__ import annotations
 
@@ -35,12 +37,3 @@ def install() -> None:
     shell = get_ipython()
     if shell is not None:
         shell.set_custom_exc((LabkitError,), show_error)
-
-
-def load_ipython_extension(shell) -> None:
-    install()
-    try:
-        from . import console
-    except ImportError:
-        return
-    console.load_ipython_extension(shell)

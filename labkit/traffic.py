@@ -72,6 +72,8 @@ def endpoints(state: ClusterState, service: Service) -> list[Replica]:
 class Traffic:
     """Requests sent at a steady rate to one service, and every answer (see the module)."""
 
+    live = False  # True: real requests, recorded by a thread as they are answered (traffic_live.LiveTraffic)
+
     def __init__(self, service: Service, rate: float, seconds: float, state: ClusterState,
                  switched_off: frozenset[str] = frozenset(), seed: int = 0) -> None:
         self._begin(service, rate, seconds, state.time, seed)

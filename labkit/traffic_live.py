@@ -40,6 +40,8 @@ Targets = Callable[[], list[tuple[str, int, str]]]  # [(host, port, replica name
 class LiveTraffic(Traffic):
     """A traffic record filled by real HTTP requests (see the module's docstring)."""
 
+    live = True
+
     def __init__(self, service: Service, rate: float, seconds: float, targets: Targets,
                  clock: Callable[[], float], seed: int = 0) -> None:
         self._begin(service, rate, seconds, clock(), seed)

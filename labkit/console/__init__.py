@@ -26,56 +26,11 @@ simulator, run (`configure(translate=...)` changes that).
 """
 from __future__ import annotations
 
-from typing import Callable
-
-from ..errors import LabkitError
 from .parse import ConsoleError, OutcomeError, UsageError
-from .shell import SESSION, TRANSLATE_MODES, TOOLS, execute
+from .shell import SESSION, TRANSLATE_MODES, TOOLS, execute, run, run_cell, sh, show_error
 
 __all__ = ["sh", "run", "run_cell", "use", "current", "configure", "forget", "ConsoleError", "OutcomeError", "UsageError",
            "load_ipython_extension"]
-
-
-def sh(line: str, cluster=None) -> None:
-    """Run one command line as typed, printing its output; errors print as the tool prints them.
-
-    Never raises for anything a student types: a mistake prints a short
-    message (and a hint), not a traceback.
-    """
-    try:
-        execute(line, cluster, _printer())
-    except LabkitError as exc:
-        show_error(exc)
-
-
-def run(line: str, cluster=None) -> str:
-    """Run one command line and return its output as text (raises a `LabkitError` on failure).
-
-    For lessons' checks and tests: `"Running" in run("kubectl get pods")`.
-    """
-    lines: list[str] = []
-    try:
-        execute(line, cluster, lines.append)
-    except LabkitError as exc:
-        exc.output = "\n".join(lines)  # what was printed before it failed
-        raise
-    return "\n".join(lines)
-
-
-def run_cell(cell: str, cluster=None) -> bool:
-    """Run a cell of command lines (the %%labkit magic); echo each with `$ ` when there are
-    several; stop at the first error. Returns True when every line worked."""
-    from .magics import cell_lines
-    lines = cell_lines(cell)
-    for line in lines:
-        if len(lines) > 1:
-            print(f"$ {line}", flush=True)
-        try:
-            execute(line, cluster, _printer())
-        except LabkitError as exc:
-            show_error(exc)
-            return False
-    return True
 
 
 def use(cluster):
@@ -108,18 +63,6 @@ def forget() -> None:
     SESSION.clusters.clear()
     SESSION.notes.clear()
     SESSION.translate = "auto"
-
-
-def _printer() -> Callable[[str], None]:
-    def out(line: str) -> None:
-        print(line, flush=True)
-    return out
-
-
-def show_error(exc: LabkitError, stream=None) -> None:
-    """A labkit error as a student should see it: the notebook's one display."""
-    from ..notebook import show
-    show(exc, stream)
 
 
 def load_ipython_extension(ip) -> None:

@@ -9,11 +9,11 @@ raised in any cell prints as a short message and hint, never a traceback.
 from __future__ import annotations
 
 from ..errors import LabkitError
+from ..notebook import show_error as handler
+from .shell import run_cell, sh, show_error
 
 
 def register(ip) -> None:
-    from . import sh, show_error
-
     def line_magic(tool: str):
         def magic(line: str) -> None:
             sh(f"{tool} {line}")
@@ -26,7 +26,6 @@ def register(ip) -> None:
 
     def labkit_cell(line: str, cell: str) -> None:
         """Run several docker/kubectl/minikube commands, one per line."""
-        from . import run_cell
         name = line.strip()
         cluster = None
         if name:
@@ -38,23 +37,4 @@ def register(ip) -> None:
         run_cell(cell, cluster)
 
     ip.register_magic_function(labkit_cell, "cell", "labkit")
-
-    from ..notebook import show_error as handler
     ip.set_custom_exc((LabkitError,), handler)
-
-
-def cell_lines(cell: str) -> list[str]:
-    """The command lines of a cell: continuations joined, blanks and comments dropped."""
-    lines, pending = [], ""
-    for raw in cell.splitlines():
-        text = raw.rstrip()
-        if text.endswith("\\"):
-            pending += text[:-1] + " "
-            continue
-        text = " ".join((pending + text).split())
-        pending = ""
-        if text and not text.startswith("#"):
-            lines.append(text)
-    if pending.strip():
-        lines.append(pending.strip())
-    return lines

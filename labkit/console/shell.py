@@ -12,7 +12,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..cluster import connect
 from ..errors import LabkitError
+from ..notebook import show
 from .parse import ConsoleError, UsageError, closest, tokenize
 
 TOOLS = ("docker", "kubectl", "minikube")
@@ -39,13 +41,12 @@ class Session:
         found = self.clusters.get(family)
         if found is not None:
             return found
-        import labkit
         backend = os.environ.get("LABKIT_BACKEND") or "sim"
         fits = {"docker": ("docker", "swarm"), "kubernetes": ("kubernetes",)}[family]
         if backend in fits:
-            cluster = labkit.connect(backend)
+            cluster = connect(backend)
         else:  # e.g. kubectl while LABKIT_BACKEND=docker: the simulator stands in
-            cluster = labkit.connect("sim", flavor=SIM_FLAVOR[family])
+            cluster = connect("sim", flavor=SIM_FLAVOR[family])
         self.clusters[family] = cluster
         return cluster
 
@@ -114,6 +115,76 @@ def execute(line: str, cluster=None, out: Callable[[str], None] = print, session
         run_argv(argv, cluster, out, session)  # an error stops the line, as `set -e` would
 
 
+# -- the console's doors (labkit.console's sh, run and run_cell; the magics use them too) ----------
+def sh(line: str, cluster=None) -> None:
+    """Run one command line as typed, printing its output; errors print as the tool prints them.
+
+    Never raises for anything a student types: a mistake prints a short
+    message (and a hint), not a traceback.
+    """
+    try:
+        execute(line, cluster, _printer())
+    except LabkitError as exc:
+        show_error(exc)
+
+
+def run(line: str, cluster=None) -> str:
+    """Run one command line and return its output as text (raises a `LabkitError` on failure).
+
+    For lessons' checks and tests: `"Running" in run("kubectl get pods")`.
+    """
+    lines: list[str] = []
+    try:
+        execute(line, cluster, lines.append)
+    except LabkitError as exc:
+        exc.output = "\n".join(lines)  # what was printed before it failed
+        raise
+    return "\n".join(lines)
+
+
+def run_cell(cell: str, cluster=None) -> bool:
+    """Run a cell of command lines (the %%labkit magic); echo each with `$ ` when there are
+    several; stop at the first error. Returns True when every line worked."""
+    lines = cell_lines(cell)
+    for line in lines:
+        if len(lines) > 1:
+            print(f"$ {line}", flush=True)
+        try:
+            execute(line, cluster, _printer())
+        except LabkitError as exc:
+            show_error(exc)
+            return False
+    return True
+
+
+def _printer() -> Callable[[str], None]:
+    def out(line: str) -> None:
+        print(line, flush=True)
+    return out
+
+
+def show_error(exc: LabkitError, stream=None) -> None:
+    """A labkit error as a student should see it: the notebook's one display."""
+    show(exc, stream)
+
+
+def cell_lines(cell: str) -> list[str]:
+    """The command lines of a cell: continuations joined, blanks and comments dropped."""
+    lines, pending = [], ""
+    for raw in cell.splitlines():
+        text = raw.rstrip()
+        if text.endswith("\\"):
+            pending += text[:-1] + " "
+            continue
+        text = " ".join((pending + text).split())
+        pending = ""
+        if text and not text.startswith("#"):
+            lines.append(text)
+    if pending.strip():
+        lines.append(pending.strip())
+    return lines
+
+
 def _strip(argv: list[str]) -> list[str]:
     while argv and argv[0] in ("$", "sudo", "%", "!"):
         argv = argv[1:]
@@ -136,9 +207,9 @@ def check_syntax(argv: list[str], cluster=None, session: Session = SESSION) -> N
     ctx = Context(argv[0], target, lambda line: None, session)
     if ctx.sim is None or argv[0] == "kubectl":
         return  # the real tool judges its own syntax
-    module = {"docker": docker, "minikube": minikube}[argv[0]]
+    syntax: dict[str, Callable[[list[str]], None]] = {"docker": docker.syntax, "minikube": minikube.syntax}
     for args in legacy.rewrites(ctx, argv[1:]):
-        module.syntax(args)
+        syntax[argv[0]](args)
 
 
 def run_argv(argv: list[str], cluster=None, out: Callable[[str], None] = print,
@@ -166,10 +237,11 @@ def _dispatch(ctx: "Context", args: list[str]) -> None:
         real.run(ctx, args)
         return
     from .tools import docker, kubectl, minikube
-    module = {"docker": docker, "kubectl": kubectl, "minikube": minikube}[ctx.tool]
+    main: dict[str, Callable[[Context, list[str]], None]] = {"docker": docker.main, "kubectl": kubectl.main,
+                                                              "minikube": minikube.main}
     before = _revision(ctx.cluster)
     try:
-        module.main(ctx, args)
+        main[ctx.tool](ctx, args)
     except ConsoleError:
         raise
     except LabkitError as exc:  # the facade said no: in the tool's words

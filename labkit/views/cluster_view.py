@@ -10,6 +10,8 @@ from .palette import STATE_NAMES, ImagePalette, chip_state
 from .payload import encode, size, workload_names
 from .static import cluster_html
 
+ACTIONS = ("scale", "kill", "fail_node", "recover_node", "drain", "uncordon")  # what cluster.js's controls send
+
 
 class ClusterView(LiveView):
     """Nodes, replicas and a summary line per workload, updated as the cluster changes.
@@ -47,16 +49,25 @@ class ClusterView(LiveView):
 
     # -- controls --------------------------------------------------------------------------
     def handle(self, message: dict) -> None:
-        kind = message["type"]
+        """A control's message from the browser: one of ACTIONS, refused before anything runs
+        when it names anything else."""
+        kind = message.get("type")
+        if kind not in ACTIONS:
+            raise InvalidInput(f"unknown view action {kind!r}", f"the view's controls send {', '.join(ACTIONS)}")
         cluster = self.cluster
-        if kind == "scale":
-            cluster.workload(str(message["workload"])).scale(int(message["replicas"]))
-        elif kind == "kill":
-            cluster.kill_replica(self._replica_at(message))
-        elif kind in ("fail_node", "recover_node", "drain", "uncordon"):
-            getattr(cluster, kind)(str(message["node"]))
-        else:
-            raise InvalidInput(f"unknown view action {kind!r}", "this is a bug in labkit's view")
+        match kind:
+            case "scale":
+                cluster.workload(str(message["workload"])).scale(int(message["replicas"]))
+            case "kill":
+                cluster.kill_replica(self._replica_at(message))
+            case "fail_node":
+                cluster.fail_node(str(message["node"]))
+            case "recover_node":
+                cluster.recover_node(str(message["node"]))
+            case "drain":
+                cluster.drain(str(message["node"]))
+            case "uncordon":
+                cluster.uncordon(str(message["node"]))
 
     def _replica_at(self, message: dict) -> str | None:
         """The replica a clicked chip stands for: the first on that node with that workload,

@@ -208,8 +208,7 @@ def rollout_figure(cluster, name: str, *, last: bool = True, ax=None, title: str
         ax, below = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
         _draw_rollout(cluster, name, last, ax, title)
         span = ax.get_xlim()
-        from .traffic import traffic_figure
-        traffic_figure(record, ax=below, title=f"requests to {name}: failed requests: {record.failed}")
+        record.plot(ax=below, title=f"requests to {name}: failed requests: {record.failed}")  # views.traffic's figure
         below.set_xlim(*span)  # shared with the rollout's axis
         ax.set_xlabel("")
         return fig

@@ -121,8 +121,7 @@ def _live_view_class():
             self.buckets = Buckets(record)
             options.setdefault("interval", 0.04)  # 25 syncs a second at most: its payload is small
             super().__init__(cluster, **options)
-            from ..traffic_live import LiveTraffic
-            if isinstance(record, LiveTraffic):  # real requests fill it from a thread: look as often as we sync
+            if record.live:  # real requests fill it from a thread: look as often as we sync
                 import threading
                 threading.Thread(target=self._follow, daemon=True, name="labkit-TrafficView-follow").start()
 

@@ -393,10 +393,10 @@ def swarm_init(ctx, p: Parsed) -> None:
     if ctx.explicit:
         raise ConsoleError("Error response from daemon: labkit cannot turn the cluster you passed into a swarm",
                            "use labkit.connect(flavor='swarm'), or let the console pick its own host: labkit.sh(line)")
-    import labkit
+    from ...cluster import connect
     old = ctx.cluster
     carried = [r for r in old.state().replicas if not r.workload and r.phase == "running"]
-    new = labkit.connect("sim", nodes=1, flavor="swarm", seed=ctx.sim.seed)
+    new = connect("sim", nodes=1, flavor="swarm", seed=ctx.sim.seed)
     for r in carried:  # the host's containers keep running: it is the same machine
         new.run_container(r.image, name=r.name)
     ctx.session.clusters["docker"] = new

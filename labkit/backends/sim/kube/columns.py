@@ -491,3 +491,23 @@ ROWS: dict[str, Callable[[Obj, float], list]] = {
     "namespaces": namespace_row, "events": event_row, "services": service_row,
     "endpointslices": endpointslice_row, "componentstatuses": componentstatus_row, "leases": lease_row,
 }
+
+
+def table(plural: str, items: list[dict], api, meta: dict, include: str) -> dict:
+    """A Table (meta.k8s.io/v1) of `items`, as the API server answers `Accept: as=Table`: a row of
+    cells each, with the object (include="Object"), its metadata ("Metadata") or nothing ("None");
+    `api` is the served KubeAPIServer (its clock gives the ages)."""
+    now = api.clock.epoch + api.storage.sim.now()
+    row = ROWS.get(plural)
+    rows = []
+    for obj in items:
+        cells = row(obj, now) if row else [obj["metadata"]["name"], human_duration(0)]
+        if include == "Object":
+            embedded = obj
+        elif include == "None":
+            embedded = None
+        else:
+            embedded = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+        rows.append({"cells": cells, "object": embedded})
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+            "columnDefinitions": COLUMNS.get(plural, COLUMNS["namespaces"][:1]), "rows": rows}

@@ -18,6 +18,7 @@ from collections import deque
 
 from . import namespaces
 from . import resources as res
+from .columns import table as as_table
 from .status import ApiError
 
 KINDS = {"pods": "pods", "deployments": "deployments", "replicasets": "replicasets", "nodes": "nodes",
@@ -207,7 +208,6 @@ class Encodings:
         if found is None or found[0] is not obj:
             payload = obj
             if table:
-                from .server import table as as_table
                 payload = as_table(plural, [obj], api, {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
                                    "Metadata")
                 if not columns:
