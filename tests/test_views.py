@@ -206,6 +206,26 @@ def test_cluster_view_controls_call_the_facade():
     view.close()
 
 
+@pytest.mark.parametrize("message", [
+    {"type": "__init__"}, {"type": "state"}, {"type": ["scale"]}, {"type": "scale", "workload": "web"},
+    {"type": "scale", "workload": "web", "replicas": "x"}, {"type": "scale", "workload": 5, "replicas": 2},
+    {"type": "fail_node"}, {"type": "drain", "node": None}, {"type": "speed", "value": "fast"},
+    {"type": "speed", "value": -1}, {"type": "speed", "value": True}])
+def test_a_view_refuses_a_message_it_does_not_know_and_changes_nothing(message):
+    """What the browser sends is input like any other: an unknown action or a field of the wrong type is
+    shown as the view's message, never a traceback and never a call of some other method."""
+    cluster = sim()
+    cluster.deploy("web", image="web-server:1", replicas=3)
+    cluster.wait()
+    view = cluster.view(controls=True)
+    before = cluster.state()
+    view._on_message(view, message, [])
+    assert view.message and "(" in view.message, message
+    assert cluster.state().workload("web").desired == 3 and view.speed == 1.0
+    assert [n.ready for n in cluster.state().nodes] == [n.ready for n in before.nodes]
+    view.close()
+
+
 def test_widget_bundle_has_the_static_fallback():
     cluster = sim()
     cluster.deploy("web", image="web-server:1", replicas=2)

@@ -31,7 +31,7 @@ import anywidget
 import traitlets
 
 from ..backends.base import Watches
-from ..errors import LabkitError
+from ..errors import InvalidInput, LabkitError
 from ..model import ClusterState
 
 HERE = Path(__file__).parent
@@ -198,7 +198,11 @@ class LiveView(anywidget.AnyWidget):
                 if not self.tick():
                     self.send({"type": "tock"})  # nothing to do: answer anyway, the frontend counts replies
             elif kind == "speed":
-                self.speed = float(content.get("value", 1.0))
+                value = content.get("value", 1.0)
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1000:
+                    raise InvalidInput(f"a view's speed is a number from 0 to 1000, not {value!r}",
+                                       "use the speed control, or view.speed = 10")
+                self.speed = float(value)
                 self.refresh()
             else:
                 self.handle(content)

@@ -57,17 +57,17 @@ class ClusterView(LiveView):
         cluster = self.cluster
         match kind:
             case "scale":
-                cluster.workload(str(message["workload"])).scale(int(message["replicas"]))
+                cluster.workload(field(message, "workload", str)).scale(field(message, "replicas", int))
             case "kill":
                 cluster.kill_replica(self._replica_at(message))
             case "fail_node":
-                cluster.fail_node(str(message["node"]))
+                cluster.fail_node(field(message, "node", str))
             case "recover_node":
-                cluster.recover_node(str(message["node"]))
+                cluster.recover_node(field(message, "node", str))
             case "drain":
-                cluster.drain(str(message["node"]))
+                cluster.drain(field(message, "node", str))
             case "uncordon":
-                cluster.uncordon(str(message["node"]))
+                cluster.uncordon(field(message, "node", str))
 
     def _replica_at(self, message: dict) -> str | None:
         """The replica a clicked chip stands for: the first on that node with that workload,
@@ -85,3 +85,12 @@ class ClusterView(LiveView):
                 return r.name
         raise InvalidInput(f"that {STATE_NAMES[s] if 0 <= s < len(STATE_NAMES) else ''} replica is gone already",
                            "click another chip")
+
+
+def field(message: dict, name: str, kind: type):
+    """One field of a control's message, of the type the action takes (the facade checks its value)."""
+    value = message.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise InvalidInput(f"the view's {message.get('type')} message has no {kind.__name__} {name!r} "
+                           f"(it has {value!r})", "reload the page: the view and labkit may be of different versions")
+    return value
