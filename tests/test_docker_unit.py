@@ -8,7 +8,8 @@
 - The swarm's rollback adapter: the request it sends (path, query, body) and what a refusal raises;
   the swarm backend records a rollback as a new revision.
 - `swarm_managers`: how many managers a swarm may lose, what it says when its quorum is lost,
-  and which manager labkit talks to.
+  and which manager labkit talks to; a change sent again through leader elections, for a
+  bounded time, and refused at once when a majority of managers goes down meanwhile.
 """
 from __future__ import annotations
 
@@ -419,3 +420,192 @@ def test_managers_follow_what_docker_node_ls_says():
     assert managers.down() == ["node-3"] and managers.problem() is None
     managers.switch_from(1)
     assert managers.current == 4  # the next powered manager
+
+
+# -- changes sent through leader elections (Managers.through_elections) --------------------------
+LOST = "rpc error: code = Unknown desc = raft: failed to process the request: node lost leader status"
+
+
+class Clock:
+    """managers.py's `time`: sleeping moves the clock on at once, so a 120 s wait takes no time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from labkit.backends.docker import managers
+    fake = Clock()
+    monkeypatch.setattr(managers, "time", fake)
+    return fake
+
+
+def answering(total: int = 3):
+    """Managers of a swarm whose powered managers all answer `docker node ls`."""
+    managers = managers_of(total, down=(1,))  # the old leader is off; the other two have a majority
+    managers.pg.listing = [node(i, "manager") for i in range(1, total + 1)]
+    return managers
+
+
+def refusing(times: int, words: str = LOST, status: int = 500):
+    """A change the managers refuse `times` times, saying `words`, then take (it returns "done")."""
+    calls = []
+
+    def change() -> str:
+        calls.append(1)
+        if len(calls) <= times:
+            raise api_error(status, words)
+        return "done"
+    change.calls = calls
+    return change
+
+
+class Lines:
+    """A progress display that keeps its lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def step(self, message: str) -> None:
+        self.lines.append(message)
+
+
+def test_a_change_is_sent_again_while_leadership_moves_longer_than_five_tries(clock):
+    """Cold CI met "node lost leader status" more than five times a second apart: leadership moved
+    for longer while a majority was up. It is sent again until it is taken, with one progress line."""
+    managers, shown = answering(), Lines()
+    change = refusing(12)
+    assert managers.through_elections(change, shown) == "done"
+    assert len(change.calls) == 13 and 11 <= clock.slept < 120
+    assert shown.lines == ["waiting for the managers to elect a new leader"]
+
+
+@pytest.mark.parametrize("words, status", [
+    (LOST, 500),
+    ("rpc error: code = Unknown desc = raft: no elected cluster leader", 500),
+    ("rpc error: code = Unknown desc = raft: failed to process the request: node is stopped", 500),
+    ("The swarm does not have a leader. It's possible that too few managers are online. "
+     "Make sure more than half of the managers are online.", 503),
+    ("rpc error: code = DeadlineExceeded desc = context deadline exceeded", 500),
+    ('rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing dial tcp '
+     '10.10.0.2:2377: connect: no route to host"', 503),
+])
+def test_every_answer_that_means_no_leader_right_now_is_sent_again(clock, words, status):
+    change = refusing(2, words, status)
+    assert answering().through_elections(change) == "done" and len(change.calls) == 3
+
+
+@pytest.mark.parametrize("error", [
+    api_error(404, "service web not found"),
+    api_error(500, "rpc error: code = Unknown desc = update out of sequence"),
+    api_error(500, "rpc error: code = Unknown desc = raft: raft message is too large and can't be sent"),
+    requests.ConnectionError("Connection refused"),
+])
+def test_other_answers_are_the_students_at_once(clock, error):
+    calls = []
+
+    def change():
+        calls.append(1)
+        raise error
+    with pytest.raises(type(error)):
+        answering().through_elections(change)
+    assert calls == [1] and clock.slept == 0
+
+
+def test_a_majority_lost_during_the_retries_fails_at_once_with_the_quorum_message(clock):
+    managers, shown = answering(), Lines()
+    calls = []
+
+    def change():
+        calls.append(1)
+        if len(calls) == 3:
+            managers.pg.on[2] = False  # the student switches node-2 off meanwhile: node-3 is alone
+        raise api_error(500, LOST)
+    with pytest.raises(Unavailable, match="lost its quorum: 2 of its 3 managers are down") as caught:
+        managers.through_elections(change, shown)
+    assert len(calls) == 3 and clock.slept == 2.0  # not one more try, not one more second
+    assert caught.value.hint == "power a manager back on: cluster.recover_node('node-1')"
+    assert isinstance(caught.value.__cause__, docker.errors.APIError)
+
+
+def test_a_majority_lost_while_waiting_for_a_leader_fails_at_once(clock):
+    """Managers.leader looks again at which managers are up between its tries, too."""
+    managers = managers_of(3, down=(1,))
+    for i in (2, 3):
+        managers.pg.refusals[i] = api_error(503, "The swarm does not have a leader")
+    real_sleep = clock.sleep
+
+    def sleep(seconds: float) -> None:
+        real_sleep(seconds)
+        if clock.slept >= 5:
+            managers.pg.on[3] = False
+    clock.sleep = sleep
+    with pytest.raises(Unavailable, match="lost its quorum"):
+        managers.leader()
+    assert clock.slept == 5.0
+
+
+def test_leadership_that_never_settles_is_a_clear_unavailable_after_the_bound(clock):
+    from labkit.backends.docker.managers import ELECTION_WAIT
+    change = refusing(10_000)
+    with pytest.raises(Unavailable) as caught:
+        answering().through_elections(change)
+    error = caught.value
+    assert error.message == (f"the swarm's managers kept losing their leader for {ELECTION_WAIT:g} s, so the change "
+                             f"was not accepted (the last answer: {LOST})")
+    assert "too busy" in error.hint and "docker logs labkit-unit-node-2" in error.hint
+    assert ELECTION_WAIT <= clock.slept <= ELECTION_WAIT + 1 and len(change.calls) == int(clock.slept) + 1
+
+
+def test_a_swarm_scale_goes_through_the_elections(clock):
+    """SwarmBackend.scale: each try fetches the service again (a try the old leader committed after
+    all has moved its version on) and sends the same replicas."""
+    from labkit.backends.docker.managers import Managers
+    from labkit.backends.docker.swarm import SwarmBackend
+    managers = answering()
+    client = make_fake_client()
+    managers.pg.node_client = lambda i: client
+    versions = iter(range(7, 100))
+    client.api.inspect_service.side_effect = lambda *a, **k: {
+        "ID": "svc1", "Version": {"Index": next(versions)},
+        "Spec": {"Name": "web", "Labels": du.labels("unit", "service"), "Mode": {"Replicated": {"Replicas": 2}}}}
+    client.api.update_service.side_effect = [api_error(500, LOST)] * 7 + [None]
+    swarm = SwarmBackend.__new__(SwarmBackend)
+    swarm.managers, swarm.pg, swarm.lab, swarm._formed = managers, managers.pg, "unit", True
+    swarm._lock, swarm._progress = threading.RLock(), Lines()
+    assert isinstance(swarm.managers, Managers)
+    swarm.scale("web", 3)
+    sent = client.api.update_service.call_args_list
+    assert len(sent) == 8 and len({call.args[1] for call in sent}) == 8  # a fresh version each time
+    assert all(call.kwargs["mode"]["replicated"]["Replicas"] == 3 for call in sent)
+    assert swarm._progress.lines == ["waiting for the managers to elect a new leader"]
+
+
+@pytest.mark.parametrize("local, seen, back", [
+    ("pending", [("node-2", "ready")], False),  # its agent is still joining (the managers' "ready" is from before)
+    ("inactive", [], True),  # a machine in no swarm: nothing to wait for
+    ("active", [("node-2", "down")], False),  # the managers have not heard from it yet
+    ("active", [("node-2", "ready"), ("node-3", "unknown")], False),  # a new leader waits for node-3 to report
+    ("active", [("node-2", "ready"), ("node-3", "ready"), ("node-1", "unknown")], True),  # node-1 is off
+    ("active", [("node-2", "down"), ("node-2", "ready"), ("node-3", "ready")], True),  # a rebuilt node's old entry
+])
+def test_a_node_powered_on_is_back_once_the_swarm_sees_it_ready(local, seen, back):
+    """SwarmBackend.recover_node waits for this: a change made before may find no node for its tasks."""
+    from labkit.backends.docker.swarm import SwarmBackend
+    swarm = SwarmBackend.__new__(SwarmBackend)
+    swarm.pg = FakePlayground(3, off=(1,))
+    client = make_fake_client()
+    client.api.info.return_value = {"Swarm": {"LocalNodeState": local}}
+    swarm.pg.node_client = lambda i: client
+    swarm._nodes = lambda: [SimpleNamespace(attrs={"Description": {"Hostname": host}, "Status": {"State": state}})
+                            for host, state in seen]
+    assert swarm._rejoined("node-2") is back

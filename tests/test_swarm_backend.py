@@ -186,7 +186,9 @@ def test_losing_the_only_manager_freezes_the_swarm_until_it_is_back(cluster):
         view.close()
 
 
-def test_a_second_connect_reuses_the_running_playground(module_cluster, engine):
+def test_a_second_connect_reuses_the_running_playground(cluster, engine):
+    """From a reset playground: a node an earlier test left switched off would make this connect
+    start it, not reuse the playground as it is."""
     before = {c.id for c in engine.containers.list(filters={"label": f"{LABEL}={LAB}"})}
     start = time.monotonic()
     again = labkit.connect("swarm", nodes=3, lab=LAB, quiet=True)

@@ -5,7 +5,9 @@ quorum) is up and has elected a leader. labkit knows which machines it
 switched off, so it can tell the three cases apart before it asks:
 
 - a majority of managers is powered on: talk to one of them, waiting
-  through a leader election (a few seconds to ~20 s after the leader died);
+  through a leader election (a few seconds to ~20 s after the leader died;
+  longer on a busy machine, where leadership can move several times), and
+  send a change again when the manager that took it lost its leadership;
 - no majority: refuse at once with `Unavailable`, saying which managers
   are down (what `docker` says is "The swarm does not have a leader");
 - no swarm yet (a lesson's machines before `docker swarm init`).
@@ -13,12 +15,30 @@ switched off, so it can tell the three cases apart before it asks:
 from __future__ import annotations
 
 import time
+from typing import Callable, TypeVar
 
 from ...errors import Unavailable
-from .common import engine_failures
+from .common import engine_failures, engine_words
 from .playground import Playground, index_of
 
-ELECTION_WAIT = 60.0  # seconds: Raft's election timeout is ~10 s; on a busy machine it takes longer
+T = TypeVar("T")
+
+# Seconds: Raft's election timeout is ~10 s; on a busy 2-core machine leadership can move for a minute.
+ELECTION_WAIT = 120.0
+ELECTING = "waiting for the managers to elect a new leader"
+# What a manager answers while the swarm has no leader (swarmkit's manager/state/raft/raft.go):
+NO_LEADER = ("lost leader status",  # ErrLostLeadership: it stepped down before the change was committed
+             "no elected cluster leader",  # ErrNoClusterLeader
+             "node is stopped",  # ErrStopped: the manager that took it is shutting down
+             "does not have a leader",  # lostQuorumMessage: no leader for 10 ticks (an election, or no quorum)
+             "context deadline exceeded",  # the change was not committed in time
+             "code = Unavailable")  # gRPC: the leader it forwards to does not answer (the one that died)
+
+
+def without_a_leader(error: BaseException) -> bool:
+    """Whether the engine refused a change only because the swarm had no leader at that moment."""
+    import docker
+    return isinstance(error, docker.errors.APIError) and any(w in engine_words(error) for w in NO_LEADER)
 
 
 class Managers:
@@ -70,13 +90,14 @@ class Managers:
         return Unavailable(why, f"power a manager back on: cluster.recover_node({self.down()[0]!r})")
 
     def leader(self, wait: float = ELECTION_WAIT, progress=None):
-        """A client on a manager that answers; raises `Unavailable` when no majority is up."""
-        refused = self.refusal()
-        if refused is not None:
-            raise refused
+        """A client on a manager that answers; raises `Unavailable` when no majority is up
+        (at once, and as soon as one more manager is switched off while it waits)."""
         deadline = time.monotonic() + wait
-        told = False
+        progress = once(progress)
         while True:
+            refused = self.refusal()
+            if refused is not None:
+                raise refused
             for i in self._candidates():
                 try:
                     client = self.pg.node_client(i)
@@ -89,9 +110,33 @@ class Managers:
                 raise Unavailable(f"no manager of this swarm answered within {wait:g} s",
                                   f"see `docker logs {self.pg.names.container(self.current)}`; "
                                   "cluster.reset() powers every node back on")
-            if progress is not None and not told:
-                progress.step("waiting for the managers to elect a new leader")
-                told = True
+            progress.step(ELECTING)
+            time.sleep(1.0)
+
+    def through_elections(self, change: Callable[[], T], progress=None, wait: float = ELECTION_WAIT) -> T:
+        """Make `change` once the swarm has a leader, and again each time a manager answers that
+        it had none (raft: "node lost leader status" when leadership moved while the change was
+        taken), as a person would retype the command: for `wait` seconds in all, while a majority
+        of managers is up. Only for changes that are the same when made twice (scale, update)."""
+        deadline = time.monotonic() + wait
+        progress = once(progress)
+        while True:
+            self.leader(max(0.0, deadline - time.monotonic()), progress)
+            try:
+                return change()
+            except engine_failures() as error:
+                if not without_a_leader(error):
+                    raise
+                refused, last = self.refusal(), error
+            if refused is not None:  # a manager was switched off meanwhile
+                raise refused from last
+            if time.monotonic() > deadline:
+                raise Unavailable(f"the swarm's managers kept losing their leader for {wait:g} s, so the change "
+                                  f"was not accepted (the last answer: {engine_words(last)})",
+                                  "the machine may be too busy for Raft: try again in a minute; "
+                                  f"`docker logs {self.pg.names.container(self.current)}` shows the elections"
+                                  ) from last
+            progress.step(ELECTING)
             time.sleep(1.0)
 
     def _candidates(self) -> list[int]:
@@ -107,3 +152,20 @@ class Managers:
             others = [m for m in self.powered() if m != i]
             if others:
                 self.current = others[0]
+
+
+class Once:
+    """A progress display that shows its first line only: a wait is told once, however often it loops."""
+
+    def __init__(self, progress=None) -> None:
+        self.progress = progress
+        self.told = False
+
+    def step(self, message: str) -> None:
+        if self.progress is not None and not self.told:
+            self.progress.step(message)
+        self.told = True
+
+
+def once(progress) -> Once:
+    return progress if isinstance(progress, Once) else Once(progress)

@@ -47,9 +47,7 @@ _GONE = {"shutdown", "orphaned", "remove"}
 _ROLLOUT = {None: "complete", "": "complete", "updating": "progressing", "paused": "paused",
             "completed": "complete", "rollback_started": "rolling back", "rollback_paused": "paused",
             "rollback_completed": "complete"}
-
-
-ELECTION_TRIES = 5  # one change sent across leadership moves (cold CI met two in a row)
+REJOIN_WAIT = 120.0  # seconds for a machine powered back on to be Ready in its swarm again
 
 
 @du.speaks_labkit
@@ -136,20 +134,12 @@ class SwarmBackend(du.RealTime):
 
     def _across_an_election(self, action: Callable[[], None]) -> None:
         """Run `action` (a change to the swarm, which takes the lock itself) once the swarm has a
-        leader (see _leader); if the manager that took it lost its leadership
-        meanwhile (raft: "node lost leader status", as managers come and go), wait for the new
-        leader and run it again (up to ELECTION_TRIES times), as a person would retype the
-        command. Only for changes that are the same when made twice: scale and update."""
-        import docker
-
-        for attempt in range(ELECTION_TRIES):
+        leader, and again while its managers answer that they have none (see
+        Managers.through_elections). Only for changes that are the same when made twice."""
+        if self.managers is None or not self._formed:  # your own engine's swarm, or none yet
             self._leader()
-            try:
-                return action()
-            except docker.errors.APIError as error:
-                if "lost leader status" not in du.engine_words(error) or attempt == ELECTION_TRIES - 1:
-                    raise
-                time.sleep(1.0)  # raft's next election: a rejoining manager may move leadership twice
+            return action()
+        return self.managers.through_elections(action, self._progress)
 
     def settle(self) -> None:
         """Before a command the real CLI sends: wait through a leader election when a majority of
@@ -374,7 +364,8 @@ class SwarmBackend(du.RealTime):
             self._note("NodeDown", f"node/{name}", f"{name} switched off", type="Warning")
 
     def recover_node(self, name: str) -> None:
-        """Power a node back on; returns when its engine answers (a manager: when the swarm does)."""
+        """Power a node back on; returns once the swarm has it back (see _wait_rejoined), or at
+        once its engine answers when the swarm cannot say (no quorum, no swarm yet)."""
         with self._lock:
             i, container = self._node_container(name)
             container.reload()
@@ -382,8 +373,38 @@ class SwarmBackend(du.RealTime):
                 container.start()
                 self.pg.wait_engine(i)
             self._note("NodeUp", f"node/{name}", f"{name} powered on: its dockerd restarts and rejoins the swarm")
-            if i in self.managers.indices:
-                self.settle()
+        if self._formed and self.managers.problem() is None:
+            self.managers.leader(progress=self._progress)
+            self._wait_rejoined(name)
+
+    def _wait_rejoined(self, name: str, timeout: float = REJOIN_WAIT) -> None:
+        """Wait until `name`'s agent is back in the swarm and the managers see it Ready, with every
+        other powered node (a new leader marks them all "unknown" until each reports again): a
+        change made sooner may find no node to place its tasks on, and a task may be left pending."""
+        deadline = time.monotonic() + timeout
+        shown = False
+        while not self._rejoined(name):
+            if time.monotonic() > deadline:
+                raise Unavailable(f"{name} is powered on but the swarm has not seen it back within {timeout:g} s",
+                                  f"see `docker logs {self.pg.names.container(index_of(name))}`; "
+                                  "cluster.state() shows it once it rejoins")
+            if not shown:
+                self._progress.step(f"waiting for {name} to rejoin the swarm")
+                shown = True
+            time.sleep(0.5)
+
+    def _rejoined(self, name: str) -> bool:
+        """Whether `name`'s own engine says its agent is in the swarm again, the managers see it
+        Ready, and none of the powered nodes is "unknown" to them any more."""
+        try:
+            local = (self.pg.node_client(index_of(name)).info().get("Swarm") or {}).get("LocalNodeState")
+            if local != "active":
+                return local != "pending"  # in no swarm (left, or never joined): nothing to wait for
+            powered = {f"node-{i}" for i, c in self.pg.node_containers().items() if c.status == "running"}
+            seen = [(n.attrs["Description"]["Hostname"], n.attrs["Status"]["State"]) for n in self._nodes()]
+        except du.engine_failures():  # its engine, or the managers, still busy after the restart
+            return False
+        return (name, "ready") in seen and not any(host in powered and state == "unknown" for host, state in seen)
 
     # -- machines joining (lesson 02: the student's own `docker swarm join`) -------------------
     def new_machine(self) -> tuple[str, str]:
@@ -520,7 +541,9 @@ class SwarmBackend(du.RealTime):
         if not self.pg:
             self._check_port_free(port)
         entry = _publish((("80",) if self.pg else (f"{port}:80",)), "host" if self.pg else "ingress")
-        self._across_an_election(lambda: service.update(endpoint_spec=docker.types.EndpointSpec(ports=ports + entry)))
+        # Fetched again at each try: a try the old leader committed after all has moved the version on.
+        self._across_an_election(
+            lambda: self._service(name).update(endpoint_spec=docker.types.EndpointSpec(ports=ports + entry)))
         self._exposed[name] = port
 
     def _check_port_free(self, port: int) -> None:
