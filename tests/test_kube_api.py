@@ -1,7 +1,9 @@
 """The simulator's Kubernetes API, driven by the real kubectl binary and the official Python client.
 
 One served cluster (3 workers, time 20x the wall clock) for the module. kubectl's own exit
-codes and words are checked, never an imitation of them.
+codes and words are checked, never an imitation of them. Each test that makes objects makes them
+in a namespace of its own (the `namespace` fixture), deleted and waited for after it, so that no
+test meets what another made or left terminating, whatever the order they run in.
 
 Bad input tested here (each answered with the real reason and code, the simulator unharmed):
 no token (401), a wrong token (401), a malformed JSON body (400), a wrong kind or apiVersion
@@ -15,6 +17,7 @@ a node that does not exist (404).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import os
@@ -48,15 +51,44 @@ def served(tmp_path_factory):
     cluster.stop()
 
 
+_numbers = itertools.count(1)
+
+
 @pytest.fixture
-def kubectl(served, tmp_path):
-    """Run the real kubectl against the served cluster; returns (exit code, stdout + stderr)."""
+def namespace(served):
+    """A namespace of this test's own, made through the served API; after the test it is deleted
+    and waited for, so the next test starts on a cluster with nothing of this one left (a
+    deployment deleted without waiting leaves its pods terminating for a while)."""
+    name = f"test-{next(_numbers)}"
+    code, made = request(served, "POST", "/api/v1/namespaces", {"metadata": {"name": name}})
+    assert code == 201, made
+    yield name
+    assert request(served, "DELETE", f"/api/v1/namespaces/{name}")[0] in (200, 202)
+    deadline = time.monotonic() + 60
+    while request(served, "GET", f"/api/v1/namespaces/{name}")[0] != 404:
+        assert time.monotonic() < deadline, f"namespace {name} still there 60 s after its deletion"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def kubectl(served, namespace, tmp_path):
+    """Run the real kubectl against the served cluster; returns (exit code, stdout + stderr). Its
+    kubeconfig's context names the test's namespace, as `kubectl config set-context --current
+    --namespace=...` would: kubectl works there unless told otherwise (-n, -A), and commands that
+    ignore a context's namespace (cluster-info) behave as they do for any user."""
+    with open(served.kubeconfig) as f:
+        config = json.load(f)
+    for context in config["contexts"]:
+        context["context"]["namespace"] = namespace
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.touch(mode=0o600)  # it holds the token
+    kubeconfig.write_text(json.dumps(config))
+
     def run(*args: str, stdin: str | None = None, timeout: float = 60) -> tuple[int, str]:
         done = subprocess.run([KUBECTL, *args], input=stdin, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "KUBECONFIG": served.kubeconfig})
+                              env={**os.environ, "KUBECONFIG": str(kubeconfig)})
         return done.returncode, done.stdout + done.stderr
-    yield run
-    run("delete", "deployment", "--all", "--wait=false")
+    return run
 
 
 def request(served, method: str, path: str, body=None, token: str | None = "", headers: dict | None = None):
@@ -146,23 +178,25 @@ def test_cordon_drain_uncordon(kubectl):
     kubectl("apply", "-f", "-", stdin=json.dumps(DEPLOYMENT))
     assert kubectl("rollout", "status", "deployment/web", "--timeout=60s")[0] == 0
     on_node_1 = kubectl("get", "pods", "--field-selector=spec.nodeName=node-1", "-o", "name")[1].split()
-    assert kubectl("cordon", "node-1")[1].strip() == "node/node-1 cordoned"
-    code, out = kubectl("get", "node", "node-1")
-    assert out.splitlines()[1].split()[1] == "Ready,SchedulingDisabled"
-    code, out = kubectl("drain", "node-2", "--timeout=60s")  # kube-proxy's pod: as on minikube, kubectl refuses
-    assert code == 1 and "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): " \
-        "kube-system/kube-proxy-" in out
-    code, out = kubectl("drain", "node-2", "--ignore-daemonsets", "--timeout=60s")
-    assert code == 0 and "node/node-2 drained" in out and "Warning: ignoring DaemonSet-managed Pods" in out
-    code, out = kubectl("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-proxy", "-o", "wide")
-    assert " node-2 " in out  # a DaemonSet's pod stays on its drained node
-    assert kubectl("rollout", "status", "deployment/web", "--timeout=60s")[0] == 0
-    code, out = kubectl("get", "pods", "-o", "jsonpath={.items[*].spec.nodeName}")
-    assert "node-2" not in out.split() and out.count("node-3") >= 3 - len(on_node_1)
-    # a cordon keeps new pods away and leaves the running ones where they are
-    assert kubectl("get", "pods", "--field-selector=spec.nodeName=node-1", "-o", "name")[1].split() == on_node_1
-    for node in ("node-1", "node-2"):
-        assert kubectl("uncordon", node)[1].strip() == f"node/{node} uncordoned"
+    try:
+        assert kubectl("cordon", "node-1")[1].strip() == "node/node-1 cordoned"
+        code, out = kubectl("get", "node", "node-1")
+        assert out.splitlines()[1].split()[1] == "Ready,SchedulingDisabled"
+        code, out = kubectl("drain", "node-2", "--timeout=60s")  # kube-proxy's pod: as on minikube, kubectl refuses
+        assert code == 1 and "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): " \
+            "kube-system/kube-proxy-" in out
+        code, out = kubectl("drain", "node-2", "--ignore-daemonsets", "--timeout=60s")
+        assert code == 0 and "node/node-2 drained" in out and "Warning: ignoring DaemonSet-managed Pods" in out
+        code, out = kubectl("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-proxy", "-o", "wide")
+        assert " node-2 " in out  # a DaemonSet's pod stays on its drained node
+        assert kubectl("rollout", "status", "deployment/web", "--timeout=60s")[0] == 0
+        code, out = kubectl("get", "pods", "-o", "jsonpath={.items[*].spec.nodeName}")
+        assert "node-2" not in out.split() and out.count("node-3") >= 3 - len(on_node_1)
+        # a cordon keeps new pods away and leaves the running ones where they are
+        assert kubectl("get", "pods", "--field-selector=spec.nodeName=node-1", "-o", "name")[1].split() == on_node_1
+    finally:  # the nodes are every test's: uncordoned whatever happened
+        uncordoned = [kubectl("uncordon", node)[1].strip() for node in ("node-1", "node-2")]
+    assert uncordoned == ["node/node-1 uncordoned", "node/node-2 uncordoned"]
 
 
 def test_explain_reads_the_real_schema(kubectl):
@@ -184,17 +218,17 @@ def test_apply_again_changes_only_what_changed(kubectl):
     assert out.strip() == "deployment.apps/web unchanged"
 
 
-def test_the_official_client(served):
+def test_the_official_client(served, namespace):
     from kubernetes import client, config, watch
     api_client = config.new_client_from_config(config_file=served.kubeconfig)
     core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
     assert [n.metadata.name for n in core.list_node().items] == ["control-plane", "node-1", "node-2", "node-3"]
-    created = apps.create_namespaced_deployment("default", DEPLOYMENT)
+    created = apps.create_namespaced_deployment(namespace, DEPLOYMENT)
     try:
         assert created.spec.template.spec.containers[0].name == "web-server"
-        apps.patch_namespaced_deployment_scale("web", "default", {"spec": {"replicas": 4}})
+        apps.patch_namespaced_deployment_scale("web", namespace, {"spec": {"replicas": 4}})
         seen = set()
-        for event in watch.Watch().stream(core.list_namespaced_pod, "default", label_selector="app=web",
+        for event in watch.Watch().stream(core.list_namespaced_pod, namespace, label_selector="app=web",
                                           timeout_seconds=20):
             pod = event["object"]
             if pod.status.phase == "Running" and all(c.ready for c in pod.status.container_statuses or []):
@@ -202,30 +236,30 @@ def test_the_official_client(served):
             if len(seen) == 4:
                 break
         assert len(seen) == 4
-        stale = apps.read_namespaced_deployment("web", "default")
-        apps.patch_namespaced_deployment("web", "default", {"spec": {"replicas": 2}})
+        stale = apps.read_namespaced_deployment("web", namespace)
+        apps.patch_namespaced_deployment("web", namespace, {"spec": {"replicas": 2}})
         stale.spec.replicas = 6
         with pytest.raises(client.ApiException) as conflict:
-            apps.replace_namespaced_deployment("web", "default", stale)
+            apps.replace_namespaced_deployment("web", namespace, stale)
         assert conflict.value.status == 409 and json.loads(conflict.value.body)["reason"] == "Conflict"
         with pytest.raises(client.ApiException) as exists:
-            apps.create_namespaced_deployment("default", DEPLOYMENT)
+            apps.create_namespaced_deployment(namespace, DEPLOYMENT)
         assert exists.value.status == 409 and json.loads(exists.value.body)["reason"] == "AlreadyExists"
-        page = core.list_namespaced_pod("default", limit=1)
+        page = core.list_namespaced_pod(namespace, limit=1)
         assert len(page.items) == 1 and page.metadata._continue
-        rest = core.list_namespaced_pod("default", limit=100, _continue=page.metadata._continue)
+        rest = core.list_namespaced_pod(namespace, limit=100, _continue=page.metadata._continue)
         assert {p.metadata.name for p in rest.items}.isdisjoint({page.items[0].metadata.name})
     finally:
-        apps.delete_namespaced_deployment("web", "default")
+        apps.delete_namespaced_deployment("web", namespace)
     with pytest.raises(client.ApiException) as missing:
-        apps.read_namespaced_deployment("web", "default")
+        apps.read_namespaced_deployment("web", namespace)
     assert missing.value.status == 404
 
 
-def test_bad_input_gets_the_real_answers(served):
+def test_bad_input_gets_the_real_answers(served, namespace):
     assert request(served, "GET", "/api/v1/nodes", token=None)[0] == 401
     assert request(served, "GET", "/api/v1/nodes", token="not-the-token")[0] == 401
-    path = "/apis/apps/v1/namespaces/default/deployments"
+    path = f"/apis/apps/v1/namespaces/{namespace}/deployments"
     code, status = request(served, "POST", path, b"{not json")
     assert (code, status["reason"]) == (400, "BadRequest")
     code, status = request(served, "POST", path, {**DEPLOYMENT, "kind": "Pod"})
@@ -241,27 +275,30 @@ def test_bad_input_gets_the_real_answers(served):
     assert (code, status["reason"]) == (413, "RequestEntityTooLarge")
     code, status = request(served, "POST", path, b"k8s\x00....", headers={"Content-Type": "application/json"})
     assert code == 400
-    assert request(served, "GET", "/api/v1/namespaces/default/widgets")[0] == 404
-    code, status = request(served, "GET", "/api/v1/namespaces/default/pods?labelSelector=app%3D%3D%3D")
+    assert request(served, "GET", f"/api/v1/namespaces/{namespace}/widgets")[0] == 404
+    code, status = request(served, "GET", f"/api/v1/namespaces/{namespace}/pods?labelSelector=app%3D%3D%3D")
     assert code == 400
-    assert request(served, "GET", "/api/v1/namespaces/default/pods")[1]["items"] == []  # nothing half made
-    assert served.sim.state().workloads == ()
+    assert request(served, "GET", path)[1]["items"] == []  # nothing half made
+    assert request(served, "GET", f"/api/v1/namespaces/{namespace}/pods")[1]["items"] == []
 
 
 def test_a_watch_from_a_compacted_version_is_told_410(served):
     served.api.feed.entries.clear()
     served.api.feed.started = served.sim.store.revision + 5  # as if etcd had compacted past it
-    context = ssl.create_default_context(cadata=served.api.ca_pem.decode())
-    conn = http.client.HTTPSConnection("127.0.0.1", served.api.port, context=context, timeout=10)
-    conn.request("GET", "/api/v1/namespaces/default/pods?watch=true&resourceVersion=1",
-                 headers={"Authorization": f"Bearer {served.api.token}"})
-    event = json.loads(conn.getresponse().readline())
+    try:
+        context = ssl.create_default_context(cadata=served.api.ca_pem.decode())
+        conn = http.client.HTTPSConnection("127.0.0.1", served.api.port, context=context, timeout=10)
+        conn.request("GET", "/api/v1/namespaces/default/pods?watch=true&resourceVersion=1",
+                     headers={"Authorization": f"Bearer {served.api.token}"})
+        event = json.loads(conn.getresponse().readline())
+        conn.close()
+    finally:  # the feed is every test's
+        served.api.feed.started = 0
     assert event["type"] == "ERROR" and event["object"]["code"] == 410
     assert event["object"]["reason"] == "Expired"
-    served.api.feed.started = 0
 
 
-def test_a_thousand_watches_opened_and_dropped(served, kubectl):
+def test_a_thousand_watches_opened_and_dropped(served, kubectl, namespace):
     context = ssl.create_default_context(cadata=served.api.ca_pem.decode())
     sockets = []
     start = time.monotonic()
@@ -269,7 +306,7 @@ def test_a_thousand_watches_opened_and_dropped(served, kubectl):
         for _ in range(1000):
             raw = socket.create_connection(("127.0.0.1", served.api.port), timeout=30)  # a loaded CI machine
             s = context.wrap_socket(raw, server_hostname="127.0.0.1")
-            s.sendall(f"GET /api/v1/namespaces/default/pods?watch=true HTTP/1.1\r\nHost: x\r\n"
+            s.sendall(f"GET /api/v1/namespaces/{namespace}/pods?watch=true HTTP/1.1\r\nHost: x\r\n"
                       f"Authorization: Bearer {served.api.token}\r\n\r\n".encode())
             sockets.append(s)
     finally:
@@ -317,8 +354,8 @@ def test_cluster_info_components_services_and_bare_pods(kubectl, served):
     assert kubectl("delete", "pod", "hello-minikube")[0] == 0
     code, out = kubectl("delete", "svc", "web")
     assert code == 0 and 'service "web" deleted' in out
-    code, out = kubectl("get", "svc", "-o", "name")
-    assert out.split() == ["service/kubernetes"]
+    assert kubectl("get", "svc", "-o", "name")[1].split() == []
+    assert kubectl("get", "svc", "-n", "default", "-o", "name")[1].split() == ["service/kubernetes"]
 
 
 def test_create_deployment_names_the_container_after_the_image(kubectl):
@@ -353,15 +390,23 @@ def test_a_thousand_replicas_then_two_thousand():
         print(f"kubectl get pods of 2000 pods: {time.monotonic() - start:.2f} s")
 
 
-def test_namespaces_keep_work_apart_and_take_it_with_them(kubectl, served):
+def test_namespaces_keep_work_apart_and_take_it_with_them(kubectl, served, namespace):
+    try:
+        team_a_works_apart(kubectl, served, namespace)
+    finally:  # not left for the next test's `-A`, even when an assertion failed
+        kubectl("delete", "namespace", "team-a", "--ignore-not-found", "--wait=false")
+
+
+def team_a_works_apart(kubectl, served, namespace: str) -> None:
+    """The test's own namespace stands for `default` here: kubectl's namespace when none is given."""
     assert kubectl("create", "namespace", "team-a")[0] == 0
     code, out = kubectl("create", "deployment", "web", "--image=web-server:1", "--replicas=2", "-n", "team-a")
     assert code == 0, out
-    assert kubectl("create", "deployment", "web", "--image=web-server:2", "--replicas=1")[0] == 0  # default's own
+    assert kubectl("create", "deployment", "web", "--image=web-server:2", "--replicas=1")[0] == 0  # its own
     assert kubectl("rollout", "status", "deployment/web", "-n", "team-a", "--timeout=60s")[0] == 0
     code, out = kubectl("get", "deployments", "-A", "--no-headers")
-    rows = [tuple(line.split()[:3]) for line in out.splitlines()]
-    assert [row[:2] for row in rows] == [("default", "web"), ("team-a", "web")] and rows[1][2] == "2/2"
+    rows = {tuple(line.split()[:2]): line.split()[2] for line in out.splitlines()}
+    assert set(rows) == {(namespace, "web"), ("team-a", "web")} and rows["team-a", "web"] == "2/2"
     code, out = kubectl("get", "pods", "-n", "team-a", "-o", "jsonpath={.items[*].metadata.namespace}")
     assert out.split() == ["team-a", "team-a"]
     code, out = kubectl("get", "deployment", "web", "-n", "team-a", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
@@ -377,26 +422,29 @@ def test_namespaces_keep_work_apart_and_take_it_with_them(kubectl, served):
     code, out = kubectl("get", "namespace", "team-a")
     assert code == 1 and 'namespaces "team-a" not found' in out
     assert not [k for k in served.sim.api.items("pods") if k.startswith("team-a/")]
-    assert "web" in served.sim.api.items("deployments")  # default's web is untouched
+    assert f"{namespace}/web" in served.sim.api.items("deployments")  # the other namespace's web is untouched
 
 
 def test_a_machine_switched_off_through_labkits_endpoint(served):
     code, node = request(served, "POST", "/labkit/v1/nodes/node-2/stop")
-    assert code == 200 and node["metadata"]["name"] == "node-2"
-    assert not served.sim.api.items("nodes")["node-2"].up  # off; the control plane notices later
-    assert request(served, "POST", "/labkit/v1/nodes/node-9/stop")[0] == 404
-    assert request(served, "POST", "/labkit/v1/nodes/node-2/stop", token="wrong")[0] == 401
-    assert request(served, "POST", "/labkit/v1/nodes/node-2/start")[0] == 200
-    assert served.sim.api.items("nodes")["node-2"].up
+    try:
+        assert code == 200 and node["metadata"]["name"] == "node-2"
+        assert not served.sim.api.items("nodes")["node-2"].up  # off; the control plane notices later
+        assert request(served, "POST", "/labkit/v1/nodes/node-9/stop")[0] == 404
+        assert request(served, "POST", "/labkit/v1/nodes/node-2/stop", token="wrong")[0] == 401
+    finally:  # the machine is every test's: back on whatever happened
+        started = request(served, "POST", "/labkit/v1/nodes/node-2/start")[0]
+    assert started == 200 and served.sim.api.items("nodes")["node-2"].up
 
 
-def test_a_watcher_hears_of_each_pod_first_as_added_and_last_as_it_ends(served, kubectl):
+def test_a_watcher_hears_of_each_pod_first_as_added_and_last_as_it_ends(served, kubectl, namespace):
     """Changes that come together are told as one, rendered as the object is now, but typed as a
     watcher must see them: never MODIFIED for a pod it was not told of, never a pod left behind."""
+    pods = f"/api/v1/namespaces/{namespace}/pods"
     context = ssl.create_default_context(cadata=served.api.ca_pem.decode())
     conn = http.client.HTTPSConnection("127.0.0.1", served.api.port, context=context, timeout=60)
-    _, listed = request(served, "GET", "/api/v1/namespaces/default/pods")
-    conn.request("GET", "/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=8&resourceVersion="
+    _, listed = request(served, "GET", pods)
+    conn.request("GET", f"{pods}?watch=true&timeoutSeconds=8&resourceVersion="
                  + listed["metadata"]["resourceVersion"], headers={"Authorization": f"Bearer {served.api.token}"})
     answer = conn.getresponse()
     assert kubectl("create", "deployment", "heard", "--image=web-server:1", "--replicas=6")[0] == 0
@@ -407,13 +455,10 @@ def test_a_watcher_hears_of_each_pod_first_as_added_and_last_as_it_ends(served, 
     first, last = {}, {}
     for event in events:
         name = event["object"]["metadata"]["name"]
-        if not name.startswith("heard-"):  # an earlier test's pod ending now: DELETED is its right first word
-            continue
         first.setdefault(name, event["type"])
         last[name] = event["type"]
-    assert len(first) >= 6 and set(first.values()) == {"ADDED"}
-    alive = {p["metadata"]["name"] for p in request(served, "GET", "/api/v1/namespaces/default/pods")[1]["items"]
-             if p["metadata"]["name"].startswith("heard-")}
+    assert len(first) >= 6 and set(first.values()) == {"ADDED"} and all(n.startswith("heard-") for n in first)
+    alive = {p["metadata"]["name"] for p in request(served, "GET", pods)[1]["items"]}
     assert {n for n, t in last.items() if t != "DELETED"} == alive
 
 
@@ -466,23 +511,26 @@ def test_a_pod_no_kubelet_has_seen_is_pending_with_its_node(kubectl, served):
     assert kubectl("delete", "pod", "unseen")[0] == 0
 
 
-def test_events_in_both_groups_core_and_events_k8s_io(served, kubectl):
+def test_events_in_both_groups_core_and_events_k8s_io(served, kubectl, namespace):
     """events.k8s.io/v1 serves the same events in its own shape, converted as the real API server
     converts them (involvedObject -> regarding, message -> note, ...): the official client reads
-    them, and kubectl prints them with the same columns."""
+    them, and kubectl prints them with the same columns. The events are those of a pod of the
+    test's own, read once it is ready (no more come then)."""
     from kubernetes import client, config, watch
+    assert kubectl("run", "evented", "--image=web-server:1")[0] == 0
+    assert kubectl("wait", "--for=condition=Ready", "pod/evented", "--timeout=60s")[0] == 0
     api_client = config.new_client_from_config(config_file=served.kubeconfig)
     core, events = client.CoreV1Api(api_client), client.EventsV1Api(api_client)
-    old = core.list_namespaced_event("default").items
-    new = events.list_namespaced_event("default").items
+    old = core.list_namespaced_event(namespace).items
+    new = events.list_namespaced_event(namespace).items
     assert old and [e.metadata.name for e in new] == [e.metadata.name for e in old]
     first, same = old[0], new[0]
     assert (same.note, same.reason, same.regarding.kind, same.regarding.name, same.deprecated_count) == (
         first.message, first.reason, first.involved_object.kind, first.involved_object.name, first.count)
     assert same.reporting_controller == first.reporting_component and same.event_time is not None
-    one = events.read_namespaced_event(same.metadata.name, "default")
+    one = events.read_namespaced_event(same.metadata.name, namespace)
     assert one.note == same.note
-    streamed = next(iter(watch.Watch().stream(events.list_namespaced_event, "default", timeout_seconds=5)))
+    streamed = next(iter(watch.Watch().stream(events.list_namespaced_event, namespace, timeout_seconds=5)))
     assert streamed["type"] == "ADDED" and streamed["object"].note  # a watch in the new shape too
     code, out = kubectl("get", "events.v1.events.k8s.io", "-o", "jsonpath={.items[0].apiVersion}")
     assert code == 0 and out == "events.k8s.io/v1"
@@ -490,7 +538,7 @@ def test_events_in_both_groups_core_and_events_k8s_io(served, kubectl):
     assert code == 0 and header(out) == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
     code, out = kubectl("get", "ev")  # as on a real cluster: kubectl says the short name is ambiguous
     assert code == 0 and 'short name "ev" could also match lower priority resource events.events.k8s.io' in out
-    status, answer = request(served, "POST", "/apis/events.k8s.io/v1/namespaces/default/events",
+    status, answer = request(served, "POST", f"/apis/events.k8s.io/v1/namespaces/{namespace}/events",
                              {"metadata": {"name": "x"}, "eventTime": "2026-01-01T00:00:00.000000Z"})
     assert status == 405 and answer["kind"] == "Status"
 
