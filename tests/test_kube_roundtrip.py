@@ -129,3 +129,114 @@ def test_no_timestamp_lies_in_the_future_on_a_fast_clock(kubectl, namespace):
 def test_logs_of_the_control_planes_pods(kubectl, pod, says):
     code, out = kubectl("logs", "-n", "kube-system", pod)
     assert code == 0 and says in out
+
+
+POD = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "hi", "labels": {"app": "hi", "tier": "demo"}, "annotations": {"owner": "me"}},
+       "spec": {"restartPolicy": "Never", "volumes": [{"name": "scratch", "emptyDir": {}}],
+                "containers": [{"name": "main", "image": "web-server:1", "command": ["sh", "-c"],
+                                "args": ["echo hi"], "env": [{"name": "GREETING", "value": "hi"}],
+                                "ports": [{"containerPort": 80, "name": "http"}],
+                                "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}]}]}}
+
+
+def test_a_manifest_pod_keeps_what_it_was_given(kubectl, namespace):
+    assert kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(POD))[0] == 0
+    pod = json.loads(kubectl("get", "-n", namespace, "pod", "hi", "-o", "json")[1])
+    written = POD["spec"]["containers"][0]
+    container = pod["spec"]["containers"][0]
+    assert {k: container[k] for k in written} == written  # name, command, args, env, ports, mounts: as written
+    assert container["imagePullPolicy"] == "IfNotPresent"  # and the server's defaults beside them
+    assert pod["spec"]["volumes"] == POD["spec"]["volumes"] and pod["spec"]["restartPolicy"] == "Never"
+    assert pod["metadata"]["labels"] == POD["metadata"]["labels"]
+    assert pod["metadata"]["annotations"]["owner"] == "me"
+    assert "hi" in kubectl("get", "-n", namespace, "pods", "-l", "tier=demo", "-o", "name")[1]
+    statuses = json.loads(kubectl("get", "-n", namespace, "pod", "hi", "-o", "jsonpath={.status.containerStatuses}")[1])
+    assert [s["name"] for s in statuses] == ["main"]
+
+
+def test_a_deployments_template_keeps_what_it_was_given_through_rollouts(kubectl, namespace):
+    body = json.loads(web(namespace))
+    template = body["spec"]["template"]
+    template["metadata"]["labels"] = {"app": "web", "tier": "front"}
+    template["spec"]["containers"][0].update(env=[{"name": "COLOR", "value": "blue"}],
+                                             ports=[{"containerPort": 80}], args=["--quiet"])
+    assert kubectl("apply", "-f", "-", stdin=json.dumps(body))[0] == 0
+    assert kubectl("rollout", "status", "-n", namespace, "deploy/web", "--timeout=60s")[0] == 0
+    assert kubectl("set", "image", "-n", namespace, "deploy/web", "web-server=web-server:2")[0] == 0
+    assert kubectl("rollout", "status", "-n", namespace, "deploy/web", "--timeout=60s")[0] == 0
+    assert kubectl("rollout", "undo", "-n", namespace, "deploy/web")[0] == 0
+    assert kubectl("rollout", "status", "-n", namespace, "deploy/web", "--timeout=60s")[0] == 0
+    found = json.loads(kubectl("get", "-n", namespace, "deploy", "web", "-o", "json")[1])["spec"]["template"]
+    container = found["spec"]["containers"][0]
+    assert (container["image"], container["env"], container["ports"], container["args"]) == (
+        "web-server:1", [{"name": "COLOR", "value": "blue"}], [{"containerPort": 80}], ["--quiet"])
+    assert found["metadata"]["labels"] == {"app": "web", "tier": "front"}
+    pods = json.loads(kubectl("get", "-n", namespace, "pods", "-l", "tier=front", "-o", "json")[1])["items"]
+    assert pods and all(p["spec"]["containers"][0]["env"] == [{"name": "COLOR", "value": "blue"}] for p in pods)
+
+
+# -- the round trip, over the served schemas -------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from labkit.backends.sim.kube import openapi, schema  # noqa: E402
+
+WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
+SERVER_OWNED = {"name", "image", "readinessProbe", "nodeName", "restartPolicy"}  # labkit's or validated
+
+
+def simple_fields(schema_name: str) -> dict:
+    """A strategy per field of a schema whose value is a plain string, number, flag, list of strings
+    or map of strings: the fields whose round trip any served kind must keep, whatever they say."""
+    found, _ = schema.resolve(schema.ref(schema_name))
+    out = {}
+    for name, field in found["properties"].items():
+        kind, _ = schema.resolve(field)
+        if name in SERVER_OWNED or kind.get("readOnly"):
+            continue
+        if kind.get("enum"):
+            out[name] = st.sampled_from(kind["enum"])
+        elif kind.get("type") == "string" and kind.get("format") is None:
+            out[name] = WORD
+        elif kind.get("type") == "integer":
+            out[name] = st.integers(0, 2**31 - 1 if kind.get("format") == "int32" else 2**40)
+        elif kind.get("type") == "boolean":
+            out[name] = st.booleans()
+        elif kind.get("type") == "array" and schema.resolve(kind.get("items") or {})[0].get("type") == "string":
+            out[name] = st.lists(WORD, max_size=3)
+        elif (kind.get("additionalProperties") or {}).get("type") == "string":
+            out[name] = st.dictionaries(WORD, WORD, max_size=2)
+    return out
+
+
+CONTAINER_FIELDS = simple_fields("io.k8s.api.core.v1.Container")
+POD_FIELDS = simple_fields("io.k8s.api.core.v1.PodSpec")
+
+
+@settings(max_examples=25, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(container=st.fixed_dictionaries({}, optional=CONTAINER_FIELDS),
+       pod=st.fixed_dictionaries({}, optional=POD_FIELDS))
+def test_every_simple_field_of_a_pod_and_its_container_comes_back(served, container, pod):
+    from kubernetes import client, config
+    core = client.CoreV1Api(config.new_client_from_config(config_file=served.kubeconfig))
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "round-trip"},
+            "spec": {**pod, "containers": [{"name": "main", "image": "web-server:1", **container}]}}
+    try:
+        core.create_namespaced_pod("default", body)
+    except client.ApiException as refused:  # a value the real validation refuses too: a Status, nothing made
+        assert refused.status in (400, 422), refused.body
+        assert "round-trip" not in [p.metadata.name for p in core.list_namespaced_pod("default").items]
+        return
+    try:
+        found = core.api_client.sanitize_for_serialization(core.read_namespaced_pod("round-trip", "default"))
+        for key, value in pod.items():
+            assert found["spec"].get(key) == value, key
+        for key, value in container.items():
+            assert found["spec"]["containers"][0].get(key) == value, key
+    finally:
+        core.delete_namespaced_pod("round-trip", "default", grace_period_seconds=0)
+        for _ in range(100):
+            if "round-trip" not in [p.metadata.name for p in core.list_namespaced_pod("default").items]:
+                break
+            time.sleep(0.1)

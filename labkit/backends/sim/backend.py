@@ -187,14 +187,21 @@ class SimBackend:
         self.api.check()
         self.rules.rollback(self._get(name))
 
-    def annotate_template(self, name: str, annotations: dict[str, str]) -> None:
-        """New pod-template annotations: a new template, so a rollout (`kubectl rollout restart`
-        writes kubectl.kubernetes.io/restartedAt there)."""
+    def shape_template(self, name: str, *, annotations: dict[str, str], labels: dict[str, str], spec: dict) -> None:
+        """The pod template as a client of the served API wrote it (annotations, labels, pod spec):
+        a template that says more than before is a new one, so a rollout (`kubectl rollout restart`
+        writes kubectl.kubernetes.io/restartedAt in its annotations)."""
         self.api.check()
         obj = self._get(name)
-        if annotations != obj.template.annotations:
-            obj.template = obj.template.copy(annotations=annotations)
+        now = obj.template
+        if (annotations, labels, spec) != (now.annotations, now.labels, now.spec):
+            obj.template = now.copy(annotations=annotations, labels=labels, spec=spec)
             self.api.write(self.rules.kind, obj)
+
+    def run_pod(self, name: str, template: Template, restart_policy: str) -> None:
+        """A bare pod as a client of the served API wrote it (kubectl run, kubectl apply of a Pod)."""
+        self.api.admit_new("pods", name)
+        self.api.write("pods", Pod(name, "", "", template, 1, self.clock.now, restart_policy))
 
     def pause(self, name: str) -> None:
         self._set_paused(name, True)

@@ -6,6 +6,8 @@ persists them and tells the watchers.
 """
 from __future__ import annotations
 
+import json
+
 from ..base import Probe
 
 
@@ -62,18 +64,44 @@ def pod_template_hash(text: str) -> str:
     return "".join(SAFE_ALPHABET[ord(digit) % len(SAFE_ALPHABET)] for digit in str(number))
 
 
+# What the served API adds to every pod spec and container (kube/resources.py): a spec holding only these, a
+# container's name and its image says nothing more than the image.
+POD_DEFAULTS = {"restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
+                "schedulerName": "default-scheduler", "securityContext": {}}
+CONTAINER_DEFAULTS = {"imagePullPolicy": "IfNotPresent", "resources": {}, "terminationMessagePath":
+                      "/dev/termination-log", "terminationMessagePolicy": "File"}
+
+
+def beyond_image(spec: dict) -> dict:
+    """What a pod spec says besides its first container's name, image and readiness probe and the
+    API's defaults: {} for `kubectl create deployment`'s spec (so its pods keep the names they always had)."""
+    rest = {k: v for k, v in spec.items() if k != "containers" and POD_DEFAULTS.get(k, object()) != v}
+    containers = [dict(c) for c in spec.get("containers") or []]
+    if containers:
+        first = {k: v for k, v in containers[0].items()
+                 if k not in ("name", "image", "readinessProbe") and CONTAINER_DEFAULTS.get(k, object()) != v}
+        if first or len(containers) > 1:
+            rest["containers"] = [first] + containers[1:]
+    return rest
+
+
 class Template:
     """What a pod is made from; a change of template is a new revision."""
 
-    __slots__ = ("image", "env", "ports", "cpu", "memory", "probe", "annotations", "_hash")
+    __slots__ = ("image", "env", "ports", "cpu", "memory", "probe", "annotations", "labels", "spec", "_hash")
 
     def __init__(self, image: str, env: dict | None = None, ports: tuple = (), cpu: int = 0, memory: int = 0,
-                 probe: Probe | None = None, annotations: dict | None = None):
+                 probe: Probe | None = None, annotations: dict | None = None, labels: dict | None = None,
+                 spec: dict | None = None):
         self._hash = ""
         self.image, self.env, self.ports, self.cpu, self.memory = image, dict(env or {}), tuple(ports), cpu, memory
         self.probe = probe  # a readiness probe (Kubernetes) or healthcheck (Swarm, Docker), or None
         # The pod template's annotations (`kubectl rollout restart` sets kubectl.kubernetes.io/restartedAt).
         self.annotations: dict[str, str] = dict(annotations or {})
+        # What a client wrote through the served Kubernetes API: the template's labels and its pod spec,
+        # kept as written and served back (kube/resources.py); None for what the facade made.
+        self.labels = labels
+        self.spec = spec
 
     def hash(self) -> str:
         if self._hash:
@@ -83,6 +111,8 @@ class Template:
             text += repr(self.probe)
         if self.annotations:  # likewise
             text += repr(sorted(self.annotations.items()))
+        if self.spec is not None and beyond_image(self.spec):  # a spec that says more than its image: likewise
+            text += json.dumps(beyond_image(self.spec), sort_keys=True)
         self._hash = pod_template_hash(text)
         return self._hash
 

@@ -8,13 +8,14 @@ labelled `app=web` (kubectl create deployment's selector) and `pod-template-hash
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 from datetime import datetime, timezone
 from typing import Callable
 
 from ...base import Probe
 from ..controllers import Counts
-from ..objects import Deployment, NodeObj, Pod, ReplicaSet
+from ..objects import CONTAINER_DEFAULTS, POD_DEFAULTS, Deployment, NodeObj, Pod, ReplicaSet
 from ..versions import KUBERNETES as VERSION  # the release whose API, words and defaults it follows
 
 NAMESPACE = "default"
@@ -163,15 +164,26 @@ def container_name(d: Deployment) -> str:
     return d.container or short(d.name)
 
 
-def template_spec(image: str, name: str, probe: Probe | None = None) -> dict:
-    container = {"name": name, "image": image, "imagePullPolicy": "IfNotPresent",
-                 "resources": {}, "terminationMessagePath": "/dev/termination-log",
-                 "terminationMessagePolicy": "File"}
+def template_spec(image: str, name: str, probe: Probe | None = None, manifest: dict | None = None) -> dict:
+    """A pod spec as the API server stores it: what the client wrote (`manifest`; every field kept)
+    with the defaults the server adds, the container `name` running `image` (the simulator's, which a
+    rollout or rollback changes); without a manifest, the spec the facade's deploy stands for."""
+    if manifest is not None:
+        return _defaulted(manifest, image, name)
+    container = {"name": name, "image": image, **copy.deepcopy(CONTAINER_DEFAULTS)}
     if probe is not None:
         container["readinessProbe"] = probe.manifest()
-    return {"containers": [container],
-            "restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
-            "schedulerName": "default-scheduler", "securityContext": {}}
+    return {"containers": [container], **copy.deepcopy(POD_DEFAULTS)}
+
+
+def _defaulted(manifest: dict, image: str, name: str) -> dict:
+    spec = {**copy.deepcopy(POD_DEFAULTS), **copy.deepcopy(manifest)}
+    containers = [{**copy.deepcopy(CONTAINER_DEFAULTS), **c} for c in spec.get("containers") or []]
+    main = next((i for i, c in enumerate(containers) if c.get("name") == name), 0)
+    if containers:
+        containers[main]["image"] = image
+    spec["containers"] = containers
+    return spec
 
 
 def _strategy(d: Deployment) -> dict:
@@ -210,7 +222,8 @@ def deployment(d: Deployment, sets: list[ReplicaSet], clock: Clockwork, counts: 
                              annotations=annotations or None, generation=d.generation),
             "spec": {"replicas": d.replicas, "selector": {"matchLabels": selector},
                      "template": {"metadata": template_meta(dict(selector), d.template),
-                                  "spec": template_spec(d.template.image, container_name(d), d.template.probe)},
+                                  "spec": template_spec(d.template.image, container_name(d), d.template.probe,
+                                                        d.template.spec)},
                      "strategy": _strategy(d), "revisionHistoryLimit": d.history_limit,
                      "progressDeadlineSeconds": int(d.progress_deadline), **({"paused": True} if d.paused else {})},
             "status": status}
@@ -260,13 +273,17 @@ def replicaset(rs: ReplicaSet, counts: Counts, d: Deployment | None, clock: Cloc
             "metadata": meta("ReplicaSet", rs.name, rs.resource_version, created, clock, labels=labels,
                              annotations=annotations, ownerReferences=owner, generation=rs.generation),
             "spec": {"replicas": rs.replicas, "selector": {"matchLabels": dict(labels)},
-                     "template": {"metadata": template_meta(dict(labels), rs.template), "spec": template_spec(rs.template.image, name, rs.template.probe)}},
+                     "template": {"metadata": template_meta(dict(labels), rs.template),
+                                  "spec": template_spec(rs.template.image, name, rs.template.probe, rs.template.spec)}},
             "status": status}
 
 
 def template_meta(labels: dict, template) -> dict:
-    """A pod template's metadata: its labels, and its annotations when it has any."""
-    return {"labels": labels, **({"annotations": dict(template.annotations)} if template.annotations else {})}
+    """A pod template's metadata: its labels (as written, when a client wrote them; `labels` adds
+    the replica set's pod-template-hash), and its annotations when it has any."""
+    written = {**template.labels, **{k: v for k, v in labels.items() if k == "pod-template-hash"}} \
+        if template.labels is not None else labels
+    return {"labels": written, **({"annotations": dict(template.annotations)} if template.annotations else {})}
 
 
 def _owner(api_version: str, kind: str, name: str, created: float) -> dict:
@@ -282,13 +299,17 @@ def pod_ip(p: Pod, n: NodeObj | None) -> str | None:
 
 
 def pod(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs_created: float = 0.0) -> dict:
-    labels = dict(d.selector) if d is not None else {"app": short(p.app)} if p.app else {"run": short(p.name)}
+    if p.template.labels is not None:
+        labels = dict(p.template.labels)
+    else:
+        labels = dict(d.selector) if d is not None else {"app": short(p.app)} if p.app else {"run": short(p.name)}
     owner = None
     if p.owner:
         labels["pod-template-hash"] = p.owner.rsplit("-", 1)[-1]
         owner = [_owner("apps/v1", "ReplicaSet", p.owner, rs_created)]
-    name = container_name(d) if d is not None else short(p.app or p.name)
-    spec = template_spec(p.image, name, p.template.probe)
+    written = (p.template.spec or {}).get("containers") or [{}]
+    name = container_name(d) if d is not None else written[0].get("name") or short(p.app or p.name)
+    spec = template_spec(p.image, name, p.template.probe, p.template.spec)
     spec["restartPolicy"] = p.restart_policy
     if p.node:
         spec["nodeName"] = p.node

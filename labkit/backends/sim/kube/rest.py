@@ -14,7 +14,7 @@ from typing import Any, Callable
 from ....errors import LabkitError
 from ...base import PROBE_ACTIONS, DeploySpec, Probe, UpdateStrategy
 from ..controllers import delete_pod
-from ..objects import KubeNamespace
+from ..objects import KubeNamespace, Template
 from . import discovery, namespaces, validation
 from . import resources as res
 from . import services
@@ -264,8 +264,11 @@ class Storage:
             raise ApiError(409, "AlreadyExists", f'pods "{name}" already exists', {"name": name, "kind": "pods"})
         if dry_run:
             return body
+        meta, spec = body.get("metadata") or {}, body.get("spec") or {}
+        template = Template(containers[0]["image"], annotations=user_annotations(body),
+                            labels=dict(meta.get("labels") or {}), spec=dict(spec))
         try:
-            self.sim.run_container(key, containers[0]["image"], "always")
+            self.sim.run_pod(key, template, spec.get("restartPolicy") or "Always")
         except LabkitError as error:
             raise from_labkit(error, "pods", name) from None
         return self.pod(key)
@@ -300,7 +303,7 @@ class Storage:
         d.history_limit = int(spec.get("revisionHistoryLimit", d.history_limit))
         d.progress_deadline = float(spec.get("progressDeadlineSeconds", d.progress_deadline))
         d.paused = bool(spec.get("paused", False))
-        d.template = d.template.copy(annotations=template_annotations(spec))
+        d.template = d.template.copy(**written_template(spec))
         d.generation, d.spec_seen = 0, None  # one create, one generation: 1
         self.sim.api.write("deployments", d)
 
@@ -399,7 +402,7 @@ class Storage:
             plan = UpdateStrategy(type=strategy.get("type"), max_surge=rolling.get("maxSurge"),
                                   max_unavailable=rolling.get("maxUnavailable"),
                                   min_ready_seconds=spec.get("minReadySeconds"))
-            self.sim.annotate_template(key, template_annotations(spec))  # with the image below: one rollout
+            self.sim.shape_template(key, **written_template(spec))  # with the image below: one rollout
             if container["image"] != d.template.image or plan != UpdateStrategy():
                 self.sim.update(key, container["image"], plan)
             if int(spec.get("replicas", 1)) != d.replicas:
@@ -501,7 +504,7 @@ class Storage:
             raise from_labkit(error, plural, name) from None
         if plural == "pods" and key in self.items("pods"):
             return self.pod(key)  # graceful: it stays, Terminating, until the kubelet is done
-        if plural == "services":  # its registry's ReturnDeletedObject: the object, which the official client decodes
+        if plural in ("services", "pods"):  # their registries' ReturnDeletedObject: the object, which clients decode
             return found
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "details": {"name": name, "group": GROUP_OF.get(plural, ""), "kind": plural,
@@ -588,8 +591,12 @@ def user_annotations(body: dict) -> dict[str, str]:
     return {k: str(v) for k, v in given.items() if not k.startswith("deployment.kubernetes.io/")}
 
 
-def template_annotations(spec: dict) -> dict[str, str]:
-    return dict(((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {})
+def written_template(spec: dict) -> dict:
+    """What a client wrote of a pod template, as Template keeps it: its annotations, labels and pod spec."""
+    template = spec.get("template") or {}
+    meta = template.get("metadata") or {}
+    return {"annotations": dict(meta.get("annotations") or {}), "labels": dict(meta.get("labels") or {}),
+            "spec": dict(template.get("spec") or {})}
 
 
 def check_kind(body: Any, kind: str, api_version: str) -> None:
