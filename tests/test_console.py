@@ -864,3 +864,26 @@ def test_a_service_with_a_health_command_starts_when_healthy_at_its_interval():
     assert "Starting" not in console.run("docker service ps slow")
     assert [w.name for w in swarm.state().workloads] == ["quick", "slow"]  # nothing half made of `odd`
     console.forget()
+
+
+def test_kubectl_wait_ends_when_its_condition_holds_and_its_timeout_counts_in_cluster_time():
+    """`kubectl wait` on the simulator: the clock moves until the condition holds (kubectl then says
+    "condition met" itself), and a condition that never comes ends with kubectl's own "timed out"
+    after --timeout of cluster time, not 900 s of it."""
+    from labkit.console.real import CommandFailed
+    cluster = labkit.connect("sim", nodes=1, seed=0)
+    console.run("kubectl create deployment web --image=web-server:1 --replicas=2", cluster)
+    start = cluster.state().time
+    out = console.run("kubectl wait --for=condition=Available deployment/web --timeout=60s", cluster)
+    assert out.strip() == "deployment.apps/web condition met"
+    assert cluster.state().time - start < 60
+    start = cluster.state().time
+    with pytest.raises(CommandFailed) as error:
+        console.run("kubectl wait --for=condition=Available=False deployment/web --timeout=5s", cluster)
+    assert "timed out waiting for the condition on deployments/web" in str(error.value)
+    assert "labkit: stopped" not in str(error.value)
+    assert 5 <= cluster.state().time - start <= 7  # its timeout, in cluster time
+    pod = next(r.name for r in cluster.state().replicas)
+    console.run(f"kubectl delete pod {pod} --wait=false", cluster)
+    out = console.run(f"kubectl wait --for=delete pod/{pod} --timeout=120s", cluster)
+    assert out.strip() == f"pod/{pod} condition met"

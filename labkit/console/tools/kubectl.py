@@ -31,6 +31,7 @@ from ...backends.sim.kube import resources as res
 from ...backends.sim.kube.server import KubeAPIServer, whole_seconds
 from .. import real
 from ..parse import ConsoleError, closest, flag_value, positionals
+from . import kubectl_wait
 
 CONTEXT = "labkit-sim"
 PORT = 8443
@@ -73,6 +74,7 @@ class Wait:
     done: Callable[[], bool]
     end_watches: bool = False  # `get -w` never ends by itself: close its watch once done
     limit: float = LIMIT  # cluster seconds at most
+    hold: bool = False  # past the limit, hold the clock and let kubectl's own timeout end it (`kubectl wait`)
 
 
 def main(ctx, argv: list[str]) -> None:
@@ -130,8 +132,10 @@ def waits_for(argv: list[str], sim, api: KubeAPIServer) -> Wait | None:
     if words[:1] == ["drain"] and len(words) > 1:
         node = words[1]
         return Wait(lambda: on_node(sim, node, deleting=True), lambda: not on_node(sim, node))
-    if words[:1] == ["wait"]:
-        return Wait(watching, lambda: False)
+    if words[:1] == ["wait"]:  # its --timeout counts in cluster time; then kubectl's own timer ends it
+        met = kubectl_wait.condition(flag_value(argv, "--for"))
+        check = kubectl_wait.done(api, kubectl_wait.targets(words[1:]), namespace, met)
+        return Wait(watching, check, limit=kubectl_wait.duration(flag_value(argv, "--timeout")), hold=True)
     return None
 
 
@@ -231,6 +235,8 @@ class Driver:
             with self.api.lock:
                 done, ready = self.wait.done(), self.wait.ready()
             if done or spent >= self.wait.limit:
+                if self.wait.hold:
+                    return  # the clock stands still from here: kubectl's own timeout says it, in its words
                 self.gave_up = not done
                 if self.wait.end_watches or self.gave_up:
                     self.api.end_watches()
