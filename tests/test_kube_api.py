@@ -469,9 +469,11 @@ def test_labkit_reset_leaves_a_running_served_cluster_its_files(tmp_path, monkey
 
     from labkit.backends.docker import reaper
     monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)  # labkit's folder is then under the temp folder
     monkeypatch.setattr(reaper, "reap", lambda *a, **k: [])
     base = tmp_path / f"labkit-{os.getuid()}"
-    (base / "serve").mkdir(parents=True)
+    (base / "serve").mkdir(parents=True, mode=0o700)
+    base.chmod(0o700)
     (base / "serve" / "kubeconfig").write_text("{}")
     (base / "old-lab").mkdir()
     reaper.reset_all()
