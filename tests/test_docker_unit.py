@@ -10,10 +10,12 @@
 - `swarm_managers`: how many managers a swarm may lose, what it says when its quorum is lost,
   and which manager labkit talks to; a change sent again through leader elections, for a
   bounded time, and refused at once when a majority of managers goes down meanwhile.
+- The playground's lock file of a lab: removed with the lab's machines, unless a process holds it.
 """
 from __future__ import annotations
 
 import json
+import os
 import threading
 from types import SimpleNamespace
 from unittest import mock
@@ -600,12 +602,55 @@ def test_a_swarm_scale_goes_through_the_elections(clock):
 ])
 def test_a_node_powered_on_is_back_once_the_swarm_sees_it_ready(local, seen, back):
     """SwarmBackend.recover_node waits for this: a change made before may find no node for its tasks."""
-    from labkit.backends.docker.swarm import SwarmBackend
-    swarm = SwarmBackend.__new__(SwarmBackend)
-    swarm.pg = FakePlayground(3, off=(1,))
+    from labkit.backends.docker.swarm_machines import rejoined
+    pg = FakePlayground(3, off=(1,))
     client = make_fake_client()
     client.api.info.return_value = {"Swarm": {"LocalNodeState": local}}
-    swarm.pg.node_client = lambda i: client
-    swarm._nodes = lambda: [SimpleNamespace(attrs={"Description": {"Hostname": host}, "Status": {"State": state}})
-                            for host, state in seen]
-    assert swarm._rejoined("node-2") is back
+    pg.node_client = lambda i: client
+
+    def nodes() -> list:
+        return [SimpleNamespace(attrs={"Description": {"Hostname": host}, "Status": {"State": state}})
+                for host, state in seen]
+    assert rejoined(pg, "node-2", nodes) is back
+
+
+# -- the playground's lock file, one per lab ------------------------------------------------
+@pytest.fixture
+def private(tmp_path, monkeypatch):
+    """labkit's private folder, in this test's tmp_path."""
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    return tmp_path / f"labkit-{os.getuid()}"
+
+
+def test_a_labs_lock_file_goes_with_its_machines_unless_someone_holds_it(private):
+    """Playground.down removes it; while a process holds it (here the same one, through another
+    open file: flock's locks are per open file) it stays."""
+    from labkit.backends.docker.playground import lab_lock, remove_lock
+    with lab_lock("unit"):
+        assert (private / "unit.lock").exists()
+        remove_lock("unit")
+        assert (private / "unit.lock").exists()
+    remove_lock("unit")
+    assert not (private / "unit.lock").exists()
+    remove_lock("unit")  # none left: nothing to do
+
+
+def test_a_lock_file_removed_while_one_waited_for_it_is_locked_anew(private, monkeypatch):
+    """One opens the lock file, it is removed (its lab destroyed) before that one has the lock:
+    it then locks the file at the path, so a third process cannot hold another one meanwhile."""
+    from labkit.backends.docker import playground
+    real_open, opened = playground.open_private, []
+
+    def open_then_removed(path):
+        f = real_open(path)
+        opened.append(os.fstat(f.fileno()).st_ino)
+        if len(opened) == 1:
+            os.unlink(path)
+        return f
+    monkeypatch.setattr(playground, "open_private", open_then_removed)
+    with playground.lab_lock("unit"):
+        assert len(opened) == 2 and (private / "unit.lock").stat().st_ino == opened[1]
+        playground.remove_lock("unit")
+        assert (private / "unit.lock").exists()

@@ -15,6 +15,7 @@ import labkit
 from labkit.backends.docker import reaper
 from labkit.backends.base import LABEL
 from labkit.errors import AlreadyExists, NotFound, Refused, Unavailable
+from labkit.private import find_dir
 
 pytestmark = pytest.mark.swarm
 LAB = f"test-swarm-{os.getpid()}"
@@ -43,6 +44,7 @@ def module_cluster(engine):
     assert not engine.containers.list(all=True, filters={"label": f"{LABEL}={LAB}"})
     assert not engine.volumes.list(filters={"label": f"{LABEL}={LAB}"})
     assert not engine.networks.list(filters={"label": f"{LABEL}={LAB}"})
+    assert not os.path.exists(os.path.join(find_dir() or "", f"{LAB}.lock"))  # the lab's lock went too
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from labkit import console, lessons
 from labkit.backends.base import LABEL
 from labkit.console.real import CommandFailed, stream
 from labkit.errors import Unavailable
+from labkit.private import find_dir
 
 pytestmark = pytest.mark.swarm
 
@@ -42,6 +43,7 @@ def lab_cluster(engine):
     assert not errors
     for cluster in made:
         assert not engine.containers.list(all=True, filters={"label": f"{LABEL}={cluster.backend.lab}"})
+        assert not os.path.exists(os.path.join(find_dir() or "", f"{cluster.backend.lab}.lock"))
 
 
 @contextlib.contextmanager

@@ -1,8 +1,6 @@
 """A real multi-node Docker Swarm on one machine: Docker-in-Docker node containers.
 
-    node image   `docker:dind` when it is here or can be pulled, else a Debian root
-                 file system with docker.io made by debootstrap and imported
-                 (`labkit/swarm-node:<recipe>`, built once, cached, labelled)
+    node image   a Debian root file system with docker.io, or `docker:dind` (node_image.py)
     network      `labkit-<lab>` (a private bridge on 10.10.<k>.0/24, each node at a fixed
                  address, node-1 at .2, so a manager keeps its address across a power cycle)
     nodes        containers `labkit-<lab>-node-<i>` with hostname `node-<i>`, each running
@@ -17,162 +15,33 @@
 
 labkit talks to each node's dockerd through a unix socket that the node
 creates in a host directory bind-mounted into it (no TCP port is opened).
-A running playground is reused by the next `connect` of the same lab.
+A running playground is reused by the next `connect` of the same lab: a lock
+file per lab in labkit's private folder, `<lab>.lock`, makes a second kernel
+wait while the first one makes the machines, and goes with them (`down`).
 """
 from __future__ import annotations
 
 import concurrent.futures
-import ipaddress
+import contextlib
+import fcntl
 import os
 import re
 import shutil
-import socket
-import struct
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
+from typing import BinaryIO, Iterator
 
 from ...errors import InvalidInput, Unavailable
-from ...private import open_private, private_dir
+from ...private import find_dir, open_private, private_dir
 from . import common as du
+# node_image_tag and SUBNET_LABEL: still importable from here, where they were before
+from .node_image import DIND_IMAGE, ensure_node_image, node_image_tag  # noqa: F401
+from .node_network import SUBNET_LABEL, ensure_network, node_ip, without_addresses  # noqa: F401
 from ..base import LABEL
 
-NODE_IMAGE_REPO = "labkit/swarm-node"
-DIND_IMAGE = "docker:dind"
-SUITE = "bookworm"
-PACKAGES = ("docker.io", "iptables", "ca-certificates", "procps")
-NODE_RECIPE_VERSION = "1"
 SOCKET_DIR_IN_NODE = "/run/labkit"
 MAX_NODES = 9
 HEARTBEAT_NS = 2_000_000_000
-
-
-SUBNET_LABEL = LABEL + ".subnet"
-# The notes' swarm lives on 10.10.0.x (node-1 at 10.10.0.2); each lab takes the next free /24,
-# elsewhere in the private ranges when this machine already routes to 10.10/16 (a VPN, say).
-SUBNETS = ([ipaddress.ip_network(f"10.10.{k}.0/24") for k in range(256)]
-           + [ipaddress.ip_network(f"192.168.{k}.0/24") for k in range(100, 200)]
-           + [ipaddress.ip_network(f"172.28.{k}.0/24") for k in range(256)])
-
-
-def host_routes() -> list:
-    """The IPv4 networks this machine already routes to (a playground must not hide one)."""
-    routes = []
-    try:
-        with open("/proc/net/route") as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                dest, mask = (socket.inet_ntoa(struct.pack("<L", int(v, 16))) for v in (fields[1], fields[7]))
-                if mask != "0.0.0.0":
-                    routes.append(ipaddress.ip_network(f"{dest}/{mask}", strict=False))
-    except (OSError, ValueError, IndexError):
-        pass
-    return routes
-
-
-def node_image_tag() -> str:
-    import hashlib
-    recipe = "|".join((NODE_RECIPE_VERSION, SUITE) + PACKAGES)
-    return f"{NODE_IMAGE_REPO}:{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
-
-
-# -- the node image -----------------------------------------------------------------
-def ensure_node_image(client, progress: du.Progress) -> str:
-    """The node image's tag, building it (once, ~1 min) when it is missing."""
-    import docker
-    tag = node_image_tag()
-    try:
-        client.images.get(tag)
-        return tag
-    except docker.errors.ImageNotFound:
-        pass
-    if _dind_available(client, progress):
-        return DIND_IMAGE
-    _build_node_image(client, tag, progress)
-    return tag
-
-
-def _dind_available(client, progress: du.Progress) -> bool:
-    import docker
-    if os.environ.get("LABKIT_OFFLINE") == "1":
-        return False
-    try:
-        client.images.get(DIND_IMAGE)
-        return True
-    except docker.errors.ImageNotFound:
-        pass
-    try:
-        progress.step(f"trying to pull {DIND_IMAGE}")
-        client.images.pull(DIND_IMAGE)
-        return True
-    except du.engine_failures() as exc:  # offline, or no such tag: a node image is built instead
-        progress.step(f"cannot pull {DIND_IMAGE} ({du._short(exc)}); building a node image locally")
-        return False
-
-
-def apt_mirror() -> str:
-    """The Debian mirror this machine's apt already uses (so no host name lives in our code)."""
-    found = os.environ.get("LABKIT_DEBIAN_MIRROR")
-    if found:
-        return found
-    files = ["/etc/apt/sources.list"]
-    folder = "/etc/apt/sources.list.d"
-    if os.path.isdir(folder):
-        files += [os.path.join(folder, f) for f in sorted(os.listdir(folder))]
-    for path in files:
-        try:
-            text = open(path).read()
-        except OSError:
-            continue
-        for m in re.finditer(r"^(?:URIs:\s*|deb\s+(?:\[[^]]*\]\s+)?)(\S+)", text, re.M):
-            uri = m.group(1)
-            if "security" not in uri and uri.startswith(("http://", "https://")):
-                return uri
-    raise Unavailable("cannot build the swarm node image: no Debian mirror found in /etc/apt",
-                      "set LABKIT_DEBIAN_MIRROR to a Debian mirror URL, or make docker:dind available")
-
-
-def _build_node_image(client, tag: str, progress: du.Progress) -> None:
-    debootstrap = shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if os.path.exists("/usr/sbin/debootstrap") else None)
-    if not debootstrap:
-        raise Unavailable("cannot build the swarm node image: debootstrap is not installed",
-                          "sudo apt-get install debootstrap (tools/start-docker.sh does it), "
-                          "or use labkit.connect('swarm', playground=False) for a one-node swarm")
-    if os.geteuid() != 0:
-        raise Unavailable("building the swarm node image needs root (debootstrap)",
-                          "run tools/start-docker.sh as root once, or `sudo python -m labkit.backends.docker.playground`")
-    mirror = apt_mirror()
-    root = tempfile.mkdtemp(prefix="labkit-node-rootfs-")
-    try:
-        progress.step(f"building the swarm node image {tag}: debootstrap {SUITE} + docker.io (about a minute, once)")
-        cmd = [debootstrap, "--variant=minbase", "--include=" + ",".join(PACKAGES), SUITE, root, mirror]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        last = time.monotonic()
-        lines = 0
-        tail: list[str] = []
-        for line in proc.stdout:
-            lines += 1
-            tail = (tail + [line.rstrip()])[-20:]
-            if time.monotonic() - last > 5:
-                progress.step(f"debootstrap: {line.strip()[:90]}")
-                last = time.monotonic()
-        if proc.wait() != 0:
-            raise Unavailable("debootstrap failed:\n" + "\n".join(tail),
-                              "check that apt can reach its mirror (`apt-get update`)")
-        for junk in ("var/cache/apt/archives", "usr/share/doc", "usr/share/man", "usr/share/locale"):
-            shutil.rmtree(os.path.join(root, junk), ignore_errors=True)
-        progress.step("importing the root file system as a docker image")
-        tar = subprocess.Popen(["tar", "-C", root, "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
-        repo, version = tag.rsplit(":", 1)
-        changes = [f'LABEL {LABEL}="{du.IMAGES_LAB}" {du.KIND}="node-image"', 'CMD ["dockerd"]']
-        client.api.import_image(src=tar.stdout, repository=repo, tag=version, changes=changes, stream_src=True)
-        if tar.wait() != 0:
-            raise Unavailable("tar of the node root file system failed", "check free disk space")
-        client.images.get(tag)
-        progress.step("node image ready")
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 # -- the playground's objects -----------------------------------------------------------
@@ -206,6 +75,55 @@ class Names:
 def index_of(hostname: str) -> int | None:
     m = re.fullmatch(r"node-(\d+)", hostname or "")
     return int(m.group(1)) if m else None
+
+
+# -- the lab's lock ---------------------------------------------------------------------
+@contextlib.contextmanager
+def lab_lock(lab: str) -> Iterator[None]:
+    """Held while this process makes machines of `lab`: two kernels connecting to one lab at
+    once, the second waits, then reuses. The file may be removed while one waits for it (the
+    lab destroyed meanwhile, see remove_lock): then the lock is taken on the file there now."""
+    path = os.path.join(private_dir(), f"{lab}.lock")
+    while True:
+        with open_private(path) as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                if _still_at(f, path):
+                    yield
+                    return
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def remove_lock(lab: str) -> None:
+    """Remove `lab`'s lock file, unless another process holds it (it is making the lab's
+    machines again right now). It is taken first, without waiting, and removed while held, so
+    one that opened it meanwhile finds it gone once it has it, and locks a new file."""
+    folder = find_dir()
+    if folder is None:
+        return
+    path = os.path.join(folder, f"{lab}.lock")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:  # none (or a link, not followed)
+        return
+    with os.fdopen(fd, "rb") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # held: the lab is being made again
+            return
+        if _still_at(f, path):
+            os.unlink(path)
+
+
+def _still_at(f: BinaryIO, path: str) -> bool:
+    """Whether the open file `f` is the file at `path` still (not removed, nor replaced)."""
+    try:
+        there = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(f.fileno())
+    return (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 class Playground:
@@ -272,7 +190,7 @@ class Playground:
                                    "remove a swarm with cluster.destroy(), or use the simulator for more")
             try:
                 image = ensure_node_image(self.client, self.progress)
-                self._ensure_network(made)
+                ensure_network(self.client, self.names.network, self.lab, made)
                 self._create_node(i, image, made)
                 self._wait_engine(i)
                 self._load_images([i])
@@ -288,24 +206,13 @@ class Playground:
             self._remove_node(i, container)
 
     def _lock(self):
-        import contextlib
-        import fcntl
-
-        @contextlib.contextmanager
-        def held():
-            with open_private(os.path.join(private_dir(), f"{self.lab}.lock")) as f:
-                fcntl.flock(f, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(f, fcntl.LOCK_UN)
-        return held()
+        return lab_lock(self.lab)
 
     def _up(self, nodes: int, managers: int, init: bool, made: list) -> None:
         from . import images
-        if self._network_without_addresses():
+        if without_addresses(self.client, self.names.network, self.lab):
             self.progress.step(f"lab {self.lab!r} was made before nodes had fixed addresses: starting it afresh")
-            self.down()
+            self._remove_all()  # not down(): this process holds the lab's lock
         existing = self.node_containers()
         if init and existing and set(existing) == set(range(1, nodes + 1)) and self._healthy(existing, managers):
             self._load_images(list(existing))
@@ -314,7 +221,7 @@ class Playground:
         self.progress.step(f"starting a {what} (lab {self.lab!r})")
         images.ensure_images(self.client, self.progress)
         image = ensure_node_image(self.client, self.progress)
-        self._ensure_network(made)
+        ensure_network(self.client, self.names.network, self.lab, made)
         existing = self.node_containers()  # (none left when the network had to be made anew)
         for i in range(1, nodes + 1):
             if i not in existing:
@@ -355,55 +262,10 @@ class Playground:
         except du.engine_failures():  # node-1 does not answer, or is no manager: not healthy
             return False
 
-    def _ensure_network(self, made: list) -> None:
-        import docker
-        name = self.names.network
-        try:
-            net = self.client.networks.get(name)
-            if not du.owned(net.attrs.get("Labels"), self.lab):
-                from ...errors import AlreadyExists
-                raise AlreadyExists(f"a network named {name!r} exists and is not this lab's",
-                                    "labkit will not use it: remove it, or pick another lab id (lab='...')")
-            return
-        except docker.errors.NotFound:
-            pass
-        self._create_network(made)
-
-    def _network_without_addresses(self) -> bool:
-        import docker
-        try:
-            net = self.client.networks.get(self.names.network)
-        except docker.errors.NotFound:
-            return False
-        return du.owned(net.attrs.get("Labels"), self.lab) and SUBNET_LABEL not in (net.attrs.get("Labels") or {})
-
-    def _create_network(self, made: list) -> None:
-        """A bridge with a subnet of its own, so every node keeps its address when it is switched
-        off and on again: Raft finds a manager by the address it had when it joined."""
-        import docker
-        taken = host_routes()
-        for subnet in SUBNETS:
-            if any(subnet.overlaps(route) for route in taken):
-                continue
-            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(subnet))])
-            try:
-                self.client.networks.create(self.names.network, driver="bridge", ipam=ipam,
-                                            labels=du.labels(self.lab, "network", **{SUBNET_LABEL: str(subnet)}))
-            except docker.errors.APIError as exc:
-                # 403 "Pool overlaps with other one": no status of its own, so the engine's words
-                if "overlap" in du.engine_words(exc).lower():
-                    continue  # another network of this engine (another lab) has it
-                raise
-            made.append(("network", self.names.network))
-            return
-        raise Unavailable("no free private subnet for the playground's network",
-                          "remove other labs' playgrounds: labkit reset")
 
     def ip(self, i: int) -> str:
         """Node `i`'s fixed address on the lab's network."""
-        net = self.client.networks.get(self.names.network)
-        subnet = ipaddress.ip_network(net.attrs["Labels"][SUBNET_LABEL])
-        return str(subnet.network_address + 1 + i)  # .1 is the gateway: node-1 is .2, as in the notes
+        return node_ip(self.client, self.names.network, i)
 
     def _create_node(self, i: int, image: str, made: list) -> None:
         import docker
@@ -614,7 +476,12 @@ class Playground:
             pass
 
     def down(self) -> None:
-        """Remove every node, volume and the network of this lab."""
+        """Remove every node, volume and the network of this lab, and its lock file unless
+        another process holds it (see remove_lock)."""
+        self._remove_all()
+        remove_lock(self.lab)
+
+    def _remove_all(self) -> None:
         import docker
         for i, c in self.node_containers().items():
             self._remove_node(i, c)

@@ -180,13 +180,11 @@ def reap(lab: str | None, client=None, images: bool = False) -> list[str]:
     except Exception:
         pass
     base = find_dir()
-    if lab and base:  # the playground's socket folders of this lab
+    if lab and base:  # the playground's socket folders of this lab, and its lock file
         import shutil
+        from .playground import remove_lock
         shutil.rmtree(os.path.join(base, lab), ignore_errors=True)
-        try:
-            os.unlink(os.path.join(base, f"{lab}.lock"))
-        except OSError:
-            pass
+        remove_lock(lab)
     if images:
         from .images import remove_images
         removed += [f"image/{t}" for t in remove_images(client)]
@@ -216,10 +214,13 @@ def reset_all(lab: str | None = None, images: bool = False, client=None) -> list
         for _, _, _, path in _claims(name):
             _unlink(path)
     import shutil
+    from .playground import remove_lock
     base = find_dir()
     names = (labs if lab else os.listdir(base)) if base else []
     for name in names:
-        if name not in ("claims", "serve"):  # serve: a running `labkit serve` owns its kubeconfig and pid
+        if name.endswith(".lock"):  # a lab's lock file (reap removed the one of `lab`)
+            remove_lock(name[:-len(".lock")])
+        elif name not in ("claims", "serve"):  # serve: a running `labkit serve` owns its kubeconfig and pid
             shutil.rmtree(os.path.join(base, name), ignore_errors=True)
     return removed
 
