@@ -1,8 +1,10 @@
 """Lesson 05 · Kubernetes architecture: who does what, and what breaks without it."""
 from __future__ import annotations
 
+import itertools
 import random
 import weakref
+from dataclasses import dataclass
 
 from ..backends.base import Components
 from ..cluster import Table
@@ -12,7 +14,19 @@ from ._checks import component_down, workload
 
 TITLE = "Kubernetes architecture"
 SUSPECTS = ("scheduler", "controller-manager", "etcd")
-_mysteries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # cluster -> (the component stopped, when)
+_mysteries: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # cluster -> its Mystery
+
+
+@dataclass
+class Mystery:
+    """One mystery outage: what stopped, when, and how many of the student's starts since then
+    were wrong guesses that a check has already told them about. Those no longer count: a check
+    that said "wrong" lets the next start be the next answer (without this, one wrong guess
+    blocked the check until the mystery was run again)."""
+
+    stopped: str
+    since: float
+    told: int = 0
 
 
 def trace(cluster, since: float, limit: int = 14) -> Table:
@@ -41,7 +55,7 @@ def mystery_outage(cluster, seed: str | None = None) -> None:
                       "use lk.connect('sim') for this exercise")
     name = random.Random(f"05.mystery:{seed or student()}").choice(SUSPECTS)
     cluster.stop_component(name, quiet=True)  # a mystery: the event log must not name the culprit
-    _mysteries[cluster] = (name, cluster.now())
+    _mysteries[cluster] = Mystery(name, cluster.now())
     print("Something in the control plane has stopped. Find out what, from what the cluster shows you.")
 
 
@@ -53,22 +67,28 @@ def _restarts(cluster, since: float) -> list[str]:
 
 @praise("You diagnosed it from its symptoms alone, and fixed only what was broken: the way an operator does.")
 def check_mystery(cluster) -> list[str]:
-    if _mysteries.get(cluster) is None:
+    mystery = _mysteries.get(cluster)
+    if mystery is None:
         return ["no outage yet on this cluster: run lab.mystery_outage(k8s) first"]
-    stopped, since = _mysteries[cluster]
     problems = []
-    started = _restarts(cluster, since)
+    started = _restarts(cluster, mystery.since)[mystery.told:]
+    wrong = list(itertools.takewhile(lambda name: name != mystery.stopped, started))
     if not started:
-        problems.append("nothing has been started again yet: name the component from its symptoms, then "
+        since = "since your wrong guess" if mystery.told else "again yet"
+        problems.append(f"nothing has been started {since}: name the component from its symptoms, then "
                         "k8s.start_component(name)")
-    elif started[0] != stopped:
-        problems.append(f"the first component you started was {started[0]}, and it was running: read the "
-                        "symptoms (Pending pods? no new pods? refused changes?) before restarting things")
+    elif wrong:
+        which = "next" if mystery.told else "first"
+        mystery.told += len(wrong)  # said once: the next component started is the next guess
+        also = f" (then {', '.join(wrong[1:])}, running too)" if wrong[1:] else ""
+        problems.append(f"the {which} component you started was {wrong[0]}{also}, and it was running: a guess, and "
+                        "a wrong one. Read the symptoms (Pending pods? no new pods? refused changes?); the next "
+                        "component you start counts as your answer")
     state = cluster.state()
     still = component_down(state)
-    if stopped in still:  # never named here: that is the student's to find
+    if mystery.stopped in still:  # never named here: that is the student's to find
         problems.append("the component that stopped is still stopped")
-    others = [name for name in still if name != stopped]
+    others = [name for name in still if name != mystery.stopped]
     if others:
         problems.append(f"also stopped now: {', '.join(others)}")
     return problems + workload(state, "web", 10)
@@ -114,7 +134,7 @@ EXERCISES = [
              wrong="stopping the scheduler instead: the new pods never get a node"),
     Exercise("mystery", "something stopped in the control plane: find it from its symptoms, start it (and only "
                         "it) again, and get `web` to 10 running replicas",
-             "scale web and look at what happens (or does not), and at cluster.events(): "
+             "scale web and look at what happens (or does not), and at k8s.events() (lab.trace(k8s, since=...)): "
              "Pending pods point at one component, nothing happening at another, refused changes at a third",
              check_mystery,
              wrong="starting a running component first (guessing instead of diagnosing)"),

@@ -73,7 +73,7 @@ def check_lost_requests(site, lost: object = None) -> list[str]:
 EXERCISES = [
     Exercise("two-nodes", "in a 3-node cluster, fail node-1 and node-2 and get all 6 replicas of `web` "
                           "running again", "fail both, then wait long enough: the control plane evicts pods "
-                                           "from a NotReady node after 5 minutes (cluster.wait(timeout=900))",
+                                           "from a NotReady node after 5 minutes (k3.wait(timeout=900))",
              check_two_nodes,
              wrong="failing one node only"),
     Exercise("managers", "make a swarm `ha3` with 3 managers and a service `web`; fail a manager, then scale "

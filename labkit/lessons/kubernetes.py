@@ -105,22 +105,33 @@ def check_drain(cluster) -> list[str]:
     left = sum(1 for r in state.replicas_on(size.drain) if r.workload and r.phase == "running")
     if left:
         problems.append(f"{left} pods still run on {size.drain}")
-    problems += workload(state, "my-web-server", size.target)
+    problems += capacity_done(state, size.target) or workload(state, "my-web-server", size.target)
     waiting = pending(state, "my-web-server")
     if waiting:
         problems.append(f"{waiting} pods are Pending: the other nodes are full")
     return problems
 
 
+def capacity_done(state, target: int) -> list[str]:
+    """The problem, if my-web-server is not at 03.capacity's target: 03.drain drains a node while
+    all of those run, so it starts where 03.capacity ends."""
+    w = state.workload("my-web-server")
+    if w is not None and w.desired == target:
+        return []
+    now = f"it asks for {w.desired}" if w else "there is no my-web-server"
+    return [f"do 03.capacity first: this exercise drains a node while all {target} replicas of my-web-server "
+            f"run, and {now}"]
+
+
 EXERCISES = [
-    Exercise("capacity", "scale `my-web-server` to 125 replicas a worker (2500 on 20 workers: `sizes(k8s).target`) "
+    Exercise("capacity", "scale `my-web-server` to 125 replicas a worker (2500 on 20 workers: `size.target`) "
                          "and get every one of them running",
-             "look at the Pending pods' reason; each node holds 110 pods: add nodes with cluster.add_node()",
+             "look at the Pending pods' reason; each node holds 110 pods: add nodes with k8s.add_node()",
              check_capacity,
              wrong="scaling to the target without adding nodes: pods stay Pending"),
-    Exercise("drain", "drain a worker (node-5 on 20 workers: `sizes(k8s).drain`) for maintenance while all the "
-                      "replicas keep running",
-             "cluster.drain(name); the freed pods need room elsewhere: cluster.add_node(), then cluster.wait()",
+    Exercise("drain", "after 03.capacity, drain a worker (node-5 on 20 workers: `size.drain`) for maintenance "
+                      "while all the replicas keep running",
+             "k8s.drain(size.drain); the freed pods need room elsewhere: k8s.add_node(), then k8s.wait()",
              check_drain,
              wrong="draining with no room elsewhere: its pods stay Pending"),
 ]

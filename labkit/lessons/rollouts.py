@@ -82,15 +82,31 @@ def check_zero_downtime(cluster) -> list[str]:
 @praise("The broken version reached a quarter of the replicas, never all of them; and it is gone.")
 def check_canary(cluster) -> list[str]:
     state = cluster.state()
+    first = zero_downtime_started(cluster)
+    if first:
+        return first
     problems = []
     if state.workload("shop-canary"):
         problems.append("shop-canary still exists: abort it (or promote it, if it was good)")
     seen = [w for _, w in samples(cluster, "shop-canary")]
     if not seen:
-        problems.append("shop never had a canary: start one with shop.canary('web-server:broken', percent=25)")
+        problems.append("shop never had a canary: start one with k8s.workload('shop').canary('web-server:broken', "
+                        "percent=25)")
     elif not any(w.image == "web-server:broken" and w.desired == 2 for w in seen):
         problems.append("the canary should run web-server:broken on 25% of shop's 8 replicas (2 of them)")
     return problems + workload(state, "shop", 8, "web-server:2")
+
+
+def zero_downtime_started(cluster) -> list[str]:
+    """The problem, if `shop` is not what 04.zero-downtime makes of it (8 replicas that were updated
+    to web-server:2 once): 04.canary tries its canary on that shop."""
+    if cluster.state().workload("shop") is None:
+        return ["there is no workload named 'shop': do 04.zero-downtime first, which makes it (this exercise "
+                "tries a canary on it)"]
+    if "web-server:2" not in [image for _, image in cluster.workload("shop").history()]:
+        return ["shop never ran web-server:2: do 04.zero-downtime first, which updates it (this exercise ends "
+                "with shop on web-server:2 again)"]
+    return []
 
 
 @praise("Every request answered, by version 1 and then version 2: that is what zero downtime means to a client.")
@@ -107,9 +123,10 @@ EXERCISES = [
              "shop -p '{\"spec\":{\"strategy\":{\"rollingUpdate\":{\"maxSurge\":2,\"maxUnavailable\":0}}}}'), "
              "then kubectl set image", check_zero_downtime,
              wrong="the default strategy (25 % may be unavailable)"),
-    Exercise("canary", "try web-server:broken on 25 % of `shop` as a canary, watch it fail, and take it back",
-             "shop.canary('web-server:broken', percent=25), cluster.run(60), look at cluster.ps('shop-canary'), "
-             "then shop.abort() and cluster.wait()", check_canary,
+    Exercise("canary", "after 04.zero-downtime, try web-server:broken on 25 % of `shop` as a canary, watch it "
+                       "fail, and take it back",
+             "shop = k8s.workload('shop'); shop.canary('web-server:broken', percent=25); k8s.run(60); look at "
+             "k8s.ps('shop-canary'); then shop.abort() and k8s.wait()", check_canary,
              wrong="leaving the canary running, or a canary of another size"),
     Exercise("no-lost-requests", "on `site`, deploy `store` (6 replicas of web-server:1), expose it, send it "
                                  "traffic, and update it to web-server:2 without one failed request",

@@ -18,12 +18,30 @@ def check_heal(cluster) -> list[str]:
     problems = workload(state, "hello-minikube", 4)
     if problems:
         return problems
-    mine = {r.name for r in state.replicas_of("hello-minikube")}
-    killed = any(e.reason in ("Killed", "Killing") and e.object.split("/")[-1] in mine for e in cluster.events())
-    restarted = any(r.restarts for r in running(state, "hello-minikube"))
-    if not (killed or restarted):
-        return ["none of hello-minikube's replicas was killed yet: kill one, then wait"]
+    if not lost_and_replaced(cluster, "hello-minikube"):
+        return ["none of hello-minikube's replicas was killed yet: kill one (or delete its pod), then wait"]
     return []
+
+
+def lost_and_replaced(cluster, name: str) -> bool:
+    """Whether a replica of `name` was lost and the cluster made up for it: one restarted in place
+    (a killed container), or one of its pods or tasks killed or deleted by someone other than its
+    own controller (`kubectl delete pod`; Swarm replaces a killed task): the replacement has a new
+    name. Read from the replicas and the events, so any way of breaking one counts, and a
+    scale-down does not."""
+    state = cluster.state()
+    if any(r.restarts for r in running(state, name)):
+        return True
+    events = cluster.events()
+    created = {e.message.split(": ", 1)[1] for e in events
+               if e.reason == "SuccessfulCreate" and e.object.startswith(f"replicaset/{name}-") and ": " in e.message}
+    scaled_down = {e.message.split(": ", 1)[1] for e in events if e.reason == "SuccessfulDelete" and ": " in e.message}
+    mine = ({r.name for r in state.replicas_of(name)} | created) - scaled_down
+
+    def ours(replica: str) -> bool:
+        return replica in mine or replica.startswith(f"{name}.")  # a Swarm task: <service>.<slot>.<id>
+
+    return any(e.reason in ("Killed", "Killing") and ours(e.object.split("/")[-1]) for e in events)
 
 
 EXERCISES = [
@@ -31,7 +49,9 @@ EXERCISES = [
              "cluster.deploy(name, image=..., replicas=2), then cluster.wait()", check_hello,
              wrong="two replicas of another image, or three of hello-minikube"),
     Exercise("heal", "scale `hello-minikube` to 4, kill one of its replicas, and wait until the cluster has "
-                     "healed it", "workload.scale(4); cluster.wait(); cluster.kill_replica(name); cluster.wait()",
-             check_heal,
+                     "healed it",
+             "cluster.workload('hello-minikube').scale(4) and cluster.wait(); then kill one of its replicas: "
+             "cluster.kill_replica(name), a name from cluster.ps('hello-minikube') (or %kubectl delete pod name), "
+             "and cluster.wait()", check_heal,
              wrong="scaling to 4 without killing a replica"),
 ]

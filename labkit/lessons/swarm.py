@@ -18,10 +18,7 @@ def join_token(swarm, role: str = "worker") -> str:
 def manager_address(swarm) -> str:
     """Where a new node joins: the manager's `<ip>:2377`, as `docker swarm init` printed it."""
     backend = swarm.backend
-    if isinstance(backend, SwarmTokens):
-        return backend.manager_address()
-    from ..console.tools.docker import sim_manager_address
-    return sim_manager_address(swarm.state())
+    return backend.manager_address() if isinstance(backend, SwarmTokens) else backend.join_address()
 
 
 def join(swarm, role: str = "worker") -> str:
@@ -113,7 +110,8 @@ def check_healthy_update(mesh) -> list[str]:
 EXERCISES = [
     Exercise("service", "join a fourth node to `swarm`, then create a service `api` (image `web-server:1`) with "
                         "8 replicas that runs on every node",
-             "join(swarm), then swarm.deploy('api', image='web-server:1', replicas=8) and swarm.wait()",
+             "lab.join(swarm) (or %docker swarm join --token $token $manager), then swarm.deploy('api', "
+             "image='web-server:1', replicas=8) and swarm.wait()",
              check_service,
              wrong="8 replicas on the three nodes, without joining a fourth"),
     Exercise("drain", "take node-2 out for maintenance (`docker node update --availability drain node-2`) "

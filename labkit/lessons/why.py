@@ -41,7 +41,7 @@ EXERCISES = [
              "'survivor') and host.run(10)", check_restart,
              wrong="`survivor` run without a restart policy: killed, it stays down"),
     Exercise("self-heal", "on `cluster`, deploy `shop` with 4 replicas, fail one node, and wait until 4 run again",
-             "cluster.deploy('shop', image='web-server:1', replicas=4); cluster.fail_node('node-3'); "
+             "shop = cluster.deploy('shop', image='web-server:1', replicas=4); cluster.fail_node('node-3'); "
              "then shop.wait(away_from='node-3'): on Kubernetes a silent node's pods are replaced "
              "after about 6 minutes", check_self_heal,
              wrong="checking while shop's replicas still sit on the failed node"),

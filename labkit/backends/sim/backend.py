@@ -25,7 +25,7 @@ from .controllers import delete_pod
 from .flavors import Flavor
 from .flavors.docker import Docker
 from .flavors.kubernetes import Kubernetes
-from .flavors.swarm import Swarm
+from .flavors.swarm import NO_LEADER, Swarm
 from .node import NodeAgent
 from .objects import NodeObj, Pod, Template
 from .orchestrator import FINISHED
@@ -57,9 +57,11 @@ class SimBackend:
                                    "labkit.connect(flavor='swarm', nodes=1, init=False)")
             flavor = "docker"
         self._args = dict(nodes=nodes, flavor=flavor, seed=seed, managers=managers, rate=rate,
-                          node_cpu=node_cpu, node_memory=node_memory)
+                          node_cpu=node_cpu, node_memory=node_memory, name=name)
         self.flavor = flavor or "kubernetes"
         self.seed = seed
+        self.cluster_name = name  # with the seed, what tells this cluster's swarm apart (tokens, address)
+        self._built = False  # the first machines are the cluster itself; later ones join it
         self.served_api = getattr(self, "served_api", None)  # kubectl's door (console/tools/kubectl.py); kept by reset
         self.clock = Clock(seed)
         self.store = Store()
@@ -73,11 +75,19 @@ class SimBackend:
         self.store.watch("pods", self._dispatch)
         self.rules: Flavor = FLAVORS[self.flavor](self)  # what this flavor's engine does its own way
         self.rules.build(nodes, managers, rate)  # its components and first machines
+        self._built = True
         self.tokens = {role: self._token(role) for role in ("worker", "manager")}
 
     # -- building the cluster ------------------------------------------------------------
     def add_node(self, name: str | None = None, role: str = "worker") -> str:
-        """A new machine joins (`minikube node add`, `docker swarm join`)."""
+        """A new machine joins (`minikube node add`, `docker swarm join`). A swarm admits it only
+        while a majority of its managers is up: its certificate comes from the Raft leader."""
+        if self._built and not self.api.has_quorum():
+            down = [n.name for n in self._managers() if not n.up]
+            raise Unavailable(NO_LEADER, f"{len(down)} of {len(self._managers())} managers are down "
+                                         f"({', '.join(down)}): a node joins only a swarm with a leader. "
+                                         f"Power one back on (cluster.recover_node({down[0]!r})), or join "
+                                         "another swarm")
         index = len(self.api.items("nodes"))
         name = name or f"node-{sum(1 for n in self.api.items('nodes').values() if n.role != 'control-plane') + 1}"
         cpu, memory = self.node_size
@@ -98,12 +108,37 @@ class SimBackend:
                         f"went on: {type(error).__name__}: {str(error)[:200]} (please report it)",
                         type="Warning", source="labkit")
 
+    def _identity(self) -> str:
+        """What makes this swarm's join tokens and address its own: its name and seed. Real tokens
+        are random; these are the same on every run (so a notebook's stored outputs are), and two
+        swarms of one notebook (`name=` tells them apart) do not share them, so a join typed for
+        one cannot land in the other."""
+        return str(self.seed) if self.cluster_name is None else f"{self.cluster_name}-{self.seed}"
+
     def _token(self, role: str) -> str:
-        digest = hashlib.sha256(f"{self.seed}-{role}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{self._identity()}-{role}".encode()).hexdigest()
         return f"SWMTKN-1-{digest[:50]}-{digest[50:60]}{'w' if role == 'worker' else 'm'}{digest[:14]}"
 
+    def swarm_network(self) -> str:
+        """The swarm's network, three octets: the notes' 10.10.0 for a swarm without a name,
+        10.10.N (N from 1 to 254, from its name and seed) for a named one."""
+        if self.cluster_name is None:
+            return "10.10.0"
+        digest = hashlib.sha256(f"network-{self._identity()}".encode()).digest()
+        return f"10.10.{1 + int.from_bytes(digest[:4], 'big') % 254}"
+
+    def join_address(self) -> str:
+        """Where a new node joins: the first manager's `<ip>:2377`, as `docker swarm init` printed it.
+        (Not `manager_address`: that would make the simulator a `base.SwarmTokens`, a real swarm.)"""
+        nodes = list(self.api.items("nodes").values())
+        index = next((i for i, n in enumerate(nodes) if n.role == "manager"), 0)
+        return f"{self.swarm_network()}.{2 + index}:2377"
+
+    def _managers(self) -> list[NodeObj]:
+        return [n for n in self.api.items("nodes").values() if n.role == "manager"]
+
     def has_quorum(self) -> bool:
-        managers = [n for n in self.api.items("nodes").values() if n.role == "manager"]
+        managers = self._managers()
         return sum(n.up for n in managers) * 2 > len(managers)
 
     def _dispatch(self, event: str, pod: Pod) -> None:

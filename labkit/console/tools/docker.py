@@ -12,10 +12,9 @@ from ...backends.sim import info
 from ...backends.sim.info import DOCKER_ENGINE as ENGINE
 from ..registry import Registry
 from ..parse import Command, ConsoleError, Flag, OutcomeError, Parsed, UsageError, closest, is_placeholder, parse, usage_text
-from ..tables import docker_duration, docker_table, ellipsis, hex_id, node_ip, swarm_id
+from ..tables import docker_duration, docker_table, ellipsis, hex_id, swarm_id
 
 API = "1.41"
-SWARM_NET = "10.10.0"
 # moby's errNoLeader, as the CLI prints it (daemon/cluster): what every swarm command answers without a quorum.
 NO_LEADER = ("Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader. It's "
              "possible that too few managers are online. Make sure more than half of the managers are online.")
@@ -129,13 +128,8 @@ def _host(ctx) -> str:
 
 
 def manager_address(ctx) -> str:
-    return sim_manager_address(ctx.cluster.state())
-
-
-def sim_manager_address(state) -> str:
-    """The simulated swarm's first manager, `<ip>:2377` (the notes' 10.10.0.x network)."""
-    index = next((i for i, n in enumerate(state.nodes) if n.role == "manager"), 0)
-    return f"{node_ip(index, SWARM_NET)}:2377"
+    """The simulated swarm's first manager, `<ip>:2377` (each swarm on a network of its own)."""
+    return ctx.sim.join_address()
 
 
 def _require_swarm(ctx) -> None:
@@ -396,7 +390,7 @@ def swarm_init(ctx, p: Parsed) -> None:
     from ...cluster import connect
     old = ctx.cluster
     carried = [r for r in old.state().replicas if not r.workload and r.phase == "running"]
-    new = connect("sim", nodes=1, flavor="swarm", seed=ctx.sim.seed)
+    new = connect("sim", nodes=1, flavor="swarm", seed=ctx.sim.seed, name=ctx.sim.cluster_name)  # the same machine
     for r in carried:  # the host's containers keep running: it is the same machine
         new.run_container(r.image, name=r.name)
     ctx.session.clusters["docker"] = new
@@ -447,16 +441,26 @@ def swarm_join(ctx, p: Parsed) -> None:
     role = roles.get(token)
     if role is None:
         raise ConsoleError("Error response from daemon: rpc error: code = InvalidArgument desc = A valid join token "
-                           "is necessary to join this cluster", "copy it from `docker swarm join-token worker`")
+                           "is necessary to join this cluster",
+                           f"the %docker lines talk to {_swarm_name(ctx)}: copy its token from `docker swarm "
+                           "join-token worker`, or point them at the swarm you meant: labkit.console.use(<its cluster>)")
     manager = manager_address(ctx)
     host = address.split(":")[0]
     if host != manager.split(":")[0]:
         raise ConsoleError("Error response from daemon: Timeout was reached before node joined. The attempt to join "
                            "the swarm will continue in the background. Use the \"docker info\" command to see the "
-                           "current swarm status of your node.", f"the manager listens at {manager}")
+                           "current swarm status of your node.",
+                           f"the %docker lines talk to {_swarm_name(ctx)}, whose manager listens at {manager}; "
+                           "labkit.console.use(<its cluster>) points them at another swarm")
     name = ctx.cluster.add_node(role)
     ctx.print(f"This node joined a swarm as a {role}.\n"
               f"(labkit: the simulator added {name}: the new machine that ran this command)")
+
+
+def _swarm_name(ctx) -> str:
+    """The console's swarm, as a join's hint names it (`name=` of labkit.connect)."""
+    name = ctx.sim.cluster_name
+    return f"swarm {name!r}" if name else "an unnamed swarm"
 
 
 # -- nodes -------------------------------------------------------------------------------------------------------

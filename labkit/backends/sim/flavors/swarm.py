@@ -16,6 +16,14 @@ from ..scheduler import Scheduler
 from . import Flavor
 
 HEARTBEAT = 2.0  # seconds: `docker swarm init --dispatcher-heartbeat 2s`, as the playground makes its swarm
+# What a node that joins a swarm without a leader is told (the CLI prefixes "Error response from daemon: ").
+# From moby/swarmkit's source: a joining node asks the NodeCA for its certificate, the managers register the
+# NodeCA behind a raft proxy (manager/manager.go), which forwards to the leader through LeaderConn; with no
+# leader for more than lostQuorumTimeout ticks, LeaderConn returns errLostQuorum at once
+# (manager/state/raft/raft.go), and gRPC carries a plain error as code Unknown. The same words as every
+# other swarm command without a quorum (console/tools/docker.py NO_LEADER).
+NO_LEADER = ("rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers "
+             "are online. Make sure more than half of the managers are online.")
 
 
 def published_port(spec: str) -> int:

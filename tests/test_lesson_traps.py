@@ -1,0 +1,346 @@
+"""Traps a student fell into (issue #24, item 1): each test plays the student's natural attempt (the
+hint's own command, `kubectl delete pod`, a wrong first guess, an exercise done before the one it
+builds on) and expects the check to accept the right one, or to say what to do first.
+
+The notebook tests run the lesson as a student does: the students' edition (made from solutions/,
+as `make student` makes it) in a kernel, every cell up to the exercise, with the earlier exercises
+a student would have done solved, then the attempt in the exercise's own cell."""
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import labkit as lk
+from labkit import console, lessons
+from labkit.backends.sim.flavors.swarm import NO_LEADER
+from labkit.console.parse import ConsoleError
+from labkit.errors import Unavailable
+from labkit.lessons import editions
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLVED = {path.name[:2]: path for path in (ROOT / "solutions").glob("0*.ipynb")}
+
+
+@pytest.fixture(autouse=True)
+def fresh_console():
+    console.forget()
+    yield
+    console.forget()
+
+
+# -- playing a lesson in a kernel --------------------------------------------------------------------
+def exercise_cell(cell, exercise: str) -> bool:
+    return cell.cell_type == "code" and f"# Exercise {exercise}: your turn." in cell.source
+
+
+def play(exercise: str, *steps: str, solved: tuple[str, ...] = ()) -> list[str]:
+    """Run the students' edition of the lesson of `exercise` ("02.service") up to that exercise, with
+    the exercises in `solved` done as their solutions do, then the exercise's cell with `steps[0]`
+    where the student writes, and each further step as a cell of its own. Returns what each step
+    printed or showed (errors as the notebook shows them)."""
+    import nbclient
+
+    solved_notebook = nbformat.read(SOLVED[exercise[:2]], as_version=4)
+    student = nbformat.from_dict(editions.student_notebook(solved_notebook))
+    cells = []
+    for mine, theirs in zip(solved_notebook.cells, student.cells):
+        if exercise_cell(mine, exercise):
+            first = theirs.source.replace(editions.STUB, steps[0])
+            cells.append(nbformat.v4.new_code_cell(first))
+            break
+        done = any(exercise_cell(mine, name) for name in solved)
+        cells.append(mine if done else theirs)
+    else:
+        raise AssertionError(f"no cell of exercise {exercise}")
+    cells += [nbformat.v4.new_code_cell(step) for step in steps[1:]]
+    notebook = nbformat.v4.new_notebook(cells=cells, metadata=solved_notebook.metadata)
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True).execute()
+    return [shown(cell) for cell in notebook.cells[-len(steps):]]
+
+
+def shown(cell) -> str:
+    parts = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif output.output_type == "error":
+            parts.append(f"{output.ename}: {output.evalue}")
+        else:
+            parts.append(output.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def simulator(monkeypatch):
+    monkeypatch.setenv("LABKIT_BACKEND", "sim")
+
+
+# -- 02.service: the console, the tokens and the addresses of several swarms ---------------------------
+def test_02_service_the_hints_join_in_the_exercises_cell_joins_swarm(simulator):
+    """The console talked to `ha` (no leader) when the exercise began: the student's join landed there."""
+    check, = play("02.service", "%docker swarm join --token $token $manager\n"
+                                "%docker service create --replicas=8 --name api web-server:1\n"
+                                'lab.check("service", swarm)')
+    assert check.rstrip().endswith("✔ 02.service: passed. The fourth machine took its share at once: that is "
+                                   "'manage across hosts'."), check
+
+
+def test_02_service_lab_join_as_the_hint_names_it(simulator):
+    check, = play("02.service", "lab.join(swarm)\n"
+                                "swarm.deploy('api', image='web-server:1', replicas=8)\n"
+                                "swarm.wait()\n"
+                                'lab.check("service", swarm)')
+    assert "✔ 02.service: passed." in check, check
+
+
+def test_swarms_of_one_notebook_have_tokens_and_addresses_of_their_own():
+    def identity(**options):
+        backend = lk.connect(flavor="swarm", nodes=1, **options).backend
+        return backend.join_token("worker"), backend.join_token("manager"), backend.join_address()
+
+    named = [identity(name=name) for name in ("first", "ha", "ha5", "mesh")]
+    assert len({part for parts in named for part in parts}) == 12  # nothing shared
+    assert identity(name="ha") == named[1]  # the same on every run: stored outputs stay the same
+    assert identity(name="ha", seed=1) != named[1]
+    assert identity()[2] == "10.10.0.2:2377"  # a swarm without a name: the notes' network
+    assert all(re.fullmatch(r"10\.10\.\d{1,3}\.2:2377", parts[2]) for parts in named)
+
+
+def test_swarm_init_keeps_the_machines_name():
+    machine = console.use(lk.connect(flavor="swarm", nodes=1, init=False, name="first"))
+    out = console.run("docker swarm init")
+    swarm = console.current("docker")
+    assert swarm is not machine and swarm.backend.cluster_name == "first"
+    assert f"--token {swarm.backend.join_token('worker')} {swarm.backend.join_address()}" in out
+    swarm.backend.reset()
+    assert swarm.backend.cluster_name == "first"  # a reset swarm is the same swarm
+
+
+def leaderless(name: str = "ha"):
+    """Lesson 02's `ha` after it lost two of its three managers."""
+    ha = lk.connect(flavor="swarm", nodes=5, managers=3, name=name)
+    ha.fail_node("node-1")
+    ha.fail_node("node-2")
+    ha.run(20)
+    return ha
+
+
+def test_a_join_typed_for_one_swarm_does_not_land_in_another():
+    lab = lessons.lab("02")
+    swarm, ha = lk.connect(flavor="swarm", nodes=3, name="first"), leaderless()
+    console.use(ha)  # where lesson 02 leaves the console
+    with pytest.raises(ConsoleError) as refused:
+        console.run(f"docker swarm join --token {lab.join_token(swarm)} {lab.manager_address(swarm)}")
+    assert "A valid join token is necessary to join this cluster" in refused.value.message
+    assert "swarm 'ha'" in refused.value.hint and "labkit.console.use(" in refused.value.hint
+    with pytest.raises(ConsoleError) as elsewhere:  # ha's token, swarm's address
+        console.run(f"docker swarm join --token {lab.join_token(ha)} {lab.manager_address(swarm)}")
+    assert "Timeout was reached before node joined" in elsewhere.value.message
+    assert lab.manager_address(ha) in elsewhere.value.hint
+    assert (len(swarm.nodes), len(ha.nodes)) == (3, 5)
+
+
+def test_joining_a_swarm_without_a_leader_fails_as_docker_says():
+    lab = lessons.lab("02")
+    ha = console.use(leaderless())
+    with pytest.raises(ConsoleError) as refused:
+        console.run(f"docker swarm join --token {lab.join_token(ha)} {lab.manager_address(ha)}")
+    assert refused.value.message == f"Error response from daemon: {NO_LEADER}"
+    assert "node-1, node-2" in refused.value.hint and "recover_node('node-1')" in refused.value.hint
+    with pytest.raises(Unavailable, match="The swarm does not have a leader"):
+        lab.join(ha)
+    assert len(ha.nodes) == 5
+    ha.recover_node("node-1")
+    ha.run(10)
+    assert "This node joined a swarm as a worker." in console.run(
+        f"docker swarm join --token {lab.join_token(ha)} {lab.manager_address(ha)}")
+    assert len(ha.nodes) == 6
+
+
+def test_a_new_swarm_is_built_whatever_its_first_nodes_are():
+    """Its first machines are the swarm itself, not joins to a swarm without a leader yet."""
+    assert len(lk.connect(flavor="swarm", nodes=7, managers=7).nodes) == 7
+
+
+# -- every hint names what exists -------------------------------------------------------------------
+def assigned_in(source: str) -> set[str]:
+    """The names a notebook's code or a hint binds: `x = ...`, `for x in`, `def x`, imports."""
+    names = set(re.findall(r"(?:^|;)\s*([A-Za-z_]\w*)\s*=(?!=)", source, re.MULTILINE))
+    names |= set(re.findall(r"\bfor\s+([A-Za-z_]\w*)\s+in\b", source))
+    names |= set(re.findall(r"^\s*def\s+([A-Za-z_]\w*)", source, re.MULTILINE))
+    for imported in re.findall(r"^\s*(?:from\s+\S+\s+)?import\s+(.+)$", source, re.MULTILINE):
+        names |= {part.split()[-1] for part in imported.split(",") if part.strip()}
+    return names
+
+
+@pytest.mark.parametrize("number", sorted(SOLVED))
+def test_every_hint_calls_only_what_the_lesson_has(number):
+    """`join(swarm)` was undefined (the helper is `lab.join`); `cluster.add_node()` in a lesson whose
+    cluster is `k8s`; `shop.canary` with `shop` bound to another cluster's workload."""
+    lab = lessons.lab(number)
+    notebook = nbformat.read(SOLVED[number], as_version=4)
+    known = assigned_in("\n".join(c.source for c in notebook.cells if c.cell_type == "code")) | {"lk", "lab"}
+    for exercise in lab.exercises.values():
+        hint = exercise.hint
+        mine = known | assigned_in(hint)
+        for obj, attribute in re.findall(r"(?<![\w.'\"/:$-])([A-Za-z_]\w*)\.([A-Za-z_]\w*)\(", hint):
+            assert obj in mine, f"{number}.{exercise.name}'s hint calls {obj}.{attribute}(): the lesson has no {obj}"
+            if obj == "lab":
+                assert hasattr(lab, attribute), f"{number}.{exercise.name}'s hint calls lab.{attribute}()"
+        bare = re.findall(r"(?:^|[\s(;])([a-z_]\w*)\(", hint)
+        for name in bare:
+            assert name in mine | {"sum", "range", "len", "print"}, f"{number}.{exercise.name}'s hint calls {name}()"
+
+
+def test_04_canary_names_refer_to_the_exercises_cluster(simulator):
+    """`shop` was bound to a workload of `site` when 04.canary began: the hint's `shop.canary()`
+    tried the canary on the wrong cluster. The hint's own commands, after 04.zero-downtime."""
+    before, check = play("04.canary",
+                         "print('shop' not in globals() or shop.cluster is k8s)",
+                         "shop = k8s.workload('shop')\n"
+                         "shop.canary('web-server:broken', percent=25)\n"
+                         "k8s.run(60)\n"
+                         "print(k8s.ps('shop-canary'))\n"
+                         "shop.abort()\n"
+                         "k8s.wait()\n"
+                         'lab.check("canary", k8s)', solved=("04.zero-downtime",))
+    assert before.strip() == "True"
+    assert "✔ 04.canary: passed." in check, check
+
+
+# -- 00.heal: any way of losing a replica -------------------------------------------------------------
+def test_00_heal_accepts_kubectl_delete_pod(simulator):
+    check, = play("00.heal", "hello = cluster.workload('hello-minikube')\n"
+                             "hello.scale(4)\n"
+                             "cluster.wait()\n"
+                             "pod = hello.replicas()[0].name\n"
+                             "%kubectl delete pod $pod\n"
+                             "cluster.wait()\n"
+                             'lab.check("heal", cluster)', solved=("00.hello",))
+    assert "✔ 00.heal: passed." in check, check
+
+
+def hello_at_four():
+    cluster = console.use(lk.connect(nodes=3))
+    hello = cluster.deploy("hello-minikube", image="hello-minikube", replicas=4)
+    cluster.wait()
+    return cluster, hello
+
+
+def test_00_heal_reads_what_happened_not_a_pods_name():
+    cluster, hello = hello_at_four()
+    gone = hello.replicas()[0].name
+    console.run(f"kubectl delete pod {gone}")
+    cluster.wait()
+    assert gone not in {r.name for r in hello.replicas()} and len(hello.replicas()) == 4
+    assert lessons.check("00.heal", cluster)
+
+    cluster, hello = hello_at_four()
+    hello.scale(5)  # a scale-down deletes a pod too, but nothing was lost
+    cluster.wait()
+    hello.scale(4)
+    cluster.wait()
+    assert "was killed yet" in str(lessons.check("00.heal", cluster))
+
+    swarm = lk.connect(flavor="swarm", nodes=3)  # Swarm replaces a killed task with a new one
+    hello = swarm.deploy("hello-minikube", image="hello-minikube", replicas=4)
+    swarm.wait()
+    swarm.kill_replica(hello.replicas()[0].name)
+    swarm.wait()
+    assert lessons.check("00.heal", swarm)
+
+
+# -- 05.mystery: a wrong guess is said, and the next one counts -----------------------------------------
+def student_whose_mystery_is(component: str) -> str:
+    suspects = lessons.lab("05").SUSPECTS
+    return next(name for name in (f"student-{n}" for n in range(100))
+                if random.Random(f"05.mystery:{name}").choice(suspects) == component)
+
+
+def test_05_mystery_a_wrong_guess_then_the_right_one(simulator, monkeypatch):
+    stopped, wrong = "scheduler", "etcd"
+    monkeypatch.setenv("LABKIT_STUDENT", student_whose_mystery_is(stopped))
+    first, second = play("05.mystery",
+                         f"k8s.start_component({wrong!r})\n"
+                         'lab.check("mystery", k8s)',
+                         f"k8s.start_component({stopped!r})\n"
+                         "web.scale(10)\n"
+                         "k8s.wait()\n"
+                         'lab.check("mystery", k8s)')
+    assert f"the first component you started was {wrong}, and it was running: a guess, and a wrong one" in first
+    assert "the next component you start counts" in first
+    assert stopped not in first.replace(lessons.lab("05").exercise("mystery").hint, "")  # not told
+    assert "✔ 05.mystery: passed." in second, second
+
+
+def mystery_of(component: str):
+    lab = lessons.lab("05")
+    k8s = lk.connect(nodes=3)
+    web = k8s.deploy("web", image="web-server:1", replicas=4)
+    k8s.wait()
+    lab.mystery_outage(k8s, seed=student_whose_mystery_is(component))
+    return lab, k8s, web
+
+
+def test_05_mystery_each_wrong_guess_is_said_once():
+    lab, k8s, web = mystery_of("controller-manager")
+    k8s.start_component("scheduler")
+    assert "the first component you started was scheduler" in str(lab.check("mystery", k8s))
+    assert "nothing has been started since your wrong guess" in str(lab.check("mystery", k8s))
+    k8s.start_component("etcd")
+    assert "the next component you started was etcd" in str(lab.check("mystery", k8s))
+    k8s.start_component("controller-manager")
+    web.scale(10)
+    k8s.wait()
+    assert lab.check("mystery", k8s)
+
+
+def test_05_mystery_a_wrong_guess_before_the_right_one_is_still_said():
+    lab, k8s, web = mystery_of("etcd")
+    k8s.start_component("scheduler")
+    k8s.start_component("kubelet", node="node-1")
+    k8s.start_component("etcd")
+    web.scale(10)
+    k8s.wait()
+    result = str(lab.check("mystery", k8s))
+    assert "the first component you started was scheduler (then kubelet, running too)" in result
+    assert lab.check("mystery", k8s)  # told: the right start that followed counts
+
+
+# -- an exercise that builds on an earlier one says so -------------------------------------------------
+def test_03_drain_before_capacity_says_do_capacity_first(simulator):
+    check, done = play("03.drain",
+                       "k8s.drain(size.drain)\n"
+                       "k8s.wait()\n"
+                       'lab.check("drain", k8s)',
+                       "%kubectl scale deployment my-web-server --replicas={size.target}\n"
+                       "while lab.pending_pods(k8s):\n"
+                       "    k8s.add_node()\n"
+                       "    k8s.run(10)\n"
+                       "k8s.wait()\n"
+                       'print(lab.check("capacity", k8s))\n'
+                       'lab.check("drain", k8s)')
+    assert "do 03.capacity first: this exercise drains a node while all 2500 replicas of my-web-server run, " \
+           "and it asks for 2000" in check, check
+    assert "✔ 03.capacity: passed." in done and "✔ 03.drain: passed." in done, done
+
+
+def test_04_canary_before_zero_downtime_says_do_it_first():
+    lab = lessons.lab("04")
+    k8s = lk.connect(nodes=4)
+    result = str(lab.check("canary", k8s))
+    assert "there is no workload named 'shop': do 04.zero-downtime first" in result
+    shop = k8s.deploy("shop", image="web-server:1", replicas=8)
+    k8s.wait()
+    assert "shop never ran web-server:2: do 04.zero-downtime first" in str(lab.check("canary", k8s))
+    shop.update("web-server:2")  # the wrong strategy for 04.zero-downtime, and yet shop is on version 2
+    k8s.wait()
+    shop.canary("web-server:broken", percent=25)
+    k8s.run(60)
+    shop.abort()
+    k8s.wait()
+    assert lab.check("canary", k8s)
