@@ -263,6 +263,16 @@ def test_unknown_methods_answer_a_status_after_the_token_and_no_banner(served):
         assert not any("python" in value.lower() or name.lower() == "server" for name, value in code_and_headers)
 
 
+@pytest.mark.parametrize("method, path", [("POST", "/scale"), ("DELETE", "/scale"), ("DELETE", "/status"),
+                                          ("POST", "/status"), ("GET", "/nonsense")])
+def test_a_subresource_takes_only_its_own_verbs(served, method, path):
+    send(served, "POST", DEPLOYMENTS, with_spec())
+    before = revision(served)
+    code, status, _ = send(served, method, f"{DEPLOYMENTS}/typo{path}", raw=b"" if method == "DELETE" else b"{}")
+    assert code == (404 if path == "/nonsense" else 405) and status["kind"] == "Status", status
+    assert revision(served) == before
+
+
 def test_openapi_documents_declare_their_path_parameters(served):
     for group, version in openapi.group_versions():
         document = json.loads(openapi.document(group, version))
@@ -345,6 +355,8 @@ def test_type_mutated_updates_and_patches(served):
     @given(at=st.sampled_from(where), value=OTHER_TYPES, method=st.sampled_from(["PUT", "PATCH"]))
     def one(at, value, method):
         fresh = send(served, "GET", f"{DEPLOYMENTS}/typo")[1]
+        if at not in set(paths_of(fresh)):
+            return  # an earlier example's accepted change took that field away
         body = mutated(fresh, at, value)
         if method == "PATCH" and at:  # a merge patch of just that field
             body = mutated({}, at[:1], mutated(fresh[at[0]], at[1:], value)) if isinstance(fresh[at[0]], dict) else body

@@ -6,7 +6,7 @@ name alone. Deleting a namespace marks it Terminating, deletes its deployments (
 garbage collector takes their replica sets and pods), services and bare pods; pods
 terminate gracefully, and the namespace goes once none is left, as the namespace
 controller's finalizer does. That last step is taken whenever the namespaces are read or
-watched: nobody can see a namespace otherwise.
+watched: nobody can see a namespace otherwise. The served kind is kinds/namespaces.py.
 """
 from __future__ import annotations
 
@@ -59,11 +59,3 @@ def finish(sim) -> None:
         if ns.terminating is not None and not contents(sim, ns.name, "pods") and sim.api.reachable:
             sim.api.remove(KIND, ns.name)
 
-
-def render(ns: KubeNamespace, clock: res.Clockwork) -> dict:
-    out = res.namespace(ns.name, clock, ns.resource_version or 1, ns.created, ns.labels, ns.terminating is not None)
-    if ns.annotations:
-        out["metadata"]["annotations"] = dict(ns.annotations)
-    if ns.terminating is not None:
-        out["metadata"]["deletionTimestamp"] = clock.stamp(ns.terminating)
-    return out

@@ -2,8 +2,9 @@
 
 The schemas are the real ones of the release the simulator follows (made by
 tools/make_openapi.py from the Kubernetes schemas that `kubernetes-validate` ships);
-the paths list each served resource's operations with the query parameters the real
-server takes, so kubectl sees that it may ask for server-side field validation.
+the paths list each served kind's operations (from the registry, kinds/) with the query
+parameters the real server takes, so kubectl sees that it may ask for server-side field
+validation.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import hashlib
 import json
 import os
 
-from .discovery import RESOURCES, Resource
+from .kinds import Kind
+from .registry import REGISTRY
 from .resources import VERSION
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,14 +30,12 @@ def schemas() -> dict:
         return json.load(f)["schemas"]
 
 
-def schema_name(r: Resource, list_: bool = False) -> str:
-    prefix = {"": "io.k8s.api.core.v1", "apps": "io.k8s.api.apps.v1",
-              "discovery.k8s.io": "io.k8s.api.discovery.v1", "coordination.k8s.io": "io.k8s.api.coordination.v1",
-              "events.k8s.io": "io.k8s.api.events.v1"}[r.group]
-    return f"{prefix}.{r.kind}{'List' if list_ else ''}"
+def schema_name(r: Kind, list_: bool = False) -> str:
+    """The name of the kind's schema (or its list's) in the documents' components."""
+    return f"{r.schema}{'List' if list_ else ''}"
 
 
-def _op(r: Resource, action: str, params: tuple[str, ...], schema: str, body: bool = False) -> dict:
+def _op(r: Kind, action: str, params: tuple[str, ...], schema: str, body: bool = False) -> dict:
     op = {"operationId": f"{action}{r.kind}", "x-kubernetes-action": action,
           "x-kubernetes-group-version-kind": {"group": r.group, "version": r.version, "kind": r.kind},
           "parameters": [{"name": p, "in": "query", "schema": {"type": "string"}, "uniqueItems": True}
@@ -53,7 +53,7 @@ def _op(r: Resource, action: str, params: tuple[str, ...], schema: str, body: bo
 
 def _paths(group: str, version: str) -> dict:
     paths = {}
-    for r in RESOURCES:
+    for r in REGISTRY:
         if r.group != group or r.version != version:
             continue
         base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
@@ -87,15 +87,20 @@ def _with_path_parameters(path: str, operations: dict) -> dict:
 
 
 def group_versions() -> list[tuple[str, str]]:
-    return sorted({(r.group, r.version) for r in RESOURCES})
+    return REGISTRY.group_versions()
 
 
 def _url_path(group: str, version: str) -> str:
     return f"api/{version}" if not group else f"apis/{group}/{version}"
 
 
-@functools.lru_cache(maxsize=None)
 def document(group: str, version: str) -> bytes:
+    """The document of one group version, made again only once the registry changed."""
+    return _document(group, version, REGISTRY.revision)
+
+
+@functools.lru_cache(maxsize=16)
+def _document(group: str, version: str, revision: int) -> bytes:
     doc = {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": VERSION},
            "paths": _paths(group, version), "components": {"schemas": schemas()}}
     return json.dumps(doc, separators=(",", ":")).encode()

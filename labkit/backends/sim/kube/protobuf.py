@@ -16,6 +16,8 @@ message whose fields JSON inlines into the parent. A few messages become JSON sc
 (SCALAR_MESSAGES): IntOrString -> int or str, Quantity -> str, Time -> RFC 3339 (or left out
 when zero); "Unread" stands for a message this decoder does not read (it becomes {}). Fields
 not in the table (volumes, affinity, lifecycle, env fieldRef, managedFields, ...) are skipped.
+Which message a body of (apiVersion, kind) is read by: a served kind's `protobuf` (kinds/), or
+OTHERS for bodies that are no served resource.
 (Observed with kubectl v1.37.1: `kubectl drain` and `kubectl run` send JSON, the create
 generators above protobuf; other clients may send an Eviction or a Pod as protobuf too.)
 
@@ -33,6 +35,8 @@ import base64
 import datetime
 import json
 from typing import Any, Iterator
+
+from .registry import REGISTRY
 
 MAGIC = b"k8s\x00"
 CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
@@ -150,10 +154,21 @@ MESSAGES: dict[str, Schema] = {
     "Unread": {},
 }
 
-# The (apiVersion, kind) pairs decode() accepts; the message is named after the kind.
-KINDS = {("apps/v1", "Deployment"), ("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Service"),
-         ("v1", "Pod"), ("policy/v1", "Eviction"), ("policy/v1beta1", "Eviction"), ("v1", "DeleteOptions"),
-         ("meta.k8s.io/v1", "DeleteOptions")}
+# Bodies of kinds that are no served resource (kubectl's create generators for ConfigMaps and Secrets, a
+# pod's eviction, delete options): (apiVersion, kind) -> message. A served kind names its own (Kind.protobuf).
+OTHERS = {("v1", "ConfigMap"): "ConfigMap", ("v1", "Secret"): "Secret", ("policy/v1", "Eviction"): "Eviction",
+          ("policy/v1beta1", "Eviction"): "Eviction", ("v1", "DeleteOptions"): "DeleteOptions",
+          ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions"}
+
+
+def message(api_version: str, kind: str) -> str | None:
+    """The message a body of (apiVersion, kind) is decoded by, or None when there is none."""
+    served = next((k for k in REGISTRY if k.protobuf and (k.group_version, k.kind) == (api_version, kind)), None)
+    return served.protobuf if served is not None else OTHERS.get((api_version, kind))
+
+
+# The (apiVersion, kind) pairs decode() accepts, as the registry held them when this module was loaded.
+KINDS = {(k.group_version, k.kind) for k in REGISTRY if k.protobuf} | set(OTHERS)
 
 SCALARS = {"string", "bytes", "int32", "int64", "bool"}
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
@@ -174,10 +189,11 @@ def decode(body: bytes) -> dict:
         return json.loads(raw)
     if content_type not in ("", CONTENT_TYPE):
         raise ValueError(f"protobuf envelope holds {content_type!r}, which cannot be decoded")
-    if (api_version, kind) not in KINDS:
+    name = message(api_version, kind)
+    if name is None:
         raise ValueError(f"no protobuf schema for {kind or '(no kind)'} in {api_version or '(no apiVersion)'}; "
                          "send it as JSON")
-    return {"kind": kind, "apiVersion": api_version, **decode_message(raw, kind)}
+    return {"kind": kind, "apiVersion": api_version, **decode_message(raw, name)}
 
 
 def decode_message(data: bytes, name: str) -> Any:

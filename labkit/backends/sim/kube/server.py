@@ -27,12 +27,14 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from ....errors import LabkitError
 from . import discovery, openapi, protobuf, schema, tls
 from .columns import table
+from .kinds import Call, Kind
 from .patch import SelectorError, field_matcher, label_matcher
-from .resources import SHAPES, Clockwork
-from ....errors import LabkitError
-from .rest import Storage
+from .registry import REGISTRY
+from .resources import Clockwork
+from .rest import Storage, requested
 from .status import ApiError, not_found
 from .watch import Encodings, Feed, stream
 
@@ -42,12 +44,6 @@ IDLE_TIMEOUT = 90.0
 HANDSHAKE_TIMEOUT = 10.0  # Go's default TLS handshake timeout on the client side
 MAX_CONNECTIONS = 2048  # a classroom of watches (1,000 at once are tested); more are closed at once
 WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
-DEPRECATED = {"componentstatuses": "v1 ComponentStatus is deprecated in v1.19+"}
-FIELDS = {"pods": ("metadata.name", "metadata.namespace", "spec.nodeName", "status.phase", "spec.restartPolicy",
-                   "spec.schedulerName", "status.podIP"),
-          "events": ("metadata.name", "metadata.namespace", "involvedObject.kind", "involvedObject.name",
-                     "involvedObject.namespace", "involvedObject.uid", "reason", "type", "source"),
-          "nodes": ("metadata.name", "spec.unschedulable"), "namespaces": ("metadata.name", "status.phase")}
 
 
 def whole_seconds(virtual_now: float) -> float:
@@ -474,7 +470,7 @@ def route(h: Handler, api: KubeAPIServer, method: str, path: str, query: dict, b
     if rest[0] == "namespaces" and len(rest) >= 3:
         namespace, rest = rest[1], rest[2:]
     plural, name, sub = rest[0], (rest[1] if len(rest) > 1 else None), (rest[2] if len(rest) > 2 else None)
-    resource = discovery.BY_PLURAL.get((group, plural))
+    resource = REGISTRY.get(group, plural)
     if resource is None or resource.version != version or len(rest) > 3:
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
     if not api.storage.sim.store.up:  # the API server keeps nothing itself
@@ -482,7 +478,7 @@ def route(h: Handler, api: KubeAPIServer, method: str, path: str, query: dict, b
     if resource.namespaced and namespace is None and name is not None:
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
     # Outside the lock: a selector or a body costs its own request time, nobody else's.
-    match = matchers(resource.plural, query)
+    match = matchers(resource, query)
     body = checked_body(h, resource, name, sub, method, query, body)
     with api.lock:
         answer = handle(h, api, method, resource, namespace, name, sub, query, body, match)
@@ -527,14 +523,22 @@ def clock(api: KubeAPIServer, method: str, body) -> dict:
 
 
 VERB = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
-SUBRESOURCE_SCHEMAS = {"scale": ("io.k8s.api.autoscaling.v1.Scale", "Scale"),
-                       "eviction": ("io.k8s.api.policy.v1.Eviction", "Eviction")}
 PATCH_SHAPES = {"application/json-patch+json": (list, "jsonpatch.Patch"),
                 "application/merge-patch+json": (dict, "map[string]interface {}"),
                 "application/strategic-merge-patch+json": (dict, "map[string]interface {}")}
 
 
-def checked_body(h: Handler, resource, name, sub, method: str, query: dict, body):
+def subresource_schema(sub: str | None) -> tuple[str, str] | None:
+    """(OpenAPI schema, kind) of what a subresource called `sub` takes, as some served kind's
+    `sub` takes it (Scale, Eviction); None when it takes its parent kind."""
+    for kind in REGISTRY:
+        found = kind.subresource(sub)
+        if found is not None and found.schema:
+            return found.schema, found.kind
+    return None
+
+
+def checked_body(h: Handler, resource: Kind, name, sub, method: str, query: dict, body):
     """A write's body decoded by its schema (schema.py) before anything is locked or written:
     a wrong type is a 400, an unknown field a 400 under Strict or a warning, a value outside
     an enum a 422. A patch is checked for its shape here and decoded once applied (rest.py)."""
@@ -554,8 +558,8 @@ def checked_body(h: Handler, resource, name, sub, method: str, query: dict, body
             return None
         found, warnings = schema.decode(body, "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions", "DeleteOptions",
                                         query.get("fieldValidation"))
-    elif sub in SUBRESOURCE_SCHEMAS:
-        found, warnings = schema.decode(body, *SUBRESOURCE_SCHEMAS[sub], query.get("fieldValidation"))
+    elif subresource_schema(sub) is not None:
+        found, warnings = schema.decode(body, *subresource_schema(sub), query.get("fieldValidation"))
     else:
         found, warnings = schema.decode(body, openapi.schema_name(resource), resource.kind,
                                         query.get("fieldValidation"), resource.plural)
@@ -563,12 +567,12 @@ def checked_body(h: Handler, resource, name, sub, method: str, query: dict, body
     return found
 
 
-def schema_of(resource, sub) -> tuple[str, str]:
+def schema_of(resource: Kind, sub) -> tuple[str, str]:
     """(OpenAPI schema name, kind) of what a request to `resource` (or its subresource) writes."""
-    return SUBRESOURCE_SCHEMAS.get(sub) or (openapi.schema_name(resource), resource.kind)
+    return subresource_schema(sub) or (openapi.schema_name(resource), resource.kind)
 
 
-def decoder(h: Handler, resource, sub, query: dict):
+def decoder(h: Handler, resource: Kind, sub, query: dict):
     """How a patched object is decoded before it is written (as a PUT's body is)."""
     name, kind = schema_of(resource, sub)
 
@@ -579,12 +583,12 @@ def decoder(h: Handler, resource, sub, query: dict):
     return decode
 
 
-def handle(h: Handler, api: KubeAPIServer, method: str, resource, namespace, name, sub, query, body, match):
+def handle(h: Handler, api: KubeAPIServer, method: str, resource: Kind, namespace, name, sub, query, body, match):
     """One request to one resource; returns (code, JSON or text), or None once it has answered."""
-    store, plural = api.storage, resource.plural
+    store, plural, group = api.storage, resource.plural, resource.group
     dry_run = query.get("dryRun") == "All"
-    if plural in DEPRECATED:
-        h.warnings.append(DEPRECATED[plural])
+    if resource.deprecated:
+        h.warnings.append(resource.deprecated)
     if name is None:
         if method == "GET" and query.get("watch") in ("1", "true"):
             api.lock.release()  # a watch holds the connection, not the simulator
@@ -596,51 +600,53 @@ def handle(h: Handler, api: KubeAPIServer, method: str, resource, namespace, nam
         if method == "GET":
             return 200, listing(h, api, resource, namespace, query, match)
         if method == "POST":
-            created = store.create(plural, namespace if resource.namespaced else None, body, dry_run)
+            created = store.create(plural, namespace if resource.namespaced else None, body, dry_run, group=group)
             return 201, created
         if method == "DELETE" and resource.namespaced:
-            return 200, store.delete_collection(plural, namespace, match, dry_run)
+            return 200, store.delete_collection(plural, namespace, match, dry_run, group=group)
         raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {plural}")
-    if sub == "scale" and plural == "deployments":
-        if method == "GET":
-            return 200, store.scale(namespace, name)
-        kind = (h.headers.get("Content-Type") or "").split(";")[0] if method == "PATCH" else None
-        return 200, store.change_scale(namespace, name, kind, body, dry_run, decoder(h, resource, sub, query),
-                                       schema.ref(schema_of(resource, sub)[0]))
-    if sub == "log" and plural == "pods" and method == "GET":
-        return 200, store.log(namespace, name)
-    if sub == "eviction" and plural == "pods" and method == "POST":
-        return 201, store.evict(namespace, name)
+    if sub is not None:
+        media_type = (h.headers.get("Content-Type") or "").split(";")[0] if method == "PATCH" else None
+        call = Call(method=method, namespace=namespace, name=name, body=body, dry_run=dry_run, patch=media_type,
+                    wanted=requested(media_type, body, decoder(h, resource, sub, query),
+                                     schema.ref(schema_of(resource, sub)[0])))
+        answer = store.subresource(plural, sub, call, group=group)
+        if answer is not None:
+            return answer
+        if resource.subresource(sub) is not None and (sub != "status" or method not in ("GET", "PUT", "PATCH")):
+            raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {plural}/{sub}")
     if sub not in (None, "status"):
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
     if method == "GET":
-        found = store.get(plural, namespace, name)
+        found = store.get(plural, namespace, name, group=group)
         if "as=Table" in (h.headers.get("Accept") or ""):
             meta = {"resourceVersion": found["metadata"].get("resourceVersion", "")}
-            return 200, table(plural, [found], api, meta, query.get("includeObject", "Metadata"))
-        return 200, SHAPES[resource.group](found) if resource.group in SHAPES else found
+            return 200, table(resource, [found], api, meta, query.get("includeObject", "Metadata"))
+        return 200, resource.shape(found) if resource.shape is not None else found
     if method == "PATCH":
         kind = (h.headers.get("Content-Type") or "").split(";")[0]
         return 200, store.patch(plural, namespace, name, kind, body, dry_run, decoder(h, resource, sub, query),
-                                schema.ref(schema_of(resource, sub)[0]))
+                                schema.ref(schema_of(resource, sub)[0]), group=group)
     if method == "PUT":
-        return 200, store.replace(plural, namespace, name, body, dry_run)
+        return 200, store.replace(plural, namespace, name, body, dry_run, group=group)
     if method == "DELETE":
-        return 200, store.delete(plural, namespace, name, dry_run or (body or {}).get("dryRun") == ["All"])
+        return 200, store.delete(plural, namespace, name, dry_run or (body or {}).get("dryRun") == ["All"],
+                                 group=group)
     raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {plural}")
 
 
-def matchers(plural: str, query: dict):
+def matchers(resource: Kind, query: dict):
+    """Whether an object matches the request's label and field selectors (the fields its kind takes)."""
     try:
         labels = label_matcher(query.get("labelSelector"))
-        fields = field_matcher(query.get("fieldSelector"), FIELDS.get(plural, ("metadata.name", "metadata.namespace")))
+        fields = field_matcher(query.get("fieldSelector"), resource.fields)
     except SelectorError as error:
         raise ApiError(400, "BadRequest", str(error)) from None
     return lambda obj: labels((obj.get("metadata") or {}).get("labels")) and fields(obj)
 
 
-def listing(h: Handler, api: KubeAPIServer, resource, namespace, query, match) -> dict:
-    items = [o for o in api.storage.objects(resource.plural, namespace) if match(o)]
+def listing(h: Handler, api: KubeAPIServer, resource: Kind, namespace, query, match) -> dict:
+    items = [o for o in api.storage.objects(resource.plural, namespace, group=resource.group) if match(o)]
     revision = str(api.storage.revision())
     start = _offset(query.get("continue"))
     limit = int(query["limit"]) if query.get("limit", "").isdigit() and int(query["limit"]) > 0 else None
@@ -650,8 +656,8 @@ def listing(h: Handler, api: KubeAPIServer, resource, namespace, query, match) -
         meta["continue"] = urlsafe_b64encode(json.dumps({"start": start + limit}).encode()).decode()
         meta["remainingItemCount"] = len(items) - start - limit
     if "as=Table" in (h.headers.get("Accept") or ""):
-        return table(resource.plural, page, api, meta, query.get("includeObject", "Metadata"))
-    shape = SHAPES.get(resource.group)
+        return table(resource, page, api, meta, query.get("includeObject", "Metadata"))
+    shape = resource.shape
     return {"kind": f"{resource.kind}List", "apiVersion": resource.group_version, "metadata": meta,
             "items": [shape(o) for o in page] if shape else page}
 

@@ -4,7 +4,7 @@ Two shapes, both plain data:
 
 - the `Is...` checks (`label_key`, `label_value`, `dns1123_label`, `dns1123_subdomain`) return a
   list of error strings, empty when the value is valid, as apimachinery's do;
-- the object checks (`labels`, `annotations`, `image`) return a list of causes, each a pair
+- the object checks (`labels`, `annotations`, `image`, `probe`) return a list of causes, each a pair
   (field, message) with the message as the server words it ('Invalid value: "x": ...',
   'Required value', 'Too long: ...'), the shape `status.invalid` takes.
 
@@ -12,7 +12,7 @@ Sources (Kubernetes v1.36, apimachinery v0.36): pkg/api/validate/content/kube.go
 (label keys and values; the key's DNS prefix), pkg/util/validation/validation.go (DNS-1123 names),
 pkg/apis/meta/v1/validation/validation.go (ValidateLabels), pkg/api/validation/objectmeta.go
 (ValidateAnnotations), pkg/util/validation/field/errors.go (how a cause is worded) and
-kubernetes' pkg/apis/core/validation/validation.go (container images).
+kubernetes' pkg/apis/core/validation/validation.go (container images, probes).
 
 Every check is linear in its input: the character classes are matched with single-class
 patterns (`[...]*`, which cannot backtrack) and the start and end characters are looked at
@@ -21,7 +21,9 @@ directly, instead of upstream's `x([-x]*x)?` regexes.
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from typing import Any, Mapping
+
+from ...base import PROBE_ACTIONS
 
 Cause = tuple[str, str]
 
@@ -226,3 +228,20 @@ def _strip(text: str, pod: bool) -> str:
     while end > start and text[end - 1] in GO_SPACE:
         end -= 1
     return text[start:end]
+
+
+def probe(value: Any, path: str) -> list[Cause]:
+    """pkg/apis/core/validation's validateProbe: one handler, no negative numbers."""
+    if not isinstance(value, dict):
+        return [(path, f"Invalid value: {value!r}: must be an object")]
+    handlers = [k for k in PROBE_ACTIONS if k in value]
+    causes = []
+    if not handlers:
+        causes.append((path, "Required value: must specify a handler type"))
+    elif len(handlers) > 1:
+        causes.append((f"{path}.{handlers[1]}", "Forbidden: may not specify more than 1 handler type"))
+    for field in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
+        number = value.get(field, 0)
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+            causes.append((f"{path}.{field}", f"Invalid value: {number}: must be greater than or equal to 0"))
+    return causes

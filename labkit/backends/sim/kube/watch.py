@@ -7,25 +7,26 @@ feed remembers gets `410 Gone` ("too old resource version"), as etcd's compactio
 and the client lists again. Without a version a watch starts with ADDED for every
 object, then follows. A pod's change is also its replica set's and deployment's (their
 status counts pods, which the simulator's controllers do in memory, without a write of
-their own). Watchers share renderings and encodings of one revision (rest.Storage.rendered,
-Encodings).
+their own). Which store writes are which kind's changes is each kind's `Watch` (kinds/).
+Watchers share renderings and encodings of one revision (rest.Storage.rendered, Encodings).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import deque
 
-from . import namespaces
 from . import resources as res
 from .columns import table as as_table
+from .kinds import Kind
+from .registry import REGISTRY
 from .status import ApiError
 
-KINDS = {"pods": "pods", "deployments": "deployments", "replicasets": "replicasets", "nodes": "nodes",
-         "kube-services": "services", "namespaces": "namespaces"}  # the simulator store's kinds -> the API's resources
 FEED_SIZE = 100_000
 POLL = 0.05  # seconds between looks at the feed
 BOOKMARK_EVERY = 10.0
+WATCHES = itertools.count(1)  # each watch's number, for KubeAPIServer.watches
 
 
 class Feed:
@@ -35,7 +36,8 @@ class Feed:
         self.store, self.storage = backend.store, storage
         self.entries: deque[tuple[int, str, str, object]] = deque(maxlen=FEED_SIZE)
         self.started = backend.store.revision
-        self._hooks = {kind: self._hook(plural) for kind, plural in KINDS.items()}
+        # the simulator store's record kinds -> the hooks that note their writes as changes of the served kinds
+        self._hooks = {kind.watch.record: self._hook(kind.plural) for kind in REGISTRY if kind.watch is not None}
         for kind, hook in self._hooks.items():
             self.store.watch(kind, hook)
 
@@ -43,49 +45,37 @@ class Feed:
         append, store = self.entries.append, self.store
         return lambda event, obj: append((store.revision, plural, event, obj))
 
-    @staticmethod
-    def _affects(plural: str, kind: str, obj) -> str | None:
-        """The simulator name of the `plural` object a change to `kind` changes, if any."""
-        if kind == plural:
-            return obj.name
-        if plural == "deployments" and getattr(obj, "owner", None):
-            return obj.owner if kind == "replicasets" else obj.app if kind == "pods" else None
-        if plural == "replicasets" and kind == "pods" and obj.owner:
-            return obj.owner  # the replica set controller counts pods without a write
-        return None
-
-    def tombstone(self, kind: str, obj) -> dict:
+    def tombstone(self, kind: Kind, obj) -> dict:
         """The last state of a deleted object (it is no longer in the store to render)."""
-        stamp = self.storage.clock
-        if kind == "pods":
-            return res.pod(obj, None, None, stamp)
-        api_version = "apps/v1" if kind in ("deployments", "replicasets") else "v1"
-        kind_name = {"deployments": "Deployment", "replicasets": "ReplicaSet", "nodes": "Node",
-                     "services": "Service", "namespaces": "Namespace"}[kind]
-        namespace, name = (None, obj.name) if kind in ("nodes", "namespaces") else res.split(obj.name)
-        return {"kind": kind_name, "apiVersion": api_version,
+        if kind.watch.tombstone is not None:
+            return kind.watch.tombstone(self.storage.clock, obj)
+        namespace, name = res.split(obj.name) if kind.namespaced else (None, obj.name)
+        return {"kind": kind.kind, "apiVersion": kind.group_version,
                 "metadata": {"name": name, "namespace": namespace, "resourceVersion": str(self.store.revision)}}
 
     @property
     def oldest(self) -> int:
         return self.entries[0][0] - 1 if len(self.entries) == self.entries.maxlen else self.started
 
-    def since(self, revision: int, plural: str) -> list[tuple[int, str, str, dict | None]]:
-        """The changes to `plural` after `revision`, oldest first: (revision, simulator name,
-        event, last state if deleted). Several changes to one object come as one, rendered
+    def since(self, revision: int, watched: Kind) -> list[tuple[int, str, str, dict | None]]:
+        """The changes to the `watched` kind after `revision`, oldest first: (revision, simulator
+        name, event, last state if deleted). Several changes to one object come as one, rendered
         as it is now, and typed as a watcher must see them: ADDED if it is new to the
         watcher (then DELETED too, if it is gone again), MODIFIED or DELETED otherwise."""
+        if watched.watch is None:
+            return []  # no write is one of its changes
+        plural, follows = watched.plural, watched.watch.follows
         latest: dict[str, list] = {}
         for rev, kind, event, obj in reversed(self.entries):
             if rev <= revision:
                 break
-            name = self._affects(plural, kind, obj)
+            name = obj.name if kind == plural else follows(kind, obj)
             if name is None:
                 continue
             if kind != plural:
                 event = "MODIFIED"
             if name not in latest:
-                gone = self.tombstone(kind, obj) if event == "DELETED" else None
+                gone = self.tombstone(watched, obj) if event == "DELETED" else None
                 latest[name] = [rev, name, event, gone, False]
             elif event == "ADDED":
                 latest[name][4] = True  # new within this window
@@ -101,12 +91,12 @@ class Feed:
             self.store.unwatch(kind, hook)
 
 
-def stream(h, api, resource, namespace, query: dict, match) -> None:
+def stream(h, api, resource: Kind, namespace, query: dict, match) -> None:
     """Answer one watch request on the handler's connection, until its timeout or the client leaves."""
     as_table = "as=Table" in (h.headers.get("Accept") or "")
     timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds", "").isdigit() else 1800.0
     bookmarks = query.get("allowWatchBookmarks") == "true"
-    sender = Sender(h, api, resource.plural, as_table, res.SHAPES.get(resource.group))
+    sender = Sender(h, api, resource, as_table)
     with api.lock:
         cursor, first = _start(api, resource, namespace, query, match)
         if cursor is not None:  # bytes from here on: 2,000 pods are 5 MB so, many times that as dicts
@@ -115,16 +105,16 @@ def stream(h, api, resource, namespace, query: dict, match) -> None:
     h.send_header("Content-Type", "application/json")
     h.send_header("Transfer-Encoding", "chunked")
     h.end_headers()
-    api.watched(id(sender), cursor or 0)  # it has sent nothing after `cursor` yet
+    api.watched(sender.number, cursor or 0)  # it has sent nothing after `cursor` yet
     api.leave()  # from here on the watch waits: the client has been answered
     try:
         _follow(api, resource, namespace, query, match, cursor, first, sender, timeout, bookmarks)
     finally:
-        api.watched(id(sender), None)
+        api.watched(sender.number, None)
         api.enter()
 
 
-def _follow(api, resource, namespace, query, match, cursor, first, sender, timeout, bookmarks) -> None:
+def _follow(api, resource: Kind, namespace, query, match, cursor, first, sender, timeout, bookmarks) -> None:
     if cursor is None:  # too old: the one event is the error, then the stream ends
         sender.send("ERROR", first[0][1])
         return sender.close()
@@ -139,17 +129,17 @@ def _follow(api, resource, namespace, query, match, cursor, first, sender, timeo
         ending = api.ending_watches.is_set()  # looked at first: what follows is sent before the end
         time.sleep(POLL)
         with api.lock:
-            if resource.plural == "namespaces":  # a watcher reads them too: the finalizer's step (namespaces.py)
-                namespaces.finish(api.storage.sim)
+            if resource.strategy.refresh is not None:  # a watcher reads them too (the namespaces' finalizer)
+                resource.strategy.refresh(api.storage)
             seen = api.storage.revision()
-            changes = api.feed.since(cursor, resource.plural)
+            changes = api.feed.since(cursor, resource)
             events = [(rev, *_event(api, resource, namespace, name, kind, gone, match))
                       for rev, name, kind, gone in changes]
             cursor = max(cursor, seen)  # every change up to `seen` has been looked at
         for _, event, obj in events:
             if event:
                 sender.send(event, obj)
-        api.watched(id(sender), seen)
+        api.watched(sender.number, seen)
         if ending:
             break
         if bookmarks and time.monotonic() > next_mark:
@@ -159,12 +149,12 @@ def _follow(api, resource, namespace, query, match, cursor, first, sender, timeo
     sender.close()
 
 
-def _start(api, resource, namespace, query: dict, match):
+def _start(api, resource: Kind, namespace, query: dict, match):
     """(cursor, first events); cursor None when the asked version is older than the feed."""
     asked = query.get("resourceVersion") or ""
     now = api.storage.revision()
     if asked in ("", "0") or query.get("sendInitialEvents") == "true":
-        objects = [o for o in api.storage.objects(resource.plural, namespace) if match(o)]
+        objects = [o for o in api.storage.objects(resource.plural, namespace, group=resource.group) if match(o)]
         return now, [("ADDED", o) for o in objects]
     try:
         version = int(asked)
@@ -176,7 +166,7 @@ def _start(api, resource, namespace, query: dict, match):
     return version, []
 
 
-def _event(api, resource, namespace, key: str, kind: str, gone: dict | None, match) -> tuple[str, dict | None]:
+def _event(api, resource: Kind, namespace, key: str, kind: str, gone: dict | None, match) -> tuple[str, dict | None]:
     """`key`: the simulator's name of the object (namespace/name outside "default")."""
     where, name = res.split(key) if resource.namespaced else (None, key)
     if namespace is not None and where != namespace:
@@ -184,7 +174,7 @@ def _event(api, resource, namespace, key: str, kind: str, gone: dict | None, mat
     if kind == "DELETED" or gone is not None:  # gone: its last state (an ADDED then DELETED, too)
         return (kind, gone) if gone is not None and match(gone) else ("", None)
     try:
-        obj = api.storage.get(resource.plural, where, name)
+        obj = api.storage.get(resource.plural, where, name, group=resource.group)
     except ApiError:
         return "", None  # gone again since: its DELETED follows
     return (kind, obj) if match(obj) else ("", None)
@@ -200,15 +190,15 @@ class Encodings:
         self.lines: dict[tuple, tuple[dict, bytes]] = {}
         self.epoch = 0.0
 
-    def line(self, api, plural: str, event: str, obj: dict, table: bool, columns: bool) -> bytes:
+    def line(self, api, kind: Kind, event: str, obj: dict, table: bool, columns: bool) -> bytes:
         if len(self.lines) > self.LIMIT or self.epoch != api.clock.epoch:  # a table's AGE counts from the epoch
             self.lines, self.epoch = {}, api.clock.epoch
-        key = (id(obj), plural, event, table, columns)
+        key = (id(obj), kind.plural, event, table, columns)
         found = self.lines.get(key)
         if found is None or found[0] is not obj:
             payload = obj
             if table:
-                payload = as_table(plural, [obj], api, {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                payload = as_table(kind, [obj], api, {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
                                    "Metadata")
                 if not columns:
                     payload["columnDefinitions"] = []
@@ -220,17 +210,18 @@ class Encodings:
 class Sender:
     """Writes watch events as chunks of newline-delimited JSON."""
 
-    def __init__(self, h, api, plural: str, as_table: bool, shape=None) -> None:
-        self.h, self.api, self.plural, self.as_table = h, api, plural, as_table
-        self.shape = shape  # another group's shape of the same objects (events.k8s.io)
+    def __init__(self, h, api, kind: Kind, as_table: bool) -> None:
+        self.h, self.api, self.kind, self.as_table = h, api, kind, as_table
+        self.shape = kind.shape  # another group's shape of the same objects (events.k8s.io)
         self.alive, self.headers_sent = True, False
+        self.number = next(WATCHES)  # never reused, unlike id(): a command tells its watch from an earlier one's
 
     def encode(self, event: str, obj: dict) -> bytes:
         """The event's line (under the API's lock)."""
         table = self.as_table and event in ("ADDED", "MODIFIED", "DELETED")
         if self.shape is not None and not table and event in ("ADDED", "MODIFIED", "DELETED"):  # rows: the core
             obj = self.shape(obj)
-        data = self.api.encodings.line(self.api, self.plural, event, obj, table, table and not self.headers_sent)
+        data = self.api.encodings.line(self.api, self.kind, event, obj, table, table and not self.headers_sent)
         self.headers_sent = self.headers_sent or table
         return data
 

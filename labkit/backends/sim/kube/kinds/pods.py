@@ -1,0 +1,318 @@
+"""Pods (pkg/registry/core/pod): the simulator's pods and the control plane's, as the API serves them.
+
+A pod is rendered from the simulator's record (with its node, and its deployment's selector
+and container name), once per change: watchers and lists share one rendering. A pod made
+through the API (`kubectl run`) is a bare one, which no controller brings back. Deleting one
+is graceful: it stays, Terminating, until its kubelet is done. Its subresources: `log` (what
+the container printed), `eviction` (`kubectl drain`: no PodDisruptionBudgets here, so a
+graceful delete), `binding` and `status` as discovery lists them. Its table follows printPod
+(pkg/printers/internalversion/printers.go).
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from .....errors import LabkitError
+from ...controllers import delete_pod
+from ...objects import Deployment, NodeObj, Pod, Template
+from .. import resources as res
+from ..printers import AGE, NAME, age, human_duration, parse_time, parts
+from ..resources import Clockwork, container_name, meta, node_ip, owner_reference, short, template_spec
+from ..status import ApiError, from_labkit, not_found
+from . import ALL, REGISTRY, STATUS, Call, Column, Kind, Obj, Strategy, Subresource, Watch
+from .common import DNS1123, DNS1123_HELP, named, user_annotations
+from .controlplane import system_log, system_pods
+
+if TYPE_CHECKING:
+    from ..rest import Storage
+
+
+# -- the simulator's pod as JSON ---------------------------------------------------------------
+def pod_ip(p: Pod, n: NodeObj | None) -> str | None:
+    if n is None or not p.container_up and p.phase == "pending":
+        return None
+    digest = int(hashlib.sha256(p.name.encode()).hexdigest()[:4], 16)
+    return f"10.244.{n.index}.{digest % 250 + 2}"
+
+
+def render(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs_created: float = 0.0) -> dict:
+    if p.template.labels is not None:
+        labels = dict(p.template.labels)
+    else:
+        labels = dict(d.selector) if d is not None else {"app": short(p.app)} if p.app else {"run": short(p.name)}
+    owner = None
+    if p.owner:
+        labels["pod-template-hash"] = p.owner.rsplit("-", 1)[-1]
+        owner = [owner_reference("apps/v1", "ReplicaSet", p.owner, rs_created)]
+    written = (p.template.spec or {}).get("containers") or [{}]
+    name = container_name(d) if d is not None else written[0].get("name") or short(p.app or p.name)
+    spec = template_spec(p.image, name, p.template.probe, p.template.spec)
+    spec["restartPolicy"] = p.restart_policy
+    if p.node:
+        spec["nodeName"] = p.node
+    spec["tolerations"] = [{"key": f"node.kubernetes.io/{k}", "operator": "Exists", "effect": "NoExecute",
+                            "tolerationSeconds": 300} for k in ("not-ready", "unreachable")]
+    deleting = clock.stamp(p.created) if p.deleting else None
+    return {"kind": "Pod", "apiVersion": "v1",
+            "metadata": meta("Pod", p.name, p.resource_version, p.created, clock, labels=labels,
+                             annotations=dict(p.template.annotations) or None,
+                             ownerReferences=owner, deletionTimestamp=deleting,
+                             deletionGracePeriodSeconds=30 if p.deleting else None,
+                             generateName=f"{short(p.owner)}-" if p.owner else None),
+            "spec": spec, "status": _status(p, n, name, clock)}
+
+
+def _status(p: Pod, n: NodeObj | None, container: str, clock: Clockwork) -> dict:
+    started = clock.stamp(p.created)
+    if p.node is None:
+        return {"phase": "Pending", "qosClass": "BestEffort", "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+             "message": p.reason or "0/0 nodes are available", "lastTransitionTime": started}]}
+    if p.phase == "pending" and not (p.reason or p.container_up or p.restarts):
+        # scheduled, but no kubelet has reported on it yet (its kubelet may be stopped): kubectl says Pending
+        return {"phase": "Pending", "qosClass": "BestEffort", "conditions": [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": started}]}
+    state, last, phase = _container_state(p, clock)
+    status = {"phase": phase, "hostIP": node_ip(n) if n else None, "startTime": started, "qosClass": "BestEffort",
+              "conditions": [{"type": t, "status": "True" if ok else "False", "lastTransitionTime": started}
+                             for t, ok in (("PodReadyToStartContainers", p.container_up or p.phase != "pending"),
+                                           ("Initialized", True), ("Ready", p.ready),
+                                           ("ContainersReady", p.ready), ("PodScheduled", True))],
+              "containerStatuses": [{"name": container, "image": p.image, "imageID": "", "ready": p.ready,
+                                     "restartCount": p.restarts, "started": p.container_up, "state": state,
+                                     "lastState": last}]}
+    ip = pod_ip(p, n)
+    if ip:
+        status["podIP"] = ip
+        status["podIPs"] = [{"ip": ip}]
+    return {k: v for k, v in status.items() if v is not None}
+
+
+def _container_state(p: Pod, clock: Clockwork) -> tuple[dict, dict, str]:
+    """(state, lastState, pod phase) in the kubelet's words."""
+    crashed = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": clock.stamp(p.created),
+                              "finishedAt": clock.stamp(p.created)}} if p.restarts else {}
+    if p.container_up:
+        return {"running": {"startedAt": clock.stamp(p.started or p.created)}}, crashed, "Running"
+    if p.phase == "failed" and p.restart_policy == "Never":
+        return {"terminated": {"exitCode": 1, "reason": "Error"}}, {}, "Failed"
+    if p.phase == "failed":  # crashed, the kubelet will restart it (CrashLoopBackOff) or just did (Error)
+        if p.reason == "CrashLoopBackOff":
+            message = f"back-off restarting failed container {short(p.app or p.name)}"
+            return {"waiting": {"reason": "CrashLoopBackOff", "message": message}}, crashed, "Running"
+        return {"terminated": {"exitCode": 1, "reason": "Error"}}, crashed, "Running"
+    if p.phase == "succeeded":
+        return {"terminated": {"exitCode": 0, "reason": "Completed"}}, {}, "Succeeded"
+    return {"waiting": {"reason": p.reason or "ContainerCreating"}}, crashed, "Pending"
+
+
+def rendered(store: Storage, key: str) -> Obj:
+    """The pod `key` (the simulator's name) as JSON, rendered again only once it or its deployment changed."""
+    return store.rendered("pods", key, _version(store, key), _render)
+
+
+def _version(store: Storage, key: str) -> tuple:
+    p = store.items("pods")[key]
+    d = store.items("deployments").get(p.app) if p.owner else None
+    return p.resource_version, d.resource_version if d else 0
+
+
+def _render(store: Storage, key: str) -> dict:
+    p = store.items("pods")[key]
+    d = store.items("deployments").get(p.app) if p.owner else None
+    return render(p, store.items("nodes").get(p.node) if p.node else None, d, store.clock,
+                  d.created if d else 0.0)
+
+
+# -- the strategy ----------------------------------------------------------------------------
+def objects(store: Storage, namespace: str | None) -> list[Obj]:
+    """The stored pods, and the control plane's in kube-system."""
+    system = system_pods(store.sim, store.clock) if namespace in (None, "kube-system") else []
+    found = [rendered(store, key) for key in store.keys("pods", namespace)] + system
+    return sorted(found, key=lambda o: (o["metadata"]["namespace"], o["metadata"]["name"])) if system else found
+
+
+def get(store: Storage, namespace: str | None, name: str) -> Obj | None:
+    if namespace == "kube-system":
+        return named(objects(store, namespace), name)
+    key = res.key(namespace or res.NAMESPACE, name)
+    return None if namespace is None or key not in store.items("pods") else rendered(store, key)
+
+
+def validate(name: str, body: Obj) -> list[tuple[str, str]]:
+    """A pod made through the API needs a name and an image."""
+    containers = (body.get("spec") or {}).get("containers") or []
+    causes = [] if DNS1123.match(name) else [("metadata.name", f'Invalid value: "{name}": {DNS1123_HELP}')]
+    if not containers or not containers[0].get("image"):
+        causes.append(("spec.containers[0].image", "Required value"))
+    return causes
+
+
+def create(store: Storage, namespace: str, body: Obj, dry_run: bool) -> Obj:
+    """A bare pod (`kubectl run`): no controller brings it back once it is gone."""
+    name = (body.get("metadata") or {}).get("name") or ""
+    key = res.key(namespace, name)
+    if key in store.items("pods"):
+        raise ApiError(409, "AlreadyExists", f'pods "{name}" already exists', {"name": name, "kind": "pods"})
+    if dry_run:
+        return body
+    meta, spec = body.get("metadata") or {}, body.get("spec") or {}
+    containers = spec.get("containers") or []
+    template = Template(containers[0]["image"], annotations=user_annotations(body),
+                        labels=dict(meta.get("labels") or {}), spec=dict(spec))
+    try:
+        store.sim.run_pod(key, template, spec.get("restartPolicy") or "Always")
+    except LabkitError as error:
+        raise from_labkit(error, "pods", name) from None
+    return rendered(store, key)
+
+
+def delete(store: Storage, namespace: str | None, name: str, found: Obj, dry_run: bool) -> Obj:
+    """Graceful: the pod stays, Terminating, until its kubelet is done; the answer is the pod
+    (the registry's ReturnDeletedObject), which clients decode."""
+    if dry_run:
+        return found
+    key = res.key(namespace or res.NAMESPACE, name)
+    pods = store.items("pods")
+    try:
+        if key in pods:  # else a control-plane static pod: its kubelet makes its mirror again at once
+            store.sim.api.check()
+            delete_pod(store.sim.api, pods[key], source="api-server")
+    except LabkitError as error:
+        raise from_labkit(error, "pods", name) from None
+    return rendered(store, key) if key in store.items("pods") else found
+
+
+def log(store: Storage, call: Call) -> tuple[int, str]:
+    """What the container printed: the demo web servers log nothing; the broken one says why it died."""
+    namespace, name = call.namespace, call.name
+    if namespace == "kube-system":
+        return 200, system_log(store.get("pods", namespace, name), store.clock)
+    p = store.items("pods").get(res.key(namespace, name)) if namespace else None
+    if p is None:
+        raise not_found("pods", name)
+    if p.node is None or (not p.container_up and p.phase == "pending"):
+        raise ApiError(400, "BadRequest", f'container "{store.get("pods", namespace, name)["spec"]["containers"][0]["name"]}" '
+                       f'in pod "{name}" is waiting to start: {p.reason or "ContainerCreating"}')
+    return 200, "web-server:broken: crashing on purpose\n" if p.image == "web-server:broken" and p.restarts else ""
+
+
+def evict(store: Storage, call: Call) -> tuple[int, Obj]:
+    """`kubectl drain`'s eviction: no PodDisruptionBudgets here, so it is a graceful delete."""
+    store.get("pods", call.namespace, call.name)
+    store.delete("pods", call.namespace, call.name, dry_run=False)
+    return 201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+
+# -- the table (printPod) --------------------------------------------------------------------
+def _restarts(statuses: list[Obj], now: float) -> str:
+    """printPod's RESTARTS: the total, plus "(5m ago)" from the latest lastState.terminated.finishedAt."""
+    count = sum(int(cs.get("restartCount") or 0) for cs in statuses)
+    finished = [parse_time(stamp) for cs in statuses
+                if (stamp := ((cs.get("lastState") or {}).get("terminated") or {}).get("finishedAt"))]
+    if count and finished:
+        return f"{count} ({human_duration(now - max(finished))} ago)"
+    return str(count)
+
+
+def _exit_reason(terminated: Obj) -> str:
+    """A terminated container's reason, else "Signal:N" or "ExitCode:N"."""
+    if terminated.get("reason"):
+        return terminated["reason"]
+    if terminated.get("signal"):
+        return f"Signal:{terminated['signal']}"
+    return f"ExitCode:{terminated.get('exitCode', 0)}"
+
+
+def _ready_condition(status: Obj) -> bool:
+    """Follows hasPodReadyCondition: some Ready condition is True."""
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+def pod_status(pod: Obj) -> tuple[str, int, int]:
+    """Follows printPod's STATUS and READY (init containers left out): (status, ready, total)."""
+    meta, spec, status = parts(pod)
+    phase = status.get("phase") or ""
+    reason = status.get("reason") or phase
+    if any(c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated"
+           for c in status.get("conditions") or []):
+        reason = "SchedulingGated"
+    ready, running = 0, False
+    for cs in reversed(status.get("containerStatuses") or []):  # the first container's word wins
+        state = cs.get("state") or {}
+        waiting, terminated = state.get("waiting") or {}, state.get("terminated")
+        if waiting.get("reason"):
+            reason = waiting["reason"]
+        elif terminated is not None:
+            reason = _exit_reason(terminated)
+        elif cs.get("ready") and state.get("running") is not None:
+            running, ready = True, ready + 1
+    if reason == "Completed" and running:
+        reason = "Running" if _ready_condition(status) else "NotReady"
+    if meta.get("deletionTimestamp"):
+        if status.get("reason") == "NodeLost":  # node.NodeUnreachablePodReason
+            reason = "Unknown"
+        elif phase not in ("Succeeded", "Failed"):
+            reason = "Terminating"
+    return reason, ready, len(spec.get("containers") or [])
+
+
+def pod_row(pod: Obj, now: float) -> list:
+    """Follows printPod: Name, Ready, Status, Restarts, Age | IP, Node, Nominated Node, Readiness Gates."""
+    meta, spec, status = parts(pod)
+    reason, ready, total = pod_status(pod)
+    ips = status.get("podIPs") or []
+    ip = (ips[0].get("ip") if ips else status.get("podIP")) or "<none>"
+    restarts = _restarts(status.get("containerStatuses") or [], now)
+    return [meta.get("name", ""), f"{ready}/{total}", reason, restarts, age(pod, now), ip,
+            spec.get("nodeName") or "<none>", status.get("nominatedNodeName") or "<none>",
+            _readiness_gates(spec, status)]
+
+
+def _readiness_gates(spec: Obj, status: Obj) -> str:
+    """"true/all" over spec.readinessGates, or "<none>"."""
+    gates = spec.get("readinessGates") or []
+    if not gates:
+        return "<none>"
+    conditions = status.get("conditions") or []
+    passed = 0
+    for gate in gates:
+        match = next((c for c in conditions if c.get("type") == gate.get("conditionType")), None)
+        passed += bool(match and match.get("status") == "True")
+    return f"{passed}/{len(gates)}"
+
+
+def pod_conditions(pod: Obj) -> list[dict]:
+    """Follows printPod's row conditions: Completed=True for Succeeded and Failed pods."""
+    phase = ((pod.get("status") or {}).get("phase")) or ""
+    messages = {"Succeeded": "The pod has completed successfully.", "Failed": "The pod failed."}
+    if phase not in messages:
+        return []
+    return [{"type": "Completed", "status": "True", "reason": phase, "message": messages[phase]}]
+
+
+COLUMNS = (NAME,
+           Column("Ready", "string", "The aggregate readiness state of this pod for accepting traffic."),
+           Column("Status", "string", "The aggregate status of the containers in this pod."),
+           Column("Restarts", "string", "The number of times the containers in this pod have been restarted "
+                                        "and when the last container in this pod has restarted."),
+           AGE,
+           Column("IP", "string", "The pod's first IP address (status.podIPs).", 1),
+           Column("Node", "string", "The node the pod is bound to (spec.nodeName).", 1),
+           Column("Nominated Node", "string", "The node a preempting pod waits for (status.nominatedNodeName).", 1),
+           Column("Readiness Gates", "string", "Extra conditions that gate pod readiness (spec.readinessGates).", 1))
+
+POD = REGISTRY.add(Kind(
+    group="", version="v1", plural="pods", kind="Pod", namespaced=True, verbs=ALL, short=("po",),
+    subresources=(STATUS, Subresource(name="log", verbs=("get",), handlers={"GET": log}),
+                  Subresource(name="eviction", kind="Eviction", group="policy", version="v1", verbs=("create",),
+                              schema="io.k8s.api.policy.v1.Eviction", handlers={"POST": evict}),
+                  Subresource(name="binding", kind="Binding", verbs=("create",))),
+    categories=("all",), schema="io.k8s.api.core.v1.Pod", protobuf="Pod",
+    fields=("metadata.name", "metadata.namespace", "spec.nodeName", "status.phase", "spec.restartPolicy",
+            "spec.schedulerName", "status.podIP"),
+    columns=COLUMNS, row=pod_row,
+    watch=Watch(record="pods", tombstone=lambda clock, p: render(p, None, None, clock)),
+    strategy=Strategy(objects=objects, get=get, validate=validate, create=create, delete=delete,
+                      delete_collection=True, pod_spec=True)))
