@@ -121,7 +121,8 @@ def hint(sim, command: list[str], env: dict, lines: list[str]) -> str:
 def waits_for(argv: list[str], sim, api: KubeAPIServer) -> Wait | None:
     words = positionals(argv, VALUED)
     namespace = flag_value(argv, "-n", "--namespace") or res.NAMESPACE
-    watching = lambda: bool(api.watches)  # noqa: E731 - kubectl has its watch open
+    before = set(api.watches)  # a watch of an earlier command may still be closing: it is not this one's
+    watching = lambda: bool(set(api.watches) - before)  # noqa: E731 - this kubectl has its watch open
     if any(a in ("-w", "--watch", "--watch-only") or a.startswith(("--watch=t", "--watch-only=t")) for a in argv):
         return Wait(watching, settled(sim), end_watches=True, limit=WATCH_LIMIT)
     if words[:2] == ["rollout", "status"] and flag_value(argv, "-w", "--watch", separate=False) != "false":
