@@ -147,11 +147,11 @@ def test_a_service_that_does_not_answer_builds_no_backlog_and_stop_sends_nothing
     """Every request to /slow waits 3 s: at 100 a second the requests in flight are capped and the
     rest count as timed out at once; stop() ends it without sending what was queued."""
     from labkit import traffic_live
-    record = LiveTraffic(Service("web", 80), rate=100, seconds=30, targets=lambda: [("127.0.0.1", server, "a")],
-                         clock=time.monotonic)
     original = traffic_live.get
-    try:
+    try:  # every request slow from the first one on (the record starts sending as it is made)
         traffic_live.get = lambda host, port, path="/", timeout=2.0: original(host, port, "/slow", 1.0)
+        record = LiveTraffic(Service("web", 80), rate=100, seconds=30,
+                             targets=lambda: [("127.0.0.1", server, "a")], clock=time.monotonic)
         time.sleep(1.5)
         started = time.monotonic()
         record.stop()
