@@ -18,6 +18,7 @@ import pytest
 
 from labkit.backends.sim.kube import protobuf
 from labkit.backends.sim.kube.protobuf import CONTENT_TYPE, MAGIC, MESSAGES, SCALARS, decode
+from labkit.backends.sim.kube.registry import REGISTRY
 from labkit.backends.sim.kube.tls import make_certificate
 
 KUBECTL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".venv", "bin", "kubectl")
@@ -308,9 +309,12 @@ def test_errors_are_value_errors_with_a_clear_message():
 
 
 def test_the_schema_table_names_only_known_types():
-    for name, schema in MESSAGES.items():
+    own = {name: schema for kind in REGISTRY for name, schema in kind.messages.items()}
+    assert not set(own) & set(MESSAGES), "a kind's own message shadows a shared one"
+    known = {**MESSAGES, **own}
+    for name, schema in known.items():
         for number, (json_name, kind) in schema.items():
             kind = kind.lstrip("*").removeprefix("[]").removeprefix("map[string]")
-            assert kind in SCALARS or kind in MESSAGES, (name, number, kind)
-            assert json_name or kind in MESSAGES, (name, number)
-    assert all(kind in MESSAGES for _, kind in protobuf.KINDS)
+            assert kind in SCALARS or kind in known, (name, number, kind)
+            assert json_name or kind in known, (name, number)
+    assert all(protobuf.message(*pair) in known for pair in protobuf.kinds())

@@ -26,7 +26,13 @@ ROOTS = ("io.k8s.api.apps.v1.Deployment", "io.k8s.api.apps.v1.DeploymentList", "
          "io.k8s.api.coordination.v1.Lease", "io.k8s.api.coordination.v1.LeaseList",
          "io.k8s.api.events.v1.Event", "io.k8s.api.events.v1.EventList",
          "io.k8s.api.policy.v1.Eviction", "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
-         "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions", "io.k8s.apimachinery.pkg.apis.meta.v1.Patch")
+         "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions", "io.k8s.apimachinery.pkg.apis.meta.v1.Patch",
+         # kinds a beginner meets off the course's path (served as kinds/ adds them)
+         *(f"io.k8s.api.{kind}{tail}" for kind in (
+             "core.v1.ConfigMap", "core.v1.Secret", "core.v1.ServiceAccount", "core.v1.Endpoints",
+             "apps.v1.StatefulSet", "batch.v1.Job", "batch.v1.CronJob", "autoscaling.v2.HorizontalPodAutoscaler",
+             "policy.v1.PodDisruptionBudget") for tail in ("", "List")),
+         "io.k8s.api.authorization.v1.SelfSubjectAccessReview", "io.k8s.api.authorization.v1.SelfSubjectRulesReview")
 
 
 def source() -> dict:

@@ -41,6 +41,10 @@ class Store:
         """The live mapping of one kind (read-only by convention; fast path for snapshots)."""
         return self._data.get(kind, {})
 
+    def kinds(self) -> list[str]:
+        """The kinds of record stored so far."""
+        return list(self._data)
+
     def put(self, kind: str, name: str, obj: Any) -> int:
         self._check()
         bucket = self._data.setdefault(kind, {})

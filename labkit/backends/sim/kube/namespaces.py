@@ -16,6 +16,7 @@ from . import resources as res
 
 KIND = "namespaces"
 NAMESPACED_KINDS = ("deployments", "pods", "kube-services")
+STORED = "stored/"  # the record kinds of kinds kept as written (kinds/stored.PREFIX)
 
 
 SYSTEM = {name: KubeNamespace(name, {}, {}, 0.0) for name in res.SYSTEM_NAMESPACES}
@@ -46,6 +47,9 @@ def delete(sim, name: str) -> None:
         sim.delete(key)
     for key in contents(sim, name, "kube-services"):
         sim.api.remove("kube-services", key)
+    for kind in (k for k in sim.store.kinds() if k.startswith(STORED)):  # kinds kept as written (kinds/stored.py)
+        for key in contents(sim, name, kind):
+            sim.api.remove(kind, key)
     for key in contents(sim, name, "pods"):
         pod = sim.api.items("pods").get(key)
         if pod is not None and not pod.deleting:

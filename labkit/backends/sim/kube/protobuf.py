@@ -84,6 +84,8 @@ MESSAGES: dict[str, Schema] = {
     "NamespaceStatus": {1: ("phase", "string")},
     "ConfigMap": {1: META, 2: ("data", "map[string]string"), 3: ("binaryData", "map[string]bytes"),
                   4: ("immutable", "*bool")},
+    "ServiceAccount": {1: META, 2: ("secrets", "[]ObjectReference"), 3: ("imagePullSecrets", "[]LocalObjectReference"),
+                       4: ("automountServiceAccountToken", "*bool")},
     "Secret": {1: META, 2: ("data", "map[string]bytes"), 3: ("type", "string"),
                4: ("stringData", "map[string]string"), 5: ("immutable", "*bool")},
     "Service": {1: META, 2: ("spec", "ServiceSpec"), 3: ("status", "ServiceStatus")},
@@ -122,6 +124,8 @@ MESSAGES: dict[str, Schema] = {
                         9: ("procMount", "*string")},
     "Capabilities": {1: ("add", "[]string"), 2: ("drop", "[]string")},
     "LocalObjectReference": {1: ("name", "string")},
+    "ObjectReference": {1: ("kind", "string"), 2: ("namespace", "string"), 3: ("name", "string"), 4: ("uid", "string"),
+                        5: ("apiVersion", "string"), 6: ("resourceVersion", "string"), 7: ("fieldPath", "string")},
     "Toleration": {1: ("key", "string"), 2: ("operator", "string"), 3: ("value", "string"), 4: ("effect", "string"),
                    5: ("tolerationSeconds", "*int64")},
     "Container": {1: ("name", "*string"), 2: ("image", "string"), 3: ("command", "[]string"), 4: ("args", "[]string"),
@@ -154,9 +158,9 @@ MESSAGES: dict[str, Schema] = {
     "Unread": {},
 }
 
-# Bodies of kinds that are no served resource (kubectl's create generators for ConfigMaps and Secrets, a
-# pod's eviction, delete options): (apiVersion, kind) -> message. A served kind names its own (Kind.protobuf).
-OTHERS = {("v1", "ConfigMap"): "ConfigMap", ("v1", "Secret"): "Secret", ("policy/v1", "Eviction"): "Eviction",
+# Bodies of kinds that are no served resource (a pod's eviction, delete options): (apiVersion, kind) ->
+# message. A served kind names its own (Kind.protobuf).
+OTHERS = {("policy/v1", "Eviction"): "Eviction",
           ("policy/v1beta1", "Eviction"): "Eviction", ("v1", "DeleteOptions"): "DeleteOptions",
           ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions"}
 
@@ -167,8 +171,9 @@ def message(api_version: str, kind: str) -> str | None:
     return served.protobuf if served is not None else OTHERS.get((api_version, kind))
 
 
-# The (apiVersion, kind) pairs decode() accepts, as the registry held them when this module was loaded.
-KINDS = {(k.group_version, k.kind) for k in REGISTRY if k.protobuf} | set(OTHERS)
+def kinds() -> set[tuple[str, str]]:
+    """The (apiVersion, kind) pairs decode() accepts."""
+    return {(k.group_version, k.kind) for k in REGISTRY if k.protobuf} | set(OTHERS)
 
 SCALARS = {"string", "bytes", "int32", "int64", "bool"}
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5

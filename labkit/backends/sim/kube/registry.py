@@ -15,6 +15,9 @@ from .kinds import nodes  # noqa: F401
 from .kinds import pods  # noqa: F401
 from .kinds import events  # noqa: F401  (core/v1 and events.k8s.io/v1)
 from .kinds import services  # noqa: F401
+from .kinds import configmaps  # noqa: F401
+from .kinds import secrets  # noqa: F401
+from .kinds import serviceaccounts  # noqa: F401
 from .kinds import componentstatuses  # noqa: F401
 from .kinds import endpointslices  # noqa: F401
 from .kinds import deployments  # noqa: F401

@@ -65,6 +65,7 @@ class Storage:
         self.items = backend.api.items
         self._rendered: dict[tuple[str, str], tuple[tuple, dict]] = {}  # (record kind, key) -> (version, JSON)
         self._epoch = clock.epoch
+        self.ca_pem = ""  # the served cluster's CA certificate (kube-root-ca.crt holds it), once it has one
 
     @staticmethod
     def kind(plural: str, group: str | None = None) -> Kind:

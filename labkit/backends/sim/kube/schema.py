@@ -188,6 +188,8 @@ class Walker:
         if schema.get("format") == "date-time" and value and not DATE_TIME.match(value):
             raise Mismatch(f'parsing time "{value[:64]}" as "2006-01-02T15:04:05Z07:00": cannot parse '
                            f'"{value[:64]}" as "2006"')
+        if schema.get("format") == "byte":
+            check_base64(value)
         allowed = schema.get("enum")
         if allowed and value not in allowed and path not in ("kind", "apiVersion"):  # those: rest.check_kind
             listed = ", ".join(f'"{a}"' for a in allowed)
@@ -204,6 +206,20 @@ class Walker:
     def mismatch(self, value: Any, schema: dict, path: str, struct: str) -> None:
         where = f"Go struct field {struct}.{plain(path)}" if path else "Go value"
         raise Mismatch(f"json: cannot unmarshal {json_type(value)} into {where} of type {go_type(schema)}")
+
+
+BASE64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def check_base64(value: str) -> None:
+    """A []byte field is standard base64 in JSON (Go's encoding/json: newlines ignored, padding needed)."""
+    text = value.replace("\r", "").replace("\n", "")
+    body = text.rstrip("=")
+    bad = next((i for i, c in enumerate(body) if c not in BASE64), None)
+    if bad is None and (len(text) % 4 or len(text) - len(body) > 2):
+        bad = len(body) - len(body) % 4 if len(text) % 4 else len(body)
+    if bad is not None:
+        raise Mismatch(f"illegal base64 data at input byte {bad}")
 
 
 def zero(schema: dict) -> Any:

@@ -68,6 +68,7 @@ class KubeAPIServer:
         self.folder = tls.private_folder()
         atexit.register(shutil.rmtree, self.folder, True)  # a notebook's kernel may end without stop()
         cert, key, self.ca_pem = tls.make_certificate(self.folder)
+        self.storage.ca_pem = self.ca_pem.decode()
         self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._tls.load_cert_chain(cert, key)  # kept: listening again needs no file
         try:
@@ -120,6 +121,7 @@ class KubeAPIServer:
         with self.lock:
             self.feed.close()
             self.storage = Storage(backend, self.clock)
+            self.storage.ca_pem = self.ca_pem.decode()
             self.feed = Feed(backend, self.storage)
 
     def enter(self, n: int = 1) -> None:

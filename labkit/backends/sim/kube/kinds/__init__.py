@@ -144,7 +144,8 @@ class Watch:
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Kind:
     """One served resource. `schema` is its OpenAPI schema's name (its list's is that + "List");
-    `protobuf` the message in protobuf.MESSAGES a body of it is decoded by ("": JSON only); `fields`
+    `protobuf` the message a body of it is decoded by ("": JSON only), from protobuf.MESSAGES or the
+    kind's own `messages` (the messages only it uses, in protobuf.MESSAGES' form); `fields`
     the field selectors it takes; `deprecated` the warning every request to it gets; `shape` turns
     an object as the store keeps it into this group's shape (events.k8s.io serves the core events so,
     as the API server converts between versions); a table prints the stored object."""
@@ -166,6 +167,7 @@ class Kind:
     row: Row = default_row
     watch: Watch | None = None
     shape: Callable[[Obj], Obj] | None = None
+    messages: Mapping[str, Mapping[int, tuple[str, str]]] = field(default_factory=dict)  # protobuf messages of its own
 
     @property
     def group_version(self) -> str:
