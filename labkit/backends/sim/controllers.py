@@ -157,7 +157,10 @@ class ReplicaSetController:
     def _on_pod(self, event: str, pod: Pod) -> None:
         rs = self.api.items("replicasets").get(pod.owner)
         if rs is None:
-            return
+            if pod.name in self.seen and not pod.owner:  # released (its labels no longer match): gone for its set
+                rs, event = self._former(pod.name), "DELETED"
+            if rs is None:
+                return
         counts = self._tally(rs.name)
         before = self.seen.get(pod.name, (False, False, False))
         if event == "DELETED":
@@ -179,6 +182,11 @@ class ReplicaSetController:
             counts.available += after[2] - before[2]
             self.queue.add(rs.name)
             self.on_status(rs.owner)
+
+    def _former(self, pod_name: str) -> ReplicaSet | None:
+        """The replica set that counted a pod it has released."""
+        name = next((rs for rs, counts in self._counts.items() if pod_name in counts.pods), None)
+        return self.api.items("replicasets").get(name) if name else None
 
     def _recheck(self, pod: Pod) -> None:
         if self.api.items("pods").get(pod.name) is pod:

@@ -20,6 +20,7 @@ from .kinds import secrets  # noqa: F401
 from .kinds import serviceaccounts  # noqa: F401
 from .kinds import componentstatuses  # noqa: F401
 from .kinds import endpointslices  # noqa: F401
+from .kinds import endpoints  # noqa: F401
 from .kinds import deployments  # noqa: F401
 from .kinds import replicasets  # noqa: F401
 from .kinds import daemonsets  # noqa: F401

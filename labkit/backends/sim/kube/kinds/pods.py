@@ -10,6 +10,7 @@ graceful delete), `binding` and `status` as discovery lists them. Its table foll
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from ...objects import Deployment, NodeObj, Pod, Template
 from .. import resources as res
 from ..printers import AGE, NAME, age, human_duration, parse_time, parts
 from ..resources import Clockwork, container_name, meta, node_ip, owner_reference, short, template_spec
-from ..status import ApiError, from_labkit, not_found
+from ..status import ApiError, from_labkit, invalid, not_found
 from . import ALL, REGISTRY, STATUS, Call, Column, Kind, Obj, Strategy, Subresource, Watch
 from .common import DNS1123, DNS1123_HELP, named, user_annotations
 from .controlplane import system_log, system_pods
@@ -51,8 +52,11 @@ def render(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs
     spec["restartPolicy"] = p.restart_policy
     if p.node:
         spec["nodeName"] = p.node
-    spec["tolerations"] = [{"key": f"node.kubernetes.io/{k}", "operator": "Exists", "effect": "NoExecute",
-                            "tolerationSeconds": 300} for k in ("not-ready", "unreachable")]
+    # the DefaultTolerationSeconds admission plugin adds these two to a pod that does not tolerate them
+    given = [t for t in spec.get("tolerations") or [] if isinstance(t, dict)]
+    spec["tolerations"] = given + [
+        {"key": f"node.kubernetes.io/{k}", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+        for k in ("not-ready", "unreachable") if not any(t.get("key") == f"node.kubernetes.io/{k}" for t in given)]
     deleting = clock.stamp(p.created) if p.deleting else None
     return {"kind": "Pod", "apiVersion": "v1",
             "metadata": meta("Pod", p.name, p.resource_version, p.created, clock, labels=labels,
@@ -182,6 +186,56 @@ def delete(store: Storage, namespace: str | None, name: str, found: Obj, dry_run
     except LabkitError as error:
         raise from_labkit(error, "pods", name) from None
     return rendered(store, key) if key in store.items("pods") else found
+
+
+# What a pod's update may change in its spec (pkg/apis/core/validation ValidatePodUpdate); the rest is fixed.
+POD_UPDATE_RULE = ("pod updates may not change fields other than `spec.containers[*].image`,"
+                   "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions "
+                   "to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
+                   "previously negative)")
+
+
+def _fixed(spec: Obj) -> Obj:
+    """A pod spec without the fields an update may change."""
+    out = {k: v for k, v in spec.items() if k not in ("activeDeadlineSeconds", "tolerations",
+                                                       "terminationGracePeriodSeconds")}
+    out["containers"] = [{k: v for k, v in c.items() if k != "image"} for c in spec.get("containers") or []
+                         if isinstance(c, dict)]
+    return out
+
+
+def update(store: Storage, namespace: str | None, name: str, current: Obj, wanted: Obj, dry_run: bool) -> None:
+    """`kubectl label/annotate/patch/edit` of a pod: its labels and annotations change; its spec only
+    where ValidatePodUpdate allows, else 422 with upstream's rule. A pod whose new labels no longer
+    match its replica set's selector is released by it (the replica set makes another, as
+    `kubectl label pod ... app=debug --overwrite` shows on a real cluster)."""
+    key = res.key(namespace or res.NAMESPACE, name)
+    p = store.items("pods").get(key)
+    if p is None:
+        raise ApiError(405, "MethodNotAllowed", f'pod "{name}" is a static pod of the control plane: its kubelet '
+                       "keeps it as its manifest says")
+    spec, now = wanted.get("spec") or {}, current["spec"]
+    kept = spec.get("tolerations") or []
+    if _fixed(spec) != _fixed(now) or any(t not in kept for t in now.get("tolerations") or []):
+        raise invalid("Pod", "pods", name, [("spec", f"Forbidden: {POD_UPDATE_RULE}")])
+    if [c.get("image") for c in spec.get("containers") or []] != [c.get("image") for c in now["containers"]]:
+        raise ApiError(405, "MethodNotAllowed", f'the simulator does not change a running pod\'s image yet: delete '
+                       f'pod "{name}" and create it again with the new image (a Deployment does this for you: '
+                       "kubectl set image deployment/...)")
+    meta = wanted.get("metadata") or {}
+    labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != "pod-template-hash"}
+    if dry_run:
+        return
+    store.sim.api.check()
+    changes = {"labels": labels, "annotations": user_annotations(wanted)}
+    if spec != now:  # activeDeadlineSeconds, tolerations, the grace period: the pod keeps them from now on
+        changes["spec"] = copy.deepcopy(spec)
+    p.template = p.template.copy(**changes)
+    d = store.items("deployments").get(p.app) if p.owner else None
+    if d is not None and any(labels.get(k) != v for k, v in d.selector.items()):
+        # released: no controller of it any more; it keeps the spec it was made with
+        p.owner, p.app, p.template = "", "", p.template.copy(spec=copy.deepcopy(changes.get("spec", now)))
+    store.sim.api.write("pods", p)
 
 
 def log(store: Storage, call: Call) -> tuple[int, str]:
@@ -314,5 +368,5 @@ POD = REGISTRY.add(Kind(
             "spec.schedulerName", "status.podIP"),
     columns=COLUMNS, row=pod_row,
     watch=Watch(record="pods", tombstone=lambda clock, p: render(p, None, None, clock)),
-    strategy=Strategy(objects=objects, get=get, validate=validate, create=create, delete=delete,
+    strategy=Strategy(objects=objects, get=get, validate=validate, create=create, update=update, delete=delete,
                       delete_collection=True, pod_spec=True)))
