@@ -32,7 +32,8 @@ ROOTS = ("io.k8s.api.apps.v1.Deployment", "io.k8s.api.apps.v1.DeploymentList", "
              "core.v1.ConfigMap", "core.v1.Secret", "core.v1.ServiceAccount", "core.v1.Endpoints",
              "apps.v1.StatefulSet", "batch.v1.Job", "batch.v1.CronJob", "autoscaling.v2.HorizontalPodAutoscaler",
              "policy.v1.PodDisruptionBudget") for tail in ("", "List")),
-         "io.k8s.api.authorization.v1.SelfSubjectAccessReview", "io.k8s.api.authorization.v1.SelfSubjectRulesReview")
+         "io.k8s.api.authorization.v1.SelfSubjectAccessReview", "io.k8s.api.authorization.v1.SelfSubjectRulesReview",
+         "io.k8s.api.authentication.v1.SelfSubjectReview")
 
 
 def source() -> dict:

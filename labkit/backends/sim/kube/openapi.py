@@ -54,15 +54,15 @@ def _op(r: Kind, action: str, params: tuple[str, ...], schema: str, body: bool =
 def _paths(group: str, version: str) -> dict:
     paths = {}
     for r in REGISTRY:
-        if r.group != group or r.version != version:
-            continue
+        if r.group != group or r.version != version or not r.schema:
+            continue  # a kind without a schema (metrics.k8s.io's, an aggregated API's) has no paths here
         base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
         scope = f"{base}/namespaces/{{namespace}}/{r.plural}" if r.namespaced else f"{base}/{r.plural}"
         one = schema_name(r)
-        collection = {"get": _op(r, "list", LIST_PARAMS, schema_name(r, True))}
+        collection = {"get": _op(r, "list", LIST_PARAMS, schema_name(r, True))} if "list" in r.verbs else {}
         if "create" in r.verbs:
             collection["post"] = _op(r, "post", WRITE_PARAMS, one, body=True)
-        item = {"get": _op(r, "get", ("pretty",), one)}
+        item = {"get": _op(r, "get", ("pretty",), one)} if "get" in r.verbs else {}
         if "update" in r.verbs:
             item["put"] = _op(r, "put", WRITE_PARAMS, one, body=True)
         if "patch" in r.verbs:
@@ -71,7 +71,8 @@ def _paths(group: str, version: str) -> dict:
             item["delete"] = _op(r, "delete", ("dryRun", "gracePeriodSeconds", "propagationPolicy"),
                                  "io.k8s.apimachinery.pkg.apis.meta.v1.Status")
         paths[scope] = _with_path_parameters(scope, collection)
-        paths[f"{scope}/{{name}}"] = _with_path_parameters(f"{scope}/{{name}}", item)
+        if item:  # a kind only created (a review) has no object to name
+            paths[f"{scope}/{{name}}"] = _with_path_parameters(f"{scope}/{{name}}", item)
     return paths
 
 

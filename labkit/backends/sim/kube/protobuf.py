@@ -201,9 +201,19 @@ def decode(body: bytes) -> dict:
     return {"kind": kind, "apiVersion": api_version, **decode_message(raw, name)}
 
 
+def schema_of(name: str) -> Schema:
+    """A message's fields: from MESSAGES, or a served kind's own (Kind.messages)."""
+    found = MESSAGES.get(name)
+    if found is None:
+        found = next((k.messages[name] for k in REGISTRY if name in k.messages), None)
+    if found is None:
+        raise ValueError(f"no protobuf message {name}")
+    return found
+
+
 def decode_message(data: bytes, name: str) -> Any:
     """The message `name` in `data`, as JSON: a dict, or a scalar for SCALAR_MESSAGES."""
-    schema, out = MESSAGES[name], {}
+    schema, out = schema_of(name), {}
     for number, wire, value in fields(data):
         if number not in schema:
             continue

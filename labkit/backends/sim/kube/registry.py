@@ -25,5 +25,6 @@ from .kinds import deployments  # noqa: F401
 from .kinds import replicasets  # noqa: F401
 from .kinds import daemonsets  # noqa: F401
 from .kinds import leases  # noqa: F401
+from .kinds import accessreviews  # noqa: F401
 
 __all__ = ["REGISTRY", "Kind"]

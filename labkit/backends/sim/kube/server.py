@@ -544,11 +544,13 @@ def checked_body(h: Handler, resource: Kind, name, sub, method: str, query: dict
     """A write's body decoded by its schema (schema.py) before anything is locked or written:
     a wrong type is a 400, an unknown field a 400 under Strict or a warning, a value outside
     an enum a 422. A patch is checked for its shape here and decoded once applied (rest.py)."""
-    verb = VERB.get(method)
+    verb = VERB.get(method) if method != "GET" else "get" if name is not None else "list"
     if verb is None:
         return body
-    if sub is None and verb not in resource.verbs and (name is not None or verb == "create"):
-        raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on {resource.plural}")
+    if sub is None and verb not in resource.verbs and (name is not None or verb in ("create", "list")):
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    if method == "GET":
+        return body
     if method == "PATCH":
         shape, go_type = PATCH_SHAPES.get((h.headers.get("Content-Type") or "").split(";")[0], (object, ""))
         if not isinstance(body, shape):
