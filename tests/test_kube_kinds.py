@@ -1,7 +1,7 @@
 """The served kinds are one registry (labkit/backends/sim/kube/kinds/): adding a kind is one module.
 
 A kind registered here, in the test and nowhere else (a read-only PodDisruptionBudget with one
-object, of a group the simulator does not serve), is listed by discovery, has its paths in the
+object, in place of the served one, taken out of the registry while the test runs), is listed by discovery, has its paths in the
 OpenAPI documents, is listed, read, printed as a table by the real kubectl and watched. Every
 kind the simulator registers appears in discovery and the OpenAPI documents, with its schemas
 there; the generic modules (rest.Storage, discovery, OpenAPI, watch, tables, protobuf) compare
@@ -67,7 +67,18 @@ def served():
 
 
 @pytest.fixture
-def extra_kind(served):
+def no_budgets(served):
+    """The served PodDisruptionBudgets taken out of the registry while the test runs."""
+    real = REGISTRY.get("policy", "poddisruptionbudgets")
+    REGISTRY.remove(real)
+    try:
+        yield
+    finally:
+        REGISTRY.add(real)
+
+
+@pytest.fixture
+def extra_kind(no_budgets):
     """PDB served while the test runs (registered after the server started: everything reads the registry)."""
     REGISTRY.add(PDB)
     try:
@@ -142,7 +153,7 @@ def test_a_kind_registered_in_a_test_is_served_everywhere(served, extra_kind, tm
     assert code == 200 and [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "web")]
 
 
-def test_a_kind_is_gone_once_removed(served, tmp_path):
+def test_a_kind_is_gone_once_removed(served, no_budgets, tmp_path):
     assert REGISTRY.get("policy", "poddisruptionbudgets") is None
     assert get(served, "/apis/policy/v1")[0] == 404
     assert "policy" not in [g["name"] for g in get(served, "/apis")[1]["groups"]]

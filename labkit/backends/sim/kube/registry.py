@@ -26,5 +26,6 @@ from .kinds import replicasets  # noqa: F401
 from .kinds import daemonsets  # noqa: F401
 from .kinds import leases  # noqa: F401
 from .kinds import accessreviews  # noqa: F401
+from .kinds import poddisruptionbudgets  # noqa: F401
 
 __all__ = ["REGISTRY", "Kind"]

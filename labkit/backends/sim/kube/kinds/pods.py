@@ -24,6 +24,7 @@ from ..status import ApiError, from_labkit, invalid, not_found
 from . import ALL, REGISTRY, STATUS, Call, Column, Kind, Obj, Strategy, Subresource, Watch
 from .common import DNS1123, DNS1123_HELP, named, user_annotations
 from .controlplane import system_log, system_pods
+from .poddisruptionbudgets import check_eviction
 
 if TYPE_CHECKING:
     from ..rest import Storage
@@ -253,8 +254,10 @@ def log(store: Storage, call: Call) -> tuple[int, str]:
 
 
 def evict(store: Storage, call: Call) -> tuple[int, Obj]:
-    """`kubectl drain`'s eviction: no PodDisruptionBudgets here, so it is a graceful delete."""
-    store.get("pods", call.namespace, call.name)
+    """`kubectl drain`'s eviction: a graceful delete, unless a PodDisruptionBudget does not allow it."""
+    pod = store.get("pods", call.namespace, call.name)
+    if call.namespace and not call.dry_run:
+        check_eviction(store, call.namespace, pod)
     store.delete("pods", call.namespace, call.name, dry_run=False)
     return 201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
