@@ -72,7 +72,8 @@ def render(d: Deployment, sets: list[ReplicaSet], clock: Clockwork, counts: Call
                                   "spec": template_spec(d.template.image, container_name(d), d.template.probe,
                                                         d.template.spec)},
                      "strategy": _strategy(d), "revisionHistoryLimit": d.history_limit,
-                     "progressDeadlineSeconds": int(d.progress_deadline), **({"paused": True} if d.paused else {})},
+                     "progressDeadlineSeconds": int(d.progress_deadline), **({"paused": True} if d.paused else {}),
+                     **({"minReadySeconds": int(ready)} if (ready := d.strategy.get("min_ready_seconds")) else {})},
             "status": status}
 
 
