@@ -3,22 +3,28 @@
 Every lesson ends with exercises the student does alone. A check looks only
 at what the cluster shows (its `ClusterState`, its events and its timeline),
 never at the student's code, so it works on any backend and accepts any
-correct way of getting there. It prints `✔ passed`, or what is still wrong
-and a hint:
+correct way of getting there. It prints `✔ passed`, or what it sees that is
+still wrong, and where a hint is; it never prints the hint itself:
 
     from labkit.lessons import lab
     lab = lab("02")                  # the exercises of lesson 02
     lab                              # lists them
-    lab.check("scale", cluster)      # ✔ passed / ✘ not yet: ... hint: ...
-    lab.hint("scale")
+    lab.check("quorum", ha5)         # ✔ passed / ✘ not yet: what it sees; stuck? lab.hint("02.quorum")
+    lab.hint("quorum")               # hint 1 of 3, a nudge; again: 2 of 3, the command; then the solution
 
-    labkit.lessons.check("02.scale", cluster)   # the same, by full id
+    labkit.lessons.check("02.quorum", ha5)   # the same, by full id (and labkit.lessons.hint("02.quorum"))
+
+Hints come in tiers, at most three: a nudge (where to look), the command (what to type), the solution
+(all of it). Each `hint()` call shows the next tier; `hint(name, tier)` shows that one. In a notebook a
+failed check also shows a button that shows the next tier under it. The students' edition stores
+what a check printed before the student's first try (tests/test_hints.py): no hint is in it.
 
 A lesson module defines `TITLE` and `EXERCISES`, a list of `Exercise`. Each
 names the wrong attempt its check refuses (`Exercise.wrong`): together they
-are the table of what a check catches; `python -m labkit.lessons` prints it.
-A check function takes the cluster(s) and any answers the exercise asks
-for, and returns the problems it sees (an empty list means passed).
+are the table of what a check catches; `python -m labkit.lessons` prints it,
+with every exercise's hints. A check function takes the cluster(s) and any
+answers the exercise asks for, and returns the problems it sees (an empty
+list means passed): what it sees, not what to type.
 """
 from __future__ import annotations
 
@@ -41,25 +47,75 @@ MODULES = {
 }
 
 
+TIERS = ("a nudge", "the command", "the solution")
+
+
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: its short name, the task in a sentence, a hint, the check, and the wrong
-    attempt the check must refuse (tests/test_lessons.py tries each one)."""
+    """One exercise: its short name, the task in a sentence, its hints, the check, and the wrong
+    attempt the check must refuse (tests/test_lessons.py tries each one).
+
+    `hints`: up to three tiers, in order: a nudge (where to look, no code), the command (what to
+    type, not all of it), the solution (all of it). One string is one tier."""
 
     name: str
     task: str
-    hint: str
+    hints: tuple[str, ...] | str
     check: Callable[..., list[str]]
     wrong: str = ""
+
+    def __post_init__(self) -> None:
+        hints = (self.hints,) if isinstance(self.hints, str) else tuple(self.hints)
+        if not 1 <= len(hints) <= len(TIERS) or not all(hints):
+            raise ValueError(f"exercise {self.name!r}: one to {len(TIERS)} hints, none empty")
+        object.__setattr__(self, "hints", hints)
+
+    @property
+    def hint(self) -> str:
+        """Every tier, one a line (what tests look for in an output)."""
+        return "\n".join(self.hints)
+
+
+def tier_name(tier: int, of: int) -> str:
+    """What hint `tier` (1-based) of `of` is: the last is the solution, the first a nudge."""
+    if tier == of and of > 1:
+        return TIERS[-1]
+    return TIERS[tier - 1] if tier < len(TIERS) else TIERS[-1]
+
+
+_shown: dict[str, int] = {}  # exercise id -> the last hint tier shown (this kernel's, not saved)
+
+
+@dataclass(frozen=True)
+class Hint:
+    """One tier of an exercise's hints, and how to see the next."""
+
+    id: str
+    tier: int
+    of: int
+    text: str
+
+    def __str__(self) -> str:
+        lines = [f"{self.id} · hint {self.tier} of {self.of} ({tier_name(self.tier, self.of)}):"]
+        lines += [f"  {line}" for line in self.text.splitlines()]
+        if self.tier < self.of:
+            lines.append(f'  still stuck? lab.hint("{self.id}") again shows hint {self.tier + 1} of {self.of} '
+                         f"({tier_name(self.tier + 1, self.of)})")
+        else:
+            lines.append(f'  that was the last one; lab.hint("{self.id}", 1) starts again')
+        return "\n".join(lines)
+
+    __repr__ = __str__
 
 
 @dataclass(frozen=True)
 class Result:
-    """What a check found. True when passed; prints as a short report."""
+    """What a check found. True when passed; prints as a short report: what the check sees, and
+    where the hints are (never a hint itself)."""
 
     id: str
     problems: tuple[str, ...]
-    hint: str = ""
+    hints: int = 0
     praise: str = ""
 
     @property
@@ -74,11 +130,49 @@ class Result:
             return f"✔ {self.id}: passed." + (f" {self.praise}" if self.praise else "")
         lines = [f"✘ {self.id}: not yet."]
         lines += [f"  - {problem}" for problem in self.problems]
-        if self.hint:
-            lines.append(f"  hint: {self.hint}")
+        if self.hints:
+            tiers = ", ".join(tier_name(t, self.hints) for t in range(1, self.hints + 1))
+            lines.append(f'  stuck? lab.hint("{self.id}") shows a hint; call it again for the next '
+                         f"({self.hints} in all: {tiers})")
         return "\n".join(lines)
 
     __repr__ = __str__
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """In a widget front end, the report with a button under it that shows the next hint; the
+        text alone anywhere else, and when a notebook is run headless (what it stores is text)."""
+        data = {"text/plain": str(self)}
+        if self.passed or not self.hints:
+            return data
+        try:
+            from . import _button
+            if not _button.interactive():
+                return data
+            number, _, name = self.id.partition(".")
+            hints = lab(number).exercise(name).hints
+        except Exception:  # no ipywidgets, or a lesson of a test: the text names lab.hint(...)
+            return data
+
+        def label(tier: int) -> str | None:
+            return f"hint {tier} of {len(hints)}: {tier_name(tier, len(hints))}" if tier <= len(hints) else None
+
+        def next_hint() -> tuple[str, str | None]:
+            shown = show_hint(self.id, hints)
+            return str(shown), label(shown.tier + 1)
+
+        view = _button.hint_button(str(self), label(min(_shown.get(self.id, 0), len(hints)) + 1), next_hint)
+        return {**view, "text/plain": str(self)}  # the report, not the widget's repr
+
+
+def show_hint(exercise_id: str, hints: tuple[str, ...], tier: int | None = None) -> Hint:
+    """The next tier of `hints` (or `tier`), remembered as shown."""
+    if tier is None:
+        tier = min(_shown.get(exercise_id, 0) + 1, len(hints))
+    if not 1 <= tier <= len(hints):
+        raise NotFound(f"{exercise_id} has {len(hints)} hint(s), not a hint {tier}",
+                       f'lab.hint("{exercise_id}") shows the next one')
+    _shown[exercise_id] = tier
+    return Hint(exercise_id, tier, len(hints), hints[tier - 1])
 
 
 class Lab:
@@ -102,19 +196,20 @@ class Lab:
         praise = getattr(exercise.check, "praise", "")
         if any(cluster is None for cluster in clusters):  # the student edition's `ha5 = None`, still unset
             return Result(full, ("its cluster is not made yet: the exercise's cell sets it (it is still None)",),
-                          exercise.hint, praise)
+                          len(exercise.hints), praise)
         try:
             problems = exercise.check(*clusters, **answers)
         except LabkitError as error:  # e.g. the API server refuses: that is something to fix, not a crash
             problems = [f"the cluster said: {error.message}" + (f" ({error.hint})" if error.hint else "")]
         except TypeError as error:
             problems = [f"this check is called differently: {error}"]
-        return Result(full, tuple(problems), exercise.hint, praise)
+        return Result(full, tuple(problems), len(exercise.hints), praise)
 
-    def hint(self, name: str) -> str:
+    def hint(self, name: str, tier: int | None = None) -> Hint:
+        """The next hint of exercise `name` (a nudge, then the command, then the solution), or
+        hint number `tier`. Shows as text; each call goes one tier further."""
         exercise = self.exercise(name)
-        print(f"hint for {self.number}.{exercise.name}: {exercise.hint}")
-        return None
+        return show_hint(f"{self.number}.{exercise.name}", exercise.hints, tier)
 
     def __getattr__(self, name: str):
         # Lesson helpers (e.g. lab.mystery_outage) come from the lesson's module.
@@ -145,6 +240,14 @@ def check(id: str, *clusters, **answers) -> Result:
     return lab(number).check(name, *clusters, **answers)
 
 
+def hint(id: str, tier: int | None = None) -> Hint:
+    """`hint("02.quorum")`: the next hint of one exercise, by full id."""
+    number, _, name = id.partition(".")
+    if not name:
+        raise NotFound(f"{id!r} is not an exercise id", 'ids look like "02.quorum"')
+    return lab(number).hint(name, tier)
+
+
 def student() -> str:
     """Who does the exercises: `$LABKIT_STUDENT`, else user@host. What a lesson draws at random (the
     mystery outage) is drawn from this, so two students do not share one answer."""
@@ -161,4 +264,4 @@ def praise(text: str) -> Callable:
     return mark
 
 
-__all__ = ["Exercise", "Result", "Lab", "lab", "check", "praise", "student"]
+__all__ = ["Exercise", "Hint", "Result", "Lab", "lab", "check", "hint", "praise", "student"]

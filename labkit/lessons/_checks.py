@@ -115,8 +115,8 @@ def last_traffic(cluster, name: str):
 
 def lost_requests(cluster, name: str, send: str, unready_fix: str) -> list[str]:
     """Problems with the latest traffic to `name` covering an update from version 1 to 2 with
-    no failed request. `send`: how to send it; `unready_fix`: what stops requests reaching
-    replicas that count as ready before they listen."""
+    no failed request. `send`: what to say when none was sent; `unready_fix`: what to say of
+    replicas that counted as ready before they listened (what the check sees, not the fix)."""
     last = last_traffic(cluster, name)
     if last is None:
         return [f"no traffic was sent to {name}: {send}"]

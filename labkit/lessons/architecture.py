@@ -128,14 +128,26 @@ def check_path(cluster) -> list[str]:
 EXERCISES = [
     Exercise("path", "scale `web` to 8 so that a new pod is created and given a node but does not start there; "
                      "then let it start",
-             "which component starts the containers of a pod that has a node? stop it on one node "
-             "(k8s.stop_component(name, node=...)) before scaling, look, then start it again",
+             (
+                 "which component starts the containers of a pod once the scheduler has given it a node? Stop that "
+                 "one, on one node only, before scaling",
+                 "k8s.stop_component(name, node=...); %kubectl scale deployment web --replicas=8; k8s.run(10); "
+                 "%kubectl get pods -o wide; then k8s.start_component(name, node=...)",
+                 "k8s.stop_component('kubelet', node='node-2'); %kubectl scale deployment web --replicas=8; "
+                 "k8s.run(10); %kubectl get pods -o wide; k8s.start_component('kubelet', node='node-2'); k8s.wait()"),
              check_path,
              wrong="stopping the scheduler instead: the new pods never get a node"),
     Exercise("mystery", "something stopped in the control plane: find it from its symptoms, start it (and only "
                         "it) again, and get `web` to 10 running replicas",
-             "scale web and look at what happens (or does not), and at k8s.events() (lab.trace(k8s, since=...)): "
-             "Pending pods point at one component, nothing happening at another, refused changes at a third",
+             (
+                 "scale web and look at what happens (or does not), and at lab.trace(k8s, since=...): Pending pods "
+                 "point at one component, nothing happening at another, refused changes at a third",
+                 "a refused change: nothing can store it (etcd); stored, but no new pod: nobody runs the "
+                 "controllers (controller-manager); new pods Pending without a node: nobody places them "
+                 "(scheduler). Then k8s.start_component(that one), and scale web to 10 again",
+                 "start = k8s.now(); web.scale(10) (a LabkitError: etcd); k8s.run(30); fewer than 10 pods of web: "
+                 "controller-manager; else scheduler. Then k8s.start_component(the one you found); web.scale(10); "
+                 "k8s.wait()"),
              check_mystery,
              wrong="starting a running component first (guessing instead of diagnosing)"),
 ]

@@ -78,12 +78,22 @@ def check_mesos(accept: Callable | None = None) -> list[str]:
 EXERCISES = [
     Exercise("race", "update `web` to web-server:2 on both `kube` and `swarm`; Swarm's update must take "
                      "12 s or less while at least 4 of its 6 tasks stay available",
-             "Swarm's update parallelism is 1 by default (`docker service update --update-parallelism`): "
-             "swarm.workload('web').update('web-server:2', parallelism=...)", check_race,
+             (
+                 "Swarm replaces one task at a time by default: more at once is faster, but each task being "
+                 "replaced is one not available",
+                 "%docker service update --update-parallelism N --image web-server:2 web, with N such that 4 of 6 "
+                 "stay up; and kube.workload('web').update('web-server:2')",
+                 "kube.workload('web').update('web-server:2'); kube.wait(); %docker service update "
+                 "--update-parallelism 2 --image web-server:2 web"), check_race,
              wrong="Swarm's default parallelism of 1 (too slow), or 6 at once (too few available)"),
     Exercise("mesos", "write `core_only(offer, pending)` for the analytics framework: launch jobs only on agents "
                       "in zone core, and get all 6 running",
-             "offer.attributes holds ('zone', ...); return mesos.first_fit(offer, pending) for a core agent and "
-             "[] (decline) for any other", check_mesos,
+             (
+                 "an offer says where its agent is: offer.attributes holds ('zone', ...). Accept the offers of "
+                 "agents in zone core, decline the others",
+                 "if ('zone', 'core') in offer.attributes: return mesos.first_fit(offer, pending); any other "
+                 "offer: return []",
+                 "def core_only(offer, pending):\n    if ('zone', 'core') in offer.attributes:\n"
+                 "        return mesos.first_fit(offer, pending)\n    return []"), check_mesos,
              wrong="first_fit on every offer: jobs land on edge-1"),
 ]

@@ -72,18 +72,36 @@ def check_lost_requests(site, lost: object = None) -> list[str]:
 
 EXERCISES = [
     Exercise("two-nodes", "in a 3-node cluster, fail node-1 and node-2 and get all 6 replicas of `web` "
-                          "running again", "fail both, then wait long enough: the control plane evicts pods "
-                                           "from a NotReady node after 5 minutes (k3.wait(timeout=900))",
+                          "running again", (
+                 "after a node fails the control plane waits: 50 s to mark it NotReady, 5 minutes more before it "
+                 "replaces its pods. Give it that time",
+                 "k3 = lk.connect(flavor='kubernetes', nodes=3, name='k3'); a deployment web of 6; k3.fail_node(...) "
+                 "twice; then lab.time_to_heal(k3, 'web', 6, avoid=(...))",
+                 "k3 = lk.connect(flavor='kubernetes', nodes=3, name='k3'); lab.enough_workers(k3, 3); "
+                 "k3.deploy('web', image='web-server:1', replicas=6); k3.wait(); k3.fail_node('node-1'); "
+                 "k3.fail_node('node-2'); lab.time_to_heal(k3, 'web', 6, avoid=('node-1', 'node-2'))"),
              check_two_nodes,
              wrong="failing one node only"),
     Exercise("managers", "make a swarm `ha3` with 3 managers and a service `web`; fail a manager, then scale "
                          "`web` to 6",
-             "ha3 = lk.connect(flavor='swarm', nodes=4, managers=3, name='ha3'); ha3.fail_node('node-1')",
+             (
+                 "a swarm takes orders while a majority of its managers is up: of 3, one may fail. Make the service "
+                 "first; then fail a manager, let the swarm notice, and scale",
+                 "console.use(ha3); %docker service create --name web --replicas 3 web-server:1; "
+                 "ha3.fail_node(...) a manager; ha3.run(20); then %docker service scale web=6",
+                 "ha3 = lk.connect(flavor='swarm', nodes=4, managers=3, name='ha3'); console.use(ha3); "
+                 "%docker service create --name web --replicas 3 web-server:1; ha3.fail_node('node-2'); "
+                 "ha3.run(20); %docker service scale web=6"),
              check_three_managers,
              wrong="scaling web before failing the manager; or one manager"),
     Exercise("lost-requests", "from the traffic record `sent` of 'What a client saw', count the requests that "
                               "failed before node-2 was NotReady, as `lost`",
-             "sum(1 for r in sent.requests if r.outcome != 'ok' and r.time < noticed + sent.start)",
+             (
+                 "each request in sent.requests has a .time and an .outcome: count the ones that failed (an "
+                 "outcome other than 'ok') before node-2 was NotReady",
+                 "node-2 was NotReady at noticed + sent.start (cluster time, like r.time): "
+                 "sum(1 for r in sent.requests if ...)",
+                 "lost = sum(1 for r in sent.requests if r.outcome != 'ok' and r.time < noticed + sent.start)"),
              check_lost_requests,
              wrong="counting every request sent before NotReady, not only the failed ones"),
 ]

@@ -100,8 +100,7 @@ def check_drain(cluster) -> list[str]:
         return [f"this cluster has no {size.drain}"]
     problems = []
     if node.schedulable:
-        problems.append(f"{size.drain} is still schedulable: drain it (`kubectl drain {size.drain} "
-                        "--ignore-daemonsets`)")
+        problems.append(f"{size.drain} is still schedulable: it is not drained")
     left = sum(1 for r in state.replicas_on(size.drain) if r.workload and r.phase == "running")
     if left:
         problems.append(f"{left} pods still run on {size.drain}")
@@ -126,12 +125,23 @@ def capacity_done(state, target: int) -> list[str]:
 EXERCISES = [
     Exercise("capacity", "scale `my-web-server` to 125 replicas a worker (2500 on 20 workers: `size.target`) "
                          "and get every one of them running",
-             "look at the Pending pods' reason; each node holds 110 pods: add nodes with k8s.add_node()",
+             (
+                 "scale, then look at why some pods stay Pending (%kubectl describe pod <one of them>): a node "
+                 "holds at most 110 pods, so the cluster needs more of something",
+                 "%kubectl scale deployment my-web-server --replicas={size.target}, then k8s.add_node() while "
+                 "lab.pending_pods(k8s), and k8s.wait()",
+                 "%kubectl scale deployment my-web-server --replicas={size.target}; k8s.run(30); then "
+                 "while lab.pending_pods(k8s): k8s.add_node(); k8s.run(10); and at last k8s.wait()"),
              check_capacity,
              wrong="scaling to the target without adding nodes: pods stay Pending"),
     Exercise("drain", "after 03.capacity, drain a worker (node-5 on 20 workers: `size.drain`) for maintenance "
                       "while all the replicas keep running",
-             "k8s.drain(size.drain); the freed pods need room elsewhere: k8s.add_node(), then k8s.wait()",
+             (
+                 "draining moves a node's pods elsewhere, and after 03.capacity every other node is full: they need "
+                 "room first",
+                 "make room (k8s.add_node()), then %kubectl drain node-5 --ignore-daemonsets (size.drain on "
+                 "a cluster of another size), and k8s.wait()",
+                 "k8s.add_node(); k8s.drain(size.drain); k8s.wait()"),
              check_drain,
              wrong="draining with no room elsewhere: its pods stay Pending"),
 ]

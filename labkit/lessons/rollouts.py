@@ -87,11 +87,10 @@ def check_canary(cluster) -> list[str]:
         return first
     problems = []
     if state.workload("shop-canary"):
-        problems.append("shop-canary still exists: abort it (or promote it, if it was good)")
+        problems.append("shop-canary still exists: the canary was never taken back")
     seen = [w for _, w in samples(cluster, "shop-canary")]
     if not seen:
-        problems.append("shop never had a canary: start one with k8s.workload('shop').canary('web-server:broken', "
-                        "percent=25)")
+        problems.append("shop never had a canary (a shop-canary beside it)")
     elif not any(w.image == "web-server:broken" and w.desired == 2 for w in seen):
         problems.append("the canary should run web-server:broken on 25% of shop's 8 replicas (2 of them)")
     return problems + workload(state, "shop", 8, "web-server:2")
@@ -112,27 +111,46 @@ def zero_downtime_started(cluster) -> list[str]:
 @praise("Every request answered, by version 1 and then version 2: that is what zero downtime means to a client.")
 def check_no_lost_requests(cluster) -> list[str]:
     return workload(cluster.state(), "store", 6, "web-server:2") + lost_requests(
-        cluster, "store", "cluster.traffic('store', rate=20, seconds=60), after cluster.expose('store', port=8080)",
-        "give store a readiness probe (readiness=True)")
+        cluster, "store", "the check reads the requests the cluster recorded, and there are none",
+        "nothing told the Service when a new pod could answer")
 
 
 EXERCISES = [
     Exercise("zero-downtime", "deploy `shop` (8 replicas of web-server:1), then update it to web-server:2 "
                               "so that 8 replicas stay available the whole time",
-             "maxUnavailable is how many may be missing during the update: set it to 0 (kubectl patch deployment "
-             "shop -p '{\"spec\":{\"strategy\":{\"rollingUpdate\":{\"maxSurge\":2,\"maxUnavailable\":0}}}}'), "
-             "then kubectl set image", check_zero_downtime,
+             (
+                 "a rolling update may take replicas away before their successors are ready: maxUnavailable says "
+                 "how many (25 % by default); maxSurge says how many extra it may start instead",
+                 "%kubectl create deployment shop --image=web-server:1 --replicas=8; %kubectl patch deployment shop "
+                 "-p '{\"spec\":{\"strategy\":{\"rollingUpdate\":{\"maxSurge\":...,\"maxUnavailable\":...}}}}'; "
+                 "then %kubectl set image deployment/shop web-server=web-server:2",
+                 "%kubectl create deployment shop --image=web-server:1 --replicas=8; %kubectl rollout status "
+                 "deployment/shop; %kubectl patch deployment shop -p '{\"spec\":{\"strategy\":{\"rollingUpdate\":"
+                 "{\"maxSurge\":2,\"maxUnavailable\":0}}}}'; %kubectl set image deployment/shop "
+                 "web-server=web-server:2; %kubectl rollout status deployment/shop"), check_zero_downtime,
              wrong="the default strategy (25 % may be unavailable)"),
     Exercise("canary", "after 04.zero-downtime, try web-server:broken on 25 % of `shop` as a canary, watch it "
                        "fail, and take it back",
-             "shop = k8s.workload('shop'); shop.canary('web-server:broken', percent=25); k8s.run(60); look at "
-             "k8s.ps('shop-canary'); then shop.abort() and k8s.wait()", check_canary,
+             (
+                 "a canary is a second, small deployment of the new image beside the old one; the Python handle "
+                 "on shop has a method that starts one, and one that takes it back",
+                 "shop = k8s.workload('shop'); shop.canary(..., percent=25); k8s.run(60); k8s.ps('shop-canary'); "
+                 "then take it back: shop.abort()",
+                 "shop = k8s.workload('shop'); shop.canary('web-server:broken', percent=25); k8s.run(60); "
+                 "print(k8s.ps('shop-canary')); shop.abort(); k8s.wait()"), check_canary,
              wrong="leaving the canary running, or a canary of another size"),
     Exercise("no-lost-requests", "on `site`, deploy `store` (6 replicas of web-server:1), expose it, send it "
                                  "traffic, and update it to web-server:2 without one failed request",
-             "a rolling update that keeps every replica until its successor is ready (max_surge=1, "
-             "max_unavailable=0), and a readiness probe that says when that is (readiness=True); Recreate "
-             "stops them all first", check_no_lost_requests,
+             (
+                 "an update loses requests two ways: replicas stopped before their successors are ready (Recreate, "
+                 "or maxUnavailable above 0), and new replicas sent requests before they listen (no readiness "
+                 "probe). The three updates above show each",
+                 "site.deploy('store', ..., max_surge=1, max_unavailable=0, readiness=True); site.expose('store', "
+                 "port=8080); site.traffic('store', rate=20, seconds=60); then store.update('web-server:2')",
+                 "store = site.deploy('store', image='web-server:1', replicas=6, max_surge=1, max_unavailable=0, "
+                 "readiness=True); site.wait(); site.expose('store', port=8080); "
+                 "site.traffic('store', rate=20, seconds=60); store.update('web-server:2'); site.run(60)"),
+             check_no_lost_requests,
              wrong="the Recreate strategy (requests are refused while no pod is ready), or no readiness probe "
                    "(new pods get requests before they listen)"),
 ]

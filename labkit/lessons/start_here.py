@@ -46,12 +46,21 @@ def lost_and_replaced(cluster, name: str) -> bool:
 
 EXERCISES = [
     Exercise("hello", "deploy `hello-minikube` (image `hello-minikube`) with 2 replicas and wait until both run",
-             "cluster.deploy(name, image=..., replicas=2), then cluster.wait()", check_hello,
+             (
+                 "a deployment makes the replicas: its name, its image and how many are all in the task; then let "
+                 "the cluster work until they run",
+                 "cluster.deploy(...) with image=... and replicas=..., then cluster.wait()",
+                 "hello = cluster.deploy('hello-minikube', image='hello-minikube', replicas=2); cluster.wait()"),
+             check_hello,
              wrong="two replicas of another image, or three of hello-minikube"),
     Exercise("heal", "scale `hello-minikube` to 4, kill one of its replicas, and wait until the cluster has "
                      "healed it",
-             "cluster.workload('hello-minikube').scale(4) and cluster.wait(); then kill one of its replicas: "
-             "cluster.kill_replica(name), a name from cluster.ps('hello-minikube') (or %kubectl delete pod name), "
-             "and cluster.wait()", check_heal,
+             (
+                 "scale first and wait; then lose one replica (crash its container, or delete its pod) and let the "
+                 "cluster put it back",
+                 "cluster.workload('hello-minikube').scale(4); cluster.wait(); then cluster.kill_replica(name), a "
+                 "name from cluster.ps('hello-minikube') (or %kubectl delete pod <name>), and cluster.wait()",
+                 "hello = cluster.workload('hello-minikube'); hello.scale(4); cluster.wait(); "
+                 "cluster.kill_replica(hello.replicas()[0].name); cluster.wait()"), check_heal,
              wrong="scaling to 4 without killing a replica"),
 ]

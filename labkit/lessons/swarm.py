@@ -92,6 +92,10 @@ def check_quorum(ha) -> list[str]:
     mgrs = managers(state)
     lost = managers_down(state)
     problems = []
+    if (len(mgrs) - 1) // 2 < 2:
+        plural = "s" if len(mgrs) != 1 else ""
+        problems.append(f"{len(mgrs)} manager{plural}, and a swarm of {len(mgrs)} manager{plural} keeps a majority "
+                        f"through {(len(mgrs) - 1) // 2} lost, not 2")
     if len(lost) < 2:
         problems.append(f"{len(lost)} managers are down, not 2: fail two manager nodes")
     if len(mgrs) - len(lost) <= len(mgrs) // 2:
@@ -103,29 +107,55 @@ def check_quorum(ha) -> list[str]:
 @praise("Swarm sent each new task requests only once its healthcheck passed: an update no client noticed.")
 def check_healthy_update(mesh) -> list[str]:
     return workload(mesh.state(), "shop", 4, "web-server:2") + lost_requests(
-        mesh, "shop", "mesh.traffic('shop', rate=10, seconds=60), after `docker service create -p 8090:80 ...`",
-        "give the service a healthcheck: docker service create --health-cmd ... --health-interval 1s")
+        mesh, "shop", "the check reads the requests the cluster recorded, and there are none",
+        "nothing told Swarm when a new task could answer")
 
 
 EXERCISES = [
     Exercise("service", "join a fourth node to `swarm`, then create a service `api` (image `web-server:1`) with "
                         "8 replicas that runs on every node",
-             "lab.join(swarm) (or %docker swarm join --token $token $manager), then swarm.deploy('api', "
-             "image='web-server:1', replicas=8) and swarm.wait()",
+             (
+                 "a fourth machine joins with the swarm's join token and its manager's address (docker swarm init "
+                 "printed both; $token and $manager hold them); then a service of 8 spreads over all four",
+                 "%docker swarm join --token $token $manager (or lab.join(swarm)), then %docker service create "
+                 "--replicas ... --name api ...",
+                 "%docker swarm join --token $token $manager, then %docker service create --replicas=8 --name api "
+                 "web-server:1   (or lab.join(swarm); swarm.deploy('api', image='web-server:1', replicas=8); "
+                 "swarm.wait())"),
              check_service,
              wrong="8 replicas on the three nodes, without joining a fourth"),
     Exercise("drain", "take node-2 out for maintenance (`docker node update --availability drain node-2`) "
                       "while every service stays at full strength",
-             "swarm.drain('node-2'), then swarm.wait()", check_drain,
+             (
+                 "draining is a node's availability (Active, Pause or Drain), which a manager sets; then the "
+                 "tasks need a moment to move",
+                 "%docker node update --availability ... node-2, then swarm.wait()",
+                 "%docker node update --availability drain node-2, then swarm.wait()   (or swarm.drain('node-2'); "
+                 "swarm.wait())"), check_drain,
              wrong="switching node-2 off instead of draining it"),
     Exercise("quorum", "make a swarm `ha5` of 5 nodes that still accepts commands with two managers down; "
                        "fail two managers, then scale its service `web` to 4",
-             "a swarm of N managers survives (N-1)//2 lost: lk.connect(flavor='swarm', nodes=5, managers=5)",
+             (
+                 "how many managers can a swarm lose and keep a majority? lab.quorum_table() counts it: find the "
+                 "row that can lose 2",
+                 "lk.connect(flavor='swarm', nodes=5, managers=..., name='ha5'), a service web, two "
+                 "ha5.fail_node(...) and ha5.run(20), then scale web to 4",
+                 "ha5 = lk.connect(flavor='swarm', nodes=5, managers=5, name='ha5'); "
+                 "web5 = ha5.deploy('web', image='web-server:1', replicas=2); ha5.wait(); ha5.fail_node('node-1'); "
+                 "ha5.fail_node('node-2'); ha5.run(20); web5.scale(4); ha5.wait()"),
              check_quorum,
              wrong="scaling web before failing the managers; or a 5-node swarm with 3 managers"),
     Exercise("healthy-update", "on `mesh`, create a service `shop` (4 replicas of web-server:1, published on 8090), "
                                "send it traffic and update it to web-server:2 without one failed request",
-             "a healthcheck tells Swarm when a task can answer: --health-cmd \"wget -q -O /dev/null "
-             "http://127.0.0.1/ready\" --health-interval 1s", check_healthy_update,
+             (
+                 "Swarm sends a task requests as soon as it runs, and the demo images listen 2 s later: something "
+                 "must tell Swarm when a task can answer (the --health-* options of docker service create --help)",
+                 "%docker service create ... --health-cmd \"wget -q -O /dev/null http://127.0.0.1/ready\" "
+                 "--health-interval 1s ...; mesh.traffic('shop', rate=10, seconds=60); then %docker service update "
+                 "--image web-server:2 shop",
+                 "%docker service create -d --name shop -p 8090:80 --replicas 4 --health-cmd \"wget -q -O /dev/null "
+                 "http://127.0.0.1/ready\" --health-interval 1s web-server:1; mesh.wait(); "
+                 "mesh.traffic('shop', rate=10, seconds=60); %docker service update -d --image web-server:2 shop; "
+                 "mesh.run(60)"), check_healthy_update,
              wrong="no healthcheck: each new task gets requests 2 s before it listens"),
 ]
