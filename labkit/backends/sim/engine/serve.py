@@ -1,0 +1,124 @@
+"""A simulated swarm served to the real `docker` CLI on a unix socket of labkit's own.
+
+    with ServedEngine(SimBackend(nodes=3, flavor="swarm")) as engine:
+        subprocess.run(["docker", "node", "ls"], env={**os.environ, **engine.env()})
+
+The socket lives in a fresh folder inside labkit's private folder (labkit.private: 0700,
+checked), is 0600 itself, and is removed when the engine stops. Only the processes given
+`engine.env()` (DOCKER_HOST=unix://...) reach it: nothing touches ~/.docker or the user's
+docker contexts. The swarm's clock follows the wall clock, `speed` times faster, so a
+`docker service create` that waits sees its tasks start.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+from ....private import private_dir
+from .server import EngineServer
+from .state import Engine
+
+TICK = 0.05  # wall seconds between steps of the clock
+
+
+class ServedEngine:
+    """A simulated swarm (a SimBackend of the swarm flavor), its Docker Engine API and a clock.
+
+        engine = ServedEngine(SimBackend(nodes=3, flavor="swarm"), speed=10.0).start()
+        engine.env()          # {"DOCKER_HOST": "unix:///run/user/1000/labkit/engine/engine-x/docker.sock"}
+        engine.stop()         # the socket and its folder are gone
+    """
+
+    def __init__(self, backend, *, speed: float = 10.0, lock: threading.RLock | None = None) -> None:
+        self.sim = backend
+        self.engine = Engine(backend, lock=lock)
+        self.speed = speed
+        self.folder = tempfile.mkdtemp(prefix="engine-", dir=private_dir("engine"))  # 0700, ours alone
+        atexit.register(shutil.rmtree, self.folder, True)  # a notebook's kernel may end without stop()
+        self.socket = os.path.join(self.folder, "docker.sock")
+        self.server: EngineServer | None = None
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._tick_failed = False
+
+    @property
+    def host(self) -> str:
+        """What DOCKER_HOST says to reach this engine."""
+        return f"unix://{self.socket}"
+
+    def env(self) -> dict[str, str]:
+        """The environment a `docker` process needs to talk to this engine (add it to its own)."""
+        return {"DOCKER_HOST": self.host}
+
+    @property
+    def failures(self):
+        """Faults of labkit's own met while answering (the tests expect none)."""
+        return self.server.failures if self.server else ()
+
+    def start(self) -> "ServedEngine":
+        try:
+            self.server = EngineServer(self.engine, self.socket).start()
+        except OSError:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+        if self.speed > 0:
+            self._ticker = threading.Thread(target=self._tick, name="labkit-engine-clock", daemon=True)
+            self._ticker.start()
+        return self
+
+    def _tick(self) -> None:
+        last = time.monotonic()
+        while not self._stop.wait(TICK):
+            now = time.monotonic()
+            try:
+                with self.engine.lock:
+                    self.sim.advance((now - last) * self.speed)
+            except Exception as error:  # a bug in a controller must not stop the clock for good
+                if not self._tick_failed:
+                    self._tick_failed = True
+                    print(f"labkit: the simulated swarm's clock failed to move on ({type(error).__name__}: "
+                          f"{error}); it keeps trying, and says so only this once", file=sys.stderr, flush=True)
+            last = now
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=2)
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> "ServedEngine":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def run(nodes: int = 3, *, managers: int = 1, seed: int = 0, speed: float = 10.0, out=print) -> int:
+    """Serve a new simulated swarm until Ctrl-C or SIGTERM; say how to reach it.
+
+        python -m labkit.backends.sim.engine --nodes 3
+    """
+    from ..backend import SimBackend
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with ServedEngine(SimBackend(nodes=nodes, managers=managers, flavor="swarm", seed=seed), speed=speed) as engine:
+        out(f"labkit: a simulated swarm of {nodes} node(s) answers as a Docker Engine (time runs {speed:g}x)")
+        out(f"  export DOCKER_HOST={engine.host}")
+        out("  docker node ls")
+        out("stop with Ctrl-C")
+        sys.stdout.flush()
+        try:
+            done.wait()
+        except KeyboardInterrupt:
+            pass
+    out("labkit: the served swarm stopped")
+    return 0

@@ -1,0 +1,272 @@
+"""`/services`: list, inspect, create, update (scale, a new image, a rollback) and remove,
+each done by the simulator's own verbs (SimBackend.deploy, scale, update, rollback, delete),
+so the simulated swarm converges as it does under the facade.
+
+    docker service create --name web --replicas 3 -p 8080:80 nginx
+    docker service scale web=5           # GET the spec, POST it back with its version
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+
+from .... import catalog
+from ....errors import LabkitError
+from ...base import DeploySpec
+from .common import Answer, Call, EngineError, bad, filters, labels_match, route, rpc, swarm_id
+from .spec import Wanted, not_simulated, plain, read_spec
+from .state import Engine, Record, engine_error, strategy
+from .tasks import state
+
+FILTERS = ("id", "label", "mode", "name")
+FIRST_DYNAMIC_PORT = 30000  # swarm's ingress picks published ports from 30000 up
+_ADJECTIVES = ("admiring", "bold", "brave", "clever", "eager", "festive", "gallant", "happy", "jolly", "keen")
+_SURNAMES = ("babbage", "curie", "darwin", "euler", "hopper", "kepler", "lovelace", "noether", "ritchie", "turing")
+
+
+# -- what a service looks like --------------------------------------------------------------------
+def service_json(engine: Engine, name: str, *, status: bool = False) -> dict:
+    svc = engine.services()[name]
+    record = engine.record(name)
+    spec = copy.deepcopy(record.spec)
+    spec.setdefault("Mode", {}).setdefault("Replicated", {})["Replicas"] = svc.replicas
+    spec.setdefault("TaskTemplate", {}).setdefault("ContainerSpec", {})["Image"] = \
+        record.refs.get(svc.template.image, svc.template.image)
+    targets = {p.get("PublishedPort"): p.get("TargetPort") for p in (spec.get("EndpointSpec") or {}).get("Ports") or []}
+    published = sorted(port for port, holder in engine.sim.published.items() if holder == name)
+    ports = [{"Protocol": "tcp", "TargetPort": targets.get(port) or 80, "PublishedPort": port,
+              "PublishMode": "ingress"} for port in published]
+    found = {"ID": engine.service_id(name), "Version": {"Index": record.index},
+             "CreatedAt": engine.timestamp(record.created), "UpdatedAt": engine.timestamp(record.updated),
+             "Spec": spec,
+             "Endpoint": {"Spec": spec.get("EndpointSpec") or {"Mode": "vip"}, "Ports": ports,
+                          "VirtualIPs": [{"NetworkID": swarm_id("network", "ingress"),
+                                          "Addr": f"10.0.0.{2 + list(engine.services()).index(name)}/24"}]}}
+    if not ports:
+        del found["Endpoint"]["Ports"]
+    if record.previous is not None:
+        found["PreviousSpec"] = record.previous
+    if svc.update_state:
+        found["UpdateStatus"] = {"State": svc.update_state, "StartedAt": engine.timestamp(record.updated),
+                                 "Message": svc.update_message}
+        if svc.update_state.endswith("completed"):
+            found["UpdateStatus"]["CompletedAt"] = engine.timestamp(engine.sim.now())
+    if status:
+        found["ServiceStatus"] = {"RunningTasks": running_tasks(engine, name), "DesiredTasks": svc.replicas,
+                                  "CompletedTasks": 0}
+    return found
+
+
+def running_tasks(engine: Engine, name: str) -> int:
+    """Tasks running on a node that is up, as moby counts them for `docker service ls`."""
+    ready = {n.name for n in engine.nodes() if n.ready}
+    return sum(1 for t in engine.tasks() if t.owner == name and t.node in ready
+               and state(engine, t)[:2] == ("running", "running"))
+
+
+def matches(engine: Engine, name: str, wanted: dict[str, list[str]]) -> bool:
+    ident = engine.service_id(name)
+    for key, values in wanted.items():
+        if not values:
+            continue
+        if key == "id" and not any(ident.startswith(v) for v in values):
+            return False
+        if key == "name" and not any(name.startswith(v) for v in values):
+            return False
+        if key == "mode":
+            for value in values:
+                if value not in ("replicated", "global", "replicated-job", "global-job"):
+                    raise bad(f"Invalid filter: 'mode'='{value}'")
+            if "replicated" not in values:
+                return False
+        if key == "label" and not labels_match(engine.record(name).spec.get("Labels") or {}, values):
+            return False
+    return True
+
+
+# -- reading ----------------------------------------------------------------------------------------
+@route("GET", "/services")
+def listing(call: Call) -> Answer:
+    engine = call.engine
+    wanted = filters(call.query, FILTERS)
+    status = call.query.get("status", "") in ("1", "true", "True")
+    with engine.lock:
+        engine.require_leader()
+        return Answer(json=[service_json(engine, n, status=status) for n in engine.services()
+                            if matches(engine, n, wanted)])
+
+
+@route("GET", "/services/{id}")
+def inspect(call: Call) -> Answer:
+    engine = call.engine
+    with engine.lock:
+        engine.require_leader()
+        return Answer(json=service_json(engine, engine.find_service(call.params["id"])))
+
+
+# -- writing ----------------------------------------------------------------------------------------
+@route("POST", "/services/create")
+def create(call: Call) -> Answer:
+    engine = call.engine
+    wanted = read_spec(call.body)  # every check before the lock: nothing is half made
+    with engine.lock:
+        engine.require_leader()
+        name = wanted.name or generated_name(engine)
+        if name in engine.services():
+            raise EngineError(409, rpc("AlreadyExists", f"name conflicts with an existing object: service {name} "
+                                                        "already exists"))
+        ports = assign_ports(engine, name, wanted)
+        spec = copy.deepcopy(call.body)
+        spec["Name"] = name
+        if ports != list(wanted.ports):
+            spec.setdefault("EndpointSpec", {})["Ports"] = [
+                {**given, "PublishedPort": port} for given, (port, _) in
+                zip(spec["EndpointSpec"].get("Ports") or [], ports)]
+        try:
+            engine.sim.deploy(DeploySpec(
+                name=name, image=wanted.plain_image, replicas=wanted.replicas, env=wanted.env,
+                ports=tuple(f"{published}:{target}" for published, target in ports), network=wanted.network,
+                labels=dict(wanted.labels), strategy=strategy(wanted.update), cpu=wanted.cpu, memory=wanted.memory))
+        except LabkitError as error:
+            raise engine_error(error) from None
+        now = engine.sim.now()
+        engine.records[name] = Record(spec, engine.next_index(), now, now, refs={wanted.plain_image: wanted.image})
+        return Answer(code=201, json={"ID": engine.service_id(name)})
+
+
+def generated_name(engine: Engine) -> str:
+    """A name like the engine's namesgenerator picks (from the simulator's seeded randomness)."""
+    rng = engine.sim.clock.rng
+    while True:
+        name = f"{rng.choice(_ADJECTIVES)}_{rng.choice(_SURNAMES)}"
+        if name not in engine.services():
+            return name
+
+
+def assign_ports(engine: Engine, name: str, wanted: Wanted) -> list[tuple[int, int]]:
+    """Published ports, checked against the routing mesh (swarmkit's port allocator); 0 takes
+    the first free one from 30000."""
+    taken = {p: holder for p, holder in engine.sim.published.items() if holder != name}
+    out = []
+    for published, target in wanted.ports:
+        if published in taken:
+            holder = taken[published]
+            raise bad(rpc("InvalidArgument", f"port '{published}' is already in use by service '{holder}' "
+                                             f"({engine.service_id(holder)}) as an ingress port"))
+        if not published:
+            used = set(taken) | {q for q, _ in out} | {w for w, _ in wanted.ports}
+            published = next(p for p in range(FIRST_DYNAMIC_PORT, 65536) if p not in used)
+        out.append((published, target))
+    return out
+
+
+UPDATABLE = (("Mode", "Replicated", "Replicas"), ("TaskTemplate", "ContainerSpec", "Image"), ("UpdateConfig",),
+             ("RollbackConfig",), ("Labels",), ("TaskTemplate", "Placement", "Platforms"))
+
+
+@route("POST", "/services/{id}/update")
+def update(call: Call) -> Answer:
+    engine = call.engine
+    raw = call.query.get("version", "")
+    if not raw.isdigit():
+        raise bad(f"invalid service version '{raw}': strconv.ParseUint: parsing \"{raw}\": invalid syntax")
+    wanted = read_spec(call.body)
+    with engine.lock:
+        engine.require_leader()
+        name = engine.find_service(call.params["id"])
+        record = engine.record(name)
+        if wanted.name and wanted.name != name:
+            raise EngineError(501, rpc("Unimplemented", "renaming services is not supported"))
+        if int(raw) != record.index:
+            raise EngineError(500, rpc("Unknown", "update out of sequence"))
+        if call.query.get("rollback") == "previous":
+            return rollback(engine, name, record)
+        given = copy.deepcopy(call.body)
+        given["Name"] = name
+        if settled(given) != settled(record.spec):
+            raise not_simulated("changing a service's env, ports, networks, resources or --force",
+                                "an update here changes its image, replicas and update config")
+        svc = engine.services()[name]
+        try:
+            if wanted.plain_image != svc.template.image or wanted.update != (record.spec.get("UpdateConfig") or {}):
+                engine.sim.update(name, wanted.plain_image, strategy(wanted.update))
+            if wanted.replicas != svc.replicas:
+                engine.sim.scale(name, wanted.replicas)
+        except LabkitError as error:
+            raise engine_error(error) from None
+        record.previous, record.spec = record.spec, given
+        record.refs[wanted.plain_image] = wanted.image
+        record.index, record.updated = engine.next_index(), engine.sim.now()
+        return Answer(json={})
+
+
+def rollback(engine: Engine, name: str, record: Record) -> Answer:
+    """`docker service rollback` (update?rollback=previous): back to the previous spec, its image
+    by the simulator's rollback (the rollback config, UpdateStatus rollback_*), its replicas by scale."""
+    if record.previous is None:
+        raise bad(rpc("FailedPrecondition", f"service {engine.service_id(name)} does not have a previous spec"))
+    svc = engine.services()[name]
+    before = read_spec(record.previous)
+    try:
+        if before.plain_image != svc.template.image:
+            if svc.previous is not None and svc.previous.image == before.plain_image:
+                engine.sim.rollback(name)
+            else:
+                engine.sim.update(name, before.plain_image, strategy(before.update))
+        if before.replicas != svc.replicas:
+            engine.sim.scale(name, before.replicas)
+    except LabkitError as error:
+        raise engine_error(error) from None
+    record.spec, record.previous = record.previous, record.spec
+    record.index, record.updated = engine.next_index(), engine.sim.now()
+    return Answer(json={})
+
+
+def settled(spec: dict) -> dict:
+    """A spec without what an update may change here, and without empty values (a client may
+    send `"Placement": {}` where it had none)."""
+    out = copy.deepcopy(spec)
+    for path in UPDATABLE:
+        node = out
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    return _pruned(out)
+
+
+def _pruned(value):
+    if isinstance(value, dict):
+        kept = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, {}, [], "", 0, False)}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
+@route("DELETE", "/services/{id}")
+def remove(call: Call) -> Answer:
+    engine = call.engine
+    with engine.lock:
+        engine.require_leader()
+        name = engine.find_service(call.params["id"])
+        try:
+            engine.sim.delete(name)
+        except LabkitError as error:
+            raise engine_error(error) from None
+        engine.records.pop(name, None)
+        return Answer(text="")
+
+
+@route("GET", "/distribution/{name+}/json")
+def distribution(call: Call) -> Answer:
+    """What a registry says of an image (the CLI pins the digest in the spec): from labkit's offline
+    registry, with a digest made from the reference (the same on every run), since nothing is pulled."""
+    ref = call.params["name"]
+    if catalog.lookup(plain(ref)) is None:
+        raise EngineError(403, "errors:\ndenied: requested access to the resource is denied\n"
+                               "unauthorized: authentication required\n")
+    digest = "sha256:" + hashlib.sha256(f"labkit-offline/{catalog.normalize(plain(ref))}".encode()).hexdigest()
+    return Answer(json={"Descriptor": {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest,
+                                       "size": 10229},
+                        "Platforms": [{"architecture": "amd64", "os": "linux"}]})

@@ -1,0 +1,186 @@
+"""The served engine's view of one simulated swarm: the simulator, the lock every request
+holds, the service specs clients wrote, the swarm's ids, and time as timestamps.
+
+    engine = Engine(SimBackend(nodes=3, flavor="swarm"))
+    engine.find_service("web")          # by full id, name or id prefix, as moby's getService
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from ....errors import InvalidInput, LabkitError, NotFound, Unavailable
+from ...base import UpdateStrategy
+from ..flavors.swarm import NO_LEADER
+from ..objects import NodeObj, Pod, Service
+from ..versions import DOCKER_ENGINE
+from .common import EngineError, bad, swarm_id
+
+ENGINE_VERSION = DOCKER_ENGINE  # the release the simulator follows (versions.py): Debian 12's Docker Engine 20.10
+API_VERSION = "1.41"  # the newest API that release serves (moby 20.10: api/common.go DefaultVersion)
+MIN_API_VERSION = "1.12"  # and the oldest (api/common.go MinVersion)
+NANO = 1_000_000_000
+
+
+@dataclass
+class Record:
+    """A service as the engine keeps it beside the simulator's object: the spec its client
+    wrote (served back as written), its raft index and when it was made and changed."""
+    spec: dict
+    index: int
+    created: float
+    updated: float
+    previous: dict | None = None
+    refs: dict[str, str] = field(default_factory=dict)  # image as the simulator runs it -> as the client wrote it
+
+
+class Engine:
+    def __init__(self, sim, *, lock: threading.RLock | None = None) -> None:
+        if sim.flavor != "swarm":
+            raise InvalidInput(f"the served Docker Engine needs a simulated swarm, not the {sim.flavor} flavor",
+                               "labkit.connect('sim', flavor='swarm', nodes=3)")
+        self.sim = sim
+        self.lock = lock or threading.RLock()
+        self.records: dict[str, Record] = {}
+        self.index = 11  # raft's index: every change through the API takes the next one
+        self.node_versions: dict[str, int] = {}  # a node's index once a client changed it
+        self.born = sim.now()
+
+    # -- identity --------------------------------------------------------------------------------
+    @property
+    def host(self) -> NodeObj:
+        """The machine whose daemon answers (the swarm's first manager, the one `docker swarm init` ran on)."""
+        nodes = list(self.sim.api.items("nodes").values())
+        return next((n for n in nodes if n.role == "manager"), nodes[0])
+
+    def cluster_id(self) -> str:
+        return swarm_id("swarm", self.sim.swarm_network())
+
+    def node_id(self, name: str) -> str:
+        return swarm_id("node", name)
+
+    def service_id(self, name: str) -> str:
+        return swarm_id("service", name)
+
+    def task_id(self, pod: Pod) -> str:
+        return swarm_id("task", pod.name)
+
+    def address(self, node: NodeObj) -> str:
+        return f"{self.sim.swarm_network()}.{2 + node.index}"
+
+    def leader(self) -> str | None:
+        info = self.sim.rules.swarm_info()
+        return info.leader if info else None
+
+    # -- time --------------------------------------------------------------------------------------
+    def timestamp(self, at: float) -> str:
+        """Cluster time `at` as RFC 3339 (Go's RFC3339Nano): the cluster's now is the wall clock's now."""
+        epoch = time.time() - self.sim.now() + at
+        whole = int(epoch)
+        nanos = int(round((epoch - whole) * NANO))
+        if nanos >= NANO:
+            whole, nanos = whole + 1, nanos - NANO
+        text = datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        fraction = f"{nanos:09d}".rstrip("0")
+        return f"{text}.{fraction}Z" if fraction else f"{text}Z"
+
+    def node_index(self, name: str) -> int:
+        return self.node_versions.get(name, 9)
+
+    def next_index(self) -> int:
+        self.index += 1
+        return self.index
+
+    # -- looking things up ---------------------------------------------------------------------------
+    def require_leader(self) -> None:
+        """Every swarm request goes to the Raft leader; with no quorum there is none."""
+        if not self.sim.has_quorum():
+            raise EngineError(503, NO_LEADER)
+
+    def services(self) -> dict[str, Service]:
+        return self.sim.api.items("services")
+
+    def nodes(self) -> list[NodeObj]:
+        return list(self.sim.api.items("nodes").values())
+
+    def tasks(self) -> list[Pod]:
+        """Every task of every service, its history included (the pods that hold a slot)."""
+        services = self.services()
+        return [p for p in self.sim.api.items("pods").values() if p.slot and p.owner in services]
+
+    def record(self, name: str) -> Record:
+        """The service's record; one made from the simulator's object when the service was made
+        some other way (the facade, the console)."""
+        found = self.records.get(name)
+        if found is None:
+            svc = self.services()[name]
+            spec = {"Name": name, "Labels": {k: v for k, v in svc.labels.items() if k != "app"},
+                    "TaskTemplate": {"ContainerSpec": {"Image": svc.template.image,
+                                                       "Env": [f"{k}={v}" for k, v in svc.template.env.items()]}},
+                    "Mode": {"Replicated": {"Replicas": svc.replicas}},
+                    "EndpointSpec": {"Mode": "vip", "Ports": [port_config(p) for p in svc.template.ports
+                                                              if ":" in str(p)]}}
+            found = self.records[name] = Record(spec, self.next_index(), self.born, self.born)
+        return found
+
+    def find_service(self, ref: str) -> str:
+        """A service's name from its full id, name or a unique id prefix (moby's getService)."""
+        return self._find(ref, list(self.services()), self.service_id, "service")
+
+    def find_node(self, ref: str) -> NodeObj:
+        nodes = {n.name: n for n in self.nodes()}
+        return nodes[self._find(ref, list(nodes), self.node_id, "node")]
+
+    def find_task(self, ref: str) -> Pod:
+        tasks = {self.task_id(t): t for t in self.tasks()}
+        if ref in tasks:
+            return tasks[ref]
+        found = [t for i, t in tasks.items() if i.startswith(ref)] if ref else []
+        if len(found) != 1:
+            raise EngineError(404, f"task {ref} not found") if not found else \
+                bad(f"task {ref} is ambiguous ({len(found)} matches found)")
+        return found[0]
+
+    def _find(self, ref: str, names: list[str], ident, what: str) -> str:
+        for name in names:
+            if ident(name) == ref:
+                return name
+        if ref in names:
+            return ref
+        found = [n for n in names if ident(n).startswith(ref)] if ref else []
+        if not found:
+            raise EngineError(404, f"{what} {ref} not found")
+        if len(found) > 1:
+            raise bad(f"{what} {ref} is ambiguous ({len(found)} matches found)")
+        return found[0]
+
+
+def port_config(spec: str) -> dict:
+    """A `PUBLISHED:TARGET` port as swarm's PortConfig."""
+    parts = str(spec).split("/")[0].split(":")
+    return {"Protocol": "tcp", "TargetPort": int(parts[-1]), "PublishedPort": int(parts[-2]),
+            "PublishMode": "ingress"}
+
+
+def strategy(config: dict) -> UpdateStrategy:
+    """A swarm UpdateConfig (already checked) as the simulator's UpdateStrategy."""
+    return UpdateStrategy(
+        parallelism=config.get("Parallelism"), delay=ns_to_seconds(config.get("Delay")),
+        order=config.get("Order") or None, failure_action=config.get("FailureAction") or None,
+        monitor=ns_to_seconds(config.get("Monitor")) if config.get("Monitor") else None,
+        max_failure_ratio=config.get("MaxFailureRatio"))
+
+
+def ns_to_seconds(value) -> float | None:
+    return None if value is None else value / NANO
+
+
+def engine_error(error: LabkitError) -> EngineError:
+    """The simulator's refusal as the engine's status code."""
+    if isinstance(error, Unavailable):
+        return EngineError(503, NO_LEADER)
+    if isinstance(error, NotFound):
+        return EngineError(404, error.message)
+    return bad(error.message)
