@@ -163,6 +163,16 @@ class ClusterState:
         """Every workload has exactly its desired replicas, all ready and up to date."""
         return converged(self.workloads)
 
+    def __repr__(self) -> str:
+        """One line (what a cell ending in `cluster.wait()` shows): counts, not every field."""
+        ready = sum(1 for n in self.nodes if n.ready)
+        serving = sum(1 for r in self.replicas if r.phase == "running" and r.ready)
+        desired = sum(w.desired for w in self.workloads)
+        problem = f", {self.problem}" if self.problem else ""
+        return (f"<ClusterState {self.backend}/{self.flavor} at t={self.time:g} s: {ready}/{len(self.nodes)} nodes "
+                f"ready, {len(self.workloads)} workloads, {serving}/{desired} replicas ready"
+                f"{', converged' if self.converged else ''}{problem}>")
+
 
 def converged(workloads: tuple[WorkloadStatus, ...] | list[WorkloadStatus]) -> bool:
     """Every one of `workloads` has exactly its desired replicas, all ready and up to date."""

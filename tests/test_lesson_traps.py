@@ -208,8 +208,29 @@ def test_04_canary_names_refer_to_the_exercises_cluster(simulator):
                          "shop.abort()\n"
                          "k8s.wait()\n"
                          'lab.check("canary", k8s)', solved=("04.zero-downtime",))
-    assert before.strip() == "True"
+    assert before.strip() == "↺ 04.canary: back at its start (shop is 8 replicas of web-server:2 with no canary: " \
+                             "nothing to undo)\nTrue"  # the cell's lab.reset, then the student's line
     assert "✔ 04.canary: passed." in check, check
+
+
+def test_04_zero_downtime_a_wrong_attempt_then_the_cell_run_again(simulator):
+    """Issue #24 item 7: after a wrong attempt, running the exercise's cell again used to go nowhere
+    (`create`: AlreadyExists; `set image`: nothing to change; the same report). The cell starts with
+    lab.reset, and the check names it: the second run of the same cell, done right, passes."""
+    create = ("%kubectl create deployment shop --image=web-server:1 --replicas=8\n"
+              "%kubectl rollout status deployment/shop\n")
+    update = "%kubectl set image deployment/shop web-server=web-server:2\n%kubectl rollout status deployment/shop"
+    strategy = ("%kubectl patch deployment shop -p "
+                "'{\"spec\":{\"strategy\":{\"rollingUpdate\":{\"maxSurge\":2,\"maxUnavailable\":0}}}}'\n")
+    solved = nbformat.read(SOLVED["04"], as_version=4)
+    cell = next(c.source for c in solved.cells if exercise_cell(c, "04.zero-downtime"))
+    again = editions.student_source(cell).replace(editions.STUB, create + strategy + update)
+    first, check, second, passed = play("04.zero-downtime", create + update, 'lab.check("zero-downtime", k8s)',
+                                        again, 'lab.check("zero-downtime", k8s)')
+    assert "AlreadyExists" not in first + second, second
+    assert 'start over: lab.reset("04.zero-downtime")' in check, check
+    assert "↺ 04.zero-downtime: back at its start (deleted shop)" in second, second
+    assert "✔ 04.zero-downtime: passed." in passed, passed
 
 
 # -- 00.heal: any way of losing a replica -------------------------------------------------------------

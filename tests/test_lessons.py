@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -253,6 +254,128 @@ def test_04_zero_downtime_and_canary():
     shop.abort()
     k8s.wait()
     passing(lab.check("canary", k8s))
+
+
+def test_04_a_wrong_attempt_names_lab_reset_which_starts_the_exercise_again():
+    """After a wrong attempt shop already runs web-server:2: setting it again changes nothing, so the
+    check says so and names lab.reset, which deletes shop; the right attempt then passes."""
+    lab = lessons.lab("04")
+    k8s = lk.connect(nodes=4)
+    assert str(lab.reset("zero-downtime", k8s)).endswith("(there was no shop yet: nothing to undo)")
+    shop = k8s.deploy("shop", image="web-server:1", replicas=8)
+    k8s.wait()
+    shop.update("web-server:2")  # the default strategy: 2 of 8 may be unavailable
+    k8s.wait()
+    result = lab.check("zero-downtime", k8s)
+    failing(result, "only 6 of 8 replicas were available", "setting that image again changes nothing",
+            'start over: lab.reset("04.zero-downtime")')
+    assert result.stuck
+    assert str(lab.reset("zero-downtime")) == "↺ 04.zero-downtime: back at its start (deleted shop)"  # its cluster
+    assert k8s.state().workload("shop") is None
+    shop = k8s.deploy("shop", image="web-server:1", replicas=8)
+    k8s.wait()
+    shop.update("web-server:2", max_surge=2, max_unavailable=0)
+    k8s.wait()
+    passing(lab.check("zero-downtime", k8s))
+
+
+def test_04_canary_reset_puts_shop_back_and_forgets_the_canaries_before_it():
+    lab = lessons.lab("04")
+    k8s = lk.connect(nodes=4)
+    reset = lab.reset("canary", k8s)  # before 04.zero-downtime: nothing to start from, and no exception
+    assert not reset and "cannot start over yet: there is no workload named 'shop'" in str(reset)
+    shop = k8s.deploy("shop", image="web-server:1", replicas=8)
+    k8s.wait()
+    shop.update("web-server:2", max_surge=2, max_unavailable=0)
+    k8s.wait()
+    shop.canary("web-server:broken", percent=25)
+    k8s.run(60)
+    shop.promote()  # the wrong end: the broken image everywhere
+    k8s.wait()
+    result = lab.check("canary", k8s)
+    failing(result, "shop runs image web-server:broken, not web-server:2", 'lab.reset("04.canary")')
+    assert str(lab.reset("canary")) == "↺ 04.canary: back at its start (shop back on web-server:2)"
+    failing(lab.check("canary", k8s), "shop never had a canary")  # the canary before the reset does not count
+    shop.canary("web-server:broken", percent=50)
+    k8s.run(30)
+    failing(lab.check("canary", k8s), "shop-canary runs web-server:broken on 4 replica(s)", "lab.reset")
+    shop.abort()
+    k8s.wait()
+    shop.canary("web-server:broken", percent=25)
+    k8s.run(60)
+    shop.abort()
+    k8s.wait()
+    passing(lab.check("canary", k8s))
+
+
+def test_04_no_lost_requests_reset_deletes_store_and_its_service():
+    lab = lessons.lab("04")
+    site = lk.connect("sim", flavor="kubernetes", nodes=4)
+    for attempt in ({}, {"max_surge": 1, "max_unavailable": 0, "readiness": True}):
+        lab.reset("no-lost-requests", site)
+        store = site.deploy("store", image="web-server:1", replicas=6, **attempt)
+        site.wait()
+        site.expose("store", port=8080)  # a second time: the reset took the Service away too
+        site.traffic("store", rate=20, seconds=60)
+        store.update("web-server:2")
+        site.run(60)
+        result = lab.check("no-lost-requests", site)
+        if not attempt:
+            failing(result, "counted as ready before they listened", 'lab.reset("04.no-lost-requests")')
+    passing(result)
+
+
+def test_an_exercise_without_a_reset_says_its_cell_can_run_again(monkeypatch):
+    with pytest.raises(NotFound, match="has nothing to reset"):
+        lessons.lab("00").reset("heal", lk.connect(nodes=1))
+    monkeypatch.setattr(lessons, "_checked", {})
+    with pytest.raises(NotFound, match="which cluster"):
+        lessons.reset("04.no-lost-requests")  # neither checked nor reset yet: no cluster known
+
+
+def test_05_trace_shows_the_deployment_controllers_words():
+    """Upstream's deployment controller (pkg/controller/deployment/sync.go) says from how many to
+    how many: "Scaled up replica set web-xxx from 3 to 5"."""
+    lab = lessons.lab("05")
+    k8s = lk.connect("sim", nodes=3)
+    web = k8s.deploy("web", image="web-server:1", replicas=3)
+    k8s.wait()
+    start = k8s.now()
+    web.scale(5)
+    k8s.wait()
+    web.scale(2)
+    k8s.wait()
+    text = str(lab.trace(k8s, since=start))
+    assert re.search(r"Scaled up replica set web-\w+ from 3 to 5", text), text
+    assert re.search(r"Scaled down replica set web-\w+ from 5 to 2", text), text
+
+
+def test_07_race_after_a_slow_update_names_lab_reset_and_starts_again():
+    lab = lessons.lab("07")
+    kube = lk.connect(flavor="kubernetes", nodes=3)
+    swarm = lk.connect(flavor="swarm", nodes=3, name="race")
+    for cluster in (kube, swarm):
+        cluster.deploy("web", image="web-server:1", replicas=6)
+        cluster.wait()
+    for cluster in (kube, swarm):
+        cluster.workload("web").update("web-server:2")  # Swarm's default: one task at a time, too slow
+        cluster.wait()
+    failing(lab.check("race", kube, swarm), "make it take 12 s or less", 'lab.reset("07.race")')
+    assert str(lab.reset("race")).startswith("↺ 07.race: back at its start (web back on web-server:1 on kubernetes")
+    kube.workload("web").update("web-server:2")
+    swarm.workload("web").update("web-server:2", parallelism=2)
+    for cluster in (kube, swarm):
+        cluster.wait()
+    passing(lab.check("race", kube, swarm))
+
+
+def test_a_snapshot_shows_as_one_line_of_counts():
+    k8s = lk.connect(nodes=3)
+    k8s.deploy("web", image="web-server:1", replicas=3)
+    text = repr(k8s.wait())
+    assert "\n" not in text and len(text) < 160, text
+    assert text.startswith("<ClusterState sim/kubernetes at t=") and "4/4 nodes ready, 1 workloads, " \
+           "3/3 replicas ready, converged>" in text
 
 
 # -- 05 ----------------------------------------------------------------------------------------

@@ -624,3 +624,23 @@ def test_pod_template_hashes_have_kubernetes_shape():
     hashes = {Template(f"web-server:{i}").hash() for i in range(200)}
     assert len(hashes) == 200
     assert all(set(h) <= set("456789bcdf") and 1 <= len(h) <= 10 for h in hashes)
+
+
+def test_a_node_that_fails_again_right_after_recovering_starts_a_new_count():
+    """The not-ready taint's time belongs to one failure: a node recovered and failed again between two
+    of the controller's looks (every 5 s) is not evicted on the old count while it reads Ready."""
+    cluster = k8s()
+    cluster.deploy("web", "web-server:1", replicas=6)
+    cluster.wait()
+    names = {r.name for r in cluster.state().replicas_on("node-2")}
+    cluster.fail_node("node-2")
+    cluster.run(60)
+    (not_ready,) = [e for e in cluster.events() if e.reason == "NodeNotReady"]
+    cluster.run(not_ready.time + 296 - cluster.now())  # the looks come at not_ready + 5k: 295 passed, 300 next
+    cluster.recover_node("node-2")
+    cluster.run(1)
+    cluster.fail_node("node-2")
+    cluster.run(30)
+    assert cluster.state().node("node-2").ready, "a new failure: 50 s before anyone knows"
+    assert {r.name for r in cluster.state().replicas_on("node-2")} == names
+    assert not [e for e in cluster.events() if e.reason == "TaintManagerEviction"]

@@ -37,8 +37,9 @@ ROLLING_REMOVED = (
     "cluster (its controller), keeps every revision, and can be paused and undone.")
 IMAGE_MISSING = (
     "`kubectl run NAME` needs the image to run: --image=IMAGE (\"required flag(s) \\\"image\\\" not set\"). The "
-    "notes leave it out; minikube's tutorial used --image=k8s.gcr.io/echoserver:1.4. labkit's demo image for "
-    "this name is `{image}` (a tag of web-server:1).")
+    "notes leave it out; minikube's tutorial used --image=k8s.gcr.io/echoserver:1.4, a registry frozen since April "
+    "2023 (today: registry.k8s.io/echoserver:1.4). labkit's demo image for this name is `{image}` (a tag of "
+    "web-server:1).")
 SCALE_KIND = (
     "`kubectl scale` needs the kind of object too: TYPE NAME or TYPE/NAME (kubectl reads a lone word as a "
     "resource type: \"the server doesn't have a resource type \\\"{name}\\\"\").")

@@ -11,6 +11,7 @@ still wrong, and where a hint is; it never prints the hint itself:
     lab                              # lists them
     lab.check("quorum", ha5)         # ✔ passed / ✘ not yet: what it sees; stuck? lab.hint("02.quorum")
     lab.hint("quorum")               # hint 1 of 3, a nudge; again: 2 of 3, the command; then the solution
+    lab.reset("04.canary", k8s)      # an exercise with a cluster to undo: back where it starts, to try again
 
     labkit.lessons.check("02.quorum", ha5)   # the same, by full id (and labkit.lessons.hint("02.quorum"))
 
@@ -24,12 +25,17 @@ names the wrong attempt its check refuses (`Exercise.wrong`): together they
 are the table of what a check catches; `python -m labkit.lessons` prints it,
 with every exercise's hints. A check function takes the cluster(s) and any
 answers the exercise asks for, and returns the problems it sees (an empty
-list means passed): what it sees, not what to type.
+list means passed): what it sees, not what to type. A problem that means the
+attempt cannot go on (the cluster is past the exercise's start, so running
+the cell again changes nothing) is a `Stuck`: the report then names
+`lab.reset(...)`, which puts the cluster back where the exercise starts
+(`Exercise.reset`).
 """
 from __future__ import annotations
 
 import importlib
 import os
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -50,6 +56,11 @@ MODULES = {
 TIERS = ("a nudge", "the command", "the solution")
 
 
+class Stuck(str):
+    """A problem that means this attempt cannot go on from where the cluster is (running the cell
+    again changes nothing): the check's report then says how to start over (`lab.reset`)."""
+
+
 @dataclass(frozen=True)
 class Exercise:
     """One exercise: its short name, the task in a sentence, its hints, the check, and the wrong
@@ -63,6 +74,9 @@ class Exercise:
     hints: tuple[str, ...] | str
     check: Callable[..., list[str]]
     wrong: str = ""
+    # Puts the check's cluster(s) back where the exercise starts, and says what it did (None: the
+    # exercise's cell can simply run again).
+    reset: Callable[..., str] | None = None
 
     def __post_init__(self) -> None:
         hints = (self.hints,) if isinstance(self.hints, str) else tuple(self.hints)
@@ -84,6 +98,19 @@ def tier_name(tier: int, of: int) -> str:
 
 
 _shown: dict[str, int] = {}  # exercise id -> the last hint tier shown (this kernel's, not saved)
+# exercise id -> (weak references to) the clusters its last check or reset read: lab.reset's default
+_checked: dict[str, tuple[weakref.ref, ...]] = {}
+# cluster -> {exercise id: cluster time of the exercise's last reset there}
+_resets: "weakref.WeakKeyDictionary[Any, dict[str, float]]" = weakref.WeakKeyDictionary()
+
+
+def _remember(exercise_id: str, clusters: tuple) -> None:
+    _checked[exercise_id] = tuple(weakref.ref(cluster) for cluster in clusters)
+
+
+def _remembered(exercise_id: str) -> tuple:
+    clusters = tuple(ref() for ref in _checked.get(exercise_id, ()))
+    return clusters if all(cluster is not None for cluster in clusters) else ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +144,7 @@ class Result:
     problems: tuple[str, ...]
     hints: int = 0
     praise: str = ""
+    stuck: bool = False  # the attempt cannot go on: the report names lab.reset
 
     @property
     def passed(self) -> bool:
@@ -130,6 +158,9 @@ class Result:
             return f"✔ {self.id}: passed." + (f" {self.praise}" if self.praise else "")
         lines = [f"✘ {self.id}: not yet."]
         lines += [f"  - {problem}" for problem in self.problems]
+        if self.stuck:
+            lines.append(f'  start over: lab.reset("{self.id}") puts the cluster back where this exercise starts; '
+                         "then run your cell again")
         if self.hints:
             tiers = ", ".join(tier_name(t, self.hints) for t in range(1, self.hints + 1))
             lines.append(f'  stuck? lab.hint("{self.id}") shows a hint; call it again for the next '
@@ -203,7 +234,34 @@ class Lab:
             problems = [f"the cluster said: {error.message}" + (f" ({error.hint})" if error.hint else "")]
         except TypeError as error:
             problems = [f"this check is called differently: {error}"]
-        return Result(full, tuple(problems), len(exercise.hints), praise)
+        if clusters and exercise.reset is not None:
+            _remember(full, clusters)
+        stuck = exercise.reset is not None and any(isinstance(p, Stuck) for p in problems)
+        return Result(full, tuple(problems), len(exercise.hints), praise, stuck)
+
+    def reset(self, name: str, *clusters) -> "Reset":
+        """Put the cluster(s) of exercise `name` back where the exercise starts, so that its cell can
+        run again from the top. Without clusters: the ones its last check (or reset) read. Prints
+        what it did (it is usually a cell's first line, whose value a notebook does not show)."""
+        exercise = self.exercise(name)
+        full = f"{self.number}.{exercise.name}"
+        if exercise.reset is None:
+            raise NotFound(f"{full} has nothing to reset", "its cell can simply run again")
+        clusters = clusters or _remembered(full)
+        if not clusters or any(cluster is None for cluster in clusters):
+            raise NotFound(f"which cluster should {full} start again on?",
+                           f'name it: lab.reset("{exercise.name}", k8s) (the one its check reads)')
+        _remember(full, clusters)
+        try:
+            done = exercise.reset(*clusters)
+        except LabkitError as error:  # e.g. the exercise before it is not done: say so, do not stop the cell
+            report = Reset(full, error.message + (f" ({error.hint})" if error.hint else ""), ok=False)
+        else:
+            for cluster in clusters:
+                _resets.setdefault(cluster, {})[full] = cluster.now()
+            report = Reset(full, done)
+        print(report)
+        return report
 
     def hint(self, name: str, tier: int | None = None) -> Hint:
         """The next hint of exercise `name` (a nudge, then the command, then the solution), or
@@ -232,12 +290,48 @@ def lab(number: str | int) -> Lab:
     return Lab(key, module.TITLE, module.EXERCISES, module)
 
 
+@dataclass(frozen=True)
+class Reset:
+    """What `lab.reset` did, or why it could not; shows as one line."""
+
+    id: str
+    done: str
+    ok: bool = True
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        if not self.ok:
+            return f"↺ {self.id}: cannot start over yet: {self.done}"
+        return f"↺ {self.id}: back at its start ({self.done})"
+
+    __repr__ = __str__
+
+    def _ipython_display_(self) -> None:
+        """Printed already: a notebook shows it once."""
+
+
+def reset_at(cluster, exercise_id: str) -> float:
+    """When `exercise_id` was last reset on `cluster` (cluster time; 0 if never): a check reads
+    only what happened since."""
+    return _resets.get(cluster, {}).get(exercise_id, 0.0)
+
+
 def check(id: str, *clusters, **answers) -> Result:
     """`check("02.scale", cluster)`: check one exercise by its full id."""
     number, _, name = id.partition(".")
     if not name:
         raise NotFound(f"{id!r} is not an exercise id", 'ids look like "02.scale"')
     return lab(number).check(name, *clusters, **answers)
+
+
+def reset(id: str, *clusters) -> Reset:
+    """`reset("04.canary", k8s)`: put an exercise's cluster back where it starts, by full id."""
+    number, _, name = id.partition(".")
+    if not name:
+        raise NotFound(f"{id!r} is not an exercise id", 'ids look like "04.canary"')
+    return lab(number).reset(name, *clusters)
 
 
 def hint(id: str, tier: int | None = None) -> Hint:
@@ -264,4 +358,5 @@ def praise(text: str) -> Callable:
     return mark
 
 
-__all__ = ["Exercise", "Hint", "Result", "Lab", "lab", "check", "hint", "praise", "student"]
+__all__ = ["Exercise", "Hint", "Reset", "Result", "Stuck", "Lab", "lab", "check", "hint", "reset", "praise",
+           "student"]

@@ -13,6 +13,16 @@ def enough_workers(cluster, count: int = 3) -> None:
         print(f"added {', '.join(added)}: the lesson needs {count} workers")
 
 
+def delete(cluster, name: str) -> bool:
+    """Delete workload `name` (an exercise's reset) and wait until its replicas are gone too, so that
+    a new one of the same name starts clean. Whether there was one."""
+    if cluster.state().workload(name) is None:
+        return False
+    cluster.workload(name).delete()
+    cluster.wait(until=lambda state: state.workload(name) is None and not state.replicas_of(name))
+    return True
+
+
 def workers(state: ClusterState) -> list:
     """The nodes that take a lesson's pods: the workers, or on a one-node cluster (minikube) the
     control-plane node, which runs pods there."""
@@ -74,9 +84,11 @@ def component_down(state: ClusterState) -> list[str]:
             for c in state.components if not c.running and c.name != "manager"]
 
 
-def samples(cluster, name: str) -> list:
-    """The workload summaries of `name` the facade recorded over time (cluster.timeline)."""
-    return [(t, w) for t, workloads in getattr(cluster, "timeline", []) for w in workloads if w.name == name]
+def samples(cluster, name: str, since: float = 0.0) -> list:
+    """The workload summaries of `name` the facade recorded over time (cluster.timeline), from
+    cluster time `since` on (an exercise's last reset: `labkit.lessons.reset_at`)."""
+    return [(t, w) for t, workloads in getattr(cluster, "timeline", []) if t >= since
+            for w in workloads if w.name == name]
 
 
 def switched_off(cluster) -> dict[str, float]:
@@ -107,17 +119,18 @@ def scaled_while_managers_down(cluster, name: str, replicas: int, lost: list[str
     return []
 
 
-def last_traffic(cluster, name: str):
-    """The latest traffic record sent to `name` (the latest attempt counts), or None."""
-    records = [t for t in getattr(cluster, "traffic_log", []) if t.service.name == name]
+def last_traffic(cluster, name: str, since: float = 0.0):
+    """The latest traffic record sent to `name` (the latest attempt counts; none started before
+    `since`), or None."""
+    records = [t for t in getattr(cluster, "traffic_log", []) if t.service.name == name and t.start >= since]
     return records[-1] if records else None
 
 
-def lost_requests(cluster, name: str, send: str, unready_fix: str) -> list[str]:
+def lost_requests(cluster, name: str, send: str, unready_fix: str, since: float = 0.0) -> list[str]:
     """Problems with the latest traffic to `name` covering an update from version 1 to 2 with
     no failed request. `send`: what to say when none was sent; `unready_fix`: what to say of
     replicas that counted as ready before they listened (what the check sees, not the fix)."""
-    last = last_traffic(cluster, name)
+    last = last_traffic(cluster, name, since)
     if last is None:
         return [f"no traffic was sent to {name}: {send}"]
     problems = []

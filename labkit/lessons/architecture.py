@@ -27,6 +27,7 @@ class Mystery:
     stopped: str
     since: float
     told: int = 0
+    before: int = 0  # starts already recorded at `since` when the outage began (not answers to it)
 
 
 def trace(cluster, since: float, limit: int = 14) -> Table:
@@ -55,7 +56,8 @@ def mystery_outage(cluster, seed: str | None = None) -> None:
                       "use lk.connect('sim') for this exercise")
     name = random.Random(f"05.mystery:{seed or student()}").choice(SUSPECTS)
     cluster.stop_component(name, quiet=True)  # a mystery: the event log must not name the culprit
-    _mysteries[cluster] = Mystery(name, cluster.now())
+    before = len(_restarts(cluster, cluster.now()))  # e.g. 05.path's kubelet, started this very second
+    _mysteries[cluster] = Mystery(name, cluster.now(), before=before)
     print("Something in the control plane has stopped. Find out what, from what the cluster shows you.")
 
 
@@ -71,7 +73,7 @@ def check_mystery(cluster) -> list[str]:
     if mystery is None:
         return ["no outage yet on this cluster: run lab.mystery_outage(k8s) first"]
     problems = []
-    started = _restarts(cluster, mystery.since)[mystery.told:]
+    started = _restarts(cluster, mystery.since)[mystery.before + mystery.told:]
     wrong = list(itertools.takewhile(lambda name: name != mystery.stopped, started))
     if not started:
         since = "since your wrong guess" if mystery.told else "again yet"

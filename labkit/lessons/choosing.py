@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import Exercise, mesos, praise
+from ..errors import NotFound
+from . import Exercise, Stuck, mesos, praise, reset_at
 from ._checks import enough_workers, running, workload  # noqa: F401 - enough_workers: lab.enough_workers
 from .rollouts import last_rollout
 
@@ -48,13 +49,32 @@ def check_race(kube, swarm) -> list[str]:
         problems += [f"{cluster.flavor}: {p}" for p in found]
     if problems:
         return problems
-    s = last_rollout(swarm, "web")
+    s = last_rollout(swarm, "web", reset_at(swarm, "07.race"))
     if s.seconds > 12:
         problems.append(f"Swarm's last update took {s.seconds:g} s: make it take 12 s or less")
     if s.fewest_available < 4:
         problems.append(f"during Swarm's last update only {s.fewest_available} of 6 tasks were available: "
                         "keep at least 4")
+    if problems:  # web runs web-server:2 already: updating it to that image again replaces no task
+        problems = [Stuck(p) for p in problems]
     return problems
+
+
+def reset_race(kube, swarm) -> str:
+    """07.race starts with `web` on web-server:1, 6 replicas, on both clusters."""
+    done = []
+    for cluster in (kube, swarm):
+        if cluster.state().workload("web") is None:
+            raise NotFound(f"{cluster.flavor} has no workload web", "run the lesson's first cells: they make it")
+        web = cluster.workload("web")
+        if web.status().image != "web-server:1":
+            web.update("web-server:1")
+            done.append(f"web back on web-server:1 on {cluster.flavor}")
+        if web.status().desired != 6:
+            web.scale(6)
+            done.append(f"web back to 6 replicas on {cluster.flavor}")
+        cluster.wait()
+    return ", ".join(done) if done else "web runs web-server:1 on both: nothing to undo"
 
 
 @praise("The master only offered; your framework chose. That is two-level scheduling.")
@@ -85,7 +105,7 @@ EXERCISES = [
                  "stay up; and kube.workload('web').update('web-server:2')",
                  "kube.workload('web').update('web-server:2'); kube.wait(); %docker service update "
                  "--update-parallelism 2 --image web-server:2 web"), check_race,
-             wrong="Swarm's default parallelism of 1 (too slow), or 6 at once (too few available)"),
+             wrong="Swarm's default parallelism of 1 (too slow), or 6 at once (too few available)", reset=reset_race),
     Exercise("mesos", "write `core_only(offer, pending)` for the analytics framework: launch jobs only on agents "
                       "in zone core, and get all 6 running",
              (

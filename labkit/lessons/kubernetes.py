@@ -79,7 +79,8 @@ def pods_per_node(cluster) -> dict[str, int]:
             for n in state.nodes if n.role != "control-plane"}
 
 
-@praise("Capacity is a number you can compute: a node holds 110 pods, so N pods need N/110 nodes, rounded up.")
+@praise("Capacity is a number you can compute: a node takes 110 pods (on a real cluster, its DaemonSets' pods "
+        "among them), so N pods need about N/110 nodes, rounded up, if their requests fit too.")
 def check_capacity(cluster) -> list[str]:
     state, target = cluster.state(), sizes(cluster).target
     problems = workload(state, "my-web-server", target)
@@ -92,7 +93,8 @@ def check_capacity(cluster) -> list[str]:
     return problems
 
 
-@praise("The node is empty and nothing was lost: its pods were recreated elsewhere first.")
+@praise("The node is empty and every replica runs again: its pods were evicted, then replaced on the nodes with "
+        "room (a PodDisruptionBudget is what limits how many are missing meanwhile).")
 def check_drain(cluster) -> list[str]:
     state, size = cluster.state(), sizes(cluster)
     node = state.node(size.drain)
@@ -137,8 +139,8 @@ EXERCISES = [
     Exercise("drain", "after 03.capacity, drain a worker (node-5 on 20 workers: `size.drain`) for maintenance "
                       "while all the replicas keep running",
              (
-                 "draining moves a node's pods elsewhere, and after 03.capacity every other node is full: they need "
-                 "room first",
+                 "draining evicts a node's pods and their ReplicaSet replaces them elsewhere, and after 03.capacity "
+                 "every other node is full: the replacements need room first",
                  "make room (k8s.add_node()), then %kubectl drain node-5 --ignore-daemonsets (size.drain on "
                  "a cluster of another size), and k8s.wait()",
                  "k8s.add_node(); k8s.drain(size.drain); k8s.wait()"),

@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..cluster import Table
-from . import Exercise, praise
-from ._checks import lost_requests, running, samples, workload
+from ..errors import NotFound
+from . import Exercise, Stuck, praise, reset_at
+from ._checks import delete, lost_requests, running, samples, workload
 
 TITLE = "Rolling updates, rollbacks and canaries"
 
@@ -21,10 +22,11 @@ class Rollout:
     desired: int
 
 
-def last_rollout(cluster, name: str) -> Rollout:
-    """The last rollout of `name`, read from the timeline: it starts at the first sample with a new
-    image or revision and ends when every replica is updated and available again."""
-    points = samples(cluster, name)
+def last_rollout(cluster, name: str, since: float = 0.0) -> Rollout:
+    """The last rollout of `name` (from cluster time `since` on), read from the timeline: it starts at
+    the first sample with a new image or revision and ends when every replica is updated and available
+    again."""
+    points = samples(cluster, name, since)
     if not points:
         status = cluster.workload(name).status()
         return Rollout(name, 0.0, status.available, status.current, status.desired)
@@ -66,17 +68,26 @@ def by_image(cluster, name: str) -> dict[str, int]:
 @praise("Not one moment below 8 available: your users never noticed the update.")
 def check_zero_downtime(cluster) -> list[str]:
     state = cluster.state()
+    shop = state.workload("shop")
+    images = [image for _, image in cluster.workload("shop").history()] if shop else []
+    if shop and "web-server:1" not in images:
+        return [Stuck(f"shop never ran web-server:1 (it runs {shop.image}): the exercise updates it from "
+                      "version 1 to 2")]
     problems = workload(state, "shop", 8, "web-server:2")
     if problems:
         return problems
-    images = [image for _, image in cluster.workload("shop").history()]
-    if "web-server:1" not in images:
-        return ["shop never ran web-server:1: deploy it with web-server:1 first, then update it"]
-    r = last_rollout(cluster, "shop")
+    r = last_rollout(cluster, "shop", reset_at(cluster, "04.zero-downtime"))
     if r.fewest_available < 8:
-        return [f"during the update only {r.fewest_available} of 8 replicas were available: "
-                "users saw fewer servers"]
+        return [Stuck(f"during the update only {r.fewest_available} of 8 replicas were available: users saw "
+                      "fewer servers; and shop already runs web-server:2, so setting that image again changes "
+                      "nothing")]
     return []
+
+
+def reset_zero_downtime(cluster) -> str:
+    """04.zero-downtime starts with no `shop`: delete it (and a canary of it)."""
+    gone = [name for name in ("shop-canary", "shop") if delete(cluster, name)]
+    return f"deleted {' and '.join(gone)}" if gone else "there was no shop yet: nothing to undo"
 
 
 @praise("The broken version reached a quarter of the replicas, never all of them; and it is gone.")
@@ -85,15 +96,41 @@ def check_canary(cluster) -> list[str]:
     first = zero_downtime_started(cluster)
     if first:
         return first
-    problems = []
-    if state.workload("shop-canary"):
+    problems: list[str] = []
+    canary = state.workload("shop-canary")
+    seen = [w for _, w in samples(cluster, "shop-canary", reset_at(cluster, "04.canary"))]
+    if canary and (canary.image, canary.desired) != ("web-server:broken", 2):
+        problems.append(Stuck(f"shop-canary runs {canary.image} on {canary.desired} replica(s), not "
+                              "web-server:broken on 25 % of shop's 8 (2 of them)"))
+    elif canary:
         problems.append("shop-canary still exists: the canary was never taken back")
-    seen = [w for _, w in samples(cluster, "shop-canary")]
-    if not seen:
+    elif not seen:
         problems.append("shop never had a canary (a shop-canary beside it)")
     elif not any(w.image == "web-server:broken" and w.desired == 2 for w in seen):
         problems.append("the canary should run web-server:broken on 25% of shop's 8 replicas (2 of them)")
-    return problems + workload(state, "shop", 8, "web-server:2")
+    shop = workload(state, "shop", 8, "web-server:2")
+    if canary is None and state.workload("shop") and state.workload("shop").image != "web-server:2":
+        shop = [Stuck(p) for p in shop]  # promoted, or updated: the canary's test is over
+    return problems + shop
+
+
+def reset_canary(cluster) -> str:
+    """04.canary starts where 04.zero-downtime ends: `shop`, 8 replicas of web-server:2, no canary."""
+    first = zero_downtime_started(cluster)
+    if first:
+        raise NotFound(first[0])  # 04.canary starts where 04.zero-downtime ends
+    done = []
+    if delete(cluster, "shop-canary"):
+        done.append("deleted shop-canary")
+    shop = cluster.workload("shop")
+    if shop.status().image != "web-server:2":
+        shop.update("web-server:2")
+        done.append("shop back on web-server:2")
+    if shop.status().desired != 8:
+        shop.scale(8)
+        done.append("shop back to 8 replicas")
+    cluster.wait()
+    return ", ".join(done) if done else "shop is 8 replicas of web-server:2 with no canary: nothing to undo"
 
 
 def zero_downtime_started(cluster) -> list[str]:
@@ -110,9 +147,28 @@ def zero_downtime_started(cluster) -> list[str]:
 
 @praise("Every request answered, by version 1 and then version 2: that is what zero downtime means to a client.")
 def check_no_lost_requests(cluster) -> list[str]:
-    return workload(cluster.state(), "store", 6, "web-server:2") + lost_requests(
+    state = cluster.state()
+    problems = workload(state, "store", 6, "web-server:2") + lost_requests(
         cluster, "store", "the check reads the requests the cluster recorded, and there are none",
-        "nothing told the Service when a new pod could answer")
+        "nothing told the Service when a new pod could answer", reset_at(cluster, "04.no-lost-requests"))
+    store = state.workload("store")
+    if problems and store and store.image == "web-server:2" and store.rollout == "complete":
+        # updated already: deploying, exposing or updating it again fails or changes nothing
+        problems = [Stuck(p) for p in problems]
+    return problems
+
+
+def reset_no_lost_requests(cluster) -> str:
+    """04.no-lost-requests starts with no `store`: delete it and the Service that exposes it."""
+    from ..console import run
+    done = []
+    if delete(cluster, "store"):
+        done.append("deleted store")
+    if cluster.flavor == "kubernetes" and "service/store" in run("kubectl get services -o name", cluster).split():
+        run("kubectl delete service store", cluster)
+        done.append("its Service")
+    cluster.wait()
+    return " and ".join(done) if done else "there was no store yet: nothing to undo"
 
 
 EXERCISES = [
@@ -128,7 +184,7 @@ EXERCISES = [
                  "deployment/shop; %kubectl patch deployment shop -p '{\"spec\":{\"strategy\":{\"rollingUpdate\":"
                  "{\"maxSurge\":2,\"maxUnavailable\":0}}}}'; %kubectl set image deployment/shop "
                  "web-server=web-server:2; %kubectl rollout status deployment/shop"), check_zero_downtime,
-             wrong="the default strategy (25 % may be unavailable)"),
+             wrong="the default strategy (25 % may be unavailable)", reset=reset_zero_downtime),
     Exercise("canary", "after 04.zero-downtime, try web-server:broken on 25 % of `shop` as a canary, watch it "
                        "fail, and take it back",
              (
@@ -138,7 +194,7 @@ EXERCISES = [
                  "then take it back: shop.abort()",
                  "shop = k8s.workload('shop'); shop.canary('web-server:broken', percent=25); k8s.run(60); "
                  "print(k8s.ps('shop-canary')); shop.abort(); k8s.wait()"), check_canary,
-             wrong="leaving the canary running, or a canary of another size"),
+             wrong="leaving the canary running, or a canary of another size", reset=reset_canary),
     Exercise("no-lost-requests", "on `site`, deploy `store` (6 replicas of web-server:1), expose it, send it "
                                  "traffic, and update it to web-server:2 without one failed request",
              (
@@ -152,5 +208,5 @@ EXERCISES = [
                  "site.traffic('store', rate=20, seconds=60); store.update('web-server:2'); site.run(60)"),
              check_no_lost_requests,
              wrong="the Recreate strategy (requests are refused while no pod is ready), or no readiness probe "
-                   "(new pods get requests before they listen)"),
+                   "(new pods get requests before they listen)", reset=reset_no_lost_requests),
 ]

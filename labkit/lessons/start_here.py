@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import Exercise, praise
-from ._checks import running, workload
+from ._checks import delete, running, workload
 
 TITLE = "Start here"
 
@@ -44,6 +44,12 @@ def lost_and_replaced(cluster, name: str) -> bool:
     return any(e.reason in ("Killed", "Killing") and ours(e.object.split("/")[-1]) for e in events)
 
 
+def reset_hello(cluster) -> str:
+    """00.hello starts with no `hello-minikube`: delete it."""
+    return "deleted hello-minikube" if delete(cluster, "hello-minikube") else \
+        "there was no hello-minikube yet: nothing to undo"
+
+
 EXERCISES = [
     Exercise("hello", "deploy `hello-minikube` (image `hello-minikube`) with 2 replicas and wait until both run",
              (
@@ -52,7 +58,7 @@ EXERCISES = [
                  "cluster.deploy(...) with image=... and replicas=..., then cluster.wait()",
                  "hello = cluster.deploy('hello-minikube', image='hello-minikube', replicas=2); cluster.wait()"),
              check_hello,
-             wrong="two replicas of another image, or three of hello-minikube"),
+             wrong="two replicas of another image, or three of hello-minikube", reset=reset_hello),
     Exercise("heal", "scale `hello-minikube` to 4, kill one of its replicas, and wait until the cluster has "
                      "healed it",
              (

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from ..backends.base import SwarmTokens
 from ..cluster import Table
-from . import Exercise, praise
-from ._checks import (lost_requests, managers, managers_down, nodes_used, running, scaled_while_managers_down,
+from . import Exercise, Stuck, praise, reset_at
+from ._checks import (delete, lost_requests, managers, managers_down, nodes_used, running, scaled_while_managers_down,
                       workload)
 
 TITLE = "Docker Swarm"
@@ -106,9 +106,29 @@ def check_quorum(ha) -> list[str]:
 
 @praise("Swarm sent each new task requests only once its healthcheck passed: an update no client noticed.")
 def check_healthy_update(mesh) -> list[str]:
-    return workload(mesh.state(), "shop", 4, "web-server:2") + lost_requests(
+    state = mesh.state()
+    problems = workload(state, "shop", 4, "web-server:2") + lost_requests(
         mesh, "shop", "the check reads the requests the cluster recorded, and there are none",
-        "nothing told Swarm when a new task could answer")
+        "nothing told Swarm when a new task could answer", reset_at(mesh, "02.healthy-update"))
+    shop = state.workload("shop")
+    if problems and shop and shop.image == "web-server:2" and shop.rollout == "complete":
+        problems = [Stuck(p) for p in problems]  # updated already: updating it to web-server:2 again does nothing
+    return problems
+
+
+def _remove_service(cluster, name: str) -> str:
+    """Remove service `name` and wait until its tasks are gone (its name and ports free again)."""
+    return f"removed the service {name}" if delete(cluster, name) else ""
+
+
+def reset_service(swarm) -> str:
+    """02.service starts with no `api` (a node joined by an earlier try stays: a new try joins another)."""
+    return _remove_service(swarm, "api") or "there was no api yet: nothing to undo"
+
+
+def reset_healthy_update(mesh) -> str:
+    """02.healthy-update starts with no `shop` on `mesh`."""
+    return _remove_service(mesh, "shop") or "there was no shop yet: nothing to undo"
 
 
 EXERCISES = [
@@ -123,7 +143,7 @@ EXERCISES = [
                  "web-server:1   (or lab.join(swarm); swarm.deploy('api', image='web-server:1', replicas=8); "
                  "swarm.wait())"),
              check_service,
-             wrong="8 replicas on the three nodes, without joining a fourth"),
+             wrong="8 replicas on the three nodes, without joining a fourth", reset=reset_service),
     Exercise("drain", "take node-2 out for maintenance (`docker node update --availability drain node-2`) "
                       "while every service stays at full strength",
              (
@@ -157,5 +177,5 @@ EXERCISES = [
                  "http://127.0.0.1/ready\" --health-interval 1s web-server:1; mesh.wait(); "
                  "mesh.traffic('shop', rate=10, seconds=60); %docker service update -d --image web-server:2 shop; "
                  "mesh.run(60)"), check_healthy_update,
-             wrong="no healthcheck: each new task gets requests 2 s before it listens"),
+             wrong="no healthcheck: each new task gets requests 2 s before it listens", reset=reset_healthy_update),
 ]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import Exercise, praise
-from ._checks import down, running, workload
+from ._checks import delete, down, running, workload
 
 TITLE = "Why orchestration"
 
@@ -34,19 +34,45 @@ def check_self_heal(cluster) -> list[str]:
     return problems
 
 
+def reset_restart(host) -> str:
+    """01.restart starts with the host on and no `survivor`: switch it on, remove the container."""
+    done = []
+    for node in down(host.state()):
+        host.recover_node(node)
+        done.append(f"{node} switched on again")
+    if any(r.name == "survivor" for r in host.state().replicas):
+        host.remove_container("survivor")
+        host.wait(until=lambda state: not any(r.name == "survivor" for r in state.replicas))  # its name is free
+        done.append("removed survivor")
+    return ", ".join(done) if done else "the host is on and there is no survivor yet: nothing to undo"
+
+
+def reset_self_heal(cluster) -> str:
+    """01.self-heal starts with every node up and no `shop`."""
+    done = []
+    for node in down(cluster.state()):
+        cluster.recover_node(node)
+        done.append(f"{node} switched on again")
+    if done:  # the node controller looks every 5 s: let it see them back (and lift their taints)
+        cluster.run(10)
+    if delete(cluster, "shop"):
+        done.append("deleted shop")
+    return ", ".join(done) if done else "every node is up and there is no shop yet: nothing to undo"
+
+
 EXERCISES = [
     Exercise("restart", "on `host`, run a container `survivor` (web-server:1) that Docker restarts by itself; "
                         "kill it and see it come back",
              (
                  "a plain container stays down when it dies: Docker starts it again only if it was run with a "
-                 "restart policy (docker run --help lists the options). And the host was switched off above: "
-                 "bring it back first",
-                 "host.recover_node(machine); host.run_container(..., name='survivor', restart=...); "
-                 "host.kill_replica('survivor'); host.run(10)",
-                 "host.recover_node(machine); host.run_container('web-server:1', name='survivor', restart='always'); "
+                 "restart policy (docker run --help lists the options). The host was switched off above: the "
+                 "cell's first line switches it on again",
+                 "host.run_container(..., name='survivor', restart=...); host.kill_replica('survivor'); "
+                 "host.run(10)",
+                 "host.run_container('web-server:1', name='survivor', restart='always'); "
                  "host.kill_replica('survivor'); host.run(10)   (docker run -d --name survivor --restart=always "
                  "web-server:1)"), check_restart,
-             wrong="`survivor` run without a restart policy: killed, it stays down"),
+             wrong="`survivor` run without a restart policy: killed, it stays down", reset=reset_restart),
     Exercise("self-heal", "on `cluster`, deploy `shop` with 4 replicas, fail one node, and wait until 4 run again",
              (
                  "deploy, switch a node off, then wait: the cluster replaces a silent node's replicas by itself, "
@@ -55,5 +81,5 @@ EXERCISES = [
                  "time pass until the replicas run elsewhere",
                  "shop = cluster.deploy('shop', image='web-server:1', replicas=4); cluster.wait(); "
                  "cluster.fail_node('node-3'); shop.wait(away_from='node-3')"), check_self_heal,
-             wrong="checking while shop's replicas still sit on the failed node"),
+             wrong="checking while shop's replicas still sit on the failed node", reset=reset_self_heal),
 ]

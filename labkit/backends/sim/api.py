@@ -51,7 +51,10 @@ class APIServer:
     def check(self) -> None:
         """Refuse, in the words of the real tools, when a change cannot be accepted now."""
         if not self.running:
+            master = self.store.items("nodes").get("control-plane")  # no etcd read: it may be down too
             raise Unavailable("The connection to the server was refused: the API server is not running",
+                              "its machine is down: bring it back with cluster.recover_node('control-plane')"
+                              if master is not None and not master.up else
                               "start it again with cluster.start_component('api-server')")
         if not self.store.up:
             raise Unavailable("the API server cannot reach etcd, so it refuses every change",

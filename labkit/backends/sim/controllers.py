@@ -309,19 +309,22 @@ class DeploymentController:
         self.api.write("replicasets", rs)
         self.progressed[d.name] = self.clock.now
         self.rolling.add(d.name)
-        self._scaled(d, rs, rs.replicas, "up")
+        if rs.replicas:  # upstream records a new replica set's scaling only when it starts above 0
+            self._scaled(d, rs, 0, rs.replicas, "up")
         return rs
 
     def _set_replicas(self, d: Deployment, rs: ReplicaSet, count: int) -> None:
         if count != rs.replicas:
-            way = "up" if count > rs.replicas else "down"
+            way, before = ("up" if count > rs.replicas else "down"), rs.replicas
             rs.replicas = count
             self.api.write("replicasets", rs)
-            self._scaled(d, rs, count, way)
+            self._scaled(d, rs, before, count, way)
 
-    def _scaled(self, d: Deployment, rs: ReplicaSet, count: int, way: str) -> None:
+    def _scaled(self, d: Deployment, rs: ReplicaSet, before: int, count: int, way: str) -> None:
+        # The words of upstream's deployment controller (pkg/controller/deployment/sync.go: getNewReplicaSet
+        # writes "Scaled up replica set %s from 0 to %d", scaleReplicaSet "Scaled %s replica set %s from %d to %d")
         self.api.record("ScalingReplicaSet", f"deployment/{d.name}",
-                        f"Scaled {way} replica set {rs.name} to {count}", source="deployment-controller")
+                        f"Scaled {way} replica set {rs.name} from {before} to {count}", source="deployment-controller")
 
     def _rolling(self, d: Deployment, new: ReplicaSet, old: list[ReplicaSet]) -> None:
         surge, unavailable = fenceposts(d.strategy, d.replicas)
@@ -452,6 +455,8 @@ class NodeLifecycleController:
             if node.silent_since is None:  # heartbeats arrive
                 self.not_ready_since.pop(node.name, None)
                 continue
+            if node.ready:  # Ready again since a failure (it recovered between two looks): no taint to count from
+                self.not_ready_since.pop(node.name, None)
             if node.ready and now - max(node.silent_since, self.counting_from) >= self.grace:
                 node.ready = False
                 self.not_ready_since[node.name] = now
