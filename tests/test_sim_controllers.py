@@ -211,13 +211,13 @@ def test_rollback_without_history_is_refused_and_changes_nothing():
 
 def _many_revisions(web, cluster, count: int) -> None:
     for i in range(1, count + 1):
-        web.update(f"nginx:1.{i}")
+        web.update(f"nginx:1.{i + 7}")  # real tags: nginx:1.8 ... (the registry has no nginx:1.0)
         cluster.wait()
 
 
 def test_revision_history_limit_keeps_10_old_replica_sets():
     cluster = k8s(nodes=2)
-    web = cluster.deploy("web", "nginx:1.0", replicas=2)
+    web = cluster.deploy("web", "nginx:1.7", replicas=2)
     cluster.wait()
     _many_revisions(web, cluster, 13)
     cluster.run(60)
@@ -226,13 +226,13 @@ def test_revision_history_limit_keeps_10_old_replica_sets():
 
 def test_revision_history_limit_drops_the_oldest():
     cluster = k8s(nodes=2)
-    web = cluster.deploy("web", "nginx:1.0", replicas=2)
+    web = cluster.deploy("web", "nginx:1.7", replicas=2)
     cluster.wait()
     _many_revisions(web, cluster, 13)
     web.scale(3)  # any later sync of the deployment trims the history
     cluster.wait()
     history = web.history()
-    assert history == [(i + 1, f"nginx:1.{i}") for i in range(3, 14)]
+    assert history == [(i + 1, f"nginx:1.{i + 7}") for i in range(3, 14)]
     assert len(cluster.backend.api.items("replicasets")) == 11
 
 

@@ -8,11 +8,15 @@ heartbeats stop (see NodeLifecycleController).
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
+import re
 from typing import Callable
 
 from ... import catalog
 from ..base import Probe
+from . import programs
 from .api import APIServer
 from .clock import Clock
 from .objects import NodeObj, Pod
@@ -31,6 +35,13 @@ DOCKER_RESTART_START = (0.3, 0.4)
 SWARM_GOSSIP_DELAY = 2.0
 LOST_POWER_EXIT = 255  # what dockerd records, on its next start, for a container that died with its host
 AGENT = {"kubernetes": "kubelet", "swarm": "agent", "docker": "docker-daemon"}  # who reports in each flavor
+# The kubelet syncs a pod again this long after a sync that failed (a ConfigMap or Secret it needs is
+# missing: CreateContainerConfigError), pkg/kubelet/kubelet.go backOffPeriod.
+CONFIG_RETRY = 10.0
+# The kubelet's next sync of a pod whose pull failed finds the image in back-off: ErrImagePull turns
+# ImagePullBackOff (seconds; what `kubectl get pods -w` shows against a real cluster, roughly).
+IMAGE_RESYNC = 5.0
+WAITING = ("ErrImagePull", "ImagePullBackOff", "CreateContainerConfigError")  # the kubelet retries by itself
 
 
 def first_success(probe: Probe, listens_after: float, health: bool) -> float:
@@ -77,7 +88,7 @@ class NodeAgent:
                 self.stop(pod)
         elif pod.name in self.busy:
             return
-        elif pod.phase == "pending" and not pod.container_up and pod.reason not in ("ErrImagePull", "ImagePullBackOff"):
+        elif pod.phase == "pending" and not pod.container_up and pod.reason not in WAITING:
             self.start(pod)
 
     # -- starting ------------------------------------------------------------------
@@ -94,11 +105,33 @@ class NodeAgent:
 
     def pulled(self, pod: Pod) -> None:
         if catalog.lookup(pod.image) is None:
-            self.pull_failed(pod)
+            if self.api.flavor == "kubernetes":
+                self.image_pull_failed(pod)
+            else:
+                self.pull_failed(pod)
             return
         self.node.images.add(pod.image)
         self.event(pod, "Pulled", f'Successfully pulled image "{pod.image}"')
         self.later(self.clock.jitter(0.2, 0.5), pod, self.run)
+
+    def image_pull_failed(self, pod: Pod) -> None:
+        """The kubelet's image puller (pkg/kubelet/images/image_manager.go): the pull fails with the
+        runtime's error (ErrImagePull, containerd's words as the message); the next syncs find the
+        image in back-off (ImagePullBackOff, `Back-off pulling image "..."`) until it is pulled
+        again after 10 s, 20 s, 40 s... up to 5 minutes, whatever the pod's restart policy."""
+        error = catalog.pull_error(pod.image)
+        self.event(pod, "Failed", f'Failed to pull image "{pod.image}": {error}', "Warning")
+        pod.reason, pod.message = "ErrImagePull", error
+        pod.backoff = min(max(pod.backoff * 2, BACKOFF_START), BACKOFF_CAP)
+        wait = min(IMAGE_RESYNC, pod.backoff)
+        self.later(wait, pod, lambda p: self.image_backoff(p, p.backoff - wait))
+        self.report(pod)
+
+    def image_backoff(self, pod: Pod, rest: float) -> None:
+        self.event(pod, "BackOff", f'Back-off pulling image "{pod.image}"')
+        pod.reason, pod.message = "ImagePullBackOff", f'Back-off pulling image "{pod.image}"'
+        self.later(rest, pod, self.start)
+        self.report(pod)
 
     def pull_failed(self, pod: Pod) -> None:
         message = (f'Failed to pull image "{pod.image}": pull access denied, repository does not exist '
@@ -116,7 +149,11 @@ class NodeAgent:
     def run(self, pod: Pod) -> None:
         """The container starts. Its program listens `listens_after` seconds later; with a
         probe, the pod is ready (Kubernetes) or the task running (Swarm) from the first check
-        after that, without one from the start, listening or not."""
+        after that, without one from the start, listening or not. On Kubernetes a public image
+        runs its program (programs.py): what it prints, and when it exits."""
+        if self.api.flavor == "kubernetes" and catalog.public(pod.image) is not None:
+            self.run_program(pod)
+            return
         probe = pod.template.probe
         health = probe is not None and self.api.flavor != "kubernetes"  # Docker's healthcheck
         pod.container_up, pod.started, pod.listening = True, self.clock.now, False
@@ -134,6 +171,66 @@ class NodeAgent:
         self.later_quietly(delay, pod, self.listen)
         if probe is not None:
             self.later_quietly(first_success(probe, delay, health), pod, self.probed)
+
+    def run_program(self, pod: Pod) -> None:
+        """A public image's container: its environment and files first (a missing ConfigMap or
+        Secret: CreateContainerConfigError, or a volume that cannot mount: still ContainerCreating,
+        and the kubelet tries again), then its program runs until it exits or is stopped."""
+        found = catalog.public(pod.image)
+        ctx, reason, message = container_config(self.api, pod, found, self.node)
+        if ctx is None:
+            self.later(CONFIG_RETRY, pod, self.run)
+            if reason == "FailedMount":
+                self.event(pod, "FailedMount", message, "Warning")
+                pod.reason, pod.message = "ContainerCreating", ""
+            else:
+                self.event(pod, "Failed", f"Error: {message}", "Warning")
+                pod.reason, pod.message = reason, message
+            self.report(pod)
+            return
+        outcome = programs.run(ctx)
+        run = programs.Run(self.clock.now, ctx, outcome)
+        pod.runs = (*pod.runs[-1:], run)
+        probe = pod.template.probe
+        pod.container_up, pod.started, pod.listening = True, self.clock.now, False
+        pod.phase, pod.reason, pod.message = "running", "", ""
+        pod.ready, pod.ready_since = probe is None, (self.clock.now if probe is None else None)
+        pod.generation += 1
+        self.event(pod, "Created", f"Created container {container_name(pod)}")
+        self.event(pod, "Started", f"Started container {container_name(pod)}")
+        self.report(pod)
+        if outcome.exit is not None:
+            code, at = outcome.exit
+            self.later_quietly(at, pod, lambda p: self.exited(p, code))
+        if outcome.listens is not None and found.image.port:
+            self.later_quietly(outcome.listens, pod, self.listen)
+            if probe is not None:
+                self.later_quietly(first_success(probe, outcome.listens, False), pod, self.probed)
+
+    def exited(self, pod: Pod, code: int) -> None:
+        """The program ended by itself. The kubelet (pkg/kubelet/kuberuntime, computePodActions)
+        restarts it when the pod's restartPolicy says so (Always; OnFailure after a failure), after
+        the crash back-off; else the container stays terminated and the pod has ended: Succeeded
+        when every container exited 0, Failed otherwise (pkg/kubelet/kubelet_pods.go getPhase)."""
+        run = pod.runs[-1]
+        run.finished, run.code = self.clock.now, code
+        if pod.restart_policy == "Always" or (pod.restart_policy == "OnFailure" and code != 0):
+            wait = pod.backoff
+            self.crash(pod, code)
+            if pod.reason == "CrashLoopBackOff":  # kuberuntime_manager.go doBackOff's message
+                from .kube.resources import uid
+                short = pod.name.rsplit("/", 1)[-1]
+                pod.message = (f"back-off {go_duration(wait)} restarting failed container={container_name(pod)} "
+                               f"pod={short}_{_namespace(pod)}({uid('Pod', pod.name, pod.created)})")
+            elif code == 0:
+                pod.reason = "Completed"
+            self.report(pod)
+            return
+        pod.container_up, pod.listening = False, False
+        pod.ready, pod.ready_since = False, None
+        pod.generation += 1
+        pod.phase, pod.reason = ("succeeded", "Completed") if code == 0 else ("failed", "Error")
+        self.report(pod)
 
     def listen(self, pod: Pod) -> None:
         pod.listening = True
@@ -213,6 +310,8 @@ class NodeAgent:
     def kill(self, pod: Pod) -> None:
         was_up = pod.container_up
         pod.container_up, pod.listening = False, False
+        if was_up and pod.runs and pod.runs[-1].finished is None:  # stopped: SIGTERM ends it (143)
+            pod.runs[-1].finished, pod.runs[-1].code = self.clock.now, 143
         if was_up:
             self.event(pod, "Killing", f"Stopping container {pod.app or pod.name}")
         self.later(self.clock.jitter(0.3, 1.0) if was_up else 0.1, pod, self.removed)
@@ -295,9 +394,158 @@ class NodeAgent:
                 self.stop(pod)
             elif self.api.flavor == "docker":
                 self.docker_restored(pod)
-            elif not pod.container_up and (pod.restart_policy == "Always" or pod.phase != "failed"):
+            elif not pod.container_up and (pod.restart_policy == "Always" or pod.phase not in ("failed", "succeeded")):
                 if pod.phase == "running":
                     pod.restarts += 1
                 pod.phase, pod.ready = "pending", False
                 self.report(pod)
                 self.start(pod)
+
+
+# -- a container's configuration (the kubelet's kuberuntime: makeEnvironmentVariables, volumes) -----
+def container_of(pod: Pod) -> dict:
+    """The pod's (first) container as a client wrote it; {} for what the facade made."""
+    containers = (pod.template.spec or {}).get("containers") or [{}]
+    return containers[0] or {}
+
+
+def container_name(pod: Pod) -> str:
+    """Its container's name: as written, else the facade's (its deployment's name, or the pod's)."""
+    return container_of(pod).get("name") or (pod.app or pod.name).rsplit("/", 1)[-1]
+
+
+def _key(pod: Pod, name: str) -> str:
+    """The store's key of `name` in the pod's namespace (kube/resources.key's rule)."""
+    namespace = pod.name.split("/", 1)[0] if "/" in pod.name else ""
+    return f"{namespace}/{name}" if namespace else name
+
+
+def _namespace(pod: Pod) -> str:
+    return pod.name.split("/", 1)[0] if "/" in pod.name else "default"
+
+
+def _data(api: APIServer, pod: Pod, kind: str, name: str) -> dict[str, str] | None:
+    """A ConfigMap's or Secret's data as text (a Secret's decoded), None when there is none."""
+    record = api.items(f"stored/core/{kind}s").get(_key(pod, name))
+    if record is None:
+        return None
+    body = record.body
+    if kind == "secret":
+        return {k: base64.b64decode(v).decode(errors="replace") for k, v in (body.get("data") or {}).items()}
+    binary = {k: base64.b64decode(v).decode(errors="replace") for k, v in (body.get("binaryData") or {}).items()}
+    return {**dict(body.get("data") or {}), **binary}
+
+
+_REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+
+
+def expand(text: str, env: dict[str, str]) -> str:
+    """$(VAR) from the container's environment, $$ for $; an unknown reference stays as written
+    (k8s.io/kubernetes third_party/forked/golang/expansion)."""
+    return _REFERENCE.sub(lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)), text)
+
+
+class ConfigError(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason, self.message = reason, message
+
+
+def container_env(api: APIServer, pod: Pod, image: catalog.Image, version: str, ip: str, node: str) -> dict[str, str]:
+    """The container's environment as the kubelet makes it: the image's ENV, HOSTNAME, the services'
+    variables (the kubernetes service's), then envFrom in order and env in order (a later one wins);
+    a ConfigMap or Secret that is missing, or lacks a key, fails unless optional, with the kubelet's
+    message (kubelet_pods.go makeEnvironmentVariables)."""
+    namespace = _namespace(pod)
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    env.update({k: catalog.fill(v, version=version, major=version.split(".")[0]) for k, v in image.env.items()})
+    env["HOSTNAME"] = pod.name.rsplit("/", 1)[-1]
+    env.update({"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443",
+                "KUBERNETES_SERVICE_PORT_HTTPS": "443", "KUBERNETES_PORT": "tcp://10.96.0.1:443",
+                "KUBERNETES_PORT_443_TCP": "tcp://10.96.0.1:443", "KUBERNETES_PORT_443_TCP_PROTO": "tcp",
+                "KUBERNETES_PORT_443_TCP_PORT": "443", "KUBERNETES_PORT_443_TCP_ADDR": "10.96.0.1"})
+    env.update(pod.template.env)
+    container = container_of(pod)
+    for source in container.get("envFrom") or []:
+        prefix = source.get("prefix") or ""
+        for kind, field in (("configmap", "configMapRef"), ("secret", "secretRef")):
+            ref = source.get(field)
+            if ref is None:
+                continue
+            data = _data(api, pod, kind, ref.get("name") or "")
+            if data is None:
+                if ref.get("optional"):
+                    continue
+                raise ConfigError("CreateContainerConfigError", f'{kind} "{ref.get("name")}" not found')
+            env.update({prefix + k: v for k, v in data.items()})
+    downward = {"metadata.name": env["HOSTNAME"], "metadata.namespace": namespace, "spec.nodeName": node,
+                "status.podIP": ip, "status.hostIP": "", "spec.serviceAccountName": "default",
+                "metadata.uid": ""}
+    for var in container.get("env") or []:
+        name, source = var.get("name") or "", var.get("valueFrom")
+        if source is None:
+            env[name] = expand(str(var.get("value") or ""), env)
+            continue
+        for kind, field, word in (("configmap", "configMapKeyRef", "ConfigMap"), ("secret", "secretKeyRef", "Secret")):
+            ref = source.get(field)
+            if ref is None:
+                continue
+            data = _data(api, pod, kind, ref.get("name") or "")
+            if data is None or ref.get("key") not in data:
+                if ref.get("optional"):
+                    break
+                raise ConfigError("CreateContainerConfigError", f'{kind} "{ref.get("name")}" not found'
+                                  if data is None else
+                                  f"couldn't find key {ref.get('key')} in {word} {namespace}/{ref.get('name')}")
+            env[name] = data[ref["key"]]
+        if "fieldRef" in source:
+            env[name] = downward.get((source["fieldRef"] or {}).get("fieldPath"), "")
+    return env
+
+
+def container_files(api: APIServer, pod: Pod) -> dict[str, str]:
+    """The files of the ConfigMap and Secret volumes the container mounts (one per key, or per
+    `items` entry), by path; a missing one fails the mount (FailedMount), unless optional."""
+    volumes = {v.get("name"): v for v in (pod.template.spec or {}).get("volumes") or []}
+    files: dict[str, str] = {}
+    for mount in container_of(pod).get("volumeMounts") or []:
+        volume = volumes.get(mount.get("name")) or {}
+        for kind, field, name_field in (("configmap", "configMap", "name"), ("secret", "secret", "secretName")):
+            source = volume.get(field)
+            if source is None:
+                continue
+            data = _data(api, pod, kind, source.get(name_field) or "")
+            if data is None:
+                if source.get("optional"):
+                    break
+                raise ConfigError("FailedMount", f'MountVolume.SetUp failed for volume "{mount.get("name")}" : '
+                                                 f'{kind} "{source.get(name_field)}" not found')
+            items = source.get("items") or [{"key": k, "path": k} for k in data]
+            base = (mount.get("mountPath") or "/").rstrip("/")
+            sub = mount.get("subPath")
+            for item in items:
+                if item.get("key") in data and (not sub or sub == item.get("path")):
+                    files[base if sub else f"{base}/{item.get('path')}"] = data[item["key"]]
+    return files
+
+
+def container_config(api: APIServer, pod: Pod, found: catalog.Found, node: NodeObj):
+    """(programs.Context, "", "") for the container to start, or (None, reason, message) when it cannot yet."""
+    container = container_of(pod)
+    digest = int(hashlib.sha256(pod.name.encode()).hexdigest()[:4], 16)
+    ip = f"10.244.{node.index}.{digest % 250 + 2}"  # the address the served API shows (kube/kinds/pods.py pod_ip)
+    try:
+        env = container_env(api, pod, found.image, found.version, ip, node.name)
+        files = container_files(api, pod)
+    except ConfigError as error:
+        return None, error.reason, error.message
+    argv = programs.container_argv(found.image, [expand(str(c), env) for c in container.get("command") or []],
+                                   [expand(str(a), env) for a in container.get("args") or []])
+    env.setdefault("HOME", "/root")
+    return programs.Context(tuple(argv), env, pod.name.rsplit("/", 1)[-1], files, found.image, found.version,
+                            ip, bool(container.get("stdin"))), "", ""
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Go's time.Duration prints it: 10s, 1m20s, 5m0s."""
+    whole = int(round(seconds))
+    return f"{whole // 60}m{whole % 60}s" if whole >= 60 else f"{whole}s"

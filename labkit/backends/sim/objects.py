@@ -230,7 +230,7 @@ class Pod:
 
     __slots__ = ("name", "app", "owner", "node", "template", "phase", "ready", "ready_since", "restarts",
                  "reason", "deleting", "created", "revision", "slot", "restart_policy", "container_up",
-                 "backoff", "generation", "resource_version", "started", "listening")
+                 "backoff", "generation", "resource_version", "started", "listening", "message", "runs")
 
     def __init__(self, name: str, app: str, owner: str, template: Template, revision: int, created: float,
                  restart_policy: str = "Always", slot: int = 0) -> None:
@@ -252,6 +252,10 @@ class Pod:
         self.resource_version = 0
         self.started: float | None = None  # when its container last started
         self.listening = False  # whether its program answers on its port yet (catalog.listens_after)
+        self.message = ""  # the kubelet's message with a waiting `reason` (ErrImagePull: the registry's words)
+        # The container's runs of a public image's program (programs.Run): the previous one and the
+        # current (or last) one; () for the course's demo images, which run no program.
+        self.runs: tuple = ()
 
     @property
     def image(self) -> str:

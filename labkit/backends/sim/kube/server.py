@@ -549,7 +549,7 @@ def checked_body(h: Handler, resource: Kind, name, sub, method: str, query: dict
         return body
     if sub is None and verb not in resource.verbs and (name is not None or verb in ("create", "list")):
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
-    if method == "GET":
+    if method == "GET" or sub in ("exec", "attach", "portforward"):  # connect subresources: a stream, no body
         return body
     if method == "PATCH":
         shape, go_type = PATCH_SHAPES.get((h.headers.get("Content-Type") or "").split(";")[0], (object, ""))
@@ -613,7 +613,7 @@ def handle(h: Handler, api: KubeAPIServer, method: str, resource: Kind, namespac
         media_type = (h.headers.get("Content-Type") or "").split(";")[0] if method == "PATCH" else None
         call = Call(method=method, namespace=namespace, name=name, body=body, dry_run=dry_run, patch=media_type,
                     wanted=requested(media_type, body, decoder(h, resource, sub, query),
-                                     schema.ref(schema_of(resource, sub)[0])))
+                                     schema.ref(schema_of(resource, sub)[0])), query=query)
         answer = store.subresource(plural, sub, call, group=group)
         if answer is not None:
             return answer

@@ -74,6 +74,7 @@ class Call:
     dry_run: bool = False
     patch: str | None = None  # a PATCH's media type, else None
     wanted: Callable[[Obj], Any] = lambda current: None  # what it asks for: a PUT's body, a patch applied to current
+    query: Mapping[str, str] = field(default_factory=dict)  # the request's query (pods/log: container, tailLines...)
 
 
 Handler = Callable[["Storage", Call], tuple[int, "Obj | str"]]
@@ -145,7 +146,8 @@ class Watch:
 class Kind:
     """One served resource. `schema` is its OpenAPI schema's name (its list's is that + "List");
     `protobuf` the message a body of it is decoded by ("": JSON only), from protobuf.MESSAGES or the
-    kind's own `messages` (the messages only it uses, in protobuf.MESSAGES' form); `fields`
+    kind's own `messages` (the messages only it uses, in protobuf.MESSAGES' form); `schemas` the
+    OpenAPI schemas it brings that the served documents lack (metrics.k8s.io's); `fields`
     the field selectors it takes; `deprecated` the warning every request to it gets; `shape` turns
     an object as the store keeps it into this group's shape (events.k8s.io serves the core events so,
     as the API server converts between versions); a table prints the stored object."""
@@ -168,6 +170,7 @@ class Kind:
     watch: Watch | None = None
     shape: Callable[[Obj], Obj] | None = None
     messages: Mapping[str, Mapping[int, tuple[str, str]]] = field(default_factory=dict)  # protobuf messages of its own
+    schemas: Mapping[str, dict] = field(default_factory=dict)  # OpenAPI schemas of its own (an aggregated API's)
 
     @property
     def group_version(self) -> str:

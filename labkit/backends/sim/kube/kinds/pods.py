@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from ..... import catalog
 from .....errors import LabkitError
 from ...controllers import delete_pod
 from ...objects import Deployment, NodeObj, Pod, Template
@@ -44,7 +46,9 @@ def render(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs
     else:
         labels = dict(d.selector) if d is not None else {"app": short(p.app)} if p.app else {"run": short(p.name)}
     owner = None
-    if p.owner:
+    if p.owner.startswith("Job:/"):  # a Job's pod (sim/jobs.py): its owner is "Job:/<the Job's uid>/<its key>"
+        owner = [{**owner_reference("batch/v1", "Job", p.owner, 0.0), "uid": p.owner.split("/")[1]}]
+    elif p.owner:
         labels["pod-template-hash"] = p.owner.rsplit("-", 1)[-1]
         owner = [owner_reference("apps/v1", "ReplicaSet", p.owner, rs_created)]
     written = (p.template.spec or {}).get("containers") or [{}]
@@ -84,7 +88,7 @@ def _status(p: Pod, n: NodeObj | None, container: str, clock: Clockwork) -> dict
                              for t, ok in (("PodReadyToStartContainers", p.container_up or p.phase != "pending"),
                                            ("Initialized", True), ("Ready", p.ready),
                                            ("ContainersReady", p.ready), ("PodScheduled", True))],
-              "containerStatuses": [{"name": container, "image": p.image, "imageID": "", "ready": p.ready,
+              "containerStatuses": [{"name": container, **_image_status(p), "ready": p.ready,
                                      "restartCount": p.restarts, "started": p.container_up, "state": state,
                                      "lastState": last}]}
     ip = pod_ip(p, n)
@@ -94,8 +98,21 @@ def _status(p: Pod, n: NodeObj | None, container: str, clock: Clockwork) -> dict
     return {k: v for k, v in status.items() if v is not None}
 
 
+def _image_status(p: Pod) -> dict:
+    """The image a public image's container runs, as containerd names it, and its digest once pulled."""
+    found = catalog.find(p.image) if p.runs else None
+    if found is None or found.error:
+        return {"image": p.image, "imageID": ""}
+    digest = hashlib.sha256(found.reference.encode()).hexdigest()
+    repository = found.reference.split("@")[0].rsplit(":", 1)[0] if "@" not in found.reference else \
+        found.reference.split("@")[0]
+    return {"image": found.reference, "imageID": f"{repository}@sha256:{digest}"}
+
+
 def _container_state(p: Pod, clock: Clockwork) -> tuple[dict, dict, str]:
     """(state, lastState, pod phase) in the kubelet's words."""
+    if p.runs:
+        return _program_state(p, clock)
     crashed = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": clock.stamp(p.created),
                               "finishedAt": clock.stamp(p.created)}} if p.restarts else {}
     if p.container_up:
@@ -109,7 +126,32 @@ def _container_state(p: Pod, clock: Clockwork) -> tuple[dict, dict, str]:
         return {"terminated": {"exitCode": 1, "reason": "Error"}}, crashed, "Running"
     if p.phase == "succeeded":
         return {"terminated": {"exitCode": 0, "reason": "Completed"}}, {}, "Succeeded"
-    return {"waiting": {"reason": p.reason or "ContainerCreating"}}, crashed, "Pending"
+    waiting = {"reason": p.reason or "ContainerCreating", **({"message": p.message} if p.message else {})}
+    return {"waiting": waiting}, crashed, "Pending"
+
+
+def _program_state(p: Pod, clock: Clockwork) -> tuple[dict, dict, str]:
+    """A container that runs a program (node.py, programs.py): its current run, and its last
+    terminated one as lastState (pkg/kubelet/kubelet_pods.go convertToAPIContainerStatuses)."""
+    run, before = p.runs[-1], (p.runs[-2] if len(p.runs) > 1 else None)
+
+    def terminated(r) -> dict:
+        return {"terminated": {"exitCode": r.code, "reason": r.reason, "startedAt": clock.stamp(r.started),
+                               "finishedAt": clock.stamp(r.finished)}}
+    last = terminated(before) if before is not None and before.finished is not None else {}
+    if p.container_up:
+        return {"running": {"startedAt": clock.stamp(run.started)}}, last, "Running"
+    if run.finished is None:  # not started again yet (its ConfigMap went missing, its node restarted)
+        waiting = {"reason": p.reason or "ContainerCreating", **({"message": p.message} if p.message else {})}
+        return {"waiting": waiting}, last, "Running" if p.restarts else "Pending"
+    if p.phase == "succeeded":
+        return terminated(run), last, "Succeeded"
+    restarts = p.restart_policy == "Always" or (p.restart_policy == "OnFailure" and run.code != 0)
+    if not restarts:
+        return terminated(run), last, "Failed"
+    if p.reason in ("CrashLoopBackOff", "CreateContainerConfigError"):
+        return {"waiting": {"reason": p.reason, "message": p.message}}, terminated(run), "Running"
+    return terminated(run), last, "Running"
 
 
 def rendered(store: Storage, key: str) -> Obj:
@@ -240,17 +282,80 @@ def update(store: Storage, namespace: str | None, name: str, current: Obj, wante
 
 
 def log(store: Storage, call: Call) -> tuple[int, str]:
-    """What the container printed: the demo web servers log nothing; the broken one says why it died."""
+    """What the container printed: the demo web servers log nothing; the broken one says why it died.
+    A public image's container (programs.py) shows its program's output up to now, as the kubelet's
+    GetContainerLogs does (pkg/kubelet/kubelet_pods.go validateContainerLogStatus: the current
+    container, or with previous=true the last terminated one; a waiting one has no log yet), with
+    the query's container, previous, tailLines, timestamps, sinceSeconds and limitBytes."""
     namespace, name = call.namespace, call.name
     if namespace == "kube-system":
         return 200, system_log(store.get("pods", namespace, name), store.clock)
     p = store.items("pods").get(res.key(namespace, name)) if namespace else None
     if p is None:
         raise not_found("pods", name)
+    containers = [c.get("name") for c in store.get("pods", namespace, name)["spec"]["containers"]]
+    query = call.query
+    container = query.get("container") or containers[0]
+    if not query.get("container") and len(containers) > 1:
+        raise ApiError(400, "BadRequest", f"a container name must be specified for pod {name}, "
+                                          f"choose one of: [{' '.join(containers)}]")
+    if container not in containers:
+        raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {name}")
+    if p.runs and container == containers[0]:
+        return 200, _program_log(p, store.clock, store.sim.now(), name, container, query)
     if p.node is None or (not p.container_up and p.phase == "pending"):
-        raise ApiError(400, "BadRequest", f'container "{store.get("pods", namespace, name)["spec"]["containers"][0]["name"]}" '
-                       f'in pod "{name}" is waiting to start: {p.reason or "ContainerCreating"}')
+        why = "trying and failing to pull image" if p.reason in ("ErrImagePull", "ImagePullBackOff") else \
+            p.reason or "ContainerCreating"
+        raise ApiError(400, "BadRequest", f'container "{container}" in pod "{name}" is waiting to start: {why}')
     return 200, "web-server:broken: crashing on purpose\n" if p.image == "web-server:broken" and p.restarts else ""
+
+
+def _program_log(p: Pod, clock: Clockwork, now: float, name: str, container: str, query) -> str:
+    """A program's log (kubelet validateContainerLogStatus, then the CRI log's options)."""
+    state, last, _ = _program_state(p, clock)
+    run, before = p.runs[-1], (p.runs[-2] if len(p.runs) > 1 else None)
+    shown_last = run if "waiting" in state and run.finished is not None else before
+    if query.get("previous") in ("true", "1"):
+        if not last:
+            raise ApiError(400, "BadRequest", f'previous terminated container "{container}" in pod "{name}" not found')
+        shown = shown_last
+    elif "waiting" in state:
+        if not last:
+            raise ApiError(400, "BadRequest", f'container "{container}" in pod "{name}" is waiting to start: '
+                                              f'{state["waiting"].get("reason")}')
+        shown = shown_last
+    else:
+        shown = run
+    lines = shown.output(now, lambda t: datetime.fromtimestamp(clock.epoch + t, timezone.utc))
+    since = query.get("sinceSeconds")
+    if since and since.isdigit():
+        lines = [(t, text) for t, text in lines if t >= now - int(since)]
+    tail = query.get("tailLines")
+    if tail is not None and tail.lstrip("-").isdigit() and int(tail) >= 0:
+        lines = lines[len(lines) - int(tail):] if int(tail) else []
+    stamped = query.get("timestamps") in ("true", "1")
+    text = "".join((f"{_nano(clock.epoch + t)} " if stamped else "") + line + "\n" for t, line in lines)
+    limit = query.get("limitBytes")
+    if limit and limit.isdigit():
+        text = text.encode()[:int(limit)].decode(errors="ignore")
+    return text
+
+
+def _nano(epoch_seconds: float) -> str:
+    """Go's time.RFC3339Nano, as the kubelet stamps log lines (trailing zeros of the fraction dropped)."""
+    when = datetime.fromtimestamp(epoch_seconds, timezone.utc)
+    fraction = f"{when.microsecond:06d}000".rstrip("0")
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
+
+
+def no_shell(store: Storage, call: Call) -> tuple[int, Obj]:
+    """`kubectl exec` and `kubectl attach`: the simulator runs no process inside a container, so
+    it answers what it cannot do (a real API server proxies these to the kubelet's streaming server)."""
+    store.get("pods", call.namespace, call.name)  # a pod that is not there: 404, as upstream
+    raise ApiError(400, "BadRequest",
+                   "labkit's simulated cluster does not run a shell or any command inside containers "
+                   "(exec and attach need a real container runtime); `%kubectl logs POD` shows what the "
+                   "container prints, and labkit's kubernetes backend on minikube runs kubectl exec for real")
 
 
 def evict(store: Storage, call: Call) -> tuple[int, Obj]:
@@ -363,6 +468,10 @@ COLUMNS = (NAME,
 POD = REGISTRY.add(Kind(
     group="", version="v1", plural="pods", kind="Pod", namespaced=True, verbs=ALL, short=("po",),
     subresources=(STATUS, Subresource(name="log", verbs=("get",), handlers={"GET": log}),
+                  Subresource(name="exec", kind="PodExecOptions", verbs=("create", "get"),
+                              handlers={"GET": no_shell, "POST": no_shell}),
+                  Subresource(name="attach", kind="PodAttachOptions", verbs=("create", "get"),
+                              handlers={"GET": no_shell, "POST": no_shell}),
                   Subresource(name="eviction", kind="Eviction", group="policy", version="v1", verbs=("create",),
                               schema="io.k8s.api.policy.v1.Eviction", handlers={"POST": evict}),
                   Subresource(name="binding", kind="Binding", verbs=("create",))),
