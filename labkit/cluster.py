@@ -15,8 +15,8 @@ import time
 from typing import Callable, Iterable
 
 from . import traffic, validate
-from .backends.base import (Backend, Components, DeploySpec, Exposes, Machines, PausesNodes, Probe, Routes,
-                            StopsContainers, Summaries, UpdateStrategy)
+from .backends.base import (Backend, Components, DeploySpec, Exposes, Machines, Meters, PausesNodes, Probe,
+                            Routes, StopsContainers, Summaries, UpdateStrategy)
 from .errors import AlreadyExists, InvalidInput, NotFound, Refused, Timeout, Unavailable
 from .model import ClusterState, Event, Replica, WorkloadStatus, converged
 
@@ -266,7 +266,10 @@ class Cluster:
         if self._traffic:
             now, state, off = self.now(), self.state(), frozenset(self._failed)
             for record in self._traffic:
+                sent = len(record.requests)
                 record.observe(now, state, off)
+                if isinstance(self.backend, Meters):
+                    self.backend.answered(record.requests[sent:])
 
     def _observer(self) -> Callable[[], None] | None:
         """What the simulator calls after each instant at which something happened, so that a

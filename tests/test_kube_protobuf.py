@@ -302,8 +302,8 @@ def test_errors_are_value_errors_with_a_clear_message():
         decode(good[:-5])  # inside raw (the last 4 bytes are the empty contentEncoding and contentType)
     with pytest.raises(ValueError, match="truncated"):
         decode(MAGIC + b"\x0a\x80")
-    with pytest.raises(ValueError, match="no protobuf schema for Job in batch/v1"):
-        decode(envelope("batch/v1", "Job", b""))
+    with pytest.raises(ValueError, match="no protobuf schema for Widget in example.com/v1"):
+        decode(envelope("example.com/v1", "Widget", b""))
     with pytest.raises(ValueError, match="wire type"):
         decode(envelope("v1", "Namespace", field(1, 5)))  # metadata as a varint
 

@@ -106,7 +106,8 @@ def test_the_simulator_keeps_its_capabilities():
                  if isinstance(p, type) and getattr(p, "_is_runtime_protocol", False)}
     backend = SimBackend(nodes=1)
     kept = {name for name in protocols if isinstance(backend, getattr(base, name))}
-    assert kept == {"Backend", "Exposes", "Components", "Summaries", "StopsContainers", "PausesNodes", "Machines"}
+    assert kept == {"Backend", "Exposes", "Components", "Summaries", "StopsContainers", "PausesNodes", "Machines",
+                    "Meters"}
 
 
 # -- reconcile results: requeue, and retry with back-off ----------------------------------------------

@@ -178,6 +178,15 @@ class Routes(Protocol):
 
 # -- what some backends can do beyond the contract (checked with isinstance, never by name) ------
 @runtime_checkable
+class Meters(Protocol):
+    """A backend that keeps which replica answered each request sent to it (the simulator: what its
+    pods' CPU use is made of, as metrics.k8s.io and the HPA read it)."""
+
+    def answered(self, requests: list) -> None:
+        """`requests`: labkit.traffic.Request records, just sent."""
+
+
+@runtime_checkable
 class Components(Protocol):
     """Parts of the control plane that a lesson may stop and start (the simulator's)."""
 

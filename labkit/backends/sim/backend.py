@@ -18,8 +18,9 @@ from ... import validate
 from ...errors import InvalidInput, NotFound, Refused, Unavailable
 from ...model import ClusterState, Event, Node, Replica, WorkloadStatus
 from ..base import DeploySpec, UpdateStrategy
-from . import versions
+from . import cronjobs, versions
 from .api import APIServer
+from .autoscaler import Autoscaler
 from .clock import Clock
 from .controllers import delete_pod
 from .flavors import Flavor
@@ -31,6 +32,7 @@ from .objects import NodeObj, Pod, Template
 from .orchestrator import FINISHED
 from .scheduler import unbind
 from .store import Store
+from .usage import Usage
 
 FLAVORS: dict[str, type[Flavor]] = {flavor.name: flavor for flavor in (Kubernetes, Swarm, Docker)}
 
@@ -75,6 +77,9 @@ class SimBackend:
         self.store.watch("pods", self._dispatch)
         self.rules: Flavor = FLAVORS[self.flavor](self)  # what this flavor's engine does its own way
         self.rules.build(nodes, managers, rate)  # its components and first machines
+        self.usage = Usage(self.clock)  # what pods use, from the requests they answer (usage.py)
+        self.autoscaler = Autoscaler(self)  # HPAs (autoscaler.py): it looks only while there are some
+        self.batch = cronjobs.controllers(self)  # Jobs and CronJobs (jobs.py, cronjobs.py)
         self._built = True
         self.tokens = {role: self._token(role) for role in ("worker", "manager")}
 
@@ -152,6 +157,12 @@ class SimBackend:
     # -- time and looking ------------------------------------------------------------------
     def now(self) -> float:
         return self.clock.now
+
+    def answered(self, requests: list) -> None:
+        """Requests labkit's traffic sent (traffic.Request): each one answered counts on its pod's CPU."""
+        for request in requests:
+            if request.outcome == "ok":
+                self.usage.answered(request.replica, request.time)
 
     def advance(self, seconds: float, observe: Callable[[], None] | None = None) -> None:
         self.clock.run_until(self.clock.now + seconds, observe)

@@ -54,8 +54,8 @@ def _op(r: Kind, action: str, params: tuple[str, ...], schema: str, body: bool =
 def _paths(group: str, version: str) -> dict:
     paths = {}
     for r in REGISTRY:
-        if r.group != group or r.version != version or not r.schema:
-            continue  # a kind without a schema (metrics.k8s.io's, an aggregated API's) has no paths here
+        if r.group != group or r.version != version:
+            continue
         base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
         scope = f"{base}/namespaces/{{namespace}}/{r.plural}" if r.namespaced else f"{base}/{r.plural}"
         one = schema_name(r)
@@ -100,10 +100,21 @@ def document(group: str, version: str) -> bytes:
     return _document(group, version, REGISTRY.revision)
 
 
+def components() -> dict:
+    """Every served schema: the release's, and those the served kinds bring of their own (Kind.schemas)."""
+    return _components(REGISTRY.revision)
+
+
+@functools.lru_cache(maxsize=4)
+def _components(revision: int) -> dict:
+    own = {name: schema for kind in REGISTRY for name, schema in kind.schemas.items()}
+    return {**schemas(), **own} if own else schemas()
+
+
 @functools.lru_cache(maxsize=16)
 def _document(group: str, version: str, revision: int) -> bytes:
     doc = {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": VERSION},
-           "paths": _paths(group, version), "components": {"schemas": schemas()}}
+           "paths": _paths(group, version), "components": {"schemas": components()}}
     return json.dumps(doc, separators=(",", ":")).encode()
 
 

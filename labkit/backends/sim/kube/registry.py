@@ -27,5 +27,9 @@ from .kinds import daemonsets  # noqa: F401
 from .kinds import leases  # noqa: F401
 from .kinds import accessreviews  # noqa: F401
 from .kinds import poddisruptionbudgets  # noqa: F401
+from .kinds import cronjobs  # noqa: F401  (batch/v1, listed before jobs as the real server sorts them)
+from .kinds import jobs  # noqa: F401
+from .kinds import horizontalpodautoscalers  # noqa: F401  (autoscaling/v2)
+from .kinds import metrics  # noqa: F401  (metrics.k8s.io/v1beta1: kubectl top)
 
 __all__ = ["REGISTRY", "Kind"]

@@ -85,7 +85,7 @@ def resolve(schema: dict) -> tuple[dict, str | None]:
     while True:
         if "$ref" in schema:
             name = schema["$ref"].rsplit("/", 1)[-1]
-            schema = openapi.schemas()[name]
+            schema = openapi.components()[name]
         elif len(schema.get("allOf") or ()) == 1 and "type" not in schema:
             schema = schema["allOf"][0]
         else:

@@ -23,8 +23,10 @@ def event(index: int, t: float, reason: str, obj: str, message: str, type_: str,
     """One entry of the simulator's event log as a core/v1 Event; `uid_of(kind, name)` gives
     the involved object's uid while it exists (`kubectl describe` selects events by it)."""
     kind_word, _, name = obj.partition("/")
-    kind = {"pod": "Pod", "node": "Node", "deployment": "Deployment", "replicaset": "ReplicaSet"}.get(kind_word, "Pod")
-    api_version = "apps/v1" if kind in ("Deployment", "ReplicaSet") else "v1"
+    kind = {"pod": "Pod", "node": "Node", "deployment": "Deployment", "replicaset": "ReplicaSet", "job": "Job",
+            "cronjob": "CronJob", "horizontalpodautoscaler": "HorizontalPodAutoscaler"}.get(kind_word, "Pod")
+    api_version = {"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1",
+                   "HorizontalPodAutoscaler": "autoscaling/v2"}.get(kind, "v1")
     namespace_ = None if kind == "Node" else split(name)[0]
     involved_uid = uid_of(kind, name) if uid_of else None
     if namespace_ not in (None, NAMESPACE):
@@ -69,12 +71,15 @@ def objects(store: Storage, namespace: str | None) -> list[Obj]:
 def _uids(store: Storage) -> Callable[[str, str], str | None]:
     """uid_of(kind, simulator name) for events, each object rendered at most once."""
     found: dict[tuple[str, str], str | None] = {}
-    plurals = {"Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "Node": "nodes"}
+    plurals = {"Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "Node": "nodes",
+               "Job": "jobs", "CronJob": "cronjobs", "HorizontalPodAutoscaler": "horizontalpodautoscalers"}
+    records = {"Job": "stored/batch/jobs", "CronJob": "stored/batch/cronjobs",
+               "HorizontalPodAutoscaler": "stored/autoscaling/horizontalpodautoscalers"}  # kept as written (stored.py)
 
     def uid_of(kind: str, key: str) -> str | None:
         if (kind, key) not in found:
             plural = plurals[kind]
-            if key not in store.items(plural):
+            if key not in store.items(records.get(kind, plural)):
                 found[kind, key] = None
             else:
                 namespace, name = (None, key) if plural == "nodes" else split(key)
