@@ -33,7 +33,7 @@ test-fast: $(STAMP)
 
 ## make student: write the students' edition (notebooks/) from the solved one (solutions/), solutions out
 student: $(STAMP)
-	$(BIN)/python -m labkit.lessons.editions solutions notebooks
+	$(BIN)/labkit student solutions notebooks
 
 ## make notebooks: the students' edition, then every lesson of both editions re-run on the simulator,
 ## outputs stored (what nbval compares). No widget state is stored, so exported HTML and nbviewer

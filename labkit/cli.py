@@ -1,4 +1,5 @@
-"""`labkit doctor | reset | lab`: the command line for students and instructors."""
+"""`labkit doctor | reset | lab | serve | kubeconfig | student | grade`: the command line for students
+and instructors."""
 from __future__ import annotations
 
 import argparse
@@ -107,7 +108,22 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     serve.add_argument("--stop", action="store_true", help="stop the cluster another `labkit serve` runs")
     sub.add_parser("kubeconfig", help="print the export line that points kubectl at the served cluster")
+    student = sub.add_parser("student", help="write the students' edition of a folder of notebooks: every "
+                             "### BEGIN SOLUTION ... ### END SOLUTION becomes # YOUR CODE HERE, outputs cleared")
+    student.add_argument("source", help="the folder of solved notebooks (e.g. solutions)")
+    student.add_argument("target", help="the folder to write the students' edition into (e.g. notebooks)")
+    grade = sub.add_parser("grade", help="run students' notebooks headless on the simulator and table every "
+                           "exercise's result (exit 1 if a notebook did not run to its end)")
+    grade.add_argument("notebooks", nargs="+", help="the notebooks to grade, each run in its own kernel")
+    grade.add_argument("--out", default="results", help="folder for results.csv, .json and .html (default results)")
+    grade.add_argument("--timeout", type=float, default=300, help="seconds each notebook may run (default 300)")
     args = parser.parse_args(argv)
+    if args.command == "student":
+        from .lessons import editions
+        return editions.main(args.source, args.target)
+    if args.command == "grade":
+        from .lessons import grading
+        return grading.main(args.notebooks, args.out, args.timeout)
     if args.command in ("serve", "kubeconfig"):
         return serve_command(args)
     if args.command == "lab":
