@@ -240,3 +240,17 @@ def test_every_simple_field_of_a_pod_and_its_container_comes_back(served, contai
             if "round-trip" not in [p.metadata.name for p in core.list_namespaced_pod("default").items]:
                 break
             time.sleep(0.1)
+
+
+def test_describe_of_a_re_created_deployment_lists_its_own_events_only(kubectl, namespace):
+    """Events name their object by uid: the deleted deployment's stay in `get events`, not in the new one's describe."""
+    assert kubectl("create", "deployment", "web", "-n", namespace, "--image=web-server:1")[0] == 0
+    assert kubectl("rollout", "status", "-n", namespace, "deploy/web", "--timeout=60s")[0] == 0
+    old = json.loads(kubectl("get", "rs", "-n", namespace, "-o", "json")[1])["items"][0]["metadata"]["name"]
+    assert kubectl("delete", "deployment", "web", "-n", namespace)[0] == 0
+    time.sleep(1.5)  # a new second: the served clock keeps whole seconds
+    assert kubectl("create", "deployment", "web", "-n", namespace, "--image=web-server:2")[0] == 0
+    assert kubectl("rollout", "status", "-n", namespace, "deploy/web", "--timeout=60s")[0] == 0
+    described = kubectl("describe", "deployment", "web", "-n", namespace)[1]
+    assert "Scaled up replica set" in described and old not in described
+    assert old in kubectl("get", "events", "-n", namespace)[1]

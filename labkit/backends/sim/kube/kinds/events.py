@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def event(index: int, t: float, reason: str, obj: str, message: str, type_: str, source: str,
           clock: Clockwork, uid_of=None) -> dict:
-    """One entry of the simulator's event log as a core/v1 Event; `uid_of(kind, name)` gives
+    """One entry of the simulator's event log as a core/v1 Event; `uid_of(kind, name, when)` gives
     the involved object's uid while it exists (`kubectl describe` selects events by it)."""
     kind_word, _, name = obj.partition("/")
     kind = {"pod": "Pod", "node": "Node", "deployment": "Deployment", "replicaset": "ReplicaSet", "job": "Job",
@@ -28,7 +28,7 @@ def event(index: int, t: float, reason: str, obj: str, message: str, type_: str,
     api_version = {"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1",
                    "HorizontalPodAutoscaler": "autoscaling/v2"}.get(kind, "v1")
     namespace_ = None if kind == "Node" else split(name)[0]
-    involved_uid = uid_of(kind, name) if uid_of else None
+    involved_uid = uid_of(kind, name, clock.stamp(t)) if uid_of else None
     if namespace_ not in (None, NAMESPACE):
         name, message = short(name), message.replace(f"{namespace_}/", "")
     component = {"kubelet": "kubelet", "scheduler": "default-scheduler"}.get(source, source or "labkit")
@@ -68,23 +68,28 @@ def objects(store: Storage, namespace: str | None) -> list[Obj]:
     return [e for e in events if namespace is None or e["metadata"]["namespace"] == namespace]
 
 
-def _uids(store: Storage) -> Callable[[str, str], str | None]:
-    """uid_of(kind, simulator name) for events, each object rendered at most once."""
-    found: dict[tuple[str, str], str | None] = {}
+def _uids(store: Storage) -> Callable[[str, str, str], str | None]:
+    """uid_of(kind, simulator name, when) for events, each object rendered at most once: the uid of the
+    object of that name that existed `when` (a timestamp); an event from before it was made belongs to
+    an earlier object of the same name, deleted since, whose uid is gone with it (so `kubectl describe`
+    of a re-created object lists its own events only, as the real one matches them by uid)."""
+    found: dict[tuple[str, str], tuple[str, str] | None] = {}
     plurals = {"Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "Node": "nodes",
                "Job": "jobs", "CronJob": "cronjobs", "HorizontalPodAutoscaler": "horizontalpodautoscalers"}
     records = {"Job": "stored/batch/jobs", "CronJob": "stored/batch/cronjobs",
                "HorizontalPodAutoscaler": "stored/autoscaling/horizontalpodautoscalers"}  # kept as written (stored.py)
 
-    def uid_of(kind: str, key: str) -> str | None:
+    def uid_of(kind: str, key: str, when: str) -> str | None:
         if (kind, key) not in found:
             plural = plurals[kind]
             if key not in store.items(records.get(kind, plural)):
                 found[kind, key] = None
             else:
                 namespace, name = (None, key) if plural == "nodes" else split(key)
-                found[kind, key] = store.get(plural, namespace, name)["metadata"]["uid"]
-        return found[kind, key]
+                meta = store.get(plural, namespace, name)["metadata"]
+                found[kind, key] = meta["uid"], meta["creationTimestamp"]
+        current = found[kind, key]
+        return current[0] if current is not None and when >= current[1] else None
     return uid_of
 
 
