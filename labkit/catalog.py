@@ -25,7 +25,7 @@ How an instructor adds an image: add one `Image(...)` to `IMAGES` below, with
 * `programs`: what the image's own programs do when run, by their file name: what they print,
   whether they exit (and with which code) or serve until stopped, what they need from the
   environment. A shell (`sh -c ...`) and the usual commands (echo, sleep, env...) need no entry:
-  labkit/backends/sim/programs.py runs them for every image;
+  labkit/backends/sim/programs.py (commands.py) runs them for every image;
 * `port`, `http` and `page`: where it listens, and what GET / answers when it serves HTTP.
 
 Nothing else needs to change: the simulator's kubelet, `kubectl logs` and the error messages
