@@ -236,3 +236,19 @@ def test_the_course_images_log_as_before(kubectl, namespace):
     code, out = kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s")
     assert code == 0, out
     assert kubectl("logs", "deployment/web", "-n", namespace) == (0, "")
+
+
+def test_repeated_events_are_counted_as_the_kubelet_records_them(kubectl, namespace):
+    """A crash-looping container's BackOff is one Event whose count grows (describe: "(x4 over 2m)")."""
+    assert kubectl("run", "loop", "-n", namespace, "--image=busybox")[0] == 0
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        events = json.loads(kubectl("get", "events", "-n", namespace, "--field-selector", "reason=BackOff",
+                                    "-o", "json")[1])["items"]
+        if events and events[0]["count"] >= 3:
+            break
+        time.sleep(1)
+    assert len(events) == 1 and events[0]["count"] >= 3
+    assert events[0]["firstTimestamp"] < events[0]["lastTimestamp"]
+    backoff = [line for line in kubectl("describe", "pod", "loop", "-n", namespace)[1].splitlines() if " BackOff " in line]
+    assert len(backoff) == 1 and "(x" in backoff[0] and " over " in backoff[0]

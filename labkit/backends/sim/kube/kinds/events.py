@@ -65,7 +65,26 @@ def event_v1(core: dict) -> dict:
 def objects(store: Storage, namespace: str | None) -> list[Obj]:
     uid_of = _uids(store)
     events = (event(i, *e, clock=store.clock, uid_of=uid_of) for i, e in enumerate(store.sim.api.events))
-    return [e for e in events if namespace is None or e["metadata"]["namespace"] == namespace]
+    return aggregated(e for e in events if namespace is None or e["metadata"]["namespace"] == namespace)
+
+
+def aggregated(events) -> list[Obj]:
+    """Identical events as one, counted, as client-go's EventCorrelator records a repeat
+    (tools/record/events_cache.go, eventObserve): same source, object, type, reason and message
+    make one Event whose count grows and whose lastTimestamp moves; its name is the first's."""
+    out: dict[tuple, Obj] = {}
+    for e in events:
+        involved = e["involvedObject"]
+        key = (e["source"].get("component"), involved.get("kind"), involved.get("namespace"), involved.get("name"),
+               involved.get("uid"), e["type"], e["reason"], e["message"])
+        first = out.get(key)
+        if first is None:
+            out[key] = e
+        else:
+            first["count"] += 1
+            first["lastTimestamp"] = e["lastTimestamp"]
+            first["metadata"]["resourceVersion"] = e["metadata"]["resourceVersion"]
+    return list(out.values())
 
 
 def _uids(store: Storage) -> Callable[[str, str, str], str | None]:
