@@ -21,6 +21,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ..http_body import BodyError, read_body
 from . import logs, nodes, services, swarm, system, tasks  # noqa: F401  (each registers its routes)
 
 RESOURCE_GROUPS = (logs, nodes, services, swarm, system, tasks)  # what answers: their @route functions
@@ -31,7 +32,6 @@ MAX_BODY = 4 * 1024 * 1024  # swarmkit's gRPC limit on one message: no spec is l
 IDLE_TIMEOUT = 90.0  # a connection that says nothing this long is closed
 MAX_CONNECTIONS = 512
 VERSIONED = re.compile(r"/v([0-9.]+)(/.*)?")
-WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
 # Paths of the engine's API that the simulated one does not serve yet (501, not moby's 404 "page not found").
 NOT_SERVED = ("containers", "images", "networks", "volumes", "exec", "build", "secrets", "configs", "plugins",
               "events", "system", "session", "auth", "commit", "grpc", "swarm")
@@ -218,48 +218,12 @@ class Handler(BaseHTTPRequestHandler):
         raise EngineError(404, "page not found")
 
     def _read_body(self) -> bytes:
-        """The body, by Content-Length or chunked, at most MAX_BODY bytes."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunks()
-        text = (self.headers.get("Content-Length") or "").strip()
-        if not text:
-            return b""
-        if not WHOLE_NUMBER.fullmatch(text):
-            self.close_connection = True
-            raise EngineError(400, f"invalid Content-Length {text[:40]!r}")
-        length = int(text)
-        if length > MAX_BODY:
-            self.close_connection = True
-            left = min(length, 4 * MAX_BODY)  # read what was sent (up to a bound), so the client hears the answer
-            while left > 0:
-                chunk = self.rfile.read(min(left, 1 << 16))
-                if not chunk:
-                    break
-                left -= len(chunk)
-            raise too_large()
-        raw = self.rfile.read(length)
-        if len(raw) < length:
-            self.close_connection = True
-            raise EngineError(400, "unexpected EOF")
-        return raw
-
-    def _read_chunks(self) -> bytes:
-        body = bytearray()
-        while True:
-            size_text = self.rfile.readline(64).split(b";")[0].strip()
-            if not re.fullmatch(rb"[0-9a-fA-F]{1,8}", size_text):
-                self.close_connection = True
-                raise EngineError(400, "a chunk of the body has no valid size")
-            size = int(size_text, 16)
-            if size == 0:
-                while self.rfile.readline(1024).strip():  # trailers
-                    pass
-                return bytes(body)
-            if len(body) + size > MAX_BODY:
-                self.close_connection = True
-                raise too_large()
-            body += self.rfile.read(size)
-            self.rfile.readline(8)
+        """The body (http_body.py), at most MAX_BODY bytes."""
+        try:
+            return read_body(self.rfile, self.headers, MAX_BODY)
+        except BodyError as error:
+            self.close_connection = True  # where the next request starts is unknown
+            raise BODY_ERRORS[error.problem](error.detail) from None
 
     def _send(self, answer: Answer, method: str) -> None:
         if answer.raw is not None:
@@ -281,6 +245,12 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if method != "HEAD" and data:
             self.wfile.write(data)
+
+
+BODY_ERRORS = {"length": lambda text: EngineError(400, f"invalid Content-Length {text!r}"),
+               "short": lambda text: EngineError(400, "unexpected EOF"),
+               "chunk": lambda text: EngineError(400, "a chunk of the body has no valid size"),
+               "too large": lambda text: too_large()}
 
 
 def too_large() -> EngineError:

@@ -16,7 +16,6 @@ import atexit
 import hmac
 import json
 import math
-import re
 import secrets
 import shutil
 import ssl
@@ -28,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from ....errors import LabkitError
+from ..http_body import BodyError, read_body
 from . import discovery, openapi, protobuf, schema, tls
 from .columns import table
 from .kinds import Call, Kind
@@ -43,7 +43,6 @@ MAX_BODY = 3 * 1024 * 1024  # the real API server's request size limit (3 MiB)
 IDLE_TIMEOUT = 90.0
 HANDSHAKE_TIMEOUT = 10.0  # Go's default TLS handshake timeout on the client side
 MAX_CONNECTIONS = 2048  # a classroom of watches (1,000 at once are tested); more are closed at once
-WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
 
 
 def whole_seconds(virtual_now: float) -> float:
@@ -331,50 +330,12 @@ class Handler(BaseHTTPRequestHandler):
             raise
 
     def _read_body(self) -> bytes:
-        """The body, by Content-Length or chunked, at most MAX_BODY bytes (413 past that, as the
-        real server answers); a length that is not a whole number is a 400."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunks()
-        text = (self.headers.get("Content-Length") or "").strip()
-        if not text:
-            return b""
-        if not WHOLE_NUMBER.fullmatch(text):
-            self.close_connection = True  # where this body ends is unknown
-            raise ApiError(400, "BadRequest", f"invalid Content-Length {text[:40]!r}: not a whole number of bytes")
-        length = int(text)
-        if length > MAX_BODY:
-            self.close_connection = True
-            left = min(length, 16 * MAX_BODY)  # read what was sent (up to a bound), so the client hears the answer
-            while left > 0:
-                chunk = self.rfile.read(min(left, 1 << 16))
-                if not chunk:
-                    break
-                left -= len(chunk)
-            raise too_large()
-        raw = self.rfile.read(length)
-        if len(raw) < length:
-            self.close_connection = True
-            raise ApiError(400, "BadRequest", "the body ended before its Content-Length")
-        return raw
-
-    def _read_chunks(self) -> bytes:
-        body = bytearray()
-        while True:
-            line = self.rfile.readline(64)
-            size_text = line.split(b";")[0].strip()
-            if not re.fullmatch(rb"[0-9a-fA-F]{1,8}", size_text):
-                self.close_connection = True
-                raise ApiError(400, "BadRequest", "a chunk of the body has no valid size")
-            size = int(size_text, 16)
-            if size == 0:
-                while self.rfile.readline(1024).strip():  # trailers
-                    pass
-                return bytes(body)
-            if len(body) + size > MAX_BODY:
-                self.close_connection = True
-                raise too_large()
-            body += self.rfile.read(size)
-            self.rfile.readline(8)  # the CRLF after the chunk
+        """The body (http_body.py), at most MAX_BODY bytes: 413 past that, as the real server answers."""
+        try:
+            return read_body(self.rfile, self.headers, MAX_BODY)
+        except BodyError as error:
+            self.close_connection = True  # where the next request starts is unknown
+            raise BODY_ERRORS[error.problem](error.detail) from None
 
     def send_json(self, code: int, payload: dict) -> None:
         data = json.dumps(payload, separators=(",", ":")).encode()
@@ -424,6 +385,13 @@ def _finite(text: str) -> float:
     if math.isinf(value):
         raise ValueError(f"number {text[:40]} is out of range")
     return value
+
+
+BODY_ERRORS = {
+    "length": lambda text: ApiError(400, "BadRequest", f"invalid Content-Length {text!r}: not a whole number of bytes"),
+    "short": lambda text: ApiError(400, "BadRequest", "the body ended before its Content-Length"),
+    "chunk": lambda text: ApiError(400, "BadRequest", "a chunk of the body has no valid size"),
+    "too large": lambda text: too_large()}
 
 
 def too_large() -> ApiError:
