@@ -10,6 +10,9 @@ With LABKIT_REQUIRE_DOCKER=1 (CI) a missing engine fails instead of skipping.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -113,3 +116,29 @@ def pytest_sessionfinish(session, exitstatus):
             pass
     for served in _served:
         served.stop()
+
+
+# -- the real kubectl against a served simulator --------------------------------------------------------
+KUBECTL = os.path.join(os.path.dirname(sys.executable), "kubectl")  # the course's, in the venv
+if not os.path.exists(KUBECTL):
+    KUBECTL = shutil.which("kubectl") or KUBECTL
+
+
+@pytest.fixture
+def kubectl(served):
+    """The real kubectl against the module's served simulator (the module's own `served` fixture):
+    run(*args, stdin=None) -> (exit code, stdout + stderr)."""
+    def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
+        done = subprocess.run([KUBECTL, *args], input=stdin, capture_output=True, text=True, timeout=90,
+                              env={**os.environ, "KUBECONFIG": served.kubeconfig})
+        return done.returncode, done.stdout + done.stderr
+    return run
+
+
+@pytest.fixture
+def namespace(kubectl, request):
+    """A namespace of the test's own, deleted after it: no test sees another's objects."""
+    name = request.node.name.replace("_", "-")[:50].strip("-").lower()
+    assert kubectl("create", "namespace", name)[0] == 0
+    yield name
+    kubectl("delete", "namespace", name, "--wait=false")

@@ -54,14 +54,6 @@ def kubectl(served):
     return runner(served.kubeconfig)
 
 
-@pytest.fixture
-def namespace(kubectl, request):
-    name = request.node.name.replace("_", "-")[:50].strip("-").lower()
-    assert kubectl("create", "namespace", name)[0] == 0
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false")
-
-
 def rows(out: str) -> list[list[str]]:
     return [line.split() for line in out.strip().splitlines()]
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -13,32 +10,12 @@ import pytest
 from labkit.backends.sim.jobs import job_of
 from labkit.backends.sim.kube.serve import ServedCluster
 
-sys.path.insert(0, os.path.dirname(__file__))
-from test_kube_api import KUBECTL  # noqa: E402
-
 
 @pytest.fixture(scope="module")
 def served():
     cluster = ServedCluster(2, speed=20.0, seed=3).start()
     yield cluster
     cluster.stop()
-
-
-@pytest.fixture
-def kubectl(served):
-    def run(*args: str, stdin: str | None = None, timeout: float = 90) -> tuple[int, str]:
-        done = subprocess.run([KUBECTL, *args], input=stdin, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "KUBECONFIG": served.kubeconfig})
-        return done.returncode, done.stdout + done.stderr
-    return run
-
-
-@pytest.fixture
-def namespace(kubectl, request):
-    name = request.node.name.replace("_", "-")[:50].strip("-").lower()
-    assert kubectl("create", "namespace", name)[0] == 0
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false")
 
 
 def read(kubectl, *args: str) -> dict:

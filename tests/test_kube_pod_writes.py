@@ -3,17 +3,11 @@ through the real kubectl against a served simulator."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
 from labkit.backends.sim.kube.serve import ServedCluster
-
-sys.path.insert(0, os.path.dirname(__file__))
-from test_kube_api import KUBECTL  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -21,23 +15,6 @@ def served():
     cluster = ServedCluster(2, speed=20.0, seed=5).start()
     yield cluster
     cluster.stop()
-
-
-@pytest.fixture
-def kubectl(served):
-    def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
-        done = subprocess.run([KUBECTL, *args], input=stdin, capture_output=True, text=True, timeout=90,
-                              env={**os.environ, "KUBECONFIG": served.kubeconfig})
-        return done.returncode, done.stdout + done.stderr
-    return run
-
-
-@pytest.fixture
-def namespace(kubectl, request):
-    name = request.node.name.replace("_", "-")[:50].strip("-").lower()
-    assert kubectl("create", "namespace", name)[0] == 0
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false")
 
 
 def get(kubectl, *args: str) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -14,7 +13,7 @@ import pytest
 from labkit.backends.sim.kube.serve import ServedCluster
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_kube_api import DEPLOYMENT, KUBECTL  # noqa: E402
+from test_kube_api import DEPLOYMENT  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -22,24 +21,6 @@ def served():
     cluster = ServedCluster(2, speed=20.0, seed=7).start()
     yield cluster
     cluster.stop()
-
-
-@pytest.fixture
-def kubectl(served):
-    def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
-        done = subprocess.run([KUBECTL, *args], input=stdin, capture_output=True, text=True, timeout=90,
-                              env={**os.environ, "KUBECONFIG": served.kubeconfig})
-        return done.returncode, done.stdout + done.stderr
-    return run
-
-
-@pytest.fixture
-def namespace(kubectl, request):
-    """A namespace of the test's own, gone after it: no test sees another's objects."""
-    name = request.node.name.replace("_", "-")[:50].strip("-").lower()
-    assert kubectl("create", "namespace", name)[0] == 0
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false")
 
 
 def web(namespace: str) -> str:
@@ -180,7 +161,7 @@ def test_a_deployments_template_keeps_what_it_was_given_through_rollouts(kubectl
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from labkit.backends.sim.kube import openapi, schema  # noqa: E402
+from labkit.backends.sim.kube import schema  # noqa: E402
 
 WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
 SERVER_OWNED = {"name", "image", "readinessProbe", "nodeName", "restartPolicy"}  # labkit's or validated
