@@ -107,3 +107,18 @@ def written_template(spec: dict) -> dict:
     meta = template.get("metadata") or {}
     return {"annotations": dict(meta.get("annotations") or {}), "labels": dict(meta.get("labels") or {}),
             "spec": dict(template.get("spec") or {})}
+
+
+def selects(selector: dict | None, labels: dict) -> bool:
+    """Whether a LabelSelector (matchLabels and matchExpressions) matches `labels`; a null one matches
+    nothing, an empty one everything (apimachinery's LabelSelectorAsSelector)."""
+    if selector is None:
+        return False
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if (op == "In" and labels.get(key) not in values) or (op == "NotIn" and labels.get(key) in values) or \
+                (op == "Exists" and key not in labels) or (op == "DoesNotExist" and key in labels):
+            return False
+    return True

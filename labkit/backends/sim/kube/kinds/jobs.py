@@ -35,6 +35,7 @@ from ..printers import AGE, NAME, TEMPLATE, age, container_cells, format_label_s
     parts
 from . import ALL, REGISTRY, STATUS, Cause, Column, Kind, Obj
 from .batch import check_job_spec, pod_template_defaults, served
+from .common import selects
 from .stored import record_kind, stored, subdomain_name
 
 UID_LABEL, NAME_LABEL = "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name"
@@ -115,18 +116,6 @@ def with_selector(body: Obj, name: str, uid: str) -> Obj:
 
 
 # -- validation --------------------------------------------------------------------------------
-def selects(selector: Obj, labels: dict) -> bool:
-    """Whether a LabelSelector matches `labels` (matchLabels and matchExpressions)."""
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if (op == "In" and labels.get(key) not in values) or (op == "NotIn" and labels.get(key) in values) or \
-                (op == "Exists" and key not in labels) or (op == "DoesNotExist" and key in labels):
-            return False
-    return True
-
-
 def check(name: str, body: Obj, current: Obj | None) -> list[Cause]:
     """ValidateJob on create, ValidateJobUpdate on update (see the module's docstring)."""
     spec = body.get("spec") or {}

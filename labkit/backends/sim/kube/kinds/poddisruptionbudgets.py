@@ -23,6 +23,7 @@ from .. import resources as res
 from ..printers import AGE, NAME, age
 from ..status import ApiError
 from . import ALL, REGISTRY, STATUS, Cause, Column, Kind, Obj
+from .common import selects
 from .stored import stored, subdomain_name
 
 if TYPE_CHECKING:
@@ -68,20 +69,6 @@ def _spec_text(spec: Obj) -> str:
            f"MaxUnavailable:{text(spec.get('maxUnavailable'))}}}"
 
 
-def matches(selector: Obj | None, labels: dict) -> bool:
-    """A LabelSelector (matchLabels and matchExpressions); a null one matches nothing, {} everything."""
-    if selector is None:
-        return False
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if (op == "In" and labels.get(key) not in values) or (op == "NotIn" and labels.get(key) in values) or \
-                (op == "Exists" and key not in labels) or (op == "DoesNotExist" and key in labels):
-            return False
-    return True
-
-
 def _healthy(pod: Obj) -> bool:
     ready = any(c.get("type") == "Ready" and c.get("status") == "True"
                 for c in (pod.get("status") or {}).get("conditions") or [])
@@ -91,7 +78,7 @@ def _healthy(pod: Obj) -> bool:
 def status(store: Storage, pdb: Obj) -> Obj:
     """What the disruption controller writes for `pdb`, from the pods as they are."""
     namespace, spec = pdb["metadata"]["namespace"], pdb.get("spec") or {}
-    pods = [p for p in store.objects("pods", namespace) if matches(spec.get("selector"), p["metadata"].get("labels") or {})]
+    pods = [p for p in store.objects("pods", namespace) if selects(spec.get("selector"), p["metadata"].get("labels") or {})]
     low, high = spec.get("minAvailable"), spec.get("maxUnavailable")
     if isinstance(low, int):
         expected, desired = len(pods), low
@@ -126,7 +113,7 @@ def check_eviction(store: Storage, namespace: str, pod: Obj) -> None:
     """Refuse an eviction that a budget does not allow (429, as the eviction subresource does)."""
     labels = pod["metadata"].get("labels") or {}
     for pdb in PDB.strategy.objects(store, namespace):
-        if matches((pdb.get("spec") or {}).get("selector"), labels) and _healthy(pod) and \
+        if selects((pdb.get("spec") or {}).get("selector"), labels) and _healthy(pod) and \
                 pdb["status"]["disruptionsAllowed"] < 1:
             current = pdb["status"]
             raise ApiError(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption "
