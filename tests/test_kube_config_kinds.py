@@ -118,3 +118,16 @@ def test_a_watch_hears_configmaps_and_the_official_client_reads_them(served, nam
     before = api.read_namespaced_config_map("w", namespace).metadata.resource_version
     assert api.delete_namespaced_config_map("w", namespace)["status"] == "Success"  # this client types it "object"
     assert changes(before) == [("DELETED", "w", "v2")]
+
+
+def test_deleting_every_configmap_leaves_the_ones_the_cluster_keeps(kubectl, namespace):
+    """`kubectl delete cm --all` succeeds; kube-root-ca.crt is made again at once, as its publisher does,
+    and the default ServiceAccount likewise: nothing is left half deleted."""
+    for name in ("a", "b"):
+        assert kubectl("create", "cm", name, "-n", namespace, "--from-literal=k=v")[0] == 0
+    code, out = kubectl("delete", "cm", "--all", "-n", namespace)
+    assert code == 0 and 'configmap "kube-root-ca.crt" deleted' in out, out
+    names = [line.split()[0] for line in kubectl("get", "cm", "-n", namespace)[1].splitlines()[1:]]
+    assert names == ["kube-root-ca.crt"]
+    assert kubectl("delete", "sa", "default", "-n", namespace)[0] == 0
+    assert kubectl("get", "sa", "default", "-n", namespace)[0] == 0

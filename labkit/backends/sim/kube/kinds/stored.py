@@ -105,7 +105,10 @@ def stored(kind: str, api_version: str, plural: str, *, namespaced: bool = True,
         return render(kind, api_version, rec, store.clock, generation, namespaced)
 
     def own(store: Storage, namespace: str | None) -> list[Obj]:
-        return [o for o in system(store) if namespace is None or o["metadata"].get("namespace") == namespace]
+        """The cluster's own objects, but for those made again since (stored as any other)."""
+        stored_now = store.items(record)
+        return [o for o in system(store) if (namespace is None or o["metadata"].get("namespace") == namespace)
+                and key(o["metadata"].get("namespace"), o["metadata"]["name"]) not in stored_now]
 
     def objects(store: Storage, namespace: str | None) -> list[Obj]:
         found = [shown(store, store.items(record)[k]) for k in store.keys(record, namespace if namespaced else None)]
@@ -176,10 +179,15 @@ def stored(kind: str, api_version: str, plural: str, *, namespaced: bool = True,
         store.sim.api.write(record, rec)
 
     def delete(store: Storage, namespace: str | None, name: str, found: Obj, dry_run: bool) -> Obj:
-        kept(store, namespace, name)
+        """Gone; one the cluster's controllers keep (`system`) is made again at once, a new object with
+        a new uid, as they would make it, so `kubectl delete cm --all` succeeds and it stays."""
+        store.sim.api.check()
         if not dry_run:
-            store.sim.api.check()
-            store.sim.api.remove(record, key(namespace, name))
+            if key(namespace, name) in store.items(record):
+                store.sim.api.remove(record, key(namespace, name))
+            again = next((o for o in own(store, namespace) if o["metadata"]["name"] == name), None)
+            if again is not None:
+                store.sim.api.write(record, Record(key(namespace, name), written(again), store.sim.now()))
         return found if returns_deleted else deleted(plural, name, found["metadata"]["uid"])
 
     def tombstone(clock: res.Clockwork, rec: Record) -> Obj:
