@@ -18,13 +18,12 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 
 from ....private import private_dir
+from ..ticker import Ticker
 from .server import EngineServer
 from .state import Engine
 
-TICK = 0.05  # wall seconds between steps of the clock
 
 
 class ServedEngine:
@@ -43,9 +42,7 @@ class ServedEngine:
         atexit.register(shutil.rmtree, self.folder, True)  # a notebook's kernel may end without stop()
         self.socket = os.path.join(self.folder, "docker.sock")
         self.server: EngineServer | None = None
-        self._stop = threading.Event()
-        self._ticker: threading.Thread | None = None
-        self._tick_failed = False
+        self._ticker = Ticker(backend, self.engine.lock, speed, "labkit-engine-clock", "the simulated swarm")
 
     @property
     def host(self) -> str:
@@ -67,29 +64,11 @@ class ServedEngine:
         except OSError:
             shutil.rmtree(self.folder, ignore_errors=True)
             raise
-        if self.speed > 0:
-            self._ticker = threading.Thread(target=self._tick, name="labkit-engine-clock", daemon=True)
-            self._ticker.start()
+        self._ticker.start()
         return self
 
-    def _tick(self) -> None:
-        last = time.monotonic()
-        while not self._stop.wait(TICK):
-            now = time.monotonic()
-            try:
-                with self.engine.lock:
-                    self.sim.advance((now - last) * self.speed)
-            except Exception as error:  # a bug in a controller must not stop the clock for good
-                if not self._tick_failed:
-                    self._tick_failed = True
-                    print(f"labkit: the simulated swarm's clock failed to move on ({type(error).__name__}: "
-                          f"{error}); it keeps trying, and says so only this once", file=sys.stderr, flush=True)
-            last = now
-
     def stop(self) -> None:
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join(timeout=2)
+        self._ticker.stop()
         if self.server is not None:
             self.server.stop()
             self.server = None

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import time
 
 from ....private import is_labkit_process, private_dir, read_pid, write_private
+from ..ticker import Ticker
 from .server import KubeAPIServer, whole_seconds
 
 CONTEXT = "labkit-sim"
-TICK = 0.05  # wall seconds between steps of the clock
 
 
 def state_dir() -> str:
@@ -51,42 +50,23 @@ class ServedCluster:
         self.api = KubeAPIServer(self.sim, port=port)
         self.speed = self.api.speed = speed
         self.kubeconfig = kubeconfig or os.path.join(self.api.folder, "kubeconfig")
-        self._stop = threading.Event()
-        self._ticker: threading.Thread | None = None
-        self._tick_failed = False
+        self._ticker = Ticker(self.sim, self.api.lock, speed, "labkit-sim-clock", "the simulated cluster",
+                              after=self._redate)
 
     def start(self) -> "ServedCluster":
         self.api.start()
         self.api.write_kubeconfig(self.kubeconfig, CONTEXT)
-        if self.speed > 0:
-            self._ticker = threading.Thread(target=self._tick, name="labkit-sim-clock", daemon=True)
-            self._ticker.start()
+        self._ticker.start()
         return self
 
-    def _tick(self) -> None:
-        last = time.monotonic()
-        while not self._stop.wait(TICK):
-            now = time.monotonic()
-            try:
-                with self.api.lock:
-                    self.sim.advance((now - last) * self.speed)
-                    # Cluster time runs `speed` times faster than the wall clock: the timestamps are dated so
-                    # that the cluster's now is the wall clock's now, so no timestamp lies in the future (a
-                    # client-side age, as `kubectl describe` computes it, would read "<invalid>").
-                    self.api.clock.epoch = whole_seconds(self.sim.now())
-            except Exception as error:  # a bug in a controller must not stop the clock for good
-                self._report(error)
-            last = now
-
-    def _report(self, error: Exception) -> None:
-        """Say once that the clock failed to move (every tick would flood the terminal)."""
-        if not self._tick_failed:
-            self._tick_failed = True
-            print(f"labkit: the simulated cluster's clock failed to move on ({type(error).__name__}: {error}); "
-                  "it keeps trying, and says so only this once", file=sys.stderr, flush=True)
+    def _redate(self) -> None:
+        """Cluster time runs `speed` times faster than the wall clock: the timestamps are dated so that the
+        cluster's now is the wall clock's now, so no timestamp lies in the future (a client-side age, as
+        `kubectl describe` computes it, would read "<invalid>")."""
+        self.api.clock.epoch = whole_seconds(self.sim.now())
 
     def stop(self) -> None:
-        self._stop.set()
+        self._ticker.stop()
         self.api.stop()
         _unlink(self.kubeconfig)
 
