@@ -626,6 +626,18 @@ def test_pod_template_hashes_have_kubernetes_shape():
     assert all(set(h) <= set("456789bcdf") and 1 <= len(h) <= 10 for h in hashes)
 
 
+def test_the_hash_covers_the_whole_template_labels_included():
+    """Upstream hashes the whole pod template, its labels too: two deployments of one image
+    (`app: web`, `app: api`) get different pod-template-hashes, and so their pods different names."""
+    from labkit.backends.sim.objects import Template
+    template = Template("nginx:1.27")
+    assert template.hash({"app": "web"}) != template.hash({"app": "api"})
+    assert template.hash({"app": "web"}) == Template("nginx:1.27").hash({"app": "web"})
+    written = Template("nginx:1.27", labels={"app": "web", "tier": "front"})
+    assert written.hash({"app": "ignored"}) == written.hash()  # a written template's own labels count
+    assert written.hash() != written.copy(labels={"app": "web"}).hash()
+
+
 def test_a_node_that_fails_again_right_after_recovering_starts_a_new_count():
     """The not-ready taint's time belongs to one failure: a node recovered and failed again between two
     of the controller's looks (every 5 s) is not evicted on the old count while it reads Ready."""

@@ -152,7 +152,9 @@ class ReplicaSetController:
 
     def min_ready(self, rs: ReplicaSet) -> float:
         owner = self.api.items("deployments").get(rs.owner)
-        return owner.strategy.get("min_ready_seconds", 0.0) if owner else 0.0
+        if owner is None:
+            return float((rs.written or {}).get("min_ready", 0))
+        return owner.strategy.get("min_ready_seconds", 0.0)
 
     def _on_pod(self, event: str, pod: Pod) -> None:
         rs = self.api.items("replicasets").get(pod.owner)
@@ -214,7 +216,7 @@ class ReplicaSetController:
         name = f"{rs.name}-{suffix(self.clock)}"
         while name in pods:  # 27^5 names: at thousands of pods two draws meet (the API server says AlreadyExists)
             name = f"{rs.name}-{suffix(self.clock)}"
-        pod = Pod(name, rs.owner, rs.name, rs.template, rs.revision, self.clock.now)
+        pod = Pod(name, rs.owner or rs.name, rs.name, rs.template, rs.revision, self.clock.now)  # (a client's set: its own app)
         self._tally(rs.name).pods.add(name)
         self.api.write("pods", pod)
         self.api.record("SuccessfulCreate", f"replicaset/{rs.name}", f"Created pod: {name}",
@@ -303,7 +305,7 @@ class DeploymentController:
 
     def _new_replica_set(self, d: Deployment, sets: list[ReplicaSet]) -> ReplicaSet:
         revision = max((rs.revision for rs in sets), default=0) + 1
-        rs = ReplicaSet(f"{d.name}-{d.template.hash()}", d.name, 0, d.template, revision)
+        rs = ReplicaSet(f"{d.name}-{d.pod_hash()}", d.name, 0, d.template, revision)
         if not sets:  # the first revision starts at full size
             rs.replicas = d.replicas
         self.api.write("replicasets", rs)

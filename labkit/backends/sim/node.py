@@ -163,7 +163,7 @@ class NodeAgent:
             pod.phase, pod.reason = "pending", "Starting"  # swarmkit: STARTING until healthy
         pod.generation += 1
         self.report(pod)
-        self.event(pod, "Started", f"Started container {pod.app or pod.name}")
+        self.event(pod, "Started", f"Started container {container_name(pod)}")
         behaviour = catalog.lookup(pod.image)
         if behaviour and behaviour.crash_after is not None:
             self.later(behaviour.crash_after, pod, lambda p: self.crash(p, behaviour.exit_code))
@@ -313,7 +313,7 @@ class NodeAgent:
         if was_up and pod.runs and pod.runs[-1].finished is None:  # stopped: SIGTERM ends it (143)
             pod.runs[-1].finished, pod.runs[-1].code = self.clock.now, 143
         if was_up:
-            self.event(pod, "Killing", f"Stopping container {pod.app or pod.name}")
+            self.event(pod, "Killing", f"Stopping container {container_name(pod)}")
         self.later(self.clock.jitter(0.3, 1.0) if was_up else 0.1, pod, self.removed)
 
     def removed(self, pod: Pod) -> None:

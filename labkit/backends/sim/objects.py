@@ -93,7 +93,7 @@ class Template:
     def __init__(self, image: str, env: dict | None = None, ports: tuple = (), cpu: int = 0, memory: int = 0,
                  probe: Probe | None = None, annotations: dict | None = None, labels: dict | None = None,
                  spec: dict | None = None):
-        self._hash = ""
+        self._hash: tuple[str, str] | None = None  # (the labels' key, the hash) last computed
         self.image, self.env, self.ports, self.cpu, self.memory = image, dict(env or {}), tuple(ports), cpu, memory
         self.probe = probe  # a readiness probe (Kubernetes) or healthcheck (Swarm, Docker), or None
         # The pod template's annotations (`kubectl rollout restart` sets kubectl.kubernetes.io/restartedAt).
@@ -103,18 +103,23 @@ class Template:
         self.labels = labels
         self.spec = spec
 
-    def hash(self) -> str:
-        if self._hash:
-            return self._hash
-        text = repr((self.image, sorted(self.env.items()), self.ports, self.cpu, self.memory))
+    def hash(self, labels: dict | None = None) -> str:
+        """The pod-template-hash of this template with these pod labels (a template a client wrote
+        keeps its own labels; the facade's take the owner's selector): like upstream's ComputeHash it
+        covers the whole template, labels included, so two deployments of one image differ."""
+        pod_labels = self.labels if self.labels is not None else (labels or {})
+        key = repr(sorted(pod_labels.items()))
+        if self._hash and self._hash[0] == key:
+            return self._hash[1]
+        text = repr((self.image, sorted(self.env.items()), self.ports, self.cpu, self.memory)) + key
         if self.probe is not None:  # (templates without one keep the hashes they always had)
             text += repr(self.probe)
         if self.annotations:  # likewise
             text += repr(sorted(self.annotations.items()))
         if self.spec is not None and beyond_image(self.spec):  # a spec that says more than its image: likewise
             text += json.dumps(beyond_image(self.spec), sort_keys=True)
-        self._hash = pod_template_hash(text)
-        return self._hash
+        self._hash = (key, pod_template_hash(text))
+        return self._hash[1]
 
     def copy(self, **changes) -> "Template":
         fields = {k: getattr(self, k) for k in self.__slots__ if k != "_hash"}
@@ -161,8 +166,12 @@ class Deployment(Generation):
         self.annotations: dict[str, str] = {}  # the user's (kubectl apply keeps its last-applied one here)
         self.generation, self.spec_seen = 0, None
 
+    def pod_hash(self) -> str:
+        """The pod-template-hash of this deployment's template: its ReplicaSets' and pods' names."""
+        return self.template.hash(self.selector)
+
     def spec_key(self) -> tuple:
-        return (self.replicas, self.template.hash(), repr(self.strategy), self.paused, self.history_limit,
+        return (self.replicas, self.pod_hash(), repr(self.strategy), self.paused, self.history_limit,
                 self.progress_deadline, repr(self.selector), self.container)
 
 
@@ -170,12 +179,16 @@ class ReplicaSet(Generation):
     """Its pods and their counts are not here: they are the replica set controller's
     (ReplicaSetController.counts), kept from the pod watch."""
 
-    __slots__ = ("name", "owner", "replicas", "template", "revision", "resource_version", "generation", "spec_seen")
+    __slots__ = ("name", "owner", "replicas", "template", "revision", "resource_version", "generation", "spec_seen",
+                 "written")
 
     def __init__(self, name: str, owner: str, replicas: int, template: Template, revision: int):
         self.name, self.owner, self.replicas, self.template, self.revision = name, owner, replicas, template, revision
         self.resource_version = 0
         self.generation, self.spec_seen = 0, None
+        # A replica set a client made itself (no deployment owns it): what it wrote of its own metadata and
+        # selector, and when it was made (kube/kinds/replicasets.py); None for a deployment's.
+        self.written: dict | None = None
 
     def spec_key(self) -> tuple:
         return self.replicas, self.template.hash()

@@ -12,6 +12,7 @@ Watchers share renderings and encodings of one revision (rest.Storage.rendered, 
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import time
@@ -37,12 +38,17 @@ class Feed:
         self.entries: deque[tuple[int, str, str, object]] = deque(maxlen=FEED_SIZE)
         self.started = backend.store.revision
         # the simulator store's record kinds -> the hooks that note their writes as changes of the served kinds
-        self._hooks = {kind.watch.record: self._hook(kind.plural) for kind in REGISTRY if kind.watch is not None}
+        self._hooks = {kind.watch.record: self._hook(kind.plural, kind.watch.snapshot is not None)
+                       for kind in REGISTRY if kind.watch is not None}
         for kind, hook in self._hooks.items():
             self.store.watch(kind, hook)
 
-    def _hook(self, plural: str):
+    def _hook(self, plural: str, snapshots: bool):
+        """A kind with a `snapshot` keeps a copy of each object as it was made (a pod is Pending then)."""
         append, store = self.entries.append, self.store
+        if snapshots:
+            return lambda event, obj: append((store.revision, plural, event,
+                                              copy.copy(obj) if event == "ADDED" else obj))
         return lambda event, obj: append((store.revision, plural, event, obj))
 
     def tombstone(self, kind: Kind, obj) -> dict:
@@ -61,10 +67,12 @@ class Feed:
         """The changes to the `watched` kind after `revision`, oldest first: (revision, simulator
         name, event, last state if deleted). Several changes to one object come as one, rendered
         as it is now, and typed as a watcher must see them: ADDED if it is new to the
-        watcher (then DELETED too, if it is gone again), MODIFIED or DELETED otherwise."""
+        watcher (then DELETED too, if it is gone again), MODIFIED or DELETED otherwise. A kind
+        with a `snapshot` is ADDED as it was made, then MODIFIED as it is now (a pod made and
+        started within one window shows Pending first, as the real scheduler's delay shows it)."""
         if watched.watch is None:
             return []  # no write is one of its changes
-        plural, follows = watched.plural, watched.watch.follows
+        plural, follows, snapshot = watched.plural, watched.watch.follows, watched.watch.snapshot
         latest: dict[str, list] = {}
         for rev, kind, event, obj in reversed(self.entries):
             if rev <= revision:
@@ -76,15 +84,19 @@ class Feed:
                 event = "MODIFIED"
             if name not in latest:
                 gone = self.tombstone(watched, obj) if event == "DELETED" else None
-                latest[name] = [rev, name, event, gone, False]
+                latest[name] = [rev, name, event, gone, None]
             elif event == "ADDED":
-                latest[name][4] = True  # new within this window
+                latest[name][4] = (rev, obj if kind == plural else None)  # new within this window, as made
         out = []
         for rev, name, event, gone, added in sorted(latest.values(), key=lambda e: e[0]):
             if added and event == "DELETED":
                 out.append((rev, name, "ADDED", gone))
-            out.append((rev, name, "ADDED" if added and event == "MODIFIED" else event, gone))
-        return out
+            elif added and event == "MODIFIED" and snapshot is not None and added[1] is not None:
+                out.append((added[0], name, "ADDED", snapshot(self.storage, added[1])))
+            elif added:
+                event = "ADDED"
+            out.append((rev, name, event, gone))
+        return sorted(out, key=lambda change: change[0])
 
     def close(self) -> None:
         for kind, hook in self._hooks.items():

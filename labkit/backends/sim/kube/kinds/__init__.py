@@ -136,10 +136,13 @@ class Watch:
     of its objects changing; `follows(changed, record)` names the object (the simulator's key) a
     change to another served kind's record changes too (a replica set's status counts its pods,
     without a write of its own), or None; `tombstone(clock, record)` is the last state a watcher is
-    sent of one deleted (left out: its kind, apiVersion, name, namespace and resourceVersion)."""
+    sent of one deleted (left out: its kind, apiVersion, name, namespace and resourceVersion);
+    `snapshot(storage, record)` renders a copy of a record as it was made, for a kind whose objects
+    change at once after (a pod is bound and started in the instant it is made; left out: none kept)."""
     record: str
     follows: Callable[[str, Any], str | None] = follows_nothing
     tombstone: Callable[["Clockwork", Any], Obj] | None = None
+    snapshot: Callable[["Storage", Any], Obj] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -85,7 +85,7 @@ def _deployment_conditions(d: Deployment, new: ReplicaSet | None, available: int
             "reason": "MinimumReplicasAvailable" if enough else "MinimumReplicasUnavailable",
             "message": "Deployment has minimum availability." if enough else
             "Deployment does not have minimum availability.", "lastUpdateTime": when, "lastTransitionTime": when}]
-    rs_name = short(new.name if new else f"{d.name}-{d.template.hash()}")
+    rs_name = short(new.name if new else f"{d.name}-{d.pod_hash()}")
     progress = {"NewReplicaSetAvailable": ("True", f'ReplicaSet "{rs_name}" has successfully progressed.'),
                 "ReplicaSetUpdated": ("True", f'ReplicaSet "{rs_name}" is progressing.'),
                 "ProgressDeadlineExceeded": ("False", f'ReplicaSet "{rs_name}" has timed out progressing.')}
@@ -189,7 +189,7 @@ def update(store: Storage, namespace: str, name: str, current: Obj, wanted: Obj,
     spec, old = wanted.get("spec") or {}, current["spec"]
     causes = validate_deployment(name, spec)
     if spec.get("selector") != old["selector"]:
-        causes.append(("spec.selector", f"Invalid value: {_go_map(spec.get('selector'))}: field is immutable"))
+        causes.append(("spec.selector", f"Invalid value: {go_map(spec.get('selector'))}: field is immutable"))
     if causes:
         raise invalid("Deployment", "deployments", name, causes)
     check_cap(store.sim, "deployments", name, spec.get("replicas", 1))
@@ -298,7 +298,7 @@ def validate_deployment(name: str, spec: dict) -> list[tuple[str, str]]:
         causes.append(("spec.selector", "Required value"))
     elif any(labels.get(k) != v for k, v in selector.items()):
         causes.append(("spec.template.metadata.labels",
-                       f"Invalid value: {_go_map(labels)}: `selector` does not match template `labels`"))
+                       f"Invalid value: {go_map(labels)}: `selector` does not match template `labels`"))
     containers = (template.get("spec") or {}).get("containers") or []
     if not containers:
         causes.append(("spec.template.spec.containers", "Required value"))
@@ -350,7 +350,7 @@ def _go_value(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else str(value)
 
 
-def _go_map(value: Any) -> str:
+def go_map(value: Any) -> str:
     """A value as Go's %#v prints a map[string]string in validation messages."""
     if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
         return "map[string]string{" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(value.items())) + "}"

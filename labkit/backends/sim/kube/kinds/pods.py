@@ -49,7 +49,8 @@ def render(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs
     if p.owner.startswith("Job:/"):  # a Job's pod (sim/jobs.py): its owner is "Job:/<the Job's uid>/<its key>"
         owner = [{**owner_reference("batch/v1", "Job", p.owner, 0.0), "uid": p.owner.split("/")[1]}]
     elif p.owner:
-        labels["pod-template-hash"] = p.owner.rsplit("-", 1)[-1]
+        if p.owner != p.app:  # a deployment's replica set (a client's own set adds no hash)
+            labels["pod-template-hash"] = p.owner.rsplit("-", 1)[-1]
         owner = [owner_reference("apps/v1", "ReplicaSet", p.owner, rs_created)]
     written = (p.template.spec or {}).get("containers") or [{}]
     name = container_name(d) if d is not None else written[0].get("name") or short(p.app or p.name)
@@ -161,15 +162,19 @@ def rendered(store: Storage, key: str) -> Obj:
 
 def _version(store: Storage, key: str) -> tuple:
     p = store.items("pods")[key]
-    d = store.items("deployments").get(p.app) if p.owner else None
+    d = store.items("deployments").get(p.app) if p.owner and p.owner != p.app else None
     return p.resource_version, d.resource_version if d else 0
 
 
 def _render(store: Storage, key: str) -> dict:
-    p = store.items("pods")[key]
-    d = store.items("deployments").get(p.app) if p.owner else None
-    return render(p, store.items("nodes").get(p.node) if p.node else None, d, store.clock,
-                  d.created if d else 0.0)
+    return _render_record(store, store.items("pods")[key])
+
+
+def _render_record(store: Storage, p: Pod) -> dict:
+    d = store.items("deployments").get(p.app) if p.owner and p.owner != p.app else None
+    rs = store.items("replicasets").get(p.owner) if p.owner == p.app else None  # a client's own set
+    created = d.created if d else (rs.written or {}).get("created", 0.0) if rs else 0.0
+    return render(p, store.items("nodes").get(p.node) if p.node else None, d, store.clock, created)
 
 
 # -- the strategy ----------------------------------------------------------------------------
@@ -274,7 +279,7 @@ def update(store: Storage, namespace: str | None, name: str, current: Obj, wante
     if spec != now:  # activeDeadlineSeconds, tolerations, the grace period: the pod keeps them from now on
         changes["spec"] = copy.deepcopy(spec)
     p.template = p.template.copy(**changes)
-    d = store.items("deployments").get(p.app) if p.owner else None
+    d = store.items("deployments").get(p.app) if p.owner and p.owner != p.app else None
     if d is not None and any(labels.get(k) != v for k, v in d.selector.items()):
         # released: no controller of it any more; it keeps the spec it was made with
         p.owner, p.app, p.template = "", "", p.template.copy(spec=copy.deepcopy(changes.get("spec", now)))
@@ -479,6 +484,6 @@ POD = REGISTRY.add(Kind(
     fields=("metadata.name", "metadata.namespace", "spec.nodeName", "status.phase", "spec.restartPolicy",
             "spec.schedulerName", "status.podIP"),
     columns=COLUMNS, row=pod_row,
-    watch=Watch(record="pods", tombstone=lambda clock, p: render(p, None, None, clock)),
+    watch=Watch(record="pods", tombstone=lambda clock, p: render(p, None, None, clock), snapshot=_render_record),
     strategy=Strategy(objects=objects, get=get, validate=validate, create=create, update=update, delete=delete,
                       delete_collection=True, pod_spec=True)))
