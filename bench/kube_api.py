@@ -6,6 +6,9 @@ Targets from issue 12: `kubectl get pods` of 2,000 pods through the real kubectl
 under 100 ms and the whole command under 1 s; `kubectl scale --replicas=2000` to all Running,
 watched by `rollout status`; 100 concurrent watchers while 2,000 pods roll, no event lost,
 memory reported; serving costs the simulator nothing while no client is connected.
+From issue 28: everyday commands beside kubectl's own floor (`kubectl version --client`, which
+reads the kubeconfig and asks nothing), each the best of a few runs in the same process, goal
+within 1.3x of the floor plus the round trips the command needs.
 """
 from __future__ import annotations
 
@@ -179,7 +182,44 @@ def no_client_overhead(rounds: int = 5) -> None:
           f"{served * 1000:.0f} ms served ({served / plain:.2f}x; best of {rounds})")
 
 
+CONFIGMAP = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {mode: fast}
+"""
+EVERYDAY = [("get pods", ("get", "pods")), ("get deploy", ("get", "deploy")),
+            ("describe deploy/web", ("describe", "deploy", "web")), ("get events", ("get", "events")),
+            ("scale deploy/web --replicas=4", ("scale", "deploy", "web", "--replicas=4")),
+            ("rollout status deploy/web", ("rollout", "status", "deploy/web")),
+            ("apply -f configmap.yaml", ("apply", "-f", "-")), ("get cm settings -o yaml", ("get", "cm", "settings",
+                                                                                          "-o", "yaml")),
+            ("logs deploy/web", ("logs", "deploy/web")), ("top pods", ("top", "pods")),
+            ("auth can-i create pods", ("auth", "can-i", "create", "pods"))]
+
+
+def timed(served: ServedCluster, args: tuple, stdin: str | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run([KUBECTL, *args], input=stdin, capture_output=True, text=True,
+                   env={**os.environ, "KUBECONFIG": served.kubeconfig})
+    return time.perf_counter() - start
+
+
+def floor(rounds: int = 5) -> None:
+    """Each everyday command against kubectl's own floor, measured in this run."""
+    with ServedCluster(3, speed=10.0) as served:
+        timed(served, ("create", "deployment", "web", "--image=nginx:1.27", "--replicas=3"))
+        timed(served, ("rollout", "status", "deploy/web"))
+        timed(served, ("get", "pods"))  # discovery cached from here on, as in a session
+        base = min(timed(served, ("version", "--client")) for _ in range(rounds))
+        print(f"kubectl's floor (version --client, asks nothing): {base * 1000:.0f} ms; each command best of {rounds}:")
+        for label, args in EVERYDAY:
+            stdin = CONFIGMAP if "-" in args else None
+            best = min(timed(served, args, stdin) for _ in range(rounds))
+            print(f"  kubectl {label:32} {best * 1000:5.0f} ms  {best / base:4.2f}x the floor")
+
+
 if __name__ == "__main__":
+    floor()
     get_pods()
     scale_and_watch()
     watchers()

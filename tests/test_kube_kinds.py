@@ -218,3 +218,25 @@ def test_the_generic_modules_compare_no_plural_with_a_kind(module):
 
 def test_kinds_is_the_package_that_holds_the_description():
     assert kinds.REGISTRY is REGISTRY and isinstance(REGISTRY.get("", "pods"), kinds.Kind)
+
+
+def test_kubectl_keeps_the_schemas_it_downloaded(served, tmp_path, monkeypatch):
+    """The index's URLs name each document's hash, and a document fetched by its hash is fresh for a
+    year (kube-openapi's handler3: `Cache-Control: public, immutable`, `Expires`, `ETag`), so the
+    second `kubectl apply` reads the schemas from kubectl's HTTP cache instead of downloading them."""
+    from labkit.backends.sim.kube import openapi
+    served_paths = []
+    find = openapi.find
+    monkeypatch.setattr(openapi, "find", lambda path: (served_paths.append(path), find(path))[1])
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cached}\ndata: {mode: fast}\n"
+    for _ in range(2):
+        done = subprocess.run([KUBECTL, "--cache-dir", str(tmp_path / "cache"), "apply", "-f", "-"], input=manifest,
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "KUBECONFIG": served.kubeconfig})
+        assert done.returncode == 0, done.stderr
+    assert served_paths == ["api/v1"], "downloaded once, then read from the cache"
+    index = get(served, "/openapi/v3")[1]["paths"]["api/v1"]["serverRelativeURL"]
+    assert openapi.cache_headers("api/v1", {"hash": index.split("hash=")[1]})["Cache-Control"] == "public, immutable"
+    assert "Cache-Control" not in openapi.cache_headers("api/v1", {"hash": "0"}), "a stale hash is not kept"
+    subprocess.run([KUBECTL, "delete", "cm", "cached"], capture_output=True, timeout=60,
+                   env={**os.environ, "KUBECONFIG": served.kubeconfig})

@@ -347,8 +347,10 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def send_bytes(self, code: int, data: bytes) -> None:
+    def send_bytes(self, code: int, data: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(code)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -424,7 +426,7 @@ def route(h: Handler, api: KubeAPIServer, method: str, path: str, query: dict, b
         document = openapi.find(path.removeprefix("/openapi/v3/"))
         if document is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        return h.send_bytes(200, document)
+        return h.send_bytes(200, document, openapi.cache_headers(path.removeprefix("/openapi/v3/"), query))
     if parts[:1] == ["api"] and len(parts) >= 2:
         group, version, rest = "", parts[1], parts[2:]
     elif parts[:1] == ["apis"] and len(parts) >= 3:
