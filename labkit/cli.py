@@ -1,5 +1,5 @@
-"""`labkit doctor | reset | lab | serve | kubeconfig | student | grade`: the command line for students
-and instructors."""
+"""`labkit doctor | reset | lab | serve | kubeconfig | new | student | grade`: the command line for
+students and instructors."""
 from __future__ import annotations
 
 import argparse
@@ -117,7 +117,17 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("notebooks", nargs="+", help="the notebooks to grade, each run in its own kernel")
     grade.add_argument("--out", default="results", help="folder for results.csv, .json and .html (default results)")
     grade.add_argument("--timeout", type=float, default=300, help="seconds each notebook may run (default 300)")
+    new = sub.add_parser("new", help="start something of your own: `labkit new lesson NAME` writes a lesson folder "
+                         "(a solved notebook with one exercise, its next steps)")
+    kinds = new.add_subparsers(dest="kind", required=True)
+    lesson = kinds.add_parser("lesson", help="a lesson folder: solutions/NAME.ipynb with one exercise declared with "
+                              "labkit.exercises, README.md (the next steps), nbval-sanitize.cfg")
+    lesson.add_argument("name", help="the lesson's name: lowercase letters, digits and hyphens (e.g. intro)")
+    lesson.add_argument("--dir", default=".", help="the folder to make the lesson's folder in (default: here)")
     args = parser.parse_args(argv)
+    if args.command == "new":
+        from .lessons import skeleton
+        return skeleton.main(args.kind, args.name, args.dir)
     if args.command == "student":
         from .lessons import editions
         return editions.main(args.source, args.target)

@@ -20,16 +20,15 @@ Hints come in tiers, at most three: a nudge (where to look), the command (what t
 failed check also shows a button that shows the next tier under it. The students' edition stores
 what a check printed before the student's first try (tests/test_hints.py): no hint is in it.
 
-A lesson module defines `TITLE` and `EXERCISES`, a list of `Exercise`. Each
-names the wrong attempt its check refuses (`Exercise.wrong`): together they
-are the table of what a check catches; `python -m labkit.lessons` prints it,
-with every exercise's hints. A check function takes the cluster(s) and any
-answers the exercise asks for, and returns the problems it sees (an empty
-list means passed): what it sees, not what to type. A problem that means the
-attempt cannot go on (the cluster is past the exercise's start, so running
-the cell again changes nothing) is a `Stuck`: the report then names
-`lab.reset(...)`, which puts the cluster back where the exercise starts
-(`Exercise.reset`).
+How to write exercises and lessons of your own, and the questions a check asks of a cluster:
+`labkit.exercises` (labkit/exercises.py), the public API every lesson here is written with. In short:
+an `Exercise` names the wrong attempt its check refuses (`Exercise.wrong`): together they are the table
+of what a check catches; `python -m labkit.lessons` prints it, with every exercise's hints. A check
+takes the cluster(s) and any answers the exercise asks for, and returns the problems it sees (an empty
+list means passed). A problem that means the attempt cannot go on is a `Stuck`: the report then names
+`lab.reset(...)`, which puts the cluster back where the exercise starts (`Exercise.reset`). A lesson is
+registered when its `labkit.exercises.Lesson` is made; labkit's own (`MODULES`) when `lab(number)`
+first imports their module.
 
 When `$LABKIT_RESULTS` names a file, every check also appends its result to it as one JSON line
 (`{"id", "passed", "said", "at"}`), and `lab(number)` a line naming the lesson's exercises: the
@@ -45,7 +44,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..errors import LabkitError, NotFound
+from ..errors import InvalidInput, LabkitError, NotFound
 
 MODULES = {
     "00": "start_here",
@@ -83,6 +82,9 @@ class Exercise:
     # Puts the check's cluster(s) back where the exercise starts, and says what it did (None: the
     # exercise's cell can simply run again).
     reset: Callable[..., str] | None = None
+    # Asked first, of the same cluster(s): the problems that mean the exercise's start is not there yet
+    # (an earlier exercise not done). The check then reports them instead, and reset refuses with them.
+    needs: Callable[..., list[str]] | None = None
 
     def __post_init__(self) -> None:
         hints = (self.hints,) if isinstance(self.hints, str) else tuple(self.hints)
@@ -235,7 +237,7 @@ class Lab:
             return _recorded(Result(full, ("its cluster is not made yet: the exercise's cell sets it (it is "
                                            "still None)",), len(exercise.hints), praise))
         try:
-            problems = exercise.check(*clusters, **answers)
+            problems = (exercise.needs and exercise.needs(*clusters)) or exercise.check(*clusters, **answers)
         except LabkitError as error:  # e.g. the API server refuses: that is something to fix, not a crash
             problems = [f"the cluster said: {error.message}" + (f" ({error.hint})" if error.hint else "")]
         except TypeError as error:
@@ -259,9 +261,12 @@ class Lab:
                            f'name it: lab.reset("{exercise.name}", k8s) (the one its check reads)')
         _remember(full, clusters)
         try:
-            done = exercise.reset(*clusters)
-        except LabkitError as error:  # e.g. the exercise before it is not done: say so, do not stop the cell
-            report = Reset(full, error.message + (f" ({error.hint})" if error.hint else ""), ok=False)
+            missing = exercise.needs(*clusters) if exercise.needs else []
+            done = "" if missing else exercise.reset(*clusters)
+        except LabkitError as error:  # e.g. the cluster refused: say so, do not stop the cell
+            missing = [error.message + (f" ({error.hint})" if error.hint else "")]
+        if missing:  # e.g. the exercise before it is not done: say so, do not stop the cell
+            report = Reset(full, "; ".join(missing), ok=False)
         else:
             for cluster in clusters:
                 _resets.setdefault(cluster, {})[full] = cluster.now()
@@ -287,14 +292,39 @@ class Lab:
         return "\n".join(lines)
 
 
+_lessons: dict[str, Any] = {}  # lesson key -> its labkit.exercises.Lesson, registered when made
+
+
+def lesson_key(number: str | int) -> str:
+    """The key a lesson is known by: "02" for 2 or "2" (labkit's numbered lessons), else the name."""
+    return f"{int(number):02d}" if str(number).isdigit() else str(number)
+
+
+def register(lesson: Any) -> None:
+    """Make `lesson` (a `labkit.exercises.Lesson`: name, title, exercises, helpers) what `lab(its
+    name)` opens; a lesson made again (its cell run again) replaces the one before. labkit's own
+    numbers are their modules' only."""
+    key = lesson_key(lesson.name)
+    if key in MODULES and lesson.helpers != f"{__name__}.{MODULES[key]}":
+        raise InvalidInput(f"lesson {key} is labkit's own ({MODULES[key]})",
+                           "give yours a name of its own, e.g. Lesson(\"intro\", ...)")
+    _lessons[key] = lesson
+
+
 def lab(number: str | int) -> Lab:
-    """The exercises of lesson `number` ("02" or 2)."""
-    key = f"{int(number):02d}" if str(number).isdigit() else str(number)
-    if key not in MODULES:
-        raise NotFound(f"no exercises for lesson {number!r}", f"lessons with exercises: {', '.join(MODULES)}")
-    module = importlib.import_module(f".{MODULES[key]}", __name__)
-    _record({"lesson": key, "exercises": [f"{key}.{e.name}" for e in module.EXERCISES]})
-    return Lab(key, module.TITLE, module.EXERCISES, module)
+    """The exercises of lesson `number` ("02" or 2, or the name a `labkit.exercises.Lesson` was made with)."""
+    key = lesson_key(number)
+    if key in MODULES and key not in _lessons:
+        importlib.import_module(f".{MODULES[key]}", __name__)  # the module makes its Lesson
+    lesson = _lessons.get(key)
+    if lesson is None:
+        yours = [k for k in _lessons if k not in MODULES]
+        raise NotFound(f"no exercises for lesson {number!r}",
+                       f"lessons with exercises: {', '.join([*MODULES, *yours])} (a lesson of yours is known once "
+                       "its labkit.exercises.Lesson(...) has run)")
+    helpers = importlib.import_module(lesson.helpers) if isinstance(lesson.helpers, str) else lesson.helpers
+    _record({"lesson": key, "exercises": [f"{key}.{e.name}" for e in lesson.exercises]})
+    return Lab(key, lesson.title, list(lesson.exercises), helpers)
 
 
 RESULTS = "LABKIT_RESULTS"  # the file `labkit grade` reads the checks' results from
@@ -382,4 +412,4 @@ def praise(text: str) -> Callable:
 
 
 __all__ = ["Exercise", "Hint", "Reset", "Result", "Stuck", "Lab", "lab", "check", "hint", "reset", "praise",
-           "student"]
+           "student", "register", "reset_at"]

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from ..backends.base import Components
 from ..cluster import Table
 from ..errors import Refused
-from . import Exercise, praise, student
-from ._checks import component_down, workload
+from ..exercises import Exercise, Lesson, components_down, praise, student, workload_problems
 
 TITLE = "Kubernetes architecture"
 SUSPECTS = ("scheduler", "controller-manager", "etcd")
@@ -40,7 +39,7 @@ def trace(cluster, since: float, limit: int = 14) -> Table:
 def components(cluster) -> Table:
     """Every component of the control plane and of the nodes, and whether it runs. While a mystery
     outage is unsolved the control plane's rows say "?": the exercise is to find it from symptoms."""
-    hidden = _mysteries.get(cluster) is not None and bool(component_down(cluster.state()))
+    hidden = _mysteries.get(cluster) is not None and bool(components_down(cluster.state()))
     rows = [(c.name, c.node or "-", "?" if hidden and c.name in SUSPECTS else
              "running" if c.running else "STOPPED") for c in cluster.state().components]
     if hidden:
@@ -87,13 +86,13 @@ def check_mystery(cluster) -> list[str]:
                         "a wrong one. Read the symptoms (Pending pods? no new pods? refused changes?); the next "
                         "component you start counts as your answer")
     state = cluster.state()
-    still = component_down(state)
+    still = components_down(state)
     if mystery.stopped in still:  # never named here: that is the student's to find
         problems.append("the component that stopped is still stopped")
     others = [name for name in still if name != mystery.stopped]
     if others:
         problems.append(f"also stopped now: {', '.join(others)}")
-    return problems + workload(state, "web", 10)
+    return problems + workload_problems(state, "web", 10)
 
 
 def _held_on_their_node(cluster) -> list[str]:
@@ -122,9 +121,9 @@ def check_path(cluster) -> list[str]:
         return ["no pod of web was ever given a node and then left waiting there: the request never stopped at "
                 "its last step"]
     state = cluster.state()
-    still = component_down(state)
+    still = components_down(state)
     problems = [f"still stopped: {', '.join(still)}: start it, so the waiting pod can run"] if still else []
-    return problems + workload(state, "web", 8)
+    return problems + workload_problems(state, "web", 8)
 
 
 EXERCISES = [
@@ -153,3 +152,5 @@ EXERCISES = [
              check_mystery,
              wrong="starting a running component first (guessing instead of diagnosing)"),
 ]
+
+Lesson("05", title=TITLE, exercises=EXERCISES, helpers=__name__)

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Callable
 
 from ..errors import NotFound
-from . import Exercise, Stuck, mesos, praise, reset_at
-from ._checks import enough_workers, running, workload  # noqa: F401 - enough_workers: lab.enough_workers
-from .rollouts import last_rollout
+from ..exercises import Exercise, Lesson, Stuck, last_rollout, praise, ready_replicas, reset_at, workload_problems
+from ..exercises import enough_workers  # noqa: F401 - the notebook calls lab.enough_workers
+from . import mesos
 
 TITLE = "Choosing an orchestrator"
 
@@ -17,7 +17,8 @@ def heal_after_node_failure(cluster, node: str = "node-2", replicas: int = 6) ->
     cluster.wait()
     cluster.fail_node(node)
     start = cluster.now()
-    cluster.wait(timeout=900, until=lambda s: len([r for r in running(s, "web") if r.node != node]) >= replicas)
+    cluster.wait(timeout=900,
+                 until=lambda s: len([r for r in ready_replicas(s, "web") if r.node != node]) >= replicas)
     return round(cluster.now() - start, 1)
 
 
@@ -45,7 +46,7 @@ def side_by_side(*clusters) -> SideBySide:
 def check_race(kube, swarm) -> list[str]:
     problems = []
     for cluster in (kube, swarm):
-        found = workload(cluster.state(), "web", 6, "web-server:2")
+        found = workload_problems(cluster.state(), "web", 6, "web-server:2")
         problems += [f"{cluster.flavor}: {p}" for p in found]
     if problems:
         return problems
@@ -117,3 +118,5 @@ EXERCISES = [
                  "        return mesos.first_fit(offer, pending)\n    return []"), check_mesos,
              wrong="first_fit on every offer: jobs land on edge-1"),
 ]
+
+Lesson("07", title=TITLE, exercises=EXERCISES, helpers=__name__)

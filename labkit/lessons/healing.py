@@ -1,9 +1,9 @@
 """Lesson 06 · Self-healing and high availability."""
 from __future__ import annotations
 
-from . import Exercise, praise
-from ._checks import (down, enough_workers, managers, managers_down, running,  # noqa: F401 - lab.enough_workers
-                      scaled_while_managers_down, workload)
+from ..exercises import (Exercise, Lesson, last_traffic, managers, managers_down, nodes_down, praise, ready_replicas,
+                         scaled_before_failure_problems, workload_problems)
+from ..exercises import enough_workers  # noqa: F401 - the notebook calls lab.enough_workers
 
 TITLE = "Self-healing and high availability"
 
@@ -13,7 +13,7 @@ def time_to_heal(cluster, name: str, replicas: int, avoid: tuple[str, ...] = (),
     returns the seconds of cluster time it took."""
     start = cluster.now()
     cluster.wait(timeout=timeout,
-                 until=lambda state: sum(1 for r in running(state, name) if r.node not in avoid) >= replicas)
+                 until=lambda state: sum(1 for r in ready_replicas(state, name) if r.node not in avoid) >= replicas)
     return round(cluster.now() - start, 1)
 
 
@@ -21,10 +21,10 @@ def time_to_heal(cluster, name: str, replicas: int, avoid: tuple[str, ...] = (),
 def check_two_nodes(cluster) -> list[str]:
     state = cluster.state()
     problems = []
-    lost = down(state)
+    lost = nodes_down(state)
     if len(lost) < 2:
         problems.append(f"{len(lost)} nodes are down, not 2: fail node-1 and node-2")
-    problems += workload(state, "web", 6)
+    problems += workload_problems(state, "web", 6)
     return problems
 
 
@@ -41,7 +41,7 @@ def check_three_managers(ha) -> list[str]:
     elif len(mgrs) - len(lost) <= len(mgrs) // 2:
         problems.append(f"{len(lost)} of {len(mgrs)} managers are down: the swarm lost its quorum; "
                         "recover one with ha3.recover_node(...)")
-    return problems + workload(state, "web", 6) + scaled_while_managers_down(ha, "web", 6, lost)
+    return problems + workload_problems(state, "web", 6) + scaled_before_failure_problems(ha, "web", 6, lost)
 
 
 def lost_before_noticed(record, noticed: float) -> int:
@@ -51,7 +51,6 @@ def lost_before_noticed(record, noticed: float) -> int:
 
 @praise("Read from the record: every request lost went to the dead node before the cluster knew it was dead.")
 def check_lost_requests(site, lost: object = None) -> list[str]:
-    from ._checks import last_traffic
     record = last_traffic(site, "web")
     if record is None:
         return ["no traffic was sent to web on site: run the cells of 'What a client saw' first"]
@@ -105,3 +104,5 @@ EXERCISES = [
              check_lost_requests,
              wrong="counting every request sent before NotReady, not only the failed ones"),
 ]
+
+Lesson("06", title=TITLE, exercises=EXERCISES, helpers=__name__)

@@ -13,8 +13,7 @@ import weakref
 from dataclasses import dataclass
 
 from ..cluster import Table
-from . import Exercise, praise
-from ._checks import pending, workers, workload
+from ..exercises import Exercise, Lesson, pending_count, praise, workers, workload_problems
 
 TITLE = "Kubernetes first steps"
 PER_WORKER = (50, 100, 125)  # the notes' 1000, 2000 and 2500 replicas on 20 workers
@@ -83,8 +82,8 @@ def pods_per_node(cluster) -> dict[str, int]:
         "among them), so N pods need about N/110 nodes, rounded up, if their requests fit too.")
 def check_capacity(cluster) -> list[str]:
     state, target = cluster.state(), sizes(cluster).target
-    problems = workload(state, "my-web-server", target)
-    waiting = pending(state, "my-web-server")
+    problems = workload_problems(state, "my-web-server", target)
+    waiting = pending_count(state, "my-web-server")
     if waiting:
         room = sum(n.pods_capacity for n in workers(state) if n.ready)
         need = math.ceil((target + len(state.replicas) - len(state.replicas_of("my-web-server"))) / 110)
@@ -106,8 +105,8 @@ def check_drain(cluster) -> list[str]:
     left = sum(1 for r in state.replicas_on(size.drain) if r.workload and r.phase == "running")
     if left:
         problems.append(f"{left} pods still run on {size.drain}")
-    problems += capacity_done(state, size.target) or workload(state, "my-web-server", size.target)
-    waiting = pending(state, "my-web-server")
+    problems += capacity_done(state, size.target) or workload_problems(state, "my-web-server", size.target)
+    waiting = pending_count(state, "my-web-server")
     if waiting:
         problems.append(f"{waiting} pods are Pending: the other nodes are full")
     return problems
@@ -147,3 +146,5 @@ EXERCISES = [
              check_drain,
              wrong="draining with no room elsewhere: its pods stay Pending"),
 ]
+
+Lesson("03", title=TITLE, exercises=EXERCISES, helpers=__name__)

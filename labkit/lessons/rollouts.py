@@ -1,47 +1,11 @@
 """Lesson 04 · Rolling updates, rollbacks and canaries."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..cluster import Table
-from ..errors import NotFound
-from . import Exercise, Stuck, praise, reset_at
-from ._checks import delete, lost_requests, running, samples, workload
+from ..exercises import (Exercise, Lesson, Stuck, delete_workload, last_rollout, lost_request_problems, praise,
+                         ready_replicas, reset_at, timeline_of, workload_problems)
 
 TITLE = "Rolling updates, rollbacks and canaries"
-
-
-@dataclass(frozen=True)
-class Rollout:
-    """What one rollout of a workload did, read from the cluster's timeline."""
-
-    name: str
-    seconds: float
-    fewest_available: int
-    most_replicas: int
-    desired: int
-
-
-def last_rollout(cluster, name: str, since: float = 0.0) -> Rollout:
-    """The last rollout of `name` (from cluster time `since` on), read from the timeline: it starts at
-    the first sample with a new image or revision and ends when every replica is updated and available
-    again."""
-    points = samples(cluster, name, since)
-    if not points:
-        status = cluster.workload(name).status()
-        return Rollout(name, 0.0, status.available, status.current, status.desired)
-    start = 0
-    for k in range(len(points) - 1, 0, -1):
-        (_, now), (_, before) = points[k], points[k - 1]
-        if (now.revision, now.image) != (before.revision, before.image):
-            start = k
-            break
-    window = points[start:]
-    done = next((t for t, w in window if w.rollout == "complete" and w.updated == w.desired == w.available),
-                window[-1][0])
-    during = [w for t, w in points[max(start - 1, 0):] if t <= done]
-    return Rollout(name, round(done - window[0][0], 1), min(w.available for w in during),
-                   max(w.current for w in during), window[-1][1].desired)
 
 
 def compare(cluster, names: list[str]) -> Table:
@@ -60,7 +24,7 @@ def by_image(cluster, name: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     state = cluster.state()
     for w in (name, name + "-canary"):
-        for r in running(state, w):
+        for r in ready_replicas(state, w):
             counts[r.image] = counts.get(r.image, 0) + 1
     return dict(sorted(counts.items()))
 
@@ -73,7 +37,7 @@ def check_zero_downtime(cluster) -> list[str]:
     if shop and "web-server:1" not in images:
         return [Stuck(f"shop never ran web-server:1 (it runs {shop.image}): the exercise updates it from "
                       "version 1 to 2")]
-    problems = workload(state, "shop", 8, "web-server:2")
+    problems = workload_problems(state, "shop", 8, "web-server:2")
     if problems:
         return problems
     r = last_rollout(cluster, "shop", reset_at(cluster, "04.zero-downtime"))
@@ -86,19 +50,16 @@ def check_zero_downtime(cluster) -> list[str]:
 
 def reset_zero_downtime(cluster) -> str:
     """04.zero-downtime starts with no `shop`: delete it (and a canary of it)."""
-    gone = [name for name in ("shop-canary", "shop") if delete(cluster, name)]
+    gone = [name for name in ("shop-canary", "shop") if delete_workload(cluster, name)]
     return f"deleted {' and '.join(gone)}" if gone else "there was no shop yet: nothing to undo"
 
 
 @praise("The broken version reached a quarter of the replicas, never all of them; and it is gone.")
 def check_canary(cluster) -> list[str]:
     state = cluster.state()
-    first = zero_downtime_started(cluster)
-    if first:
-        return first
     problems: list[str] = []
     canary = state.workload("shop-canary")
-    seen = [w for _, w in samples(cluster, "shop-canary", reset_at(cluster, "04.canary"))]
+    seen = [w for _, w in timeline_of(cluster, "shop-canary", reset_at(cluster, "04.canary"))]
     if canary and (canary.image, canary.desired) != ("web-server:broken", 2):
         problems.append(Stuck(f"shop-canary runs {canary.image} on {canary.desired} replica(s), not "
                               "web-server:broken on 25 % of shop's 8 (2 of them)"))
@@ -108,19 +69,17 @@ def check_canary(cluster) -> list[str]:
         problems.append("shop never had a canary (a shop-canary beside it)")
     elif not any(w.image == "web-server:broken" and w.desired == 2 for w in seen):
         problems.append("the canary should run web-server:broken on 25% of shop's 8 replicas (2 of them)")
-    shop = workload(state, "shop", 8, "web-server:2")
+    shop = workload_problems(state, "shop", 8, "web-server:2")
     if canary is None and state.workload("shop") and state.workload("shop").image != "web-server:2":
         shop = [Stuck(p) for p in shop]  # promoted, or updated: the canary's test is over
     return problems + shop
 
 
 def reset_canary(cluster) -> str:
-    """04.canary starts where 04.zero-downtime ends: `shop`, 8 replicas of web-server:2, no canary."""
-    first = zero_downtime_started(cluster)
-    if first:
-        raise NotFound(first[0])  # 04.canary starts where 04.zero-downtime ends
+    """04.canary starts where 04.zero-downtime ends (its `needs`): `shop`, 8 replicas of web-server:2, no
+    canary."""
     done = []
-    if delete(cluster, "shop-canary"):
+    if delete_workload(cluster, "shop-canary"):
         done.append("deleted shop-canary")
     shop = cluster.workload("shop")
     if shop.status().image != "web-server:2":
@@ -148,7 +107,7 @@ def zero_downtime_started(cluster) -> list[str]:
 @praise("Every request answered, by version 1 and then version 2: that is what zero downtime means to a client.")
 def check_no_lost_requests(cluster) -> list[str]:
     state = cluster.state()
-    problems = workload(state, "store", 6, "web-server:2") + lost_requests(
+    problems = workload_problems(state, "store", 6, "web-server:2") + lost_request_problems(
         cluster, "store", "the check reads the requests the cluster recorded, and there are none",
         "nothing told the Service when a new pod could answer", reset_at(cluster, "04.no-lost-requests"))
     store = state.workload("store")
@@ -162,7 +121,7 @@ def reset_no_lost_requests(cluster) -> str:
     """04.no-lost-requests starts with no `store`: delete it and the Service that exposes it."""
     from ..console import run
     done = []
-    if delete(cluster, "store"):
+    if delete_workload(cluster, "store"):
         done.append("deleted store")
     if cluster.flavor == "kubernetes" and "service/store" in run("kubectl get services -o name", cluster).split():
         run("kubectl delete service store", cluster)
@@ -194,7 +153,8 @@ EXERCISES = [
                  "then take it back: shop.abort()",
                  "shop = k8s.workload('shop'); shop.canary('web-server:broken', percent=25); k8s.run(60); "
                  "print(k8s.ps('shop-canary')); shop.abort(); k8s.wait()"), check_canary,
-             wrong="leaving the canary running, or a canary of another size", reset=reset_canary),
+             wrong="leaving the canary running, or a canary of another size", reset=reset_canary,
+             needs=zero_downtime_started),
     Exercise("no-lost-requests", "on `site`, deploy `store` (6 replicas of web-server:1), expose it, send it "
                                  "traffic, and update it to web-server:2 without one failed request",
              (
@@ -210,3 +170,5 @@ EXERCISES = [
              wrong="the Recreate strategy (requests are refused while no pod is ready), or no readiness probe "
                    "(new pods get requests before they listen)", reset=reset_no_lost_requests),
 ]
+
+Lesson("04", title=TITLE, exercises=EXERCISES, helpers=__name__)

@@ -1,21 +1,20 @@
 """Lesson 00 · Start here: a first cluster, a first deployment, a first healing."""
 from __future__ import annotations
 
-from . import Exercise, praise
-from ._checks import delete, running, workload
+from ..exercises import Exercise, Lesson, delete_workload, praise, ready_replicas, workload_problems
 
 TITLE = "Start here"
 
 
 @praise("You asked for two copies and the cluster made them: that is the whole idea.")
 def check_hello(cluster) -> list[str]:
-    return workload(cluster.state(), "hello-minikube", 2, "hello-minikube")
+    return workload_problems(cluster.state(), "hello-minikube", 2, "hello-minikube")
 
 
 @praise("You broke it and it mended itself: nobody had to type `docker run` again.")
 def check_heal(cluster) -> list[str]:
     state = cluster.state()
-    problems = workload(state, "hello-minikube", 4)
+    problems = workload_problems(state, "hello-minikube", 4)
     if problems:
         return problems
     if not lost_and_replaced(cluster, "hello-minikube"):
@@ -30,7 +29,7 @@ def lost_and_replaced(cluster, name: str) -> bool:
     name. Read from the replicas and the events, so any way of breaking one counts, and a
     scale-down does not."""
     state = cluster.state()
-    if any(r.restarts for r in running(state, name)):
+    if any(r.restarts for r in ready_replicas(state, name)):
         return True
     events = cluster.events()
     created = {e.message.split(": ", 1)[1] for e in events
@@ -46,7 +45,7 @@ def lost_and_replaced(cluster, name: str) -> bool:
 
 def reset_hello(cluster) -> str:
     """00.hello starts with no `hello-minikube`: delete it."""
-    return "deleted hello-minikube" if delete(cluster, "hello-minikube") else \
+    return "deleted hello-minikube" if delete_workload(cluster, "hello-minikube") else \
         "there was no hello-minikube yet: nothing to undo"
 
 
@@ -70,3 +69,5 @@ EXERCISES = [
                  "cluster.kill_replica(hello.replicas()[0].name); cluster.wait()"), check_heal,
              wrong="scaling to 4 without killing a replica"),
 ]
+
+Lesson("00", title=TITLE, exercises=EXERCISES, helpers=__name__)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from ..backends.base import SwarmTokens
 from ..cluster import Table
-from . import Exercise, Stuck, praise, reset_at
-from ._checks import (delete, lost_requests, managers, managers_down, nodes_used, running, scaled_while_managers_down,
-                      workload)
+from ..exercises import (Exercise, Lesson, Stuck, delete_workload, lost_request_problems, managers, managers_down,
+                         nodes_running, praise, ready_replicas, reset_at, scaled_before_failure_problems,
+                         workload_problems)
 
 TITLE = "Docker Swarm"
 
@@ -59,8 +59,8 @@ def check_service(swarm) -> list[str]:
     ready_nodes = [n.name for n in state.nodes if n.ready]
     if len(ready_nodes) < 4:
         problems.append(f"the swarm has {len(ready_nodes)} working nodes, not 4: join one more")
-    problems += workload(state, "api", 8, "web-server:1")
-    idle = sorted(set(ready_nodes) - nodes_used(state, "api"))
+    problems += workload_problems(state, "api", 8, "web-server:1")
+    idle = sorted(set(ready_nodes) - nodes_running(state, "api"))
     if not problems and idle:
         problems.append(f"no replica of api runs on {', '.join(idle)}")
     return problems
@@ -79,8 +79,9 @@ def check_drain(swarm) -> list[str]:
     if left:
         problems.append(f"{len(left)} tasks still run on node-2")
     for w in state.workloads:
-        if len(running(state, w.name)) < w.desired:
-            problems.append(f"{w.name} has {len(running(state, w.name))} of {w.desired} tasks running: wait for it")
+        ready = len(ready_replicas(state, w.name))
+        if ready < w.desired:
+            problems.append(f"{w.name} has {ready} of {w.desired} tasks running: wait for it")
     if not state.workloads:
         problems.append("there is no service at all: keep the api service of exercise 1")
     return problems
@@ -101,13 +102,13 @@ def check_quorum(ha) -> list[str]:
     if len(mgrs) - len(lost) <= len(mgrs) // 2:
         problems.append(f"only {len(mgrs) - len(lost)} of {len(mgrs)} managers are up: the swarm lost its "
                         "quorum and refuses every change")
-    return problems + workload(state, "web", 4) + scaled_while_managers_down(ha, "web", 4, lost)
+    return problems + workload_problems(state, "web", 4) + scaled_before_failure_problems(ha, "web", 4, lost)
 
 
 @praise("Swarm sent each new task requests only once its healthcheck passed: an update no client noticed.")
 def check_healthy_update(mesh) -> list[str]:
     state = mesh.state()
-    problems = workload(state, "shop", 4, "web-server:2") + lost_requests(
+    problems = workload_problems(state, "shop", 4, "web-server:2") + lost_request_problems(
         mesh, "shop", "the check reads the requests the cluster recorded, and there are none",
         "nothing told Swarm when a new task could answer", reset_at(mesh, "02.healthy-update"))
     shop = state.workload("shop")
@@ -118,7 +119,7 @@ def check_healthy_update(mesh) -> list[str]:
 
 def _remove_service(cluster, name: str) -> str:
     """Remove service `name` and wait until its tasks are gone (its name and ports free again)."""
-    return f"removed the service {name}" if delete(cluster, name) else ""
+    return f"removed the service {name}" if delete_workload(cluster, name) else ""
 
 
 def reset_service(swarm) -> str:
@@ -179,3 +180,5 @@ EXERCISES = [
                  "mesh.run(60)"), check_healthy_update,
              wrong="no healthcheck: each new task gets requests 2 s before it listens", reset=reset_healthy_update),
 ]
+
+Lesson("02", title=TITLE, exercises=EXERCISES, helpers=__name__)

@@ -1,8 +1,7 @@
 """Lesson 01 · Why orchestration (lecture 44): one container and nobody watching it."""
 from __future__ import annotations
 
-from . import Exercise, praise
-from ._checks import delete, down, running, workload
+from ..exercises import Exercise, Lesson, delete_workload, nodes_down, praise, ready_replicas, workload_problems
 
 TITLE = "Why orchestration"
 
@@ -26,10 +25,10 @@ def check_restart(host) -> list[str]:
 @praise("You asked for four, a machine died, and there were four again: nobody was paged.")
 def check_self_heal(cluster) -> list[str]:
     state = cluster.state()
-    problems = [] if down(state) else ["no node is down: the exercise switches one off"]
-    problems += workload(state, "shop", 4)
+    problems = [] if nodes_down(state) else ["no node is down: the exercise switches one off"]
+    problems += workload_problems(state, "shop", 4)
     up = {n.name for n in state.nodes if n.ready}
-    if not problems and len([r for r in running(state, "shop") if r.node in up]) < 4:
+    if not problems and len([r for r in ready_replicas(state, "shop") if r.node in up]) < 4:
         problems.append("some of shop's replicas are still on the failed node: wait longer")
     return problems
 
@@ -37,7 +36,7 @@ def check_self_heal(cluster) -> list[str]:
 def reset_restart(host) -> str:
     """01.restart starts with the host on and no `survivor`: switch it on, remove the container."""
     done = []
-    for node in down(host.state()):
+    for node in nodes_down(host.state()):
         host.recover_node(node)
         done.append(f"{node} switched on again")
     if any(r.name == "survivor" for r in host.state().replicas):
@@ -50,12 +49,12 @@ def reset_restart(host) -> str:
 def reset_self_heal(cluster) -> str:
     """01.self-heal starts with every node up and no `shop`."""
     done = []
-    for node in down(cluster.state()):
+    for node in nodes_down(cluster.state()):
         cluster.recover_node(node)
         done.append(f"{node} switched on again")
     if done:  # the node controller looks every 5 s: let it see them back (and lift their taints)
         cluster.run(10)
-    if delete(cluster, "shop"):
+    if delete_workload(cluster, "shop"):
         done.append("deleted shop")
     return ", ".join(done) if done else "every node is up and there is no shop yet: nothing to undo"
 
@@ -83,3 +82,5 @@ EXERCISES = [
                  "cluster.fail_node('node-3'); shop.wait(away_from='node-3')"), check_self_heal,
              wrong="checking while shop's replicas still sit on the failed node", reset=reset_self_heal),
 ]
+
+Lesson("01", title=TITLE, exercises=EXERCISES, helpers=__name__)
