@@ -81,8 +81,8 @@ def run(ctx: Context, until: float = math.inf, wall: Callable[[float], datetime]
     code: int | None = None
     forever = False
     try:
-        shell.exec_argv(list(ctx.argv))
-        code = 0 if shell.status is None else shell.status
+        returned = shell.exec_argv(list(ctx.argv))  # a command run directly (no shell) sets no $?: its own code
+        code = (returned or 0) if shell.status is None else shell.status
     except Exit as done:
         code = done.code
     except (Forever, Past) as stopped:

@@ -30,14 +30,18 @@ from ....errors import LabkitError
 from ..http_body import BodyError, read_body
 from . import discovery, openapi, protobuf, schema, tls
 from .columns import table
+from .exec import serve as serve_exec
 from .kinds import Call, Kind
+from .kinds.pods import POD
 from .patch import SelectorError, field_matcher, label_matcher
+from .portforward import serve as serve_portforward
 from .registry import REGISTRY
 from .resources import Clockwork
 from .rest import Storage, requested
 from .status import ApiError, not_found
 from .watch import Encodings, Feed, stream
 
+STREAMS = {"portforward": serve_portforward, "exec": serve_exec}  # pods' streaming subresources
 MAX_BODY = 3 * 1024 * 1024  # the real API server's request size limit (3 MiB)
 # k8s.io/apiserver's secure serving: a connection idle 90 s is closed; a request's headers must come within 32 s.
 IDLE_TIMEOUT = 90.0
@@ -449,6 +453,8 @@ def route(h: Handler, api: KubeAPIServer, method: str, path: str, query: dict, b
         raise ApiError(500, "", "etcdserver: request timed out")
     if resource.namespaced and namespace is None and name is not None:
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
+    if resource is POD and sub in STREAMS and name is not None and method in ("GET", "POST"):
+        return STREAMS[sub](h, api, namespace, name)  # a stream: it takes the connection over
     # Outside the lock: a selector or a body costs its own request time, nobody else's.
     match = matchers(resource, query)
     body = checked_body(h, resource, name, sub, method, query, body)

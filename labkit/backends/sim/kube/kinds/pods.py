@@ -354,13 +354,14 @@ def _nano(epoch_seconds: float) -> str:
 
 
 def no_shell(store: Storage, call: Call) -> tuple[int, Obj]:
-    """`kubectl exec` and `kubectl attach`: the simulator runs no process inside a container, so
-    it answers what it cannot do (a real API server proxies these to the kubelet's streaming server)."""
+    """`kubectl attach`: the simulator has no process to attach a terminal to, so it answers what it
+    cannot do (a real API server proxies this to the kubelet's streaming server). `exec` is answered
+    by kube/exec.py, `portforward` by kube/portforward.py (both streams: server.route sends them there)."""
     store.get("pods", call.namespace, call.name)  # a pod that is not there: 404, as upstream
     raise ApiError(400, "BadRequest",
-                   "labkit's simulated cluster does not run a shell or any command inside containers "
-                   "(exec and attach need a real container runtime); `%kubectl logs POD` shows what the "
-                   "container prints, and labkit's kubernetes backend on minikube runs kubectl exec for real")
+                   "labkit's simulated cluster does not attach to a container's process (attach needs a real "
+                   "container runtime); `%kubectl logs POD` shows what the container prints, `kubectl exec POD -- "
+                   "COMMAND` runs one command, and labkit's kubernetes backend on minikube runs kubectl attach for real")
 
 
 def evict(store: Storage, call: Call) -> tuple[int, Obj]:
@@ -473,10 +474,10 @@ COLUMNS = (NAME,
 POD = REGISTRY.add(Kind(
     group="", version="v1", plural="pods", kind="Pod", namespaced=True, verbs=ALL, short=("po",),
     subresources=(STATUS, Subresource(name="log", verbs=("get",), handlers={"GET": log}),
-                  Subresource(name="exec", kind="PodExecOptions", verbs=("create", "get"),
-                              handlers={"GET": no_shell, "POST": no_shell}),
+                  Subresource(name="exec", kind="PodExecOptions", verbs=("create", "get")),  # exec.py
                   Subresource(name="attach", kind="PodAttachOptions", verbs=("create", "get"),
                               handlers={"GET": no_shell, "POST": no_shell}),
+                  Subresource(name="portforward", kind="PodPortForwardOptions", verbs=("create", "get")),  # portforward.py
                   Subresource(name="eviction", kind="Eviction", group="policy", version="v1", verbs=("create",),
                               schema="io.k8s.api.policy.v1.Eviction", handlers={"POST": evict}),
                   Subresource(name="binding", kind="Binding", verbs=("create",))),
