@@ -156,6 +156,9 @@ class Program:
     wraps: tuple[str, ...] | None = None
     listens_after: float = 0.0  # seconds from its start until it accepts connections
     repl: bool = False  # reads commands from stdin: without a terminal it exits at once (0), quietly
+    # A server whose health check starts failing this many seconds after its start: agnhost's
+    # `liveness` answers /healthz with 200 for 10 s, then 500 (test/images/agnhost/liveness/server.go).
+    fails_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -398,6 +401,9 @@ IMAGES: tuple[Image, ...] = (
                                variants=("musl", "glibc", "uclibc")) | {"musl": "1.37.0", "glibc": "1.37.0",
                                                                           "uclibc": "1.37.0"},
           cmd=("sh",)),
+    # kubernetes.io's task pages (exec-liveness.yaml, the init-container and shared-volume examples) use this mirror
+    Image("registry.k8s.io/busybox", {"1.27.2": "1.27.2", "1.28": "1.28.4", "1.24": "1.24.2", "latest": "1.27.2"},
+          cmd=("sh",)),
     Image("alpine", _versions(("3.22.2", ("3.22", "3", "latest")), ("3.21.5", ("3.21",)), ("3.20.8", ("3.20",)),
                               ("3.20.3", ()), ("3.19.9", ("3.19",)), ("3.18.12", ("3.18",))) | {"edge": "edge"},
           cmd=("/bin/sh",)),
@@ -448,7 +454,8 @@ IMAGES: tuple[Image, ...] = (
         ("2.56", ()), ("2.55", ()), ("2.53", ()), ("2.52", ()), ("2.47", ()), ("2.45", ()), ("2.43", ()),
         ("2.40", ()), ("2.39", ())),
           entrypoint=("/agnhost",), cmd=("pause",),
-          programs={"agnhost": Program(wraps=("pause", "netexec", "serve-hostname")),
+          programs={"agnhost": Program(wraps=("pause", "netexec", "serve-hostname", "liveness")),
+                    "liveness": Program(fails_after=10.0),
                     "pause": Program(lines=("Paused",)),
                     "netexec": Program(lines=(_KLOG + "Started HTTP server on port 8080",
                                               _KLOG + "Started UDP server on port  8081")),

@@ -92,6 +92,8 @@ class Commands(Interpreter):
         if program.exit is not None:
             raise Exit(program.exit)
         self.listens = self.t + program.listens_after
+        if program.fails_after is not None:
+            self.fails = self.t + program.fails_after
         raise Forever()  # a server: it serves until it is stopped
 
     def fill(self, line: str) -> str:
@@ -221,6 +223,26 @@ class Commands(Interpreter):
                            else f"cat: {path}: No such file or directory")
                 status = 1
         return status
+
+    def cmd_touch(self, args: list[str]) -> int:
+        for path in (a for a in args if not a.startswith("-")):
+            self.write_file(path, self.files.get(path, ""))
+        return 0
+
+    def cmd_rm(self, args: list[str]) -> int:
+        force = any(a.startswith("-") and "f" in a for a in args)
+        status = 0
+        for path in (a for a in args if not a.startswith("-")):
+            if path in self.files:
+                self.write_file(path, None)
+            elif not force:
+                self.say(f"rm: can't remove '{path}': No such file or directory" if self.busybox
+                         else f"rm: cannot remove '{path}': No such file or directory")
+                status = 1
+        return status
+
+    def cmd_mkdir(self, args: list[str]) -> int:
+        return 0  # folders are implied by the files' paths
 
     def cmd_exit(self, args: list[str]) -> int:
         code = self.status or 0

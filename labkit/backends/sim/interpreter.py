@@ -46,15 +46,17 @@ class Interpreter:
         self.ctx, self.until, self.wall = ctx, until, wall
         self.vars: dict[str, str] = dict(ctx.env)
         self.files: dict[str, str] = dict(ctx.files)
+        self.changes: list[tuple[float, str, str | None]] = []  # (when, path, content; None: removed)
         self.t = 0.0
         self.lines: list[tuple[float, str]] = []
         self.status: int | None = None
         self.listens: float | None = None
+        self.fails: float | None = None  # when its server's health check starts failing (catalog.Program.fails_after)
         self.capture: list[list[str]] = []  # output taken by $( ) or a redirection
         self.positional: list[str] = []
         self.errexit = self.xtrace = False
         self.steps = 0
-        self.busybox = ctx.image is None or ctx.image.name in ("busybox", "alpine")
+        self.busybox = ctx.image is None or ctx.image.name in ("busybox", "alpine", "registry.k8s.io/busybox")
         self.pending = ""  # echo -n's text, waiting for the rest of its line
         self.exported: set[str] = set()
 
@@ -79,6 +81,15 @@ class Interpreter:
             return
         self.pending = ""
         self.say(text)
+
+    def write_file(self, path: str, content: str | None) -> None:
+        """The container's files change now (None: removed); kept with the time, so what a probe's
+        `cat` finds later can be read back (programs.files_at)."""
+        if content is None:
+            self.files.pop(path, None)
+        else:
+            self.files[path] = content
+        self.changes.append((self.t, path, content))
 
     def honest(self, what: str) -> None:
         """What the simulator does not run: say so, then the container just stays running."""
@@ -213,7 +224,7 @@ class Interpreter:
                     written = "".join(part + "\n" for part in self.capture.pop())
                     op, path = target
                     if path != "/dev/null":
-                        self.files[path] = (self.files.get(path, "") if op == ">>" else "") + written
+                        self.write_file(path, (self.files.get(path, "") if op == ">>" else "") + written)
         finally:
             for k, v in saved.items():
                 if v is None:

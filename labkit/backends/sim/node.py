@@ -16,7 +16,7 @@ from typing import Callable
 
 from ... import catalog
 from ..base import Probe
-from . import programs
+from . import programs, prober
 from .api import APIServer
 from .clock import Clock
 from .objects import NodeObj, Pod
@@ -171,6 +171,8 @@ class NodeAgent:
         self.later_quietly(delay, pod, self.listen)
         if probe is not None:
             self.later_quietly(first_success(probe, delay, health), pod, self.probed)
+        if self.api.flavor == "kubernetes":
+            prober.watch(self, pod, container_ip(pod, self.node), container_of(pod), container_name(pod))
 
     def run_program(self, pod: Pod) -> None:
         """A public image's container: its environment and files first (a missing ConfigMap or
@@ -206,6 +208,7 @@ class NodeAgent:
             self.later_quietly(outcome.listens, pod, self.listen)
             if probe is not None:
                 self.later_quietly(first_success(probe, outcome.listens, False), pod, self.probed)
+        prober.watch(self, pod, ctx.ip, container_of(pod), container_name(pod))
 
     def exited(self, pod: Pod, code: int) -> None:
         """The program ended by itself. The kubelet (pkg/kubelet/kuberuntime, computePodActions)
@@ -528,11 +531,16 @@ def container_files(api: APIServer, pod: Pod) -> dict[str, str]:
     return files
 
 
+def container_ip(pod: Pod, node: NodeObj) -> str:
+    """The pod's address, as the served API shows it (kube/kinds/pods.py pod_ip)."""
+    digest = int(hashlib.sha256(pod.name.encode()).hexdigest()[:4], 16)
+    return f"10.244.{node.index}.{digest % 250 + 2}"
+
+
 def container_config(api: APIServer, pod: Pod, found: catalog.Found, node: NodeObj):
     """(programs.Context, "", "") for the container to start, or (None, reason, message) when it cannot yet."""
     container = container_of(pod)
-    digest = int(hashlib.sha256(pod.name.encode()).hexdigest()[:4], 16)
-    ip = f"10.244.{node.index}.{digest % 250 + 2}"  # the address the served API shows (kube/kinds/pods.py pod_ip)
+    ip = container_ip(pod, node)
     try:
         env = container_env(api, pod, found.image, found.version, ip, node.name)
         files = container_files(api, pod)

@@ -69,6 +69,8 @@ class Outcome:
     exit: tuple[int, float] | None  # (exit code, seconds after the start); None: still running at `until`
     listens: float | None = None  # when an image's server starts serving (seconds after the start)
     forever: bool = False  # it blocks for good (a server, sleep infinity, an endless loop); else it went past `until`
+    files: tuple[tuple[float, str, str | None], ...] = ()  # what it wrote or removed: (seconds after the start, path, content)
+    fails: float | None = None  # when its server's health check starts answering 500 (seconds after the start)
 
 
 def _epoch(offset: float) -> datetime:
@@ -90,7 +92,22 @@ def run(ctx: Context, until: float = math.inf, wall: Callable[[float], datetime]
     if shell.pending and shell.t <= until:
         shell.lines.append((shell.t, shell.pending))
     lines = tuple(shell.lines[-MAX_LINES:])
-    return Outcome(lines, None if code is None else (code & 255, shell.t), shell.listens, forever)
+    return Outcome(lines, None if code is None else (code & 255, shell.t), shell.listens, forever,
+                   tuple(shell.changes), shell.fails)
+
+
+def files_at(ctx: Context, outcome: Outcome, offset: float) -> dict[str, str]:
+    """The container's files `offset` seconds after its start: its mounted ones, then what its
+    program wrote and removed by then."""
+    files = dict(ctx.files)
+    for at, path, content in outcome.files:
+        if at > offset:
+            break
+        if content is None:
+            files.pop(path, None)
+        else:
+            files[path] = content
+    return files
 
 
 # -- a container's runs ---------------------------------------------------------------------------
