@@ -365,3 +365,34 @@ def test_04_canary_before_zero_downtime_says_do_it_first():
     shop.abort()
     k8s.wait()
     assert lab.check("canary", k8s)
+
+
+# -- 08: the natural first tries of a troubleshooter ---------------------------------------------------
+def test_08_crashloop_delete_the_pod_then_fix_the_deployment(simulator):
+    """`kubectl delete pod` is what many try first: the ReplicaSet makes the same pod again, and it
+    crashes the same way; the fix is the deployment's template, and the check then passes."""
+    deleted, fixed = play("08.crashloop",
+                          "crashing = k8s.workload('api').replicas()[0].name\n"
+                          "%kubectl delete pod $crashing\n"
+                          "%kubectl get pods -l app=api\n"
+                          'lab.check("crashloop", k8s)',
+                          "%kubectl set env deployment/api DB_HOST=db\n"
+                          "%kubectl rollout status deployment/api\n"
+                          'lab.check("crashloop", k8s)')
+    assert "still crash and restart" in deleted and "CrashLoopBackOff" in deleted, deleted
+    assert "✔ 08.crashloop: passed." in fixed, fixed
+
+
+def test_08_node_uncordon_first_then_start_the_machine(simulator):
+    """A NotReady node is not a cordoned one: `kubectl uncordon` changes nothing, the check says the
+    node is still NotReady without naming it, and starting the machine passes (the earlier
+    exercises left undone: 08.pending's cordoned workers do not count against this one)."""
+    uncordoned, started = play("08.node",
+                               "%kubectl uncordon node-2\n"
+                               'lab.check("node", k8s)',
+                               "%minikube node start node-2\n"
+                               "%kubectl wait --for=condition=Ready node/node-2\n"
+                               'lab.check("node", k8s)')
+    assert "a worker is still NotReady" in uncordoned and "✘ 08.node" in uncordoned, uncordoned
+    assert "node-2 is" not in uncordoned.split("✘")[1]
+    assert "✔ 08.node: passed." in started, started

@@ -652,6 +652,104 @@ def test_06_lost_requests_are_read_from_the_record():
     assert 0 < lost < everything_before
     passing(lab.check("lost-requests", site, lost=lost))
 
+# -- 08 ----------------------------------------------------------------------------------------
+@pytest.fixture
+def ticket():
+    """lesson 08, and a fresh cluster (the console's) broken as one of its tickets says."""
+    def open_ticket(name: str):
+        lab = lessons.lab("08")
+        k8s = console.use(lk.connect("sim", nodes=3))
+        lab.incident(k8s, name)
+        return lab, k8s
+
+    yield open_ticket
+    console.forget()
+
+
+def test_08_crashloop_a_deleted_pod_comes_back_crashing(ticket):
+    lab, k8s = ticket("crashloop")
+    failing(lab.check("crashloop", k8s), "2 pod(s) of api still crash and restart", "CrashLoopBackOff")
+    assert "error: DB_HOST is not set" in console.run("kubectl logs deploy/api --previous")
+    console.run(f"kubectl delete pod {k8s.workload('api').replicas()[0].name}")  # the wrong attempt
+    failing(lab.check("crashloop", k8s), "still crash and restart")
+    console.run("kubectl set env deployment/api DB_HOST=db")
+    console.run("kubectl rollout status deployment/api")
+    passing(lab.check("crashloop", k8s))
+    assert "api: using the database at db" in console.run("kubectl logs deploy/api")
+
+    console.run("kubectl delete deployment api")  # gone is not fixed: start over
+    result = lab.check("crashloop", k8s)
+    failing(result, "there is no deployment api any more", 'lab.reset("08.crashloop")')
+    assert result.stuck
+    assert str(lab.reset("crashloop", k8s)).startswith("↺ 08.crashloop: back at its start")
+    failing(lab.check("crashloop", k8s), "still crash and restart")
+
+
+def test_08_image_a_restart_pulls_the_same_missing_tag(ticket):
+    lab, k8s = ticket("image")
+    failing(lab.check("image", k8s), "still wait for their image (ImagePullBackOff)")
+    assert "nginx:1.999: not found" in console.run(f"kubectl describe pod {k8s.workload('web').replicas()[0].name}")
+    console.run("kubectl rollout restart deployment/web")  # the wrong attempt
+    k8s.run(30)
+    failing(lab.check("image", k8s), "still wait for their image")
+    with pytest.raises(lk.LabkitError, match='unable to find container named "web"'):
+        console.run("kubectl set image deployment/web web=nginx:1.27")  # the container is nginx
+    console.run("kubectl set image deployment/web nginx=nginx:1.27")
+    console.run("kubectl rollout status deployment/web")
+    passing(lab.check("image", k8s))
+
+
+def test_08_service_a_hand_label_is_one_endpoint_and_either_real_fix_passes(ticket):
+    lab, k8s = ticket("service")
+    failing(lab.check("service", k8s), "the Service shop has no endpoint")
+    console.run(f"kubectl label pod {k8s.workload('shop').replicas()[0].name} tier=frontend")  # the wrong attempt
+    k8s.run(2)
+    failing(lab.check("service", k8s), "has 1 endpoint(s), not 3")
+    console.run("kubectl patch deployment shop -p "
+                "'{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"tier\":\"frontend\"}}}}}'")
+    console.run("kubectl rollout status deployment/shop")
+    k8s.run(2)
+    passing(lab.check("service", k8s))  # the pods' template carries what the selector asks
+    lab.reset("service", k8s)
+    failing(lab.check("service", k8s), "no endpoint")
+    console.run("kubectl set selector service shop app=shop")
+    k8s.run(2)
+    passing(lab.check("service", k8s))  # or the selector asks for what the pods carry
+
+
+def test_08_pending_a_new_node_runs_report_but_the_workers_stay_cordoned(ticket):
+    lab, k8s = ticket("pending")
+    failing(lab.check("pending", k8s), "2 pod(s) of report are still Pending", "SchedulingDisabled")
+    pod = k8s.workload("report").replicas()[0].name
+    assert "3 node(s) were unschedulable" in console.run(f"kubectl describe pod {pod}")
+    console.run("minikube node add")  # the wrong attempt
+    k8s.run(30)
+    result = lab.check("pending", k8s)
+    failing(result, "node-1, node-2, node-3 still take no new pods")
+    assert "Pending" not in str(result)  # report runs on the new node
+    console.run("kubectl uncordon node-1 node-2 node-3")
+    passing(lab.check("pending", k8s))
+
+
+def test_08_node_uncordon_is_no_fix_and_the_check_does_not_name_the_node(ticket):
+    lab, k8s = ticket("node")
+    result = lab.check("node", k8s)
+    failing(result, "a worker is still NotReady")
+    assert "node-2" not in str(result)  # which node: the student's to find
+    assert "NotReady" in console.run("kubectl get nodes")
+    console.run("kubectl uncordon node-2")  # the wrong attempt: it was never cordoned
+    failing(lab.check("node", k8s), "still NotReady")
+    console.run("minikube node start node-2")
+    console.run("kubectl wait --for=condition=Ready node/node-2")
+    passing(lab.check("node", k8s))
+    console.run("kubectl cordon node-2")  # back, but out of service while the others take pods
+    failing(lab.check("node", k8s), "node-2 takes no new pods (SchedulingDisabled) while the other workers do")
+    console.run("kubectl uncordon node-2")
+    passing(lab.check("node", k8s))
+    assert "node-2 switched off again" in str(lab.reset("node", k8s))
+    failing(lab.check("node", k8s), "still NotReady")
+
+
 # -- every exercise's wrong attempt is tried above ---------------------------------------------
 WRONG_TRIED = {  # exercise -> the test that tries the wrong attempt its Exercise.wrong names
     "00.hello": test_00_hello_and_heal, "00.heal": test_00_hello_and_heal,
@@ -666,6 +764,11 @@ WRONG_TRIED = {  # exercise -> the test that tries the wrong attempt its Exercis
     "06.two-nodes": test_06_two_nodes, "06.managers": test_06_managers,
     "06.lost-requests": test_06_lost_requests_are_read_from_the_record,
     "07.race": test_07_race, "07.mesos": test_07_mesos_check,
+    "08.crashloop": test_08_crashloop_a_deleted_pod_comes_back_crashing,
+    "08.image": test_08_image_a_restart_pulls_the_same_missing_tag,
+    "08.service": test_08_service_a_hand_label_is_one_endpoint_and_either_real_fix_passes,
+    "08.pending": test_08_pending_a_new_node_runs_report_but_the_workers_stay_cordoned,
+    "08.node": test_08_node_uncordon_is_no_fix_and_the_check_does_not_name_the_node,
 }
 
 
@@ -726,7 +829,9 @@ def test_every_solution_passes_and_every_check_fails_on_the_untouched_edition(so
     lab = lessons.lab(solved.name[:2])
     ids = {f"{lab.number}.{name}" for name in lab.exercises}
     cells = code_cells(solved)
-    solutions = [i for i, c in enumerate(cells) if editions.has_solution("".join(c["source"]))]
+    # an exercise's cell; a lesson's other solved cells are steps the student types (lesson 08's diagnoses)
+    solutions = [i for i, c in enumerate(cells) if editions.has_solution("".join(c["source"]))
+                 and "# Exercise " in "".join(c["source"])]
     assert len(solutions) == len(lab.exercises) >= 2
     for i in solutions:  # a check follows each solution
         assert "lab.check(" in "".join(cells[i + 1]["source"])

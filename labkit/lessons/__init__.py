@@ -55,6 +55,7 @@ MODULES = {
     "05": "architecture",
     "06": "healing",
     "07": "choosing",
+    "08": "troubleshooting",
 }
 
 
