@@ -11,10 +11,12 @@ import dataclasses
 import difflib
 import os
 import random
+import threading
 import time
-from typing import Callable, Iterable
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator
 
-from . import traffic, validate
+from . import timekeeping, traffic, validate
 from .backends.base import (Backend, Components, DeploySpec, Exposes, Machines, Meters, PausesNodes, Probe,
                             Routes, StopsContainers, Summaries, UpdateStrategy)
 from .errors import AlreadyExists, InvalidInput, NotFound, Refused, Timeout, Unavailable
@@ -120,6 +122,9 @@ class Cluster:
         self._next_notice = 0.0  # wall-clock time before which steps of time are not told
         self._traffic: list[traffic.Traffic] = []  # requests still being sent (cluster.traffic)
         self.traffic_log: list[traffic.Traffic] = []  # every traffic record, the last 50 (what checks read)
+        # when the simulator's clock catches up with the wall clock (labkit.timekeeping: the one rule)
+        self.timekeeper = timekeeping.Timekeeper()
+        self._inside = 0  # > 0 while the facade moves time or tells of a change: no catch-up then
 
     # -- looking -------------------------------------------------------------
     @property
@@ -144,12 +149,15 @@ class Cluster:
         return not self.backend.simulated
 
     def state(self) -> ClusterState:
+        self.catch_up()
         return self.backend.state()
 
     def events(self, since: float = 0.0) -> list[Event]:
+        self.catch_up()
         return self.backend.events(since)
 
     def now(self) -> float:
+        self.catch_up()
         return self.backend.now()
 
     def ps(self, workload: str | None = None) -> "Table":
@@ -179,6 +187,7 @@ class Cluster:
 
     def summaries(self) -> tuple[WorkloadStatus, ...]:
         """Every workload's status alone: cheaper than a full snapshot where the backend can."""
+        self.catch_up()
         if isinstance(self.backend, Summaries):
             return tuple(self.backend.workloads())
         return self.state().workloads
@@ -191,15 +200,17 @@ class Cluster:
     def _changed(self, step: bool = False) -> None:
         """Record the timeline and tell the listeners. A `step` of time passing is told
         at most every 50 ms of wall time (longer when a snapshot is slow to take, as at
-        150,000 pods); a change made through the facade is always told."""
-        self._record()
-        if not self._listeners or (step and time.monotonic() < self._next_notice):
-            return
-        started = time.monotonic()
-        state = self.state()
-        self._next_notice = time.monotonic() + max(0.05, 3 * (time.monotonic() - started))
-        for callback in list(self._listeners):
-            callback(state)
+        150,000 pods); a change made through the facade is always told. No catch-up with the
+        wall clock meanwhile: what a listener reads is the change it is told of."""
+        with self._no_catch_up():
+            self._record()
+            if not self._listeners or (step and time.monotonic() < self._next_notice):
+                return
+            started = time.monotonic()
+            state = self.state()
+            self._next_notice = time.monotonic() + max(0.05, 3 * (time.monotonic() - started))
+            for callback in list(self._listeners):
+                callback(state)
 
     def _record(self) -> None:
         """Add the workloads to the timeline if they changed; send the traffic due."""
@@ -405,15 +416,89 @@ class Cluster:
     def run(self, seconds: float) -> ClusterState:
         """Let `seconds` of cluster time pass (instant on the simulator)."""
         seconds = validate.seconds(seconds, "seconds")
+        self.catch_up()
+        self._pass(seconds)
+        return self.state()
+
+    def _pass(self, seconds: float) -> None:
+        """Move the clock `seconds` on, in steps the timeline and the views can follow."""
         step = max(seconds / 50, 0.5) if self._listeners else seconds
         if self._traffic and self._big:  # no record per instant: the traffic's endpoints looked at every second
             step = min(step, 1.0)
-        end = self.now() + seconds
-        while self.now() < end - 1e-9:
-            self.backend.advance(min(step, end - self.now()), self._observer())
-            self._changed(step=True)
+        with self._moving():
+            end = self.backend.now() + seconds
+            while self.backend.now() < end - 1e-9:
+                self.backend.advance(min(step, end - self.backend.now()), self._observer())
+                self._changed(step=True)
+            self._changed()
+
+    def catch_up(self, speed: float = 1.0) -> float:
+        """Bring the simulator's clock up to the wall clock, by the rule of labkit.timekeeping
+        (the wall time since it was last up to date, times `speed`, at most ten minutes; nothing
+        with $LABKIT_CLOCK=still, while time is held, or on a real cluster, whose time is real).
+        Every read and verb of the facade does it first; returns the cluster seconds passed.
+
+            cluster.deploy("web", image="web-server:1")
+            time.sleep(5)                # a student reading
+            cluster.catch_up()           # 5.0: the pods have started meanwhile
+        """
+        if self._inside or self.live or threading.current_thread() is not threading.main_thread():
+            return 0.0  # inside a move or a notice; a view's timer thread never moves the clock
+        seconds = self.timekeeper.due(speed)
+        if seconds > 0:
+            self._pass(seconds)
+        return seconds
+
+    @property
+    def follows_wall_clock(self) -> bool:
+        """Whether the simulator's clock catches up with the wall clock now (see catch_up)."""
+        return not self.live and self.timekeeper.follows_wall
+
+    def hold_time(self) -> None:
+        """Hold the simulator's clock: from here it moves only when a cell moves it (run, wait, a
+        command that waits), not with the wall clock, until release_time(). For a lesson that shows
+        an instant (a node NotReady whose pods are not yet evicted): it stays true however long the
+        student reads. Holds nest; on a real cluster, whose time is real, this does nothing.
+
+            cluster.hold_time()
+            ...                          # cells that look at this instant
+            cluster.release_time()
+        """
+        self.timekeeper.hold()
+        self._changed()  # the views stop ticking
+
+    def release_time(self) -> None:
+        """End a hold_time(): the clock follows the wall clock again, from now (the time spent held
+        is not replayed)."""
+        self.timekeeper.release()
         self._changed()
-        return self.state()
+
+    @contextmanager
+    def held(self) -> Iterator["Cluster"]:
+        """`with cluster.held():` holds the clock for the block (see hold_time)."""
+        self.hold_time()
+        try:
+            yield self
+        finally:
+            self.release_time()
+
+    @contextmanager
+    def _no_catch_up(self) -> Iterator[None]:
+        self._inside += 1
+        try:
+            yield
+        finally:
+            self._inside -= 1
+
+    @contextmanager
+    def _moving(self) -> Iterator[None]:
+        """The facade moves the clock itself: no catch-up meanwhile, and up to date afterwards
+        (the wall time the move took is not counted again)."""
+        try:
+            with self._no_catch_up():
+                yield
+        finally:
+            self.timekeeper.synced()
 
     def wait(self, timeout: float = 600, until: Callable[[ClusterState], bool] | None = None,
              step: float = 0.5) -> ClusterState:
@@ -461,16 +546,17 @@ class Cluster:
 
     def _wait_for(self, done: Callable[[], bool], timeout: float, step: float = 0.5) -> ClusterState:
         timeout = validate.seconds(timeout, "timeout")
-        deadline = self.now() + timeout
-        while not done():
-            if self.now() >= deadline:
-                self._changed()
-                state = self.state()
-                raise Timeout(f"not converged after {timeout:g} s: {_missing(state, self._unnoticed(state))}",
-                              "look at cluster.events() for Warnings, or wait longer: cluster.wait(timeout=...)")
-            self.backend.advance(min(step, max(deadline - self.now(), 1e-3)), self._observer())
-            self._changed(step=True)
-        self._changed()
+        deadline = self.now() + timeout  # now() catches up first: waiting starts from the wall clock's now
+        with self._moving():
+            while not done():
+                if self.now() >= deadline:
+                    self._changed()
+                    state = self.state()
+                    raise Timeout(f"not converged after {timeout:g} s: {_missing(state, self._unnoticed(state))}",
+                                  "look at cluster.events() for Warnings, or wait longer: cluster.wait(timeout=...)")
+                self.backend.advance(min(step, max(deadline - self.now(), 1e-3)), self._observer())
+                self._changed(step=True)
+            self._changed()
         return self.state()
 
     # -- the control plane (simulator) ----------------------------------------------------
@@ -478,10 +564,12 @@ class Cluster:
         """Stop one part of the control plane ("scheduler", "controller-manager", "etcd",
         "api-server") or a node's "kubelet", to see what breaks. Simulator only. `quiet`
         leaves no event that names it (a mystery for the student to diagnose)."""
+        self.catch_up()
         self._able(Components, "stop_component").stop_component(name, node, quiet=quiet)
         self._changed()
 
     def start_component(self, name: str, node: str | None = None) -> None:
+        self.catch_up()
         self._able(Components, "start_component").start_component(name, node)
         self._changed()
 
@@ -490,6 +578,7 @@ class Cluster:
         if role not in ("worker", "manager"):
             raise InvalidInput(f"role must be 'worker' or 'manager', not {role!r}",
                                "add_node() adds a worker; add_node('manager') a Swarm manager")
+        self.catch_up()
         name = self._able(Machines, "add_node").add_node(role=role)
         self._changed()
         return name

@@ -20,6 +20,11 @@ import labkit
 from labkit.errors import Unavailable
 
 DEFAULT = "sim-kubernetes,sim-swarm,docker,swarm,kubernetes-served,kubernetes"
+
+# The simulator's clock stands still between calls in every test and in every kernel a test starts
+# (nbval, nbclient: they inherit this environment), as the stored outputs were made; a test of the
+# wall clock sets LABKIT_CLOCK=wall itself (labkit/timekeeping.py).
+os.environ["LABKIT_CLOCK"] = "still"
 SERVED_SPEED = 30.0  # the served simulator's clock: 300 s of eviction take 10 s
 
 

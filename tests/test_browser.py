@@ -60,6 +60,7 @@ class JupyterLab:
                    IPYTHONDIR=str(home / "ipython"), PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                    JUPYTER_PLATFORM_DIRS="1")
         env.pop("LABKIT_BACKEND", None)  # the demo notebook asks for the simulator itself
+        env["LABKIT_CLOCK"] = "wall"  # a person's JupyterLab: the views tick (labkit/timekeeping.py)
         self.log = open(workdir / "jupyter.log", "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={self.port}", "--ip=127.0.0.1",

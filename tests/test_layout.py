@@ -4,7 +4,7 @@ circle, and the simulator has one door.
 Layers, lowest first (a module may import from its own layer and the ones below):
 
     0  errors, model, validate, catalog,     what everything shares
-       private
+       private, timekeeping
     1  backends                              one engine each; backends/base.py the contract
     2  views, traffic, traffic_live          renderers and requests, from snapshots
     3  cluster                               the facade
@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "labkit"
-LAYERS = [("labkit.errors", "labkit.model", "labkit.validate", "labkit.catalog", "labkit.private"),
+LAYERS = [("labkit.errors", "labkit.model", "labkit.validate", "labkit.catalog", "labkit.private",
+           "labkit.timekeeping"),
           ("labkit.backends",),
           ("labkit.views", "labkit.traffic", "labkit.traffic_live"),
           ("labkit.cluster",),

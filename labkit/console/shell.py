@@ -239,13 +239,17 @@ def _dispatch(ctx: "Context", args: list[str]) -> None:
     from .tools import docker, kubectl, minikube
     main: dict[str, Callable[[Context, list[str]], None]] = {"docker": docker.main, "kubectl": kubectl.main,
                                                               "minikube": minikube.main}
-    before = _revision(ctx.cluster)
+    ctx.cluster.catch_up()  # first the wall time since the last command passes (labkit.timekeeping)
+    before, started = _revision(ctx.cluster), ctx.sim.now()
     try:
         main[ctx.tool](ctx, args)
     except ConsoleError:
         raise
     except LabkitError as exc:  # the facade said no: in the tool's words
         raise tool_error(ctx.tool, exc) from None
+    finally:
+        if ctx.sim.now() != started:  # a command that waits moved the clock itself: up to date now
+            ctx.cluster.timekeeper.synced()
     # A change takes the control plane a moment (its controllers react within ~0.1 s): let that
     # moment pass, so that the next command sees what a student on a real cluster would see by the
     # time they have typed it (e.g. the new pods of a deployment).

@@ -17,7 +17,9 @@ too). A notebook could write that file itself: this is a grader for honest runs,
 
 Every kernel runs on the simulator: `LABKIT_BACKEND=sim`, and DOCKER_HOST and KUBECONFIG point at
 nothing, so neither the lessons nor an engine client a student opens reaches a real engine (a
-notebook that sets those variables itself is not stopped).
+notebook that sets those variables itself is not stopped). Its clock stands still between cells
+(`LABKIT_CLOCK=still`, labkit.timekeeping): a notebook's checks see the same cluster however fast
+or slow this machine runs it.
 
 Written to `--out` (default `results/`): results.csv and results.json (one row per notebook and
 exercise: notebook, status, exercise, passed, said, seconds: how long the notebook ran) and
@@ -62,7 +64,7 @@ def sandbox_env(results: Path) -> dict[str, str]:
     """The kernel's environment: this one, on the simulator, its checks' results into `results`."""
     env = dict(os.environ)
     env.pop("LABKIT_STRICT", None)
-    env.update({"LABKIT_BACKEND": "sim", RESULTS: str(results),
+    env.update({"LABKIT_BACKEND": "sim", "LABKIT_CLOCK": "still", RESULTS: str(results),
                 "DOCKER_HOST": "unix:///nonexistent/labkit-grading.sock",
                 "KUBECONFIG": "/nonexistent/labkit-grading-kubeconfig"})
     return env

@@ -8,22 +8,24 @@ handful of messages, not 500. In a kernel the trailing flush runs on the
 kernel's own event loop (main thread), never beside a cell that is moving
 the simulator.
 
-On the simulator time passes only when asked. While a view is on screen and
-the cluster is still moving, its frontend sends a "tick" about every 100 ms
-and the view answers with `cluster.run(dt)`: the cluster moves like a real
-one. Where there is no frontend (nbval, exported HTML) nothing ticks, so
-outputs stay deterministic. On real engines (`cluster.live`) a background
-thread follows the engine instead: through its watch where the backend has
-one (backends.base.Watches: the view redraws the moment the cluster moves,
-and looks every WATCH_FALLBACK seconds for what the watch does not cover),
-else by polling `cluster.state()`.
+On the simulator the clock follows one rule (labkit.timekeeping): in `wall` mode, the
+one a person gets in Jupyter, it catches up with the wall clock before every cell's call
+and every tick of a view. While a view is on screen and the cluster is still moving, its
+frontend sends a "tick" about every 100 ms and the view answers with that same
+`cluster.catch_up()`, times its `speed` (1x by default; the pause button holds the
+cluster's time, cells included): the view and the cells agree on when time moves. In
+`still` mode (nbval, `labkit grade`, tests) and while the cluster's time is held, the
+view does not tick, so outputs stay deterministic. On real engines (`cluster.live`) a
+background thread follows the engine instead: through its watch where the backend has
+one (backends.base.Watches: the view redraws the moment the cluster moves, and looks
+every WATCH_FALLBACK seconds for what the watch does not cover), else by polling
+`cluster.state()`.
 """
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-import weakref
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,11 +39,6 @@ from ..model import ClusterState
 HERE = Path(__file__).parent
 CSS = HERE / "views.css"
 
-# One simulated clock per cluster, whatever number of views tick it.
-_last_tick: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
-_tick_lock = threading.Lock()
-
-MAX_TICK = 0.5  # wall seconds one tick may make up for (a stalled tab does not jump ahead)
 WATCH_FALLBACK = 5.0  # wall seconds between two looks while an engine's watch reports nothing
 
 
@@ -70,15 +67,16 @@ class LiveView(anywidget.AnyWidget):
     def __init__(self, cluster, *, interval: float = 0.05, speed: float = 1.0, linger: float = 360.0,
                  poll: float = 0.5, **traits) -> None:
         """`interval`: least wall time between two syncs. `speed`: simulated seconds per
-        wall second while ticking. `linger`: simulated seconds to keep time running after
-        the last change (node failures take a while to notice). `poll`: seconds between
-        two polls of a real engine."""
+        wall second while ticking (0: the cluster's time is held, cells included, while this
+        view says so). `linger`: simulated seconds to keep ticking after the last change (node
+        failures take a while to notice). `poll`: seconds between two polls of a real engine."""
         super().__init__(**traits)
         self.cluster = cluster
         self.interval = self.base_interval = interval
         self.linger = linger
-        self.speed = speed
         self.sim = not cluster.live
+        self._holding = False  # this view holds the cluster's time (its speed is 0)
+        self.speed = speed
         self.sent = 0  # syncs sent, for tests and benchmarks
         self.looks = 0  # snapshots taken of a real engine
         self.last_payload_size = 0
@@ -155,7 +153,8 @@ class LiveView(anywidget.AnyWidget):
         started = time.monotonic()
         with self._lock, self.hold_sync():
             self.settled = is_settled(state)
-            self.moving = self.sim and (not self.settled or state.time - self._action_time < self.linger)
+            self.moving = self.sim and self.cluster.follows_wall_clock and (
+                not self.settled or state.time - self._action_time < self.linger)
             self.payload(state)
             problem = state.problem
             if problem != self._problem:
@@ -210,26 +209,32 @@ class LiveView(anywidget.AnyWidget):
         except LabkitError as error:
             self.message = error.message + (f" ({error.hint})" if error.hint else "")
 
+    @traitlets.observe("speed")
+    def _speed_changed(self, change) -> None:
+        """Speed 0 (the pause button) holds the cluster's time, for the cells too: the view and the
+        text agree on when time moves. Any other speed ends this view's hold."""
+        if not self.sim:
+            return
+        if change["new"] <= 0 and not self._holding:
+            self._holding = True
+            self.cluster.hold_time()
+        elif change["new"] > 0 and self._holding:
+            self._holding = False
+            self.cluster.release_time()
+
     def tick(self) -> bool:
-        """Let the wall time since the last tick pass on the simulator (scaled by `speed`);
-        False when there was nothing to do."""
+        """The same catch-up with the wall clock as before every cell's call (labkit.timekeeping),
+        times `speed`; False when there was nothing to do (not moving, a still or held clock, or
+        another view of this cluster ticked just now)."""
         if not self.sim or not self.moving or self.speed <= 0:
-            return False
-        now = time.monotonic()
-        with _tick_lock:
-            last = _last_tick.get(self.cluster, now - 0.1)
-            elapsed = now - last
-            if elapsed < 0.03:
-                return False  # another view of this cluster ticked just now
-            _last_tick[self.cluster] = now
-        seconds = round(min(elapsed, MAX_TICK) * self.speed, 3)
-        if seconds <= 0:
             return False
         self._ticking = True
         try:
-            self.cluster.run(seconds)
+            moved = self.cluster.catch_up(speed=self.speed)
         finally:
             self._ticking = False
+        if not moved:
+            return False
         with self._lock:
             if self._pending is not None:
                 if self._timer is not None:
@@ -255,6 +260,9 @@ class LiveView(anywidget.AnyWidget):
     def close(self) -> None:
         self._closed.set()
         self._unsubscribe()
+        if self._holding:  # a closed view's pause holds nothing any more
+            self._holding = False
+            self.cluster.release_time()
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
