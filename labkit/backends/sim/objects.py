@@ -7,6 +7,8 @@ persists them and tells the watchers.
 from __future__ import annotations
 
 import json
+import math
+import re
 
 from ..base import Probe
 
@@ -85,6 +87,51 @@ def beyond_image(spec: dict) -> dict:
     return rest
 
 
+_QUANTITY = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|)")
+_SCALE = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "n": 1e-9, "u": 1e-6,
+          "m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
+
+
+def quantity(value: object) -> float | None:
+    """A resource quantity ("250m", "0.5", "64Mi", "1e3") as a plain number; None when it is none
+    (apimachinery's resource.ParseQuantity; the served API has refused malformed ones already)."""
+    found = _QUANTITY.fullmatch(str(value).strip()) if isinstance(value, (str, int, float)) else None
+    return None if found is None else float(found.group(1)) * _SCALE[found.group(2)]
+
+
+def _asked(container: dict) -> dict:
+    """A container's requests, each defaulted from its limit when only that is given (as the API
+    server's defaulting does)."""
+    resources = container.get("resources") or {}
+    return {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
+
+
+def requests_of(spec: dict) -> tuple[int, int]:
+    """(millicores, MiB) a pod spec asks for: its containers' requests summed, what the scheduler fits."""
+    cpu = memory = 0.0
+    for container in spec.get("containers") or []:
+        if isinstance(container, dict):
+            asked = _asked(container)
+            cpu += (quantity(asked.get("cpu", 0)) or 0) * 1000
+            memory += (quantity(asked.get("memory", 0)) or 0) / 2**20
+    return math.ceil(cpu - 1e-9), math.ceil(memory - 1e-9)
+
+
+def qos_class(spec: dict | None, cpu: int = 0, memory: int = 0) -> str:
+    """The pod's QoS class (pkg/apis/core/helper/qos): Guaranteed when every container's requests equal
+    its limits for both cpu and memory, BestEffort when none asks for anything, else Burstable."""
+    if spec is None:
+        return "Burstable" if cpu or memory else "BestEffort"
+    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    if not any((c.get("resources") or {}).get(k) for c in containers for k in ("requests", "limits")):
+        return "BestEffort"
+    guaranteed = all(
+        all(quantity(((c.get("resources") or {}).get("limits") or {}).get(k)) is not None and
+            quantity(_asked(c).get(k)) == quantity(((c.get("resources") or {}).get("limits") or {}).get(k))
+            for k in ("cpu", "memory")) for c in containers)
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
 class Template:
     """What a pod is made from; a change of template is a new revision."""
 
@@ -102,6 +149,8 @@ class Template:
         # kept as written and served back (kube/resources.py); None for what the facade made.
         self.labels = labels
         self.spec = spec
+        if spec is not None:  # what the scheduler fits is what the written spec asks for
+            self.cpu, self.memory = requests_of(spec)
 
     def hash(self, labels: dict | None = None) -> str:
         """The pod-template-hash of this template with these pod labels (a template a client wrote

@@ -116,7 +116,8 @@ class Scheduler:
         return None
 
     def bind(self, pod: Pod, node: NodeObj) -> None:
-        self.api.record("Scheduled", self.api.ref(pod.name), f"Successfully assigned default/{pod.name} to {node.name}",
+        where = pod.name if "/" in pod.name else f"default/{pod.name}"  # (the simulator's name: namespace/name)
+        self.api.record("Scheduled", self.api.ref(pod.name), f"Successfully assigned {where} to {node.name}",
                         source="scheduler")
         bind(self.api, pod, node)
 
@@ -130,9 +131,24 @@ class Scheduler:
         if self.api.flavor == "swarm":
             message = f"no suitable node ({', '.join(f'{r} on {c} node' + ('s' if c > 1 else '') for r, c in sorted(why.items()))})"
         else:
-            message = f"0/{len(nodes)} nodes are available: " + ", ".join(
-                f"{c} {r}" for r, c in sorted(why.items())) + "."
+            message = unschedulable(len(nodes), why)
         self.api.record("FailedScheduling", self.api.ref(pod.name), message, type="Warning", source="scheduler")
+
+
+# What preemption could do about each reason a node refused a pod: make room by evicting pods of a lower
+# priority (none here: every pod has priority 0), or nothing (a taint, a cordon, a node not ready).
+MAKES_ROOM = ("Insufficient cpu", "Insufficient memory", "Too many pods")
+
+
+def unschedulable(total: int, why: Counter) -> str:
+    """The scheduler's FitError message (pkg/scheduler/framework/types.go): each "count reason", sorted
+    as strings, then what the default preemption plugin found (its PostFilter message)."""
+    found = ", ".join(sorted(f"{count} {reason}" for reason, count in why.items()))
+    after = Counter("No preemption victims found for incoming pod" if reason in MAKES_ROOM else
+                    "Preemption is not helpful for scheduling" for reason, count in why.items() for _ in range(count))
+    preemption = ", ".join(sorted(f"{count} {reason}" for reason, count in after.items()))
+    # (the real message ends in two periods: the preemption plugin's FitError text keeps its own)
+    return f"0/{total} nodes are available: {found}. preemption: 0/{total} nodes are available: {preemption}.."
 
 
 def bind(api: APIServer, pod: Pod, node: NodeObj) -> None:

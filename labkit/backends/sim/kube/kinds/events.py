@@ -31,6 +31,8 @@ def event(index: int, t: float, reason: str, obj: str, message: str, type_: str,
     involved_uid = uid_of(kind, name, clock.stamp(t)) if uid_of else None
     if namespace_ not in (None, NAMESPACE):
         name, message = short(name), message.replace(f"{namespace_}/", "")
+        if reason == "Scheduled":  # the one message that names the pod with its namespace
+            message = message.replace("Successfully assigned ", f"Successfully assigned {namespace_}/", 1)
     component = {"kubelet": "kubelet", "scheduler": "default-scheduler"}.get(source, source or "labkit")
     stamp = clock.stamp(t)
     return {"kind": "Event", "apiVersion": "v1",

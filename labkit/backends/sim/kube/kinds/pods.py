@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..... import catalog
 from .....errors import LabkitError
 from ...controllers import delete_pod
-from ...objects import Deployment, NodeObj, Pod, Template
+from ...objects import Deployment, NodeObj, Pod, Template, qos_class
 from .. import resources as res
 from ..printers import AGE, NAME, age, human_duration, parse_time, parts
 from ..resources import Clockwork, container_name, meta, node_ip, owner_reference, short, template_spec
@@ -76,15 +76,15 @@ def render(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs
 def _status(p: Pod, n: NodeObj | None, container: str, clock: Clockwork) -> dict:
     started = clock.stamp(p.created)
     if p.node is None:
-        return {"phase": "Pending", "qosClass": "BestEffort", "conditions": [
+        return {"phase": "Pending", "qosClass": qos_class(p.template.spec, p.cpu, p.memory), "conditions": [
             {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
              "message": p.reason or "0/0 nodes are available", "lastTransitionTime": started}]}
     if p.phase == "pending" and not (p.reason or p.container_up or p.restarts):
         # scheduled, but no kubelet has reported on it yet (its kubelet may be stopped): kubectl says Pending
-        return {"phase": "Pending", "qosClass": "BestEffort", "conditions": [
+        return {"phase": "Pending", "qosClass": qos_class(p.template.spec, p.cpu, p.memory), "conditions": [
             {"type": "PodScheduled", "status": "True", "lastTransitionTime": started}]}
     state, last, phase = _container_state(p, clock)
-    status = {"phase": phase, "hostIP": node_ip(n) if n else None, "startTime": started, "qosClass": "BestEffort",
+    status = {"phase": phase, "hostIP": node_ip(n) if n else None, "startTime": started, "qosClass": qos_class(p.template.spec, p.cpu, p.memory),
               "conditions": [{"type": t, "status": "True" if ok else "False", "lastTransitionTime": started}
                              for t, ok in (("PodReadyToStartContainers", p.container_up or p.phase != "pending"),
                                            ("Initialized", True), ("Ready", p.ready),
