@@ -386,7 +386,7 @@ def test_08_crashloop_delete_the_pod_then_fix_the_deployment(simulator):
 def test_08_node_uncordon_first_then_start_the_machine(simulator):
     """A NotReady node is not a cordoned one: `kubectl uncordon` changes nothing, the check says the
     node is still NotReady without naming it, and starting the machine passes (the earlier
-    exercises left undone: 08.pending's cordoned workers do not count against this one)."""
+    exercises left undone do not count against this one)."""
     uncordoned, started = play("08.node",
                                "%kubectl uncordon node-2\n"
                                'lab.check("node", k8s)',

@@ -717,17 +717,16 @@ def test_08_service_a_hand_label_is_one_endpoint_and_either_real_fix_passes(tick
     passing(lab.check("service", k8s))  # or the selector asks for what the pods carry
 
 
-def test_08_pending_a_new_node_runs_report_but_the_workers_stay_cordoned(ticket):
+def test_08_pending_a_new_node_does_not_fit_six_cpus(ticket):
     lab, k8s = ticket("pending")
-    failing(lab.check("pending", k8s), "2 pod(s) of report are still Pending", "SchedulingDisabled")
+    failing(lab.check("pending", k8s), "2 pod(s) of report are still Pending")
     pod = k8s.workload("report").replicas()[0].name
-    assert "3 node(s) were unschedulable" in console.run(f"kubectl describe pod {pod}")
-    console.run("minikube node add")  # the wrong attempt
+    assert "3 Insufficient cpu" in console.run(f"kubectl describe pod {pod}")
+    console.run("minikube node add")  # the wrong attempt: a new worker has 4 CPUs too
     k8s.run(30)
-    result = lab.check("pending", k8s)
-    failing(result, "node-1, node-2, node-3 still take no new pods")
-    assert "Pending" not in str(result)  # report runs on the new node
-    console.run("kubectl uncordon node-1 node-2 node-3")
+    failing(lab.check("pending", k8s), "2 pod(s) of report are still Pending")
+    console.run("kubectl set resources deployment report --requests=cpu=600m")
+    console.run("kubectl rollout status deployment/report")
     passing(lab.check("pending", k8s))
 
 
@@ -767,7 +766,7 @@ WRONG_TRIED = {  # exercise -> the test that tries the wrong attempt its Exercis
     "08.crashloop": test_08_crashloop_a_deleted_pod_comes_back_crashing,
     "08.image": test_08_image_a_restart_pulls_the_same_missing_tag,
     "08.service": test_08_service_a_hand_label_is_one_endpoint_and_either_real_fix_passes,
-    "08.pending": test_08_pending_a_new_node_runs_report_but_the_workers_stay_cordoned,
+    "08.pending": test_08_pending_a_new_node_does_not_fit_six_cpus,
     "08.node": test_08_node_uncordon_is_no_fix_and_the_check_does_not_name_the_node,
 }
 

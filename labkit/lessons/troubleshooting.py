@@ -1,9 +1,8 @@
 """Lesson 08 · Troubleshooting: five broken things, found from what the cluster shows.
 
 Each section starts with an incident (`incident(k8s, name)`): a colleague's change, made with the
-real kubectl (a manifest applied, nodes cordoned) or a machine switched off, and some time for it
-to go wrong. The Service's ticket comes before the cordoned workers', so that shop's pods are
-placed before the workers take no more. Nothing it prints names the cause: the student finds it with `kubectl get`,
+real kubectl (a manifest applied) or a machine switched off, and some time for it to go wrong.
+Nothing it prints names the cause: the student finds it with `kubectl get`,
 `describe`, `logs --previous` and `get events`, and fixes it. Each check reads the state the fix
 leaves (pods, endpoints, nodes), never the command that made it, so any right fix passes. An
 exercise's reset is its incident again: what it made is deleted and made broken anew.
@@ -14,11 +13,9 @@ The five, in the lesson's order, and what a real cluster shows for each (as the 
   image      a tag that does not exist (nginx:1.999): ErrImagePull / ImagePullBackOff, and the
              registry's "not found" in describe's events (kubelet's pull error, pkg/kubelet/images);
   service    a Service whose selector picks no pod: no endpoints (`kubectl get endpointslices`);
-  pending    pods the scheduler places nowhere: FailedScheduling, "0/4 nodes are available: ...".
-             The brief was requests larger than any node; the simulator's scheduler does not read a
-             manifest's resources.requests yet (only the facade's cpu=), so the cause here is the one
-             it models faithfully: every worker cordoned (NodeUnschedulable's "node(s) were
-             unschedulable", kubernetes/kubernetes pkg/scheduler/framework/plugins/nodeunschedulable);
+  pending    pods the scheduler places nowhere: each asks for 6 CPUs (someone typed 6 for 600m) and
+             a worker has 4: FailedScheduling, "0/4 nodes are available: ..., 3 Insufficient cpu"
+             (NodeResourcesFit, pkg/scheduler/framework/plugins/noderesources);
   node       a worker switched off: NotReady after 50 s, "Kubelet stopped posting node status."
              (pkg/controller/nodelifecycle), its pods evicted 300 s later.
 """
@@ -33,11 +30,15 @@ from ..exercises import enough_workers  # noqa: F401 - the notebook calls lab.en
 
 TITLE = "Troubleshooting"
 
-def deployment(name: str, replicas: int, container: str, image: str, command: list[str] | None = None) -> dict:
-    """A Deployment as `kubectl create deployment` writes one (labels app=NAME), serving port 80."""
-    spec = {"name": container, "image": image, "ports": [{"containerPort": 80, "protocol": "TCP"}]}
+def deployment(name: str, replicas: int, container: str, image: str, command: list[str] | None = None,
+               cpu: str = "") -> dict:
+    """A Deployment as `kubectl create deployment` writes one (labels app=NAME), serving port 80;
+    `cpu`: what each pod requests."""
+    spec: dict = {"name": container, "image": image, "ports": [{"containerPort": 80, "protocol": "TCP"}]}
     if command:
         spec["command"] = command
+    if cpu:
+        spec["resources"] = {"requests": {"cpu": cpu}}
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": {"app": name}},
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
                      "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [spec]}}}}
@@ -48,7 +49,7 @@ API = deployment("api", 2, "api", "nginx:1.27", ["sh", "-c", 'test -n "$DB_HOST"
                                                              'set" >&2; exit 1; }; echo "api: using the database at '
                                                              '$DB_HOST"; exec nginx -g "daemon off;"'])
 WEB = deployment("web", 2, "nginx", "nginx:1.999")  # a tag nobody pushed
-REPORT = deployment("report", 2, "report", "httpd:2.4")
+REPORT = deployment("report", 2, "report", "httpd:2.4", cpu="6")  # meant: 600m
 SHOP = deployment("shop", 3, "nginx", "nginx:1.27")
 SHOP_SERVICE = {  # asks for a label shop's pods do not carry
     "apiVersion": "v1", "kind": "Service", "metadata": {"name": "shop", "labels": {"app": "shop"}},
@@ -59,8 +60,8 @@ NODE = "node-2"  # the worker the last incident switches off (the lesson's text 
 TICKETS = {
     "crashloop": "ticket 1: `api` was deployed a minute and a half ago; it has not answered once.",
     "image": "ticket 2: `web` was deployed a minute and a half ago; none of its pods has started.",
-    "pending": "ticket 4: `report` was deployed half a minute ago, after last night's maintenance; its pods "
-               "have not started.",
+    "pending": "ticket 4: `report` was deployed half a minute ago, with the resources its author measured; "
+               "its pods have not started.",
     "service": "ticket 3: `shop`'s three pods run, but requests to the Service `shop` are refused.",
     "node": "ticket 5: a monitoring alert: one of the machines stopped answering a minute ago.",
 }
@@ -90,10 +91,6 @@ def _remove(cluster, name: str, service: bool = False) -> None:
         kubectl(cluster, f"delete service {name}")
 
 
-def _workers(cluster) -> list[str]:
-    return [n.name for n in workers(cluster.state())]
-
-
 def incident(cluster, name: str) -> None:
     """Break what the section `name` is about, let the time pass that a colleague waited, and
     print the ticket (what was seen, never why)."""
@@ -113,14 +110,13 @@ def incident(cluster, name: str) -> None:
         cluster.run(90)
     elif name == "pending":
         _remove(cluster, "report")
-        kubectl(cluster, "cordon " + " ".join(_workers(cluster)))  # the maintenance, never finished
         apply(cluster, REPORT)
         cluster.run(30)
     elif name == "service":
         _remove(cluster, "shop", service=True)
         apply(cluster, SHOP, SHOP_SERVICE)
         cluster.run(30)  # not wait(): the other tickets' pods may be broken still
-    else:  # the node: switched on again if an earlier run left it off, then off (cordons are 08.pending's)
+    else:  # the node: switched on again if an earlier run left it off, then off
         for node in cluster.state().nodes:
             if not node.ready:
                 cluster.recover_node(node.name)
@@ -132,7 +128,7 @@ def incident(cluster, name: str) -> None:
 
 RESET_SAYS = {"crashloop": "api made again with its mistake", "image": "web made again with its mistake",
               "service": "shop and its Service made again with their mistake",
-              "pending": "report made again, the workers cordoned again", "node": f"{NODE} switched off again"}
+              "pending": "report made again, asking for 6 CPUs again", "node": f"{NODE} switched off again"}
 
 
 def _reset(name: str):
@@ -188,8 +184,8 @@ def check_image(cluster) -> list[str]:
     return problems
 
 
-@praise("FailedScheduling said why in one line: no worker would take a pod. Pods wait in Pending until a node "
-        "fits; the scheduler's message names what each node lacked.")
+@praise("FailedScheduling said why in one line: no node had 6 CPUs to give. A pod waits in Pending until a node "
+        "has room for what it requests; the scheduler's message names what each node lacked.")
 def check_pending(cluster) -> list[str]:
     problems = _gone(cluster, "report", "its pods should run")
     if problems:
@@ -199,10 +195,6 @@ def check_pending(cluster) -> list[str]:
     waiting = sum(1 for r in state.replicas_of("report") if r.phase == "pending" and r.node is None)
     if waiting:
         problems.append(f"{waiting} pod(s) of report are still Pending, on no node")
-    cordoned = [n.name for n in workers(state) if not n.schedulable and n.ready]
-    if cordoned:
-        problems.append(f"{', '.join(cordoned)} still take no new pods (SchedulingDisabled): the maintenance "
-                        "is over, the workers should all be back in service")
     return problems
 
 
@@ -281,15 +273,16 @@ EXERCISES = [
                  "-l kubernetes.io/service-name=shop"),
              check_service, wrong="labelling one pod by hand: one endpoint of three, gone with that pod",
              reset=_reset("service")),
-    Exercise("pending", "find why `report`'s pods stay Pending and fix it so that its 2 pods run and every worker "
-                        "takes pods again",
+    Exercise("pending", "find why `report`'s pods stay Pending and fix it so that its 2 pods run",
              (
                  "the scheduler writes why it placed a pod nowhere: a FailedScheduling event on the pod "
-                 "(kubectl describe pod), and kubectl get nodes shows each node's STATUS",
-                 "every worker is SchedulingDisabled (cordoned): %kubectl uncordon takes node names, several at once",
-                 "%kubectl uncordon node-1 node-2 node-3; %kubectl rollout status deployment/report"),
-             check_pending, wrong="adding a node (minikube node add): report runs there, the three workers stay "
-                                  "cordoned", reset=_reset("pending")),
+                 "(kubectl describe pod), and the pod's Requests are in the same describe",
+                 "each pod asks for more CPU than a worker has (kubectl describe node: Allocatable); "
+                 "%kubectl set resources deployment report --requests=cpu=... asks for less",
+                 "%kubectl set resources deployment report --requests=cpu=600m; "
+                 "%kubectl rollout status deployment/report"),
+             check_pending, wrong="adding a node (minikube node add): a new worker has 4 CPUs too, report's pods "
+                                  "still ask for 6", reset=_reset("pending")),
     Exercise("node", "find the node that went NotReady, and why, and bring it back Ready and in service",
              (
                  "kubectl get nodes shows which; kubectl describe node shows its conditions (who stopped "
