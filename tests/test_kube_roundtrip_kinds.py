@@ -40,6 +40,9 @@ SEEDS = {
         "spec": {**POD_SPEC, "restartPolicy": "Never"}}}}}},
     ("autoscaling", "horizontalpodautoscalers"): {"spec": {"maxReplicas": 3, "scaleTargetRef": {
         "apiVersion": "apps/v1", "kind": "Deployment", "name": "rt"}}},
+    ("apps", "statefulsets"): {"spec": {"selector": {"matchLabels": {"app": "rt"}}, "template": TEMPLATE}},
+    ("apps", "daemonsets"): {"spec": {"selector": {"matchLabels": {"app": "rt"}}, "template": TEMPLATE}},
+    ("apps", "controllerrevisions"): {"data": {"spec": {"template": TEMPLATE}}, "revision": 1},
 }
 # Fields the server owns, or that the simulator sets from what it runs, or that need a value of their own.
 NOT_SIMPLE = {"apiVersion", "kind", "metadata", "status", "spec", "clusterIP", "clusterIPs", "nodeName", "replicas",
@@ -109,7 +112,7 @@ def call(served, method: str, path: str, body: dict | None = None) -> tuple[int,
 
 
 def test_every_writable_kind_has_a_seed():
-    assert {(k.group, k.plural) for k in writable()} - set(SEEDS) - {("", "nodes"), ("apps", "daemonsets")} == set()
+    assert {(k.group, k.plural) for k in writable()} - set(SEEDS) - {("", "nodes")} == set()
 
 
 NAMES = itertools.count()

@@ -16,7 +16,8 @@ import sys
 
 VERSION = "v1.37.0"
 ROOTS = ("io.k8s.api.apps.v1.Deployment", "io.k8s.api.apps.v1.DeploymentList", "io.k8s.api.apps.v1.ReplicaSet",
-         "io.k8s.api.apps.v1.ReplicaSetList", "io.k8s.api.core.v1.Pod", "io.k8s.api.core.v1.PodList",
+         "io.k8s.api.apps.v1.ReplicaSetList", "io.k8s.api.apps.v1.ControllerRevision",
+         "io.k8s.api.apps.v1.ControllerRevisionList", "io.k8s.api.core.v1.Pod", "io.k8s.api.core.v1.PodList",
          "io.k8s.api.core.v1.Node", "io.k8s.api.core.v1.NodeList", "io.k8s.api.core.v1.Namespace",
          "io.k8s.api.core.v1.NamespaceList", "io.k8s.api.core.v1.Event", "io.k8s.api.core.v1.EventList",
          "io.k8s.api.core.v1.Service", "io.k8s.api.core.v1.ServiceList", "io.k8s.api.autoscaling.v1.Scale",

@@ -19,6 +19,7 @@ from ...errors import InvalidInput, NotFound, Refused, Unavailable
 from ...model import ClusterState, Event, Node, Replica, WorkloadStatus
 from ..base import DeploySpec, UpdateStrategy
 from . import cronjobs, versions
+from .daemonsets import apps_controllers
 from .api import APIServer
 from .autoscaler import Autoscaler
 from .clock import Clock
@@ -80,6 +81,7 @@ class SimBackend:
         self.usage = Usage(self.clock)  # what pods use, from the requests they answer (usage.py)
         self.autoscaler = Autoscaler(self)  # HPAs (autoscaler.py): it looks only while there are some
         self.batch = cronjobs.controllers(self)  # Jobs and CronJobs (jobs.py, cronjobs.py)
+        self.apps = apps_controllers(self)  # StatefulSets and DaemonSets (statefulsets.py, daemonsets.py)
         self._built = True
         self.tokens = {role: self._token(role) for role in ("worker", "manager")}
 

@@ -24,6 +24,8 @@ from .kinds import endpoints  # noqa: F401
 from .kinds import deployments  # noqa: F401
 from .kinds import replicasets  # noqa: F401
 from .kinds import daemonsets  # noqa: F401
+from .kinds import statefulsets  # noqa: F401
+from .kinds import controllerrevisions  # noqa: F401  (StatefulSets' and DaemonSets' history)
 from .kinds import leases  # noqa: F401
 from .kinds import accessreviews  # noqa: F401
 from .kinds import poddisruptionbudgets  # noqa: F401

@@ -1,20 +1,27 @@
-"""DaemonSets (pkg/registry/apps/daemonset): kube-proxy's, the one every cluster runs.
+"""DaemonSets (pkg/registry/apps/daemonset): a pod on every node, kept as written (kinds/stored.py).
 
-`kube-system/kube-proxy` runs a pod on every node (controlplane.py serves them), as kubeadm and
-minikube run it: why `kubectl drain` wants `--ignore-daemonsets`. Read-only. The table follows
-printDaemonSet.
+`kube-system/kube-proxy` is the cluster's own: it runs a pod on every node (controlplane.py serves
+them), as kubeadm and minikube run it, which is why `kubectl drain` wants `--ignore-daemonsets`; it
+is served beside the stored ones and not changed through the API. Any other DaemonSet a client
+writes, and the DaemonSet controller (labkit/backends/sim/daemonsets.py) runs it. What the API
+server does to one, as upstream does it:
+- defaults (pkg/apis/apps/v1/defaults.go SetDefaults_DaemonSet): updateStrategy RollingUpdate with
+  maxUnavailable 1 and maxSurge 0, revisionHistoryLimit 10, the pod template's defaults (kinds/apps.py);
+- validation (pkg/apis/apps/validation/validation.go ValidateDaemonSet, ValidateDaemonSetUpdate): the
+  name a DNS-1123 subdomain, the selector and template (kinds/apps.py), the update strategy (maxSurge
+  and maxUnavailable not both 0), minReadySeconds not negative; the selector is immutable;
+- a `status` subresource: the status is the controller's, kept across client writes.
+The table follows printDaemonSet.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .. import resources as res
 from ..printers import AGE, NAME, TEMPLATE, age, container_cells, format_label_selector, format_labels, parts
-from . import READ, REGISTRY, STATUS, Column, Kind, Obj, Strategy
+from . import ALL, REGISTRY, STATUS, Cause, Column, Kind, Obj
+from .apps import check_strategy, check_template, nonnegative, with_template_defaults
 from .controlplane import PROXY_IMAGE, PROXY_LABELS
-
-if TYPE_CHECKING:
-    from ..rest import Storage
+from .jobs import go_selector
+from .stored import stored, subdomain_name
 
 
 def daemon_sets(sim, clock: res.Clockwork) -> list[dict]:
@@ -38,8 +45,43 @@ def daemon_sets(sim, clock: res.Clockwork) -> list[dict]:
                         "observedGeneration": 1}}]
 
 
-def objects(store: Storage, namespace: str | None) -> list[Obj]:
-    return [o for o in daemon_sets(store.sim, store.clock) if namespace in (None, o["metadata"]["namespace"])]
+def daemonset_spec_defaults(spec: dict) -> dict:
+    spec = with_template_defaults(spec)
+    if not isinstance(spec, dict):
+        return spec
+    strategy = spec["updateStrategy"] = dict(spec.get("updateStrategy") or {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy["rollingUpdate"] = dict(strategy.get("rollingUpdate") or {})
+        rolling.setdefault("maxUnavailable", 1)
+        rolling.setdefault("maxSurge", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    return spec
+
+
+def prepare(body: Obj, current: Obj | None) -> Obj:
+    body["spec"] = daemonset_spec_defaults(body.get("spec") or {})
+    return body
+
+
+def zero(value: object) -> bool:
+    return value in (0, "0%", None)
+
+
+def check(name: str, body: Obj, current: Obj | None) -> list[Cause]:
+    spec = body.get("spec") or {}
+    strategy = spec.get("updateStrategy") or {}
+    causes = subdomain_name(name) + check_template(spec, "daemonset") + check_strategy(strategy)
+    causes += nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds")
+    causes += nonnegative(spec.get("revisionHistoryLimit"), "spec.revisionHistoryLimit")
+    rolling = strategy.get("rollingUpdate") or {}
+    if strategy.get("type") == "RollingUpdate" and zero(rolling.get("maxUnavailable")) and \
+            zero(rolling.get("maxSurge")):
+        causes.append(("spec.updateStrategy.rollingUpdate.maxUnavailable",
+                       f"Invalid value: {rolling.get('maxUnavailable')}: may not be 0 when maxSurge is 0"))
+    if current is not None and spec.get("selector") != (current.get("spec") or {}).get("selector"):
+        causes.append(("spec.selector", f"Invalid value: {go_selector(spec.get('selector'))}: field is immutable"))
+    return causes
 
 
 def daemonset_row(ds: Obj, now: float) -> list:
@@ -54,7 +96,7 @@ def daemonset_row(ds: Obj, now: float) -> list:
 
 
 DAEMON_SET = REGISTRY.add(Kind(
-    group="apps", version="v1", plural="daemonsets", kind="DaemonSet", namespaced=True, verbs=READ, short=("ds",),
+    group="apps", version="v1", plural="daemonsets", kind="DaemonSet", namespaced=True, verbs=ALL, short=("ds",),
     subresources=(STATUS,), categories=("all",), schema="io.k8s.api.apps.v1.DaemonSet",
     columns=(NAME,
              Column("Desired", "integer", "Nodes that should run the daemon pod (status.desiredNumberScheduled)."),
@@ -64,4 +106,6 @@ DAEMON_SET = REGISTRY.add(Kind(
              Column("Available", "integer", "Nodes whose daemon pod is available (status.numberAvailable)."),
              Column("Node Selector", "string", "The pods' nodeSelector."),
              AGE, *TEMPLATE, Column("Selector", "string", "Label selector for the daemon set's pods.", 1)),
-    row=daemonset_row, strategy=Strategy(objects=objects)))
+    row=daemonset_row,
+    **stored("DaemonSet", "apps/v1", "daemonsets", prepare=prepare, check=check, generation=True, status=True,
+             system=lambda store: daemon_sets(store.sim, store.clock))))

@@ -24,9 +24,11 @@ def event(index: int, t: float, reason: str, obj: str, message: str, type_: str,
     the involved object's uid while it exists (`kubectl describe` selects events by it)."""
     kind_word, _, name = obj.partition("/")
     kind = {"pod": "Pod", "node": "Node", "deployment": "Deployment", "replicaset": "ReplicaSet", "job": "Job",
-            "cronjob": "CronJob", "horizontalpodautoscaler": "HorizontalPodAutoscaler"}.get(kind_word, "Pod")
+            "cronjob": "CronJob", "horizontalpodautoscaler": "HorizontalPodAutoscaler", "statefulset": "StatefulSet",
+            "daemonset": "DaemonSet"}.get(kind_word, "Pod")
     api_version = {"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1",
-                   "HorizontalPodAutoscaler": "autoscaling/v2"}.get(kind, "v1")
+                   "HorizontalPodAutoscaler": "autoscaling/v2", "StatefulSet": "apps/v1",
+                   "DaemonSet": "apps/v1"}.get(kind, "v1")
     namespace_ = None if kind == "Node" else split(name)[0]
     involved_uid = uid_of(kind, name, clock.stamp(t)) if uid_of else None
     if namespace_ not in (None, NAMESPACE):
@@ -96,9 +98,11 @@ def _uids(store: Storage) -> Callable[[str, str, str], str | None]:
     of a re-created object lists its own events only, as the real one matches them by uid)."""
     found: dict[tuple[str, str], tuple[str, str] | None] = {}
     plurals = {"Pod": "pods", "Deployment": "deployments", "ReplicaSet": "replicasets", "Node": "nodes",
-               "Job": "jobs", "CronJob": "cronjobs", "HorizontalPodAutoscaler": "horizontalpodautoscalers"}
+               "Job": "jobs", "CronJob": "cronjobs", "HorizontalPodAutoscaler": "horizontalpodautoscalers",
+               "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
     records = {"Job": "stored/batch/jobs", "CronJob": "stored/batch/cronjobs",
-               "HorizontalPodAutoscaler": "stored/autoscaling/horizontalpodautoscalers"}  # kept as written (stored.py)
+               "HorizontalPodAutoscaler": "stored/autoscaling/horizontalpodautoscalers",
+               "StatefulSet": "stored/apps/statefulsets", "DaemonSet": "stored/apps/daemonsets"}  # kept as written
 
     def uid_of(kind: str, key: str, when: str) -> str | None:
         if (kind, key) not in found:

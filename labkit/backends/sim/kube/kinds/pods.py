@@ -46,8 +46,10 @@ def render(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs
     else:
         labels = dict(d.selector) if d is not None else {"app": short(p.app)} if p.app else {"run": short(p.name)}
     owner = None
-    if p.owner.startswith("Job:/"):  # a Job's pod (sim/jobs.py): its owner is "Job:/<the Job's uid>/<its key>"
-        owner = [{**owner_reference("batch/v1", "Job", p.owner, 0.0), "uid": p.owner.split("/")[1]}]
+    if p.owner.startswith(("Job:/", "StatefulSet:/", "DaemonSet:/")):  # sim/jobs.py, statefulsets.py, daemonsets.py:
+        kind = p.owner.split(":/")[0]  # its owner is "<Kind>:/<the owner's uid>/<its key>"
+        owner = [{**owner_reference("batch/v1" if kind == "Job" else "apps/v1", kind, p.owner, 0.0),
+                  "uid": p.owner.split("/")[1]}]
     elif p.owner:
         if p.owner != p.app:  # a deployment's replica set (a client's own set adds no hash)
             labels["pod-template-hash"] = p.owner.rsplit("-", 1)[-1]
