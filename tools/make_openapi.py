@@ -15,26 +15,20 @@ import os
 import sys
 
 VERSION = "v1.37.0"
-ROOTS = ("io.k8s.api.apps.v1.Deployment", "io.k8s.api.apps.v1.DeploymentList", "io.k8s.api.apps.v1.ReplicaSet",
-         "io.k8s.api.apps.v1.ReplicaSetList", "io.k8s.api.apps.v1.ControllerRevision",
-         "io.k8s.api.apps.v1.ControllerRevisionList", "io.k8s.api.core.v1.Pod", "io.k8s.api.core.v1.PodList",
-         "io.k8s.api.core.v1.Node", "io.k8s.api.core.v1.NodeList", "io.k8s.api.core.v1.Namespace",
-         "io.k8s.api.core.v1.NamespaceList", "io.k8s.api.core.v1.Event", "io.k8s.api.core.v1.EventList",
-         "io.k8s.api.core.v1.Service", "io.k8s.api.core.v1.ServiceList", "io.k8s.api.autoscaling.v1.Scale",
-         "io.k8s.api.core.v1.ComponentStatus", "io.k8s.api.core.v1.ComponentStatusList",
-         "io.k8s.api.discovery.v1.EndpointSlice", "io.k8s.api.discovery.v1.EndpointSliceList",
-         "io.k8s.api.apps.v1.DaemonSet", "io.k8s.api.apps.v1.DaemonSetList",
-         "io.k8s.api.coordination.v1.Lease", "io.k8s.api.coordination.v1.LeaseList",
-         "io.k8s.api.events.v1.Event", "io.k8s.api.events.v1.EventList",
-         "io.k8s.api.policy.v1.Eviction", "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
-         "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions", "io.k8s.apimachinery.pkg.apis.meta.v1.Patch",
-         # kinds a beginner meets off the course's path (served as kinds/ adds them)
-         *(f"io.k8s.api.{kind}{tail}" for kind in (
-             "core.v1.ConfigMap", "core.v1.Secret", "core.v1.ServiceAccount", "core.v1.Endpoints",
-             "apps.v1.StatefulSet", "batch.v1.Job", "batch.v1.CronJob", "autoscaling.v2.HorizontalPodAutoscaler",
-             "policy.v1.PodDisruptionBudget") for tail in ("", "List")),
-         "io.k8s.api.authorization.v1.SelfSubjectAccessReview", "io.k8s.api.authorization.v1.SelfSubjectRulesReview",
-         "io.k8s.api.authentication.v1.SelfSubjectReview")
+# What every request may carry besides a kind's own objects; the kinds' schemas come from the registry (roots()).
+COMMON = ("io.k8s.apimachinery.pkg.apis.meta.v1.Status", "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+          "io.k8s.apimachinery.pkg.apis.meta.v1.Patch")
+
+
+def roots() -> tuple[str, ...]:
+    """The schemas the served kinds name (labkit's kube registry): each kind's, its list's, and what its
+    subresources read and write (Scale, Eviction). A kind added to the registry is in the next run."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from labkit.backends.sim.kube.registry import REGISTRY
+    names = list(COMMON)
+    for kind in REGISTRY:
+        names += [kind.schema, kind.schema + "List"] + [sub.schema for sub in kind.subresources if sub.schema]
+    return tuple(dict.fromkeys(names))
 
 
 def source() -> dict:
@@ -94,7 +88,7 @@ def to_openapi(node):
 
 def main() -> int:
     defs = source()
-    schemas = {name: to_openapi(schema) for name, schema in sorted(reachable(defs, ROOTS).items())}
+    schemas = {name: to_openapi(schema) for name, schema in sorted(reachable(defs, roots()).items())}
     target = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           "labkit", "backends", "sim", "kube", f"openapi-{VERSION}.json.gz")
     data = json.dumps({"version": VERSION, "schemas": schemas}, sort_keys=True, separators=(",", ":")).encode()
