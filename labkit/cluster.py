@@ -293,20 +293,23 @@ class Cluster:
     def deploy(self, name: str, image: str, replicas: int = 1, *, env: dict | None = None,
                ports: Iterable[str] = (), network: str | None = None,
                labels: dict | None = None, cpu: int = 0, memory: int = 0,
-               readiness: bool | float = False, **strategy) -> "Workload":
+               readiness: bool | float = False, pre_stop: float = 0, **strategy) -> "Workload":
         """Create a workload of `replicas` copies of `image` (returns at once; see `wait`).
 
         `readiness=True` checks each replica with GET /ready every second before it counts:
         a readiness probe on Kubernetes (no requests until it passes), a healthcheck on
         Swarm (the task is "starting", out of the routing mesh, until healthy) and Docker.
-        A number instead of True is the seconds between two checks."""
+        A number instead of True is the seconds between two checks.
+        `pre_stop=5` (Kubernetes only): a replica told to stop keeps serving 5 s more before its
+        SIGTERM (a preStop sleep hook), so the Service's proxies have forgotten it by then."""
         env = validate.env(env)
         spec = DeploySpec(
             name=validate.name(name, flavor=self.flavor), image=validate.image(image),
             replicas=validate.replicas(replicas, self.backend.max_replicas, self.backend.name), env=env,
             ports=tuple(ports), network=network, labels=dict(labels or {}),
             strategy=make_strategy(**strategy), cpu=validate.resource(cpu, "cpu", "millicores"),
-            memory=validate.resource(memory, "memory", "MiB"), probe=probe(readiness))
+            memory=validate.resource(memory, "memory", "MiB"), probe=probe(readiness),
+            pre_stop=validate.pre_stop(pre_stop, self.flavor))
         if self.state().workload(name):
             raise AlreadyExists(f"a workload named {name!r} already exists",
                                 f"pick another name, or use cluster.workload({name!r}).update(...)")

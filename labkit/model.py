@@ -53,6 +53,9 @@ class Replica:
     # Whether its program answers on its port yet: the simulator knows (the demo images listen
     # 2 s after they start); a real engine's replicas say True, and their requests tell.
     listening: bool = True
+    # Terminating, but the Service's proxies still send it requests until this cluster time (the
+    # simulator's Kubernetes flavor: the endpoint's removal takes a moment to reach them); None: not so.
+    serving_until: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

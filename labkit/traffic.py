@@ -14,15 +14,18 @@ Swarm's routing mesh spread connections:
 
 * Kubernetes: the pods the Service's selector picks that are Running and Ready and not
   terminating (the endpoint-slice controller's `ready` condition). A canary whose pods
-  carry the stable workload's `app` label gets its share through the same Service.
+  carry the stable workload's `app` label gets its share through the same Service. A pod
+  deleted while ready keeps its share for a moment (`serving_until`: the endpoint's removal
+  reaching every kube-proxy, sim/controllers.ENDPOINT_LAG) while its container has already
+  had its SIGTERM: the demo server stops listening at once, so those requests are refused,
+  unless a preStop hook (`deploy(pre_stop=5)`) keeps it serving until the proxies forgot it.
 * Swarm: the running tasks of the service that publishes the port.
 
 A request fails when the service has no endpoint (refused: kube-proxy rejects it, and
 the mesh has no task to forward to), and when its endpoint sits on a machine that was
 switched off but not yet noticed by the control plane (timeout: nothing answers until
-the node is marked NotReady, or Down, and the endpoint removed). Not modelled yet: the
-moments a container needs to start listening (readiness), and the lag between a pod's
-endpoint removal and the proxies' rules; answers take no time on the simulator. Above 200
+the node is marked NotReady, or Down, and the endpoint removed). Answers take no time on
+the simulator. Above 200
 replicas the cluster records no instant by instant (labkit.cluster.BIG_TIMELINE): the
 endpoints are then looked at once a second of cluster time.
 """
@@ -48,6 +51,7 @@ class Request:
     answer: str = ""  # what the page said ("hello v1"): the version that answered
     replica: str = ""  # who answered (or, timed out, who did not)
     latency: float = 0.0  # seconds until the answer (real engines; the simulator's answers take none)
+    stopping: bool = False  # it went to a replica already told to stop (the simulator knows)
 
     @property
     def said(self) -> str:
@@ -65,8 +69,15 @@ def endpoints(state: ClusterState, service: Service) -> list[Replica]:
         wanted = set(service.selector)
         names = {w.name for w in state.workloads if wanted <= set(w.labels)}
     up = {n.name for n in state.nodes if n.ready}
-    return [r for r in state.replicas
-            if r.workload in names and r.phase == "running" and r.ready and r.node in up]
+    return [r for r in state.replicas if r.workload in names and r.node in up and (
+        (r.phase == "running" and r.ready) or (r.serving_until is not None and r.serving_until > state.time))]
+
+
+def _next_drop(targets: list[Replica]) -> float | None:
+    """The first moment one of these terminating endpoints leaves the proxies' rules (no look at the
+    cluster may come then, so the requests between two looks drop it themselves)."""
+    return min((t.serving_until for t in targets if t.serving_until is not None and t.phase != "running"),
+               default=None)
 
 
 class Traffic:
@@ -92,6 +103,7 @@ class Traffic:
     def _aim(self, state: ClusterState, switched_off: frozenset[str]) -> None:
         self._targets = endpoints(state, self.service)
         self._switched_off = switched_off
+        self._drops = _next_drop(self._targets)
 
     @property
     def done(self) -> bool:
@@ -110,13 +122,16 @@ class Traffic:
     def _send(self, when: float) -> Request:
         if self.service.via in self._switched_off:  # the client's node is off: nothing answers its port
             return Request(when, "timeout", replica=self.service.via)
+        if self._drops is not None and when >= self._drops:  # the proxies have dropped a terminating pod by now
+            self._targets = [t for t in self._targets if t.phase == "running" or (t.serving_until or 0) > when]
+            self._drops = _next_drop(self._targets)
         if not self._targets:
             return Request(when, "refused")
         target = self._targets[self._rng.randrange(len(self._targets))]
         if target.node in self._switched_off:
             return Request(when, "timeout", replica=target.name)
-        if not target.listening:  # running, counted ready without a probe, still loading: refused
-            return Request(when, "refused", replica=target.name)
+        if not target.listening:  # counted ready without a probe and still loading, or stopped already: refused
+            return Request(when, "refused", replica=target.name, stopping=target.phase != "running")
         image = catalog.lookup(target.image)
         return Request(when, "ok", image.page if image else target.image, target.name)
 

@@ -133,6 +133,18 @@ def resource(value: object, what: str, unit: str) -> int:
     return value
 
 
+def pre_stop(value: object, flavor: str) -> float:
+    """`pre_stop=` of deploy: the seconds a Kubernetes preStop sleep hook keeps a stopping replica
+    serving, 0 to 30 (the default grace period, which the hook's time counts against)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 30:
+        raise InvalidInput(f"pre_stop must be the seconds a stopping replica keeps serving, 0 to 30, not {value!r}",
+                           "e.g. pre_stop=5: longer than the Service's proxies take to forget it")
+    if value and flavor != "kubernetes":
+        raise InvalidInput(f"pre_stop is Kubernetes' preStop hook; {flavor} has none",
+                           "Swarm takes a task out of its routing mesh before it stops it: leave pre_stop out")
+    return float(value)
+
+
 def text(value: object, what: str, example: str) -> str:
     """A name to look something up by: it must at least be a string."""
     if not isinstance(value, str):

@@ -97,6 +97,7 @@ class DeploySpec:
     cpu: int = 0  # millicores requested per replica (0: none, as Kubernetes when unset)
     memory: int = 0  # MiB requested per replica
     probe: Probe | None = None  # a readiness probe / healthcheck
+    pre_stop: float = 0.0  # seconds a replica keeps serving once told to stop (Kubernetes' preStop sleep hook)
 
 
 @runtime_checkable

@@ -148,10 +148,12 @@ def last_traffic(cluster, name: str, since: float = 0.0) -> Traffic | None:
     return records[-1] if records else None
 
 
-def lost_request_problems(cluster, name: str, send: str, unready_fix: str, since: float = 0.0) -> list[str]:
+def lost_request_problems(cluster, name: str, send: str, unready_fix: str, since: float = 0.0,
+                          stopping_fix: str = "their server had stopped before the Service stopped sending") -> list[str]:
     """Problems with the latest traffic to `name` covering an update from version 1 to 2 with
     no failed request. `send`: what to say when none was sent; `unready_fix`: what to say of
-    replicas that counted as ready before they listened (what the check sees, not the fix)."""
+    replicas that counted as ready before they listened, `stopping_fix` of replicas sent requests
+    after they were told to stop (what the check sees, not the fix)."""
     last = last_traffic(cluster, name, since)
     if last is None:
         return [f"no traffic was sent to {name}: {send}"]
@@ -160,13 +162,16 @@ def lost_request_problems(cluster, name: str, send: str, unready_fix: str, since
     if not {"hello v1", "hello v2"} <= answered:
         problems.append(f"the last traffic sent to {name} did not cover the update (version 1 and then version 2 "
                         "should both answer): start it before the update and let it run until the update is done")
-    unready = sum(1 for r in last.requests if r.outcome == "refused" and r.replica)
+    stopping = sum(1 for r in last.requests if r.outcome == "refused" and r.replica and r.stopping)
+    unready = sum(1 for r in last.requests if r.outcome == "refused" and r.replica and not r.stopping)
     if unready:
         problems.append(f"{unready} requests went to new replicas that counted as ready before they listened: "
                         f"{unready_fix}")
-    if last.failed - unready:
-        problems.append(f"{last.failed - unready} requests failed: during the update no replica was ready "
-                        "to answer them")
+    if stopping:
+        problems.append(f"{stopping} requests went to old replicas already told to stop: {stopping_fix}")
+    if last.failed - unready - stopping:
+        problems.append(f"{last.failed - unready - stopping} requests failed: during the update no replica was "
+                        "ready to answer them")
     return problems
 
 

@@ -109,7 +109,9 @@ def check_no_lost_requests(cluster) -> list[str]:
     state = cluster.state()
     problems = workload_problems(state, "store", 6, "web-server:2") + lost_request_problems(
         cluster, "store", "the check reads the requests the cluster recorded, and there are none",
-        "nothing told the Service when a new pod could answer", reset_at(cluster, "04.no-lost-requests"))
+        "nothing told the Service when a new pod could answer", reset_at(cluster, "04.no-lost-requests"),
+        "the Service's proxies still sent them requests for a moment after their SIGTERM, and nothing kept them "
+        "serving meanwhile")
     store = state.workload("store")
     if problems and store and store.image == "web-server:2" and store.rollout == "complete":
         # updated already: deploying, exposing or updating it again fails or changes nothing
@@ -158,17 +160,20 @@ EXERCISES = [
     Exercise("no-lost-requests", "on `site`, deploy `store` (6 replicas of web-server:1), expose it, send it "
                                  "traffic, and update it to web-server:2 without one failed request",
              (
-                 "an update loses requests two ways: replicas stopped before their successors are ready (Recreate, "
-                 "or maxUnavailable above 0), and new replicas sent requests before they listen (no readiness "
-                 "probe). The three updates above show each",
-                 "site.deploy('store', ..., max_surge=1, max_unavailable=0, readiness=True); site.expose('store', "
-                 "port=8080); site.traffic('store', rate=20, seconds=60); then store.update('web-server:2')",
+                 "an update loses requests three ways: replicas stopped before their successors are ready (Recreate, "
+                 "or maxUnavailable above 0), new replicas sent requests before they listen (no readiness probe), "
+                 "and old replicas sent requests after they stopped (no preStop hook). The four updates above "
+                 "show each",
+                 "site.deploy('store', ..., max_surge=1, max_unavailable=0, readiness=True, pre_stop=5); "
+                 "site.expose('store', port=8080); site.traffic('store', rate=20, seconds=60); then "
+                 "store.update('web-server:2')",
                  "store = site.deploy('store', image='web-server:1', replicas=6, max_surge=1, max_unavailable=0, "
-                 "readiness=True); site.wait(); site.expose('store', port=8080); "
+                 "readiness=True, pre_stop=5); site.wait(); site.expose('store', port=8080); "
                  "site.traffic('store', rate=20, seconds=60); store.update('web-server:2'); site.run(60)"),
              check_no_lost_requests,
-             wrong="the Recreate strategy (requests are refused while no pod is ready), or no readiness probe "
-                   "(new pods get requests before they listen)", reset=reset_no_lost_requests),
+             wrong="the Recreate strategy (requests are refused while no pod is ready), no readiness probe "
+                   "(new pods get requests before they listen), or the probe without a preStop hook (stopping "
+                   "pods get requests for a moment after their SIGTERM)", reset=reset_no_lost_requests),
 ]
 
 Lesson("04", title=TITLE, exercises=EXERCISES, helpers=__name__)

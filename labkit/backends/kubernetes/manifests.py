@@ -44,7 +44,7 @@ def object_labels(name: str, lab: str, extra: dict[str, str] | None = None) -> d
 
 def container_manifest(name: str, image: str, env: dict[str, str] | None = None,
                        ports: tuple[str, ...] = (), cpu: int | None = None,
-                       memory: int | None = None, probe: Probe | None = None) -> dict:
+                       memory: int | None = None, probe: Probe | None = None, pre_stop: float = 0) -> dict:
     container: dict[str, Any] = {"name": name, "image": image,
                                  # images loaded with `minikube image load` exist only on the nodes
                                  "imagePullPolicy": "IfNotPresent"}
@@ -62,6 +62,8 @@ def container_manifest(name: str, image: str, env: dict[str, str] | None = None,
         container["resources"] = {"requests": requests}
     if probe is not None:
         container["readinessProbe"] = probe.manifest()
+    if pre_stop:  # the sleep action (KEP-3960, on by default since 1.30)
+        container["lifecycle"] = {"preStop": {"sleep": {"seconds": round(pre_stop)}}}
     return container
 
 
@@ -104,7 +106,8 @@ def deployment_manifest(spec: DeploySpec, lab: str, eviction_seconds: int | None
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {"containers": [container_manifest(spec.name, spec.image, spec.env, spec.ports,
-                                                           spec.cpu, spec.memory, spec.probe)]},
+                                                           spec.cpu, spec.memory, spec.probe,
+                                                           spec.pre_stop)]},
             },
         },
     }

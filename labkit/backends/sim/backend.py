@@ -195,7 +195,7 @@ class SimBackend:
                     continue  # Swarm's task history (shut down, or replaced): `docker service ps` shows it
             yield Replica(name=pod.name, workload=pod.app, node=pod.node, image=pod.image, phase=pod.phase,
                           ready=pod.ready, restarts=pod.restarts, revision=pod.revision, reason=pod.reason,
-                          created=pod.created, listening=pod.listening)
+                          created=pod.created, listening=pod.listening, serving_until=pod.serving_until)
 
     def workloads(self) -> tuple[WorkloadStatus, ...]:
         """The workload summaries alone (cheap: from controller counters)."""
@@ -207,7 +207,7 @@ class SimBackend:
 
     # -- workloads ---------------------------------------------------------------------------
     def deploy(self, spec: DeploySpec) -> None:
-        template = Template(spec.image, spec.env, spec.ports, spec.cpu, spec.memory, spec.probe)
+        template = Template(spec.image, spec.env, spec.ports, spec.cpu, spec.memory, spec.probe, pre_stop=spec.pre_stop)
         labels = {"app": spec.name, **spec.labels}
         self.rules.deploy(spec, template, labels)
 

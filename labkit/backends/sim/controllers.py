@@ -229,10 +229,20 @@ def deletion_rank(pod: Pod) -> tuple:
     return (pod.node is not None, pod.phase == "running", pod.ready, -pod.restarts, -pod.created, pod.name)
 
 
+# Cluster seconds from a pod's deletion until every node's kube-proxy has dropped its endpoint (the
+# EndpointSlice controller's write, then each proxy's watch and rules): a stated model, about what a small
+# cluster shows; meanwhile requests still reach the pod, which has had its SIGTERM at the same moment.
+ENDPOINT_LAG = 1.0
+
+
 def delete_pod(api: APIServer, pod: Pod, source: str) -> None:
-    """Graceful deletion: mark it; the kubelet stops the container and removes it."""
+    """Graceful deletion: mark it; the kubelet stops the container and removes it. On Kubernetes the
+    Service's proxies keep sending a ready pod requests for ENDPOINT_LAG more seconds (the race a
+    preStop hook closes)."""
     if pod.deleting:
         return
+    if api.flavor == "kubernetes" and pod.ready:
+        pod.serving_until = api.clock.now + ENDPOINT_LAG
     pod.deleting = True
     pod.phase = "terminating"
     pod.ready = False

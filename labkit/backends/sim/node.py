@@ -307,6 +307,8 @@ class NodeAgent:
         self.stopping.add(pod.name)
         if was_up and self.api.flavor == "swarm" and self.in_mesh(pod):  # out of the mesh, 2 s, then stop
             self.later(SWARM_GOSSIP_DELAY, pod, self.kill)
+        elif was_up and self.api.flavor == "kubernetes" and pre_stop_seconds(pod) > 0:
+            self.later(pre_stop_seconds(pod), pod, self.kill)  # the preStop hook runs; it serves meanwhile
         else:
             self.kill(pod)
 
@@ -410,6 +412,23 @@ def container_of(pod: Pod) -> dict:
     """The pod's (first) container as a client wrote it; {} for what the facade made."""
     containers = (pod.template.spec or {}).get("containers") or [{}]
     return containers[0] or {}
+
+
+def pre_stop_seconds(pod: Pod) -> float:
+    """How long the container's preStop hook runs before the kubelet sends SIGTERM, at most the grace
+    period (kuberuntime_container.go executePreStopHook): the facade's pre_stop=, a written hook's
+    `sleep.seconds`, or the time its `exec` command takes (`sleep 5`, `sh -c "sleep 5"`); 0 for none."""
+    grace = float((pod.template.spec or {}).get("terminationGracePeriodSeconds", 30))
+    hook = ((container_of(pod).get("lifecycle") or {}).get("preStop")) or {}
+    seconds = float(pod.template.pre_stop or 0)
+    if isinstance(hook.get("sleep"), dict):
+        seconds = float(hook["sleep"].get("seconds") or 0)
+    elif isinstance(hook.get("exec"), dict) and hook["exec"].get("command"):
+        found = catalog.public(pod.image)
+        ctx = programs.Context(tuple(str(c) for c in hook["exec"]["command"]), image=found.image if found else None)
+        done = programs.run(ctx, until=grace)
+        seconds = grace if done.exit is None else done.exit[1]
+    return max(0.0, min(seconds, grace))
 
 
 def container_name(pod: Pod) -> str:

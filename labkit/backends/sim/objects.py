@@ -50,6 +50,8 @@ class NodeObj:
             return "Insufficient cpu"
         if pod.memory and self.memory_used + pod.memory > self.memory:
             return "Insufficient memory"
+        if pod.template.placement is not None:  # Swarm's constraints and replicas per node (engine/placement.py)
+            return pod.template.placement.refuses(self)
         return ""
 
 
@@ -135,11 +137,12 @@ def qos_class(spec: dict | None, cpu: int = 0, memory: int = 0) -> str:
 class Template:
     """What a pod is made from; a change of template is a new revision."""
 
-    __slots__ = ("image", "env", "ports", "cpu", "memory", "probe", "annotations", "labels", "spec", "_hash")
+    __slots__ = ("image", "env", "ports", "cpu", "memory", "probe", "annotations", "labels", "spec", "placement",
+                 "pre_stop", "_hash")
 
     def __init__(self, image: str, env: dict | None = None, ports: tuple = (), cpu: int = 0, memory: int = 0,
                  probe: Probe | None = None, annotations: dict | None = None, labels: dict | None = None,
-                 spec: dict | None = None):
+                 spec: dict | None = None, placement=None, pre_stop: float = 0.0):
         self._hash: tuple[str, str] | None = None  # (the labels' key, the hash) last computed
         self.image, self.env, self.ports, self.cpu, self.memory = image, dict(env or {}), tuple(ports), cpu, memory
         self.probe = probe  # a readiness probe (Kubernetes) or healthcheck (Swarm, Docker), or None
@@ -149,6 +152,13 @@ class Template:
         # kept as written and served back (kube/resources.py); None for what the facade made.
         self.labels = labels
         self.spec = spec
+        # Where its replicas may run, or None (anywhere): an object with `refuses(node) -> str` (why
+        # not, in the scheduler's words; "" where it may) and a stable repr (engine/placement.py).
+        self.placement = placement
+        # Seconds the container keeps serving once told to stop, before its SIGTERM (the facade's pre_stop=,
+        # Kubernetes' preStop sleep hook: the Service's proxies forget it meanwhile). A written spec's own
+        # lifecycle.preStop is read from the spec (node.py pre_stop_seconds).
+        self.pre_stop = pre_stop
         if spec is not None:  # what the scheduler fits is what the written spec asks for
             self.cpu, self.memory = requests_of(spec)
 
@@ -165,6 +175,10 @@ class Template:
             text += repr(self.probe)
         if self.annotations:  # likewise
             text += repr(sorted(self.annotations.items()))
+        if self.placement is not None:  # likewise
+            text += repr(self.placement)
+        if self.pre_stop:  # likewise
+            text += f"pre_stop={self.pre_stop}"
         if self.spec is not None and beyond_image(self.spec):  # a spec that says more than its image: likewise
             text += json.dumps(beyond_image(self.spec), sort_keys=True)
         self._hash = (key, pod_template_hash(text))
@@ -292,7 +306,8 @@ class Pod:
 
     __slots__ = ("name", "app", "owner", "node", "template", "phase", "ready", "ready_since", "restarts",
                  "reason", "deleting", "created", "revision", "slot", "restart_policy", "container_up",
-                 "backoff", "generation", "resource_version", "started", "listening", "message", "runs")
+                 "backoff", "generation", "resource_version", "started", "listening", "message", "runs",
+                 "serving_until")
 
     def __init__(self, name: str, app: str, owner: str, template: Template, revision: int, created: float,
                  restart_policy: str = "Always", slot: int = 0) -> None:
@@ -318,6 +333,9 @@ class Pod:
         # The container's runs of a public image's program (programs.Run): the previous one and the
         # current (or last) one; () for the course's demo images, which run no program.
         self.runs: tuple = ()
+        # Deleted while ready, on Kubernetes: until when the Service's proxies still send it requests (the
+        # endpoint's removal takes a moment to reach every node's kube-proxy: controllers.ENDPOINT_LAG).
+        self.serving_until: float | None = None
 
     @property
     def image(self) -> str:

@@ -89,7 +89,8 @@ def container_name(d: Deployment) -> str:
     return d.container or short(d.name)
 
 
-def template_spec(image: str, name: str, probe: Probe | None = None, manifest: dict | None = None) -> dict:
+def template_spec(image: str, name: str, probe: Probe | None = None, manifest: dict | None = None,
+                  pre_stop: float = 0.0) -> dict:
     """A pod spec as the API server stores it: what the client wrote (`manifest`; every field kept)
     with the defaults the server adds, the container `name` running `image` (the simulator's, which a
     rollout or rollback changes); without a manifest, the spec the facade's deploy stands for."""
@@ -98,6 +99,8 @@ def template_spec(image: str, name: str, probe: Probe | None = None, manifest: d
     container = {"name": name, "image": image, **copy.deepcopy(CONTAINER_DEFAULTS)}
     if probe is not None:
         container["readinessProbe"] = probe.manifest()
+    if pre_stop:  # the facade's pre_stop=: the sleep action (KEP-3960), as labkit's kubernetes backend writes it
+        container["lifecycle"] = {"preStop": {"sleep": {"seconds": round(pre_stop)}}}
     return {"containers": [container], **copy.deepcopy(POD_DEFAULTS)}
 
 

@@ -70,7 +70,7 @@ def render(d: Deployment, sets: list[ReplicaSet], clock: Clockwork, counts: Call
             "spec": {"replicas": d.replicas, "selector": {"matchLabels": selector},
                      "template": {"metadata": template_meta(dict(selector), d.template),
                                   "spec": template_spec(d.template.image, container_name(d), d.template.probe,
-                                                        d.template.spec)},
+                                                        d.template.spec, d.template.pre_stop)},
                      "strategy": _strategy(d), "revisionHistoryLimit": d.history_limit,
                      "progressDeadlineSeconds": int(d.progress_deadline), **({"paused": True} if d.paused else {}),
                      **({"minReadySeconds": int(ready)} if (ready := d.strategy.get("min_ready_seconds")) else {})},

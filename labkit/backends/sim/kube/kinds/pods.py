@@ -56,7 +56,7 @@ def render(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs
         owner = [owner_reference("apps/v1", "ReplicaSet", p.owner, rs_created)]
     written = (p.template.spec or {}).get("containers") or [{}]
     name = container_name(d) if d is not None else written[0].get("name") or short(p.app or p.name)
-    spec = template_spec(p.image, name, p.template.probe, p.template.spec)
+    spec = template_spec(p.image, name, p.template.probe, p.template.spec, p.template.pre_stop)
     spec["restartPolicy"] = p.restart_policy
     if p.node:
         spec["nodeName"] = p.node

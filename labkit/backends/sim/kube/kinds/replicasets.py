@@ -47,7 +47,8 @@ def render(rs: ReplicaSet, counts: Counts, d: Deployment | None, clock: Clockwor
                              annotations=annotations, ownerReferences=owner, generation=rs.generation),
             "spec": {"replicas": rs.replicas, "selector": {"matchLabels": dict(labels)},
                      "template": {"metadata": template_meta(dict(labels), rs.template),
-                                  "spec": template_spec(rs.template.image, name, rs.template.probe, rs.template.spec)}},
+                                  "spec": template_spec(rs.template.image, name, rs.template.probe, rs.template.spec,
+                                                        rs.template.pre_stop)}},
             "status": _status(rs, counts)}
 
 
