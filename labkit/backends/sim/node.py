@@ -121,6 +121,7 @@ class NodeAgent:
         again after 10 s, 20 s, 40 s... up to 5 minutes, whatever the pod's restart policy."""
         error = catalog.pull_error(pod.image)
         self.event(pod, "Failed", f'Failed to pull image "{pod.image}": {error}', "Warning")
+        self.event(pod, "Failed", "Error: ErrImagePull", "Warning")  # kuberuntime_manager's startContainer
         pod.reason, pod.message = "ErrImagePull", error
         pod.backoff = min(max(pod.backoff * 2, BACKOFF_START), BACKOFF_CAP)
         wait = min(IMAGE_RESYNC, pod.backoff)
@@ -129,6 +130,7 @@ class NodeAgent:
 
     def image_backoff(self, pod: Pod, rest: float) -> None:
         self.event(pod, "BackOff", f'Back-off pulling image "{pod.image}"')
+        self.event(pod, "Failed", "Error: ImagePullBackOff", "Warning")
         pod.reason, pod.message = "ImagePullBackOff", f'Back-off pulling image "{pod.image}"'
         self.later(rest, pod, self.start)
         self.report(pod)
@@ -221,10 +223,8 @@ class NodeAgent:
             wait = pod.backoff
             self.crash(pod, code)
             if pod.reason == "CrashLoopBackOff":  # kuberuntime_manager.go doBackOff's message
-                from .kube.resources import uid
-                short = pod.name.rsplit("/", 1)[-1]
                 pod.message = (f"back-off {go_duration(wait)} restarting failed container={container_name(pod)} "
-                               f"pod={short}_{_namespace(pod)}({uid('Pod', pod.name, pod.created)})")
+                               f"pod={_pod_ref(pod)}")
             elif code == 0:
                 pod.reason = "Completed"
             self.report(pod)
@@ -276,7 +276,11 @@ class NodeAgent:
         pod.backoff = min(max(pod.backoff * 2, BACKOFF_START), BACKOFF_CAP)
         pod.reason = "CrashLoopBackOff" if delay else "Error"
         self.report(pod)
-        self.event(pod, "BackOff", "Back-off restarting failed container", "Warning")
+        if self.api.flavor != "kubernetes":
+            self.event(pod, "BackOff", "Back-off restarting failed container", "Warning")
+        elif delay:  # kuberuntime_manager.go doBackOff: only a restart that waits is a back-off
+            self.event(pod, "BackOff", f"Back-off restarting failed container {container_name(pod)} in pod "
+                                       f"{_pod_ref(pod)}", "Warning")
         self.later(delay, pod, self.restart)
 
     def docker_exited(self, pod: Pod, exit_code: int, ran: float, restart: bool) -> None:
@@ -429,6 +433,12 @@ def pre_stop_seconds(pod: Pod) -> float:
         done = programs.run(ctx, until=grace)
         seconds = grace if done.exit is None else done.exit[1]
     return max(0.0, min(seconds, grace))
+
+
+def _pod_ref(pod: Pod) -> str:
+    """The kubelet's name for a pod in its messages (pkg/kubelet/util/format.Pod): name_namespace(uid)."""
+    from .kube.resources import uid
+    return f"{pod.name.rsplit('/', 1)[-1]}_{_namespace(pod)}({uid('Pod', pod.name, pod.created)})"
 
 
 def container_name(pod: Pod) -> str:
