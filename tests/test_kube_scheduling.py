@@ -58,3 +58,28 @@ def test_the_qos_class_follows_requests_and_limits():
     assert qos_class({"containers": [{"name": "a", "resources": {}}]}) == "BestEffort"
     assert requests_of({"containers": [{"resources": {"requests": {"cpu": "250m", "memory": "1Gi"}}},
                                        {"resources": {"limits": {"cpu": "1", "memory": "100M"}}}]}) == (1250, 1120)
+
+
+def test_pods_of_a_powered_off_node_show_the_kubelets_last_report():
+    """Nobody reports for a node without power: the API server keeps showing its pods Running (the
+    last report), the node lifecycle controller marks them not ready once the node is NotReady, and
+    after the eviction timeout they are Terminating there while their replacements run elsewhere."""
+    import labkit as lk
+    from labkit import console
+    k8s = console.use(lk.connect("sim", nodes=3, seed=1))
+    k8s.deploy("web", image="nginx:1.27", replicas=3)
+    k8s.wait()
+
+    def on(node: str) -> list[list[str]]:
+        rows = console.run("kubectl get pods -o wide --no-headers").splitlines()
+        return [row.split() for row in rows if row.split()[6] == node]
+    k8s.fail_node("node-2")
+    assert [row[1:3] for row in on("node-2")] == [["1/1", "Running"]]
+    k8s.run(60)
+    assert [row[1:3] for row in on("node-2")] == [["0/1", "Running"]]
+    k8s.run(300)
+    assert [row[1:3] for row in on("node-2")] == [["0/1", "Terminating"]]
+    k8s.recover_node("node-2")
+    k8s.run(10)  # its kubelet is back: it finishes the deletion
+    assert not on("node-2")
+    console.forget()

@@ -378,6 +378,7 @@ class NodeAgent:
         for name in sorted(self.node.pods):
             pod = pods[name]
             was_on = pod.container_up or pod.reason == "Restarting"
+            pod.reported_up = pod.container_up  # (the API server keeps the last report: kube/kinds/pods.py)
             pod.container_up, pod.listening = False, False
             pod.generation += 1
             if self.api.flavor == "docker" and was_on:  # labkit's word while the host is off: no daemon to ask
@@ -398,6 +399,7 @@ class NodeAgent:
         pods = self.api.items("pods")
         for name in sorted(self.node.pods):
             pod = pods[name]
+            pod.reported_up = False
             if pod.deleting:
                 self.stopping.discard(name)
                 self.stop(pod)

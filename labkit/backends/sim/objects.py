@@ -307,7 +307,7 @@ class Pod:
     __slots__ = ("name", "app", "owner", "node", "template", "phase", "ready", "ready_since", "restarts",
                  "reason", "deleting", "created", "revision", "slot", "restart_policy", "container_up",
                  "backoff", "generation", "resource_version", "started", "listening", "message", "runs",
-                 "serving_until")
+                 "serving_until", "reported_up")
 
     def __init__(self, name: str, app: str, owner: str, template: Template, revision: int, created: float,
                  restart_policy: str = "Always", slot: int = 0) -> None:
@@ -336,6 +336,9 @@ class Pod:
         # Deleted while ready, on Kubernetes: until when the Service's proxies still send it requests (the
         # endpoint's removal takes a moment to reach every node's kube-proxy: controllers.ENDPOINT_LAG).
         self.serving_until: float | None = None
+        # Its container ran when its node lost power: what the kubelet last reported, which the API server
+        # keeps showing (Running) until the node is back or the pod is evicted (node.py fail/recover).
+        self.reported_up = False
 
     @property
     def image(self) -> str:

@@ -41,6 +41,10 @@ def pod_ip(p: Pod, n: NodeObj | None) -> str | None:
 
 
 def render(p: Pod, n: NodeObj | None, d: Deployment | None, clock: Clockwork, rs_created: float = 0.0) -> dict:
+    if n is not None and not n.up and p.reported_up and not p.container_up:
+        # its node lost power: nobody reports, and the API server shows the kubelet's last report (Running)
+        p = copy.copy(p)
+        p.container_up = True
     if p.template.labels is not None:
         labels = dict(p.template.labels)
     else:
