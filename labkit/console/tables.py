@@ -30,32 +30,6 @@ def docker_table(header: list[str], rows: list[list[str]]) -> str:
     return table(header, rows, DOCKER_MIN_WIDTH)
 
 
-def docker_duration(seconds: float) -> str:
-    """go-units HumanDuration: "Less than a second", "12 seconds", "About a minute" ..."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 14:
-        return f"{hours // 24} days"
-    if hours < 24 * 60:
-        return f"{hours // 24 // 7} weeks"
-    return f"{hours // 24 // 30} months"
-
-
 def hex_id(*parts: object, length: int = 12) -> str:
     """A container-style id (hex) that is the same on every run for the same name."""
     digest = hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()

@@ -382,8 +382,10 @@ class SimBackend:
     def join_token(self, role: str = "worker") -> str:
         return self.tokens[role]
 
-    def reset(self) -> None:
-        """Everything in the simulator is labkit's: start again from a fresh cluster."""
+    def reset(self, **changes) -> None:
+        """Everything in the simulator is labkit's: start again from a fresh cluster; `changes`
+        (flavor=, nodes=) make it another one on the same machine (the served engine's `docker swarm init`)."""
+        self._args.update(changes)
         self.__init__(**self._args)
 
     def close(self) -> None:

@@ -12,7 +12,8 @@ from ...backends.sim import info
 from ...backends.sim.info import DOCKER_ENGINE as ENGINE
 from ..registry import Registry
 from ..parse import Command, ConsoleError, Flag, OutcomeError, Parsed, UsageError, closest, is_placeholder, parse, usage_text
-from ..tables import docker_duration, docker_table, ellipsis, hex_id, swarm_id
+from ...backends.sim.engine.common import docker_duration
+from ..tables import docker_table, ellipsis, hex_id, swarm_id
 
 API = "1.41"
 # moby's errNoLeader, as the CLI prints it (daemon/cluster): what every swarm command answers without a quorum.

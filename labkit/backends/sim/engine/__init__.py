@@ -1,4 +1,4 @@
-"""The simulator's swarm served as a Docker Engine API on a unix socket, for the real `docker` CLI.
+"""The simulator's Docker host or swarm served as a Docker Engine API on a unix socket, for the real `docker` CLI.
 
     from labkit.backends.sim import SimBackend
     from labkit.backends.sim.engine import ServedEngine
@@ -8,22 +8,30 @@
         subprocess.run(["docker", "service", "create", "--name", "web", "--replicas", "3", "nginx"],
                        env={**os.environ, **engine.env()})
 
+A host in no swarm yet (SimBackend(nodes=1, flavor="swarm", init=False), the docker flavor) runs
+containers, and `docker swarm init` makes it a one-node swarm's manager, as the console's
+`docker swarm init` does (`docker swarm leave --force`: a plain host again).
+
 It follows Docker Engine 20.10.24 (Debian 12's Docker Engine package, the engine these machines run and the
 simulator imitates: versions.py), API 1.41, oldest API 1.12; newer CLIs (28.x) negotiate down
 to 1.41 as they do with that engine. Shapes come from moby's API (api/swagger.yaml, the
 routers under api/server/router/) and behaviour from swarmkit, done by the simulator's own
-verbs, so the swarm converges as it does under the facade.
+verbs, so the cluster converges as it does under the facade.
 
-    server.py    the socket, HTTP, version negotiation, error shape
-    system.py    /_ping, /version, /info          swarm.py     /swarm, info's Swarm section
+    server.py    the socket, HTTP, version negotiation, error shape, streamed answers
+    system.py    /_ping, /version, /info          swarm.py     /swarm: init, join-token, update, leave
     nodes.py     /nodes                            services.py  /services (+ spec.py: reading a spec)
+    placement.py constraints, replicas per node    modes.py     global services follow the nodes
     tasks.py     /tasks                            logs.py      /services/{id}/logs, /tasks/{id}/logs
-    state.py     the swarm, ids, records, time     common.py    routes, errors, filters, typed JSON
+    containers.py /containers (+ boxes.py: what they are, inspect.py: one whole)
+    images.py    /images: pull, list, inspect, rm  networks.py  /networks: bridge, overlay, built-in ones
+    secrets.py   /secrets and /configs             volumes.py   /volumes, /plugins: none
+    state.py     the engine, ids, records, time    common.py    routes, errors, filters, typed JSON
     serve.py     ServedEngine: a socket in labkit's private folder, a clock
 
-What the simulator does not run yet is refused with a 501 that says so (global mode,
-placement constraints, host-mode ports, changing a service's env or ports in place, node
-roles and labels, containers, images, networks, volumes), never silently ignored.
+What the simulator does not run is refused with a 501 that says so (jobs, placement
+preferences, host-mode ports, changing a service's ports, networks, mounts or resources in
+place, node roles, exec and attach, volumes, builds, events), never silently ignored.
 """
 from __future__ import annotations
 

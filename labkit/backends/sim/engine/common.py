@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 if TYPE_CHECKING:
     from .state import Engine
@@ -52,6 +52,9 @@ class Answer:
     json: object = None
     text: str | None = None  # a plain-text answer (the ping's "OK")
     raw: bytes | None = None  # a stream's bytes (logs), sent as `content_type`
+    # A body written as it comes (chunked), after the headers: what moby flushes before it waits
+    # (POST /containers/{id}/wait, logs with follow). It runs without the engine's lock.
+    stream: Callable[[], Iterator[bytes]] | None = None
     content_type: str = ""
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -61,6 +64,7 @@ class Route:
     method: str
     parts: tuple[str, ...]  # "{name}" captures one segment
     handler: Callable[[Call], Answer]
+    body: bool = True  # a POST whose JSON body is read (and required); False: any body is ignored
 
     def match(self, method: str, parts: list[str]) -> dict[str, str] | None:
         if method != self.method and not (method == "HEAD" and self.method == "GET"):
@@ -85,11 +89,12 @@ class Route:
 ROUTES: list[Route] = []
 
 
-def route(method: str, path: str):
+def route(method: str, path: str, *, body: bool = True):
     """Register the decorated function as the answer to `method path` (every module of a
-    resource group declares its own; server.py never names them)."""
+    resource group declares its own; server.py never names them). `body=False`: a POST that
+    takes no body (`/containers/{id}/start`), as moby's handler reads none."""
     def register(handler: Callable[[Call], Answer]):
-        ROUTES.append(Route(method, tuple(path.strip("/").split("/")), handler))
+        ROUTES.append(Route(method, tuple(path.strip("/").split("/")), handler, body))
         return handler
     return register
 
@@ -196,10 +201,13 @@ class Reader:
     `Reader(body, "ServiceSpec").obj("Mode").obj("Replicated").whole("Replicas")`."""
 
     def __init__(self, value: object, where: str) -> None:
+        """`where`: the Go struct, `swarm.X` unless it names its package (`types.NetworkCreateRequest`)."""
+        qualified = where[:1].islower() and "." in where
         if value is not None and not isinstance(value, dict):
-            raise bad(f"json: cannot unmarshal {go_type(value)} into Go value of type swarm.{where}")
+            raise bad(f"json: cannot unmarshal {go_type(value)} into Go value of type "
+                      f"{where if qualified else 'swarm.' + where}")
         self.value: dict = value or {}
-        self.where = where
+        self.where = where.split(".", 1)[1] if qualified else where
 
     def _wrong(self, key: str, value: object, want: str) -> EngineError:
         return bad(f"json: cannot unmarshal {go_type(value)} into Go struct field {self.where}.{key} of type {want}")
@@ -264,3 +272,29 @@ class Reader:
         if not isinstance(value, list):
             raise self._wrong(key, value, f"[]swarm.{where}")
         return [Reader(item, where) for item in value]
+
+
+def docker_duration(seconds: float) -> str:
+    """go-units HumanDuration: "Less than a second", "12 seconds", "About a minute" ..."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = s // 60
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 14:
+        return f"{hours // 24} days"
+    if hours < 24 * 60:
+        return f"{hours // 24 // 7} weeks"
+    return f"{hours // 24 // 30} months"

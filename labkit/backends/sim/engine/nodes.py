@@ -83,7 +83,8 @@ def inspect(call: Call) -> Answer:
 @route("POST", "/nodes/{id}/update")
 def update(call: Call) -> Answer:
     """`docker node update --availability active|pause|drain`, by the simulator's uncordon,
-    pause_node and drain; a new role or new labels are not simulated yet."""
+    pause_node and drain, and `--label-add/--label-rm` (what placement constraints read); a new
+    role (promote, demote) is not simulated yet."""
     engine = call.engine
     raw = call.query.get("version", "")
     if not raw.isdigit():
@@ -102,14 +103,17 @@ def update(call: Call) -> Answer:
             raise EngineError(500, rpc("Unknown", "update out of sequence"))
         if role != ("manager" if node.role == "manager" else "worker"):
             raise not_simulated("promoting or demoting a node", "the simulated swarm keeps the roles it was made with")
-        if labels != dict(node.labels or {}):
-            raise not_simulated("changing a node's labels",
-                                "they serve placement constraints, which are not simulated either")
         try:
+            if labels != dict(node.labels or {}):  # what constraints read (node.labels.KEY==VALUE)
+                engine.sim.api.check()
+                node.labels = labels
+                engine.sim.api.write("nodes", node)  # the scheduler looks again at what was pending
             if availability != node.availability:
                 {"active": engine.sim.uncordon, "pause": engine.sim.pause_node,
                  "drain": engine.sim.drain}[availability](node.name)
         except LabkitError as error:
             raise engine_error(error) from None
         engine.node_versions[node.name] = engine.next_index()
+        from .events import note
+        note(engine, "node", "update", engine.node_id(node.name), name=node.name)
         return Answer(text="")

@@ -1,4 +1,4 @@
-"""A simulated swarm served to the real `docker` CLI on a unix socket of labkit's own.
+"""A simulated swarm (or Docker host) served to the real `docker` CLI on a unix socket of labkit's own.
 
     with ServedEngine(SimBackend(nodes=3, flavor="swarm")) as engine:
         subprocess.run(["docker", "node", "ls"], env={**os.environ, **engine.env()})
@@ -6,7 +6,7 @@
 The socket lives in a fresh folder inside labkit's private folder (labkit.private: 0700,
 checked), is 0600 itself, and is removed when the engine stops. Only the processes given
 `engine.env()` (DOCKER_HOST=unix://...) reach it: nothing touches ~/.docker or the user's
-docker contexts. The swarm's clock follows the wall clock, `speed` times faster, so a
+docker contexts. The cluster's clock follows the wall clock, `speed` times faster, so a
 `docker service create` that waits sees its tasks start.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ import threading
 
 from ....private import private_dir
 from ..ticker import Ticker
+from . import containers, modes
 from .server import EngineServer
 from .state import Engine
 
@@ -36,7 +37,7 @@ class ServedEngine:
 
     def __init__(self, backend, *, speed: float = 10.0, lock: threading.RLock | None = None) -> None:
         self.sim = backend
-        self.engine = Engine(backend, lock=lock)
+        self.engine = Engine(backend, lock=lock, watchers=(modes.watch, containers.watch))
         self.speed = speed
         self.folder = tempfile.mkdtemp(prefix="engine-", dir=private_dir("engine"))  # 0700, ours alone
         atexit.register(shutil.rmtree, self.folder, True)  # a notebook's kernel may end without stop()
@@ -68,6 +69,7 @@ class ServedEngine:
         return self
 
     def stop(self) -> None:
+        self.engine.closing.set()  # requests that wait for the clock (docker wait) end
         self._ticker.stop()
         if self.server is not None:
             self.server.stop()
@@ -81,18 +83,23 @@ class ServedEngine:
         self.stop()
 
 
-def run(nodes: int = 3, *, managers: int = 1, seed: int = 0, speed: float = 10.0, out=print) -> int:
-    """Serve a new simulated swarm until Ctrl-C or SIGTERM; say how to reach it.
+def run(nodes: int = 3, *, managers: int = 1, seed: int = 0, speed: float = 10.0, swarm: bool = True,
+        out=print) -> int:
+    """Serve a new simulated swarm (`swarm=False`: one host in no swarm yet) until Ctrl-C or
+    SIGTERM; say how to reach it.
 
         python -m labkit.backends.sim.engine --nodes 3
     """
     from ..backend import SimBackend
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    with ServedEngine(SimBackend(nodes=nodes, managers=managers, flavor="swarm", seed=seed), speed=speed) as engine:
-        out(f"labkit: a simulated swarm of {nodes} node(s) answers as a Docker Engine (time runs {speed:g}x)")
+    sim = SimBackend(nodes=nodes, managers=managers, flavor="swarm", seed=seed) if swarm else \
+        SimBackend(nodes=1, flavor="swarm", init=False, seed=seed)
+    with ServedEngine(sim, speed=speed) as engine:
+        what = f"a simulated swarm of {nodes} node(s)" if swarm else "a simulated Docker host (in no swarm yet)"
+        out(f"labkit: {what} answers as a Docker Engine (time runs {speed:g}x)")
         out(f"  export DOCKER_HOST={engine.host}")
-        out("  docker node ls")
+        out("  docker node ls" if swarm else "  docker run -d --name web -p 8080:80 nginx; docker swarm init")
         out("stop with Ctrl-C")
         sys.stdout.flush()
         try:

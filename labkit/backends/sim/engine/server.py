@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import socket
 import socketserver
 import threading
@@ -22,9 +23,12 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..http_body import BodyError, read_body
-from . import logs, nodes, services, swarm, system, tasks  # noqa: F401  (each registers its routes)
+from . import (containers, events, images, logs, networks, nodes, secrets, services, swarm,  # noqa: F401
+               system, tasks, volumes)
 
-RESOURCE_GROUPS = (logs, nodes, services, swarm, system, tasks)  # what answers: their @route functions
+# What answers: each module's @route functions (they register themselves as they are imported).
+RESOURCE_GROUPS = (containers, events, images, logs, networks, nodes, secrets, services, swarm, system, tasks,
+                   volumes)
 from .common import ROUTES, Answer, Call, EngineError, parse_body
 from .state import API_VERSION, ENGINE_VERSION, MIN_API_VERSION, Engine
 
@@ -34,7 +38,7 @@ MAX_CONNECTIONS = 512
 VERSIONED = re.compile(r"/v([0-9.]+)(/.*)?")
 # Paths of the engine's API that the simulated one does not serve yet (501, not moby's 404 "page not found").
 NOT_SERVED = ("containers", "images", "networks", "volumes", "exec", "build", "secrets", "configs", "plugins",
-              "events", "system", "session", "auth", "commit", "grpc", "swarm")
+              "events", "system", "session", "auth", "commit", "grpc", "swarm", "distribution")
 
 
 class EngineServer:
@@ -209,12 +213,13 @@ class Handler(BaseHTTPRequestHandler):
             params = candidate.match(method, parts)
             if params is None:
                 continue
-            parsed = parse_body(body) if method == "POST" else None  # every POST served takes a JSON body
+            parsed = parse_body(body) if method == "POST" and candidate.body else None
             call = Call(engine=server.engine, method=method, params=params, query=query, body=parsed, version=version)
             return candidate.handler(call)
         if parts and parts[0] in NOT_SERVED:
             raise EngineError(501, f"labkit's simulated Docker Engine does not serve {method} {path} yet: it serves "
-                                   "the swarm's nodes, services and tasks (docker node, docker service)")
+                                   "the swarm (docker swarm, node, service), containers (run, ps, logs, stop, "
+                                   "start, rm, inspect, wait), images (pull, images, rmi) and networks")
         raise EngineError(404, "page not found")
 
     def _read_body(self) -> bytes:
@@ -226,6 +231,9 @@ class Handler(BaseHTTPRequestHandler):
             raise BODY_ERRORS[error.problem](error.detail) from None
 
     def _send(self, answer: Answer, method: str) -> None:
+        if answer.stream is not None:
+            self._send_stream(answer, method)
+            return
         if answer.raw is not None:
             data, kind = answer.raw, answer.content_type
         elif answer.text is not None:
@@ -245,6 +253,48 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if method != "HEAD" and data:
             self.wfile.write(data)
+
+
+    def _send_stream(self, answer: Answer, method: str) -> None:
+        """Headers at once, then the body in chunks as the stream yields them (the client reads on
+        while the engine waits, as moby flushes its headers before waiting)."""
+        self.send_response(answer.code)
+        self.send_header("Api-Version", API_VERSION)
+        self.send_header("Docker-Experimental", "false")
+        self.send_header("Ostype", "linux")
+        for key, value in answer.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Type", answer.content_type or "application/json")
+        if method == "HEAD":
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            for data in answer.stream():
+                if data:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+                elif self._client_gone():
+                    self.close_connection = True
+                    return
+        except Exception as error:  # the headers are out: the client hears the connection end
+            if not isinstance(error, OSError):
+                self.server.server_ref.failed(method, self.path, error)
+            self.close_connection = True
+            return
+        self.wfile.write(b"0\r\n\r\n")
+
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its end (a stream with nothing to say notices only so)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
 
 BODY_ERRORS = {"length": lambda text: EngineError(400, f"invalid Content-Length {text!r}"),

@@ -1,9 +1,12 @@
-"""`/services`: list, inspect, create, update (scale, a new image, a rollback) and remove,
-each done by the simulator's own verbs (SimBackend.deploy, scale, update, rollback, delete),
-so the simulated swarm converges as it does under the facade.
+"""`/services`: list, inspect, create, update (scale, a new image, env, healthcheck or
+constraints, --force, a rollback) and remove, each done by the simulator's own verbs
+(SimBackend.deploy, scale, rollback, delete; the swarm flavor's update with the template's new
+fields), so the simulated swarm converges as it does under the facade. Global services and
+constraints: modes.py, placement.py; a spec's networks: networks.py.
 
-    docker service create --name web --replicas 3 -p 8080:80 nginx
+    docker service create --name web --replicas 3 -p 8080:80 --env COLOR=blue nginx
     docker service scale web=5           # GET the spec, POST it back with its version
+    docker service update --constraint-add node.role==worker --env-add COLOR=green web
 """
 from __future__ import annotations
 
@@ -13,8 +16,12 @@ import hashlib
 from .... import catalog
 from ....errors import LabkitError
 from ...base import DeploySpec
-from .common import Answer, Call, EngineError, bad, filters, labels_match, route, rpc, swarm_id
+from .common import Answer, Call, EngineError, bad, filters, labels_match, route, rpc
+from . import modes, networks
+from .events import note
 from .spec import Wanted, not_simulated, plain, read_spec
+from ..api import SWARM_DEFAULTS
+from ..flavors.swarm import update_config
 from .state import Engine, Record, engine_error, strategy
 from .tasks import state
 
@@ -29,7 +36,8 @@ def service_json(engine: Engine, name: str, *, status: bool = False) -> dict:
     svc = engine.services()[name]
     record = engine.record(name)
     spec = copy.deepcopy(record.spec)
-    spec.setdefault("Mode", {}).setdefault("Replicated", {})["Replicas"] = svc.replicas
+    if "Global" not in (spec.get("Mode") or {}):
+        spec.setdefault("Mode", {}).setdefault("Replicated", {})["Replicas"] = svc.replicas
     spec.setdefault("TaskTemplate", {}).setdefault("ContainerSpec", {})["Image"] = \
         record.refs.get(svc.template.image, svc.template.image)
     targets = {p.get("PublishedPort"): p.get("TargetPort") for p in (spec.get("EndpointSpec") or {}).get("Ports") or []}
@@ -40,8 +48,7 @@ def service_json(engine: Engine, name: str, *, status: bool = False) -> dict:
              "CreatedAt": engine.timestamp(record.created), "UpdatedAt": engine.timestamp(record.updated),
              "Spec": spec,
              "Endpoint": {"Spec": spec.get("EndpointSpec") or {"Mode": "vip"}, "Ports": ports,
-                          "VirtualIPs": [{"NetworkID": swarm_id("network", "ingress"),
-                                          "Addr": f"10.0.0.{2 + list(engine.services()).index(name)}/24"}]}}
+                          "VirtualIPs": networks.virtual_ips(engine, spec, list(engine.services()).index(name))}}
     if not ports:
         del found["Endpoint"]["Ports"]
     if record.previous is not None:
@@ -118,19 +125,29 @@ def create(call: Call) -> Answer:
         ports = assign_ports(engine, name, wanted)
         spec = copy.deepcopy(call.body)
         spec["Name"] = name
+        networks.attach(engine, spec)
         if ports != list(wanted.ports):
             spec.setdefault("EndpointSpec", {})["Ports"] = [
                 {**given, "PublishedPort": port} for given, (port, _) in
                 zip(spec["EndpointSpec"].get("Ports") or [], ports)]
+        where = modes.placement_of(engine, name, wanted)
+        replicas = modes.eligible(engine, where) if wanted.mode == "global" else wanted.replicas
         try:
             engine.sim.deploy(DeploySpec(
-                name=name, image=wanted.plain_image, replicas=wanted.replicas, env=wanted.env,
+                name=name, image=wanted.plain_image, replicas=replicas, env=wanted.env,
                 ports=tuple(f"{published}:{target}" for published, target in ports), network=wanted.network,
-                labels=dict(wanted.labels), strategy=strategy(wanted.update), cpu=wanted.cpu, memory=wanted.memory))
+                labels=dict(wanted.labels), strategy=strategy(wanted.update), cpu=wanted.cpu, memory=wanted.memory,
+                probe=wanted.probe))
         except LabkitError as error:
             raise engine_error(error) from None
+        set_rollback(engine, name, wanted)
+        if where is not None:  # before the orchestrator makes the first tasks (it runs at the clock's next step)
+            svc = engine.services()[name]
+            svc.template = svc.template.copy(placement=where)
+            engine.sim.api.write("services", svc)
         now = engine.sim.now()
         engine.records[name] = Record(spec, engine.next_index(), now, now, refs={wanted.plain_image: wanted.image})
+        note(engine, "service", "create", engine.service_id(name), name=name)
         return Answer(code=201, json={"ID": engine.service_id(name)})
 
 
@@ -161,7 +178,17 @@ def assign_ports(engine: Engine, name: str, wanted: Wanted) -> list[tuple[int, i
 
 
 UPDATABLE = (("Mode", "Replicated", "Replicas"), ("TaskTemplate", "ContainerSpec", "Image"), ("UpdateConfig",),
-             ("RollbackConfig",), ("Labels",), ("TaskTemplate", "Placement", "Platforms"))
+             ("RollbackConfig",), ("Labels",), ("TaskTemplate", "Placement", "Platforms"),
+             ("TaskTemplate", "ContainerSpec", "Env"), ("TaskTemplate", "ForceUpdate"),
+             ("TaskTemplate", "ContainerSpec", "Healthcheck"), ("TaskTemplate", "Placement", "Constraints"),
+             ("TaskTemplate", "Placement", "MaxReplicas"))
+
+
+def set_rollback(engine: Engine, name: str, wanted: Wanted) -> None:
+    """The service's rollback config (--rollback-*): what `docker service rollback` and an update's
+    failure action `rollback` follow (the orchestrator reads Service.rollback_config)."""
+    svc = engine.services()[name]
+    svc.rollback_config = update_config(SWARM_DEFAULTS, strategy(wanted.rollback))
 
 
 @route("POST", "/services/{id}/update")
@@ -183,20 +210,32 @@ def update(call: Call) -> Answer:
             return rollback(engine, name, record)
         given = copy.deepcopy(call.body)
         given["Name"] = name
+        networks.attach(engine, given)  # names as ids, as when it was made
         if settled(given) != settled(record.spec):
-            raise not_simulated("changing a service's env, ports, networks, resources or --force",
-                                "an update here changes its image, replicas and update config")
+            raise not_simulated("changing a service's ports, networks, mounts or resources in place",
+                                "an update here changes its image, env, healthcheck, replicas, constraints, "
+                                "update and rollback config, or replaces its tasks (--force)")
         svc = engine.services()[name]
+        before = read_spec(record.spec)
+        force = wanted.force != before.force
+        if (wanted.mode == "global") != modes.is_global(engine, name):
+            raise bad(rpc("Unknown", "service mode change is not allowed"))  # swarmkit controlapi/service.go
+        template = {"env": wanted.env, "probe": wanted.probe, "placement": modes.placement_of(engine, name, wanted)}
         try:
-            if wanted.plain_image != svc.template.image or wanted.update != (record.spec.get("UpdateConfig") or {}):
-                engine.sim.update(name, wanted.plain_image, strategy(wanted.update))
-            if wanted.replicas != svc.replicas:
-                engine.sim.scale(name, wanted.replicas)
+            if wanted.plain_image != svc.template.image or wanted.update != (record.spec.get("UpdateConfig") or {}) \
+                    or force or any(getattr(svc.template, k) != v for k, v in template.items()):
+                engine.sim.api.check()
+                engine.sim.rules.update(svc, wanted.plain_image, strategy(wanted.update), force=force, **template)
+            set_rollback(engine, name, wanted)
+            replicas = modes.eligible(engine, svc.template.placement) if wanted.mode == "global" else wanted.replicas
+            if replicas != svc.replicas:
+                engine.sim.scale(name, replicas)
         except LabkitError as error:
             raise engine_error(error) from None
         record.previous, record.spec = record.spec, given
         record.refs[wanted.plain_image] = wanted.image
         record.index, record.updated = engine.next_index(), engine.sim.now()
+        note(engine, "service", "update", engine.service_id(name), name=name)
         return Answer(json={})
 
 
@@ -208,13 +247,20 @@ def rollback(engine: Engine, name: str, record: Record) -> Answer:
     svc = engine.services()[name]
     before = read_spec(record.previous)
     try:
-        if before.plain_image != svc.template.image:
-            if svc.previous is not None and svc.previous.image == before.plain_image:
+        def shape(t) -> tuple:
+            return t.image, t.env, t.probe, t.placement
+        where = modes.placement_of(engine, name, before)
+        wanted = (before.plain_image, before.env, before.probe, where)
+        if wanted != shape(svc.template):
+            if svc.previous is not None and shape(svc.previous) == wanted:
                 engine.sim.rollback(name)
             else:
-                engine.sim.update(name, before.plain_image, strategy(before.update))
-        if before.replicas != svc.replicas:
-            engine.sim.scale(name, before.replicas)
+                engine.sim.api.check()
+                engine.sim.rules.update(svc, before.plain_image, strategy(before.update), env=before.env,
+                                        probe=before.probe, placement=where)
+        replicas = modes.eligible(engine, where) if before.mode == "global" else before.replicas
+        if replicas != svc.replicas:
+            engine.sim.scale(name, replicas)
     except LabkitError as error:
         raise engine_error(error) from None
     record.spec, record.previous = record.previous, record.spec
@@ -255,6 +301,7 @@ def remove(call: Call) -> Answer:
         except LabkitError as error:
             raise engine_error(error) from None
         engine.records.pop(name, None)
+        note(engine, "service", "remove", engine.service_id(name), name=name)
         return Answer(text="")
 
 

@@ -7,11 +7,14 @@ plain refusal (501) for what the simulator does not run yet.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 
 from .... import validate
 from ....errors import InvalidInput
+from ...base import Probe
+from . import placement
 from .common import EngineError, Reader, bad, rpc
 
 FAILURE_ACTIONS = ("", "pause", "continue", "rollback")
@@ -39,6 +42,12 @@ class Wanted:
     network: str | None = None
     cpu: int = 0  # millicores reserved
     memory: int = 0  # MiB reserved
+    rollback: dict = field(default_factory=dict)  # the RollbackConfig as written
+    probe: Probe | None = None  # the ContainerSpec's Healthcheck (None: the image's own, none here)
+    force: int = 0  # TaskTemplate.ForceUpdate: a new value replaces every task
+    constraints: tuple[str, ...] = ()  # TaskTemplate.Placement.Constraints (placement.py reads them)
+    max_per_node: int = 0  # TaskTemplate.Placement.MaxReplicas (--replicas-max-per-node)
+    mode: str = "replicated"  # or "global": one task on every node that may run it (modes.py)
 
     @property
     def plain_image(self) -> str:
@@ -63,17 +72,19 @@ def read_spec(body: object) -> Wanted:
     reservations, limits = resources.obj("Reservations"), resources.obj("Limits")
     nano_cpus, memory = reservations.whole("NanoCPUs", signed=True), reservations.whole("MemoryBytes", signed=True)
     limits.whole("NanoCPUs", signed=True), limits.whole("MemoryBytes", signed=True)
-    placement = template.obj("Placement")
-    constraints, preferences = placement.texts("Constraints"), placement.items("Preferences", "PlacementPreference")
-    placement.whole("MaxReplicas"), placement.items("Platforms", "Platform")
-    template.whole("ForceUpdate")
+    where = template.obj("Placement")
+    constraints, preferences = where.texts("Constraints"), where.items("Preferences", "PlacementPreference")
+    max_per_node = where.whole("MaxReplicas")
+    where.items("Platforms", "Platform")
+    force = template.whole("ForceUpdate")
+    probe = read_health(container.obj("Healthcheck"))
     networks = [n.text("Target") for n in template.items("Networks", "NetworkAttachmentConfig")]
     networks += [n.text("Target") for n in spec.items("Networks", "NetworkAttachmentConfig")]
     mode = spec.obj("Mode")
     replicated = mode.obj("Replicated")
     replicas = replicated.whole("Replicas", 1)
     update = read_update(spec.obj("UpdateConfig"))
-    read_update(spec.obj("RollbackConfig"))
+    rollback = read_update(spec.obj("RollbackConfig"))
     endpoint = spec.obj("EndpointSpec")
     endpoint_mode = endpoint.text("Mode", "vip")
     ports = [(p.whole("PublishedPort", bits=32), p.whole("TargetPort", bits=32), p.text("Protocol", "tcp"),
@@ -112,11 +123,14 @@ def read_spec(body: object) -> Wanted:
         if port > 65535:
             raise bad(rpc("InvalidArgument", "EndpointSpec: published port must be between 1 and 65535"))
     # -- what the simulator does not run (yet) ---------------------------------------------------------
-    for other in ("Global", "ReplicatedJob", "GlobalJob"):
+    for other in ("ReplicatedJob", "GlobalJob"):
         if mode.has(other):
-            raise not_simulated(f"mode {MODES[other]}", "it runs replicated services (--replicas N)")
-    if constraints or preferences:
-        raise not_simulated("a placement constraint or preference", "its scheduler spreads tasks over every node")
+            raise not_simulated(f"mode {MODES[other]}", "it runs replicated and global services")
+
+    placement.parse(constraints, "10.10.0")  # swarmkit's validatePlacement (the words of a wrong one)
+    if preferences:
+        raise not_simulated("a placement preference (--placement-pref)",
+                            "its scheduler spreads tasks over the nodes; constraints (--constraint) are simulated")
     if any(p[3] == "host" for p in ports):
         raise not_simulated("publishing in host mode", "publish through the routing mesh (-p 8080:80)")
     if endpoint_mode == "dnsrr" and ports:
@@ -134,7 +148,25 @@ def read_spec(body: object) -> Wanted:
     return Wanted(name=name, image=image, replicas=replicas, env=env,
                   ports=tuple((p[0], p[1]) for p in ports), labels=labels, update=update,
                   network=next((n for n in networks if n), None), cpu=math.ceil(nano_cpus / 1_000_000),
-                  memory=math.ceil(memory / MiB))
+                  memory=math.ceil(memory / MiB), rollback=rollback, probe=probe, force=force,
+                  constraints=tuple(constraints), max_per_node=max_per_node,
+                  mode="global" if mode.has("Global") else "replicated")
+
+
+def read_health(check: Reader) -> Probe | None:
+    """A HealthConfig as the simulator's healthcheck (base.Probe): checked every Interval (Docker's
+    default 30 s), first after StartPeriod; its test is kept as written. ["NONE"]: none."""
+    test = check.texts("Test")
+    interval, timeout = check.whole("Interval", signed=True), check.whole("Timeout", signed=True)
+    start, retries = check.whole("StartPeriod", signed=True), check.whole("Retries", signed=True)
+    for key, value in (("Interval", interval), ("Timeout", timeout), ("StartPeriod", start)):
+        if value and value < 1_000_000:  # swarmkit controlapi/service.go validateHealthCheck: at least 1ms
+            raise bad(rpc("InvalidArgument", f"ContainerSpec: {key} in HealthConfig cannot be less than 1ms"))
+    if retries < 0:
+        raise bad(rpc("InvalidArgument", "ContainerSpec: Retries in HealthConfig cannot be negative"))
+    if not test or test == ["NONE"]:
+        return None
+    return Probe(period=(interval or 30 * 1_000_000_000) / 1e9, initial_delay=start / 1e9, given=json.dumps(test))
 
 
 def read_update(config: Reader) -> dict:

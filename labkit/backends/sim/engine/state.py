@@ -22,6 +22,8 @@ ENGINE_VERSION = DOCKER_ENGINE  # the release the simulator follows (versions.py
 API_VERSION = "1.41"  # the newest API that release serves (moby 20.10: api/common.go DefaultVersion)
 MIN_API_VERSION = "1.12"  # and the oldest (api/common.go MinVersion)
 NANO = 1_000_000_000
+NOT_MANAGER = ('This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this '
+               'node to swarm and try again.')
 
 
 @dataclass
@@ -37,16 +39,44 @@ class Record:
 
 
 class Engine:
-    def __init__(self, sim, *, lock: threading.RLock | None = None) -> None:
-        if sim.flavor != "swarm":
-            raise InvalidInput(f"the served Docker Engine needs a simulated swarm, not the {sim.flavor} flavor",
-                               "labkit.connect('sim', flavor='swarm', nodes=3)")
+    """One Docker Engine: a swarm's manager (the swarm flavor) or a host in no swarm (the docker
+    flavor, until `docker swarm init`). What a client wrote that the simulator does not keep
+    (specs, container configs, networks) is kept here, beside the simulator's objects."""
+
+    def __init__(self, sim, *, lock: threading.RLock | None = None, watchers: tuple = ()) -> None:
+        """`watchers`: what starts watching the simulator at each begin (serve.py: global services
+        follow the nodes, modes.watch; restart limits and --rm, containers.watch)."""
+        self.watchers = tuple(watchers)
+        if sim.flavor not in ("swarm", "docker"):
+            raise InvalidInput(f"the served Docker Engine needs a simulated swarm or Docker host, not the "
+                               f"{sim.flavor} flavor", "labkit.connect('sim', flavor='swarm', nodes=3)")
         self.sim = sim
         self.lock = lock or threading.RLock()
+        self.closing = threading.Event()  # set when the server stops: requests that wait (docker wait) end
+        self.containers: dict = {}  # name -> containers.Made: what `docker create/run` wrote
+        self.networks: dict = {}  # name -> networks.Network, the user's own (built-in ones are derived)
+        self.journal: list[tuple] = []  # events.py: (cluster time, type, action, id, attributes, scope)
+        self.journal_dropped = 0  # how many old ones were let go
+        self.journal_events = None  # the simulator's event list read so far, and the last event read
+        self.journal_last: tuple | None = None
+        self.begin()
+
+    def begin(self) -> None:
+        """The swarm's records start afresh (a new engine, or `docker swarm init` / `leave`)."""
         self.records: dict[str, Record] = {}
         self.index = 11  # raft's index: every change through the API takes the next one
         self.node_versions: dict[str, int] = {}  # a node's index once a client changed it
-        self.born = sim.now()
+        self.born = self.sim.now()
+        self.advertise: str | None = None  # `docker swarm init --advertise-addr`: the manager's address
+        self.swarm_spec: dict | None = None  # the spec `docker swarm update` wrote (None: the defaults)
+        self.swarm_index = 10
+        self.objects: dict[str, dict[str, dict]] = {"secrets": {}, "configs": {}}  # secrets.py: name -> object
+        for watch in self.watchers:
+            watch(self)
+
+    @property
+    def in_swarm(self) -> bool:
+        return self.sim.flavor == "swarm"
 
     # -- identity --------------------------------------------------------------------------------
     @property
@@ -68,6 +98,8 @@ class Engine:
         return swarm_id("task", pod.name)
 
     def address(self, node: NodeObj) -> str:
+        if self.advertise and node.name == self.host.name:
+            return self.advertise
         return f"{self.sim.swarm_network()}.{2 + node.index}"
 
     def leader(self) -> str | None:
@@ -95,7 +127,10 @@ class Engine:
 
     # -- looking things up ---------------------------------------------------------------------------
     def require_leader(self) -> None:
-        """Every swarm request goes to the Raft leader; with no quorum there is none."""
+        """Every swarm request goes to the Raft leader; with no quorum there is none; a host in no
+        swarm has none at all (moby's daemon/cluster/cluster.go errNoManager)."""
+        if not self.in_swarm:
+            raise EngineError(503, NOT_MANAGER)
         if not self.sim.has_quorum():
             raise EngineError(503, NO_LEADER)
 

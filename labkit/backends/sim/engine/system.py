@@ -4,7 +4,8 @@
 """
 from __future__ import annotations
 
-from . import swarm
+from . import images, swarm
+from .boxes import boxes
 from .common import Answer, Call, route
 from .state import API_VERSION, ENGINE_VERSION, MIN_API_VERSION, Engine
 
@@ -18,8 +19,8 @@ def ping(call: Call) -> Answer:
     """`OK`, with the headers a client negotiates from (every answer carries API-Version; the
     ping adds what the swarm is, and no body to a HEAD)."""
     headers = {"Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache",
-               "Builder-Version": "1", "Swarm": "active/manager" if call.engine.host.role == "manager"
-               else "active/worker"}
+               "Builder-Version": "1", "Swarm": "inactive" if not call.engine.in_swarm else
+               "active/manager" if call.engine.host.role == "manager" else "active/worker"}
     return Answer(text="" if call.method == "HEAD" else "OK", headers=headers)
 
 
@@ -48,12 +49,12 @@ def info(call: Call) -> Answer:
 
 def system_info(engine: Engine) -> dict:
     host = engine.host
-    here = [t for t in engine.sim.api.items("pods").values() if t.node == host.name]
-    running = sum(1 for t in here if t.container_up)
+    here = boxes(engine)
+    running = sum(1 for b in here if b.state == "running")
     return {
         "ID": engine.node_id(host.name).upper()[:12], "Containers": len(here), "ContainersRunning": running,
         "ContainersPaused": 0, "ContainersStopped": len(here) - running,
-        "Images": len({t.image for t in here}), "Driver": "overlay2",
+        "Images": len(images.held(engine)), "Driver": "overlay2",
         "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"],
                          ["Native Overlay Diff", "true"], ["userxattr", "false"]],
         "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "ipvlan", "macvlan", "null", "overlay"],

@@ -9,6 +9,7 @@ import copy
 from .. import info as sim_info
 from ..objects import Pod
 from .common import Answer, Call, bad, filters, hex_id, labels_match, route
+from .modes import is_global
 from .state import Engine
 
 FILTERS = ("desired-state", "id", "label", "name", "node", "service", "_up-to-date")
@@ -37,7 +38,13 @@ def state(engine: Engine, task: Pod) -> tuple[str, str, str]:
 
 
 def error(engine: Engine, task: Pod, now: str, events: list) -> str:
-    """A failed or rejected task's error (`events`: the simulator's events, read once a request)."""
+    """A failed or rejected task's error, or why a pending one has no node (the scheduler's
+    `no suitable node (...)`, as swarmkit's); `events`: the simulator's events, read once a request."""
+    if now == "pending" and task.reason == "Unschedulable":
+        for _, reason, obj, message, *_ in reversed(engine.sim.api.events):
+            if reason == "FailedScheduling" and obj.split("/", 1)[-1] == task.name:
+                return message
+        return ""
     if now == "rejected":
         return f"No such image: {task.image}"
     if now == "failed":
@@ -65,7 +72,8 @@ def task_json(engine: Engine, task: Pod, last_seen: dict[str, float], events: li
         status["Err"] = err
     found = {"ID": engine.task_id(task), "Version": {"Index": task.resource_version},
              "CreatedAt": engine.timestamp(task.created), "UpdatedAt": engine.timestamp(since),
-             "Labels": {}, "Spec": spec, "ServiceID": engine.service_id(task.owner), "Slot": task.slot,
+             "Labels": {}, "Spec": spec, "ServiceID": engine.service_id(task.owner),
+             "Slot": 0 if is_global(engine, task.owner) else task.slot,  # a global task has a node, no slot
              "Status": status, "DesiredState": desired}
     if task.node is not None:
         found["NodeID"] = engine.node_id(task.node)
@@ -103,7 +111,8 @@ def wanted_tasks(engine: Engine, wanted: dict[str, list[str]]) -> list[Pod]:
             continue
         if wanted.get("name") and not any(f"{task.owner}.{task.slot}.{ident}".startswith(v) for v in wanted["name"]):
             continue
-        if wanted.get("label") and not labels_match({}, wanted["label"]):
+        if wanted.get("label") and not labels_match(engine.record(task.owner).spec.get("Labels") or {},
+                                                    wanted["label"]):  # (swarmkit: the service's labels)
             continue
         out.append(task)
     return out

@@ -77,12 +77,14 @@ class Swarm(Flavor):
                                            update_config(SWARM_DEFAULTS, spec.strategy), labels))
         self.sim.published.update({port: spec.name for port in published})
 
-    def update(self, obj: Service, image: str, plan: UpdateStrategy) -> None:
+    def update(self, obj: Service, image: str, plan: UpdateStrategy, force: bool = False, **changes) -> None:
+        """A new image (and other template fields in `changes`, env=...) rolls out; `force`: a new
+        template even when nothing changed, every task replaced (`docker service update --force`)."""
         obj.update_config = update_config(obj.update_config, plan)
-        if image == obj.template.image:
+        if image == obj.template.image and not force and all(getattr(obj.template, k) == v for k, v in changes.items()):
             self.api.write("services", obj)
             return
-        obj.previous, obj.template = obj.template, obj.template.copy(image=image)
+        obj.previous, obj.template = obj.template, obj.template.copy(image=image, **changes)
         obj.version += 1
         self.api.write("services", obj)
         self.sim.orchestrator.start_update(obj)
