@@ -325,3 +325,40 @@ def test_pre_stop_is_kubernetes_preStop_hook_and_a_written_one_counts_too():
     shown = console.run("kubectl get deploy shop -o jsonpath={.spec.template.spec.containers[0].lifecycle}", cluster)
     assert shown.strip() == '{"preStop":{"sleep":{"seconds":5}}}'
     console.forget()
+
+
+def test_a_service_picks_pods_by_their_template_labels_not_the_deployments_own():
+    """A Service selects pods: a label only the pod template carries counts, one only the deployment's
+    metadata carries does not (a simulated workload's labels are its pods')."""
+    import os
+    import subprocess
+
+    from labkit import console
+    from labkit.console.tools.kubectl import kubeconfig, served
+    from tests.conftest import KUBECTL
+    cluster = console.use(lk.connect(nodes=3, seed=5))
+    manifest = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: shop, labels: {app: shop, team: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: shop}}
+  template:
+    metadata: {labels: {app: shop, tier: frontend}}
+    spec: {containers: [{name: web, image: web-server:1}]}
+"""
+    env = {**os.environ, "KUBECONFIG": kubeconfig(served(cluster.backend))}
+    done = subprocess.run([KUBECTL, "apply", "-f", "-"], input=manifest, text=True, env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    cluster.wait()
+    cluster.run(3)
+    console.run("kubectl create service clusterip shop --tcp=8080:80")
+    console.run("kubectl set selector service shop team=web")  # only the deployment's own metadata says so
+    none = cluster.traffic("shop", rate=10, seconds=2)
+    cluster.run(2)
+    assert len(none.requests) == 20 and none.failed == 20 and not none.has_endpoints
+    console.run("kubectl set selector service shop tier=frontend")  # the pods carry it
+    sent = cluster.traffic("shop", rate=10, seconds=5)
+    cluster.run(5)
+    assert len(sent.requests) == 50 and sent.failed == 0
+    console.forget()

@@ -114,7 +114,7 @@ class Kubernetes(Flavor):
                               ready=sum(c.ready for c in counts), updated=updated, available=available,
                               revision=revision, kind="deployment", strategy=d.strategy["type"], max_surge=surge,
                               max_unavailable=unavailable, paused=d.paused, rollout=rollout, message=d.condition,
-                              labels=tuple(sorted(d.labels.items())))
+                              labels=tuple(sorted(pod_labels(d).items())))
 
     # -- nodes and components -----------------------------------------------------------------
     def node_status(self, n: NodeObj) -> str:
@@ -210,3 +210,9 @@ class Kubernetes(Flavor):
         if svc is None or not svc.spec.get("ports"):  # an ExternalName service names a host elsewhere
             return None
         return Exposed(name, svc.spec["ports"][0]["port"], tuple(sorted((svc.spec.get("selector") or {}).items())))
+
+
+def pod_labels(d: Deployment) -> dict[str, str]:
+    """The labels a deployment's pods carry, which a Service's selector matches: its pod template's as a
+    client wrote them, else the facade's (the deployment's own labels, which are also its selector)."""
+    return dict(d.template.labels) if d.template.labels is not None else dict(d.labels)
