@@ -83,7 +83,7 @@ def _serve_command(args) -> int:
             print("no served cluster is running: start one with `labkit serve` (it prints this line too)",
                   file=sys.stderr)
             return 1
-        print(f"export KUBECONFIG={serve.kubeconfig_path()}")
+        print(f"export KUBECONFIG={serve.kubeconfig_path()} KUBECACHEDIR={serve.cache_path()}")
         return 0
     if args.stop:
         return serve.stop_running()

@@ -240,3 +240,23 @@ def test_kubectl_keeps_the_schemas_it_downloaded(served, tmp_path, monkeypatch):
     assert "Cache-Control" not in openapi.cache_headers("api/v1", {"hash": "0"}), "a stale hash is not kept"
     subprocess.run([KUBECTL, "delete", "cm", "cached"], capture_output=True, timeout=60,
                    env={**os.environ, "KUBECONFIG": served.kubeconfig})
+
+
+def test_a_group_answers_at_its_own_path(served):
+    code, found = get(served, "/apis/autoscaling")
+    assert code == 200 and found["kind"] == "APIGroup" and found["preferredVersion"]["version"] == "v2"
+    assert get(served, "/apis/no.such.group")[0] == 404
+
+
+def test_the_consoles_kubectl_keeps_its_cache_with_the_served_cluster():
+    """kubectl's default cache keys discovery by host and port for hours: a served cluster of another
+    labkit version on the same port would be read through a stale list of kinds. The console's kubectl
+    keeps its cache in the served cluster's own folder, gone with it."""
+    import labkit as lk
+    from labkit import console
+    from labkit.console.tools.kubectl import cache_dir, served as served_api
+    cluster = console.use(lk.connect("sim", nodes=1))
+    console.run("kubectl get nodes")
+    cache = cache_dir(served_api(cluster.backend))
+    assert os.path.isdir(os.path.join(cache, "discovery"))
+    console.forget()

@@ -66,6 +66,14 @@ def kubeconfig(api: KubeAPIServer) -> str:
     return os.path.join(api.folder, "kubeconfig")
 
 
+def cache_dir(api: KubeAPIServer) -> str:
+    """kubectl's discovery and HTTP cache for this served simulator (in its private folder, gone with
+    it): ~/.kube/cache keys its entries by host and port alone, and keeps discovery for hours, so a
+    served cluster of another labkit version on minikube's port would be read through a stale list
+    of kinds ("the server doesn't have a resource type ...")."""
+    return os.path.join(api.folder, "kubectl-cache")
+
+
 @dataclass
 class Wait:
     """What a waiting command waits for: when to step the clock, when it is done."""
@@ -87,7 +95,7 @@ def main(ctx, argv: list[str]) -> None:
     api.clock.epoch = whole_seconds(sim.now())
     api.ending_watches.clear()
     command = [real.binary("kubectl"), *argv]
-    env = {**os.environ, "KUBECONFIG": kubeconfig(api)}
+    env = {**os.environ, "KUBECONFIG": kubeconfig(api), "KUBECACHEDIR": cache_dir(api)}
     wait = waits_for(argv, sim, api)
     driver = Driver(api, ctx.cluster, wait) if wait else None
     try:

@@ -40,6 +40,12 @@ def group_list() -> dict:
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
+def group(name: str) -> dict | None:
+    """One group (GET /apis/<group>: an APIGroup), or None when none is served."""
+    found = next((g for g in group_list()["groups"] if g["name"] == name), None)
+    return None if found is None else {"kind": "APIGroup", "apiVersion": "v1", **found}
+
+
 def resource_list(group: str, version_: str) -> dict | None:
     found = [k for k in REGISTRY if k.group == group and k.version == version_]
     if not found:

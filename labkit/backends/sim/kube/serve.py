@@ -17,6 +17,7 @@ have made or entered.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 import time
@@ -34,6 +35,12 @@ def state_dir() -> str:
 
 def kubeconfig_path() -> str:
     return os.path.join(state_dir(), "kubeconfig")
+
+
+def cache_path() -> str:
+    """kubectl's cache for the served cluster (KUBECACHEDIR), emptied when one starts: the default
+    ~/.kube/cache keys discovery by host and port alone, for hours (see console/tools/kubectl.py)."""
+    return os.path.join(state_dir(), "kubectl-cache")
 
 
 def pid_path() -> str:
@@ -82,13 +89,14 @@ def run(nodes: int, speed: float, port: int, out=print) -> int:
     if running_pid():
         out(f"a served cluster already runs (pid {running_pid()}); stop it with: labkit serve --stop")
         return 1
+    shutil.rmtree(cache_path(), ignore_errors=True)  # what kubectl learnt of an earlier one
     cluster = ServedCluster(nodes, speed=speed, port=port, kubeconfig=kubeconfig_path()).start()
     write_private(pid_path(), str(os.getpid()))
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     out(f"labkit: a simulated Kubernetes cluster of {nodes} node(s) answers at {cluster.api.url} "
         f"(time runs {speed:g}x)")
-    out(f"  export KUBECONFIG={cluster.kubeconfig}")
+    out(f"  export KUBECONFIG={cluster.kubeconfig} KUBECACHEDIR={cache_path()}")
     out("  kubectl get nodes")
     out("stop with Ctrl-C, or `labkit serve --stop` from another terminal")
     try:

@@ -431,6 +431,8 @@ def route(h: Handler, api: KubeAPIServer, method: str, path: str, query: dict, b
         if document is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         return h.send_bytes(200, document, openapi.cache_headers(path.removeprefix("/openapi/v3/"), query))
+    if parts[:1] == ["apis"] and len(parts) == 2 and method == "GET" and discovery.group(parts[1]) is not None:
+        return h.send_json(200, discovery.group(parts[1]))
     if parts[:1] == ["api"] and len(parts) >= 2:
         group, version, rest = "", parts[1], parts[2:]
     elif parts[:1] == ["apis"] and len(parts) >= 3:
