@@ -396,3 +396,21 @@ def test_08_node_uncordon_first_then_start_the_machine(simulator):
     assert "a worker is still NotReady" in uncordoned and "✘ 08.node" in uncordoned, uncordoned
     assert "node-2 is" not in uncordoned.split("✘")[1]
     assert "✔ 08.node: passed." in started, started
+
+
+# -- 09: the ConfigMap changed, and the pods left as they were ----------------------------------------
+def test_09_config_edit_the_configmap_then_restart_the_pods(simulator):
+    """Changing the ConfigMap is what most try first, and it looks done (`kubectl get configmap` says
+    hello); the pods still print hi, as on a real cluster, and the check says so without naming the
+    fix; a rollout restart makes new pods, which read it, and the check passes."""
+    edited, restarted = play("09.config",
+                             """%kubectl patch configmap web-config -p '{"data":{"GREETING":"hello"}}'\n"""
+                             "k8s.run(60)\n"
+                             "%kubectl logs deploy/web --tail=1\n"
+                             'lab.check("config", k8s)',
+                             "%kubectl rollout restart deployment/web\n"
+                             "%kubectl rollout status deployment/web\n"
+                             'lab.check("config", k8s)')
+    assert "web says: hi" in edited and "still print 'web says: hi'" in edited, edited
+    assert "✘ 09.config" in edited and "rollout restart" not in edited.split("✘")[1], edited
+    assert "✔ 09.config: passed." in restarted, restarted

@@ -755,6 +755,108 @@ def test_08_node_uncordon_is_no_fix_and_the_check_does_not_name_the_node(ticket)
     failing(lab.check("node", k8s), "still NotReady")
 
 
+# -- 09 ----------------------------------------------------------------------------------------
+@pytest.fixture
+def lesson09():
+    """lesson 09, and a fresh cluster (the console's)."""
+    k8s = console.use(lk.connect("sim", nodes=3))
+    yield lessons.lab("09"), k8s
+    console.forget()
+
+
+def test_09_config_a_changed_configmap_reaches_no_running_pod_and_new_pods_read_it(lesson09):
+    lab, k8s = lesson09
+    failing(lab.check("config", k8s), "there is no deployment web any more", 'lab.reset("09.config")')
+    assert "web-config says GREETING=hi" in str(lab.reset("config", k8s))
+    failing(lab.check("config", k8s), "the ConfigMap web-config says GREETING=hi, not hello",
+            "2 of web's running pods still print 'web says: hi'")
+    console.run("""kubectl patch configmap web-config -p '{"data":{"GREETING":"hello"}}'""")  # the wrong attempt
+    k8s.run(60)
+    result = lab.check("config", k8s)
+    failing(result, "2 of web's running pods still print 'web says: hi'")
+    assert "says GREETING=hi" not in str(result)  # the ConfigMap is right; the pods are not
+    console.run("kubectl set env deployment/web GREETING=hello")  # the other: hello, but from no ConfigMap
+    console.run("kubectl rollout status deployment/web")
+    assert "web says: hello" in console.run("kubectl logs deploy/web --tail=1")
+    failing(lab.check("config", k8s), "web's pod template writes GREETING itself (env)")
+    console.run("kubectl set env deployment/web GREETING-")  # a new template: new pods read the ConfigMap
+    console.run("kubectl rollout status deployment/web")
+    passing(lab.check("config", k8s))
+
+    lab.reset("config", k8s)  # another ConfigMap, one key taken from it: any ConfigMap passes
+    console.run("kubectl create configmap greetings --from-literal=GREETING=hello")
+    console.run("kubectl set env deployment/web --keys=GREETING --from=configmap/greetings")
+    console.run("kubectl rollout status deployment/web")
+    passing(lab.check("config", k8s))
+
+
+CLEANUP = """apiVersion: batch/v1
+kind: Job
+metadata: {name: cleanup}
+spec:
+  completions: 5
+  parallelism: PARALLEL
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: cleanup, image: "busybox:1.36", command: ["sh", "-c", "sleep 3; echo WORD"]}]
+"""
+
+
+def test_09_job_kubectl_create_job_is_one_completion_and_it_cannot_change(lesson09):
+    lab, k8s = lesson09
+    failing(lab.check("job", k8s), "there is no Job named cleanup yet")
+    console.run("kubectl create job cleanup --image=busybox:1.36 -- echo done")  # the wrong attempt
+    console.run("kubectl wait --for=condition=complete job/cleanup --timeout=60s")
+    result = lab.check("job", k8s)
+    failing(result, "asks for 1 completion(s), not 5", "runs 1 pod(s) at a time, not 2", 'lab.reset("09.job")')
+    assert result.stuck
+    with pytest.raises(lk.LabkitError, match="field is immutable"):  # what the API server says
+        console.run(f"kubectl apply -f {lab.save('cleanup', CLEANUP.replace('PARALLEL', '2'))}")
+    assert "deleted the Job cleanup and its pods" in str(lab.reset("job", k8s))
+    console.run(f"kubectl apply -f {lab.save('cleanup', CLEANUP.replace('PARALLEL', '5').replace('WORD', 'ok'))}")
+    console.run("kubectl wait --for=condition=complete job/cleanup --timeout=120s")
+    failing(lab.check("job", k8s), "runs 5 pod(s) at a time, not 2", "5 of cleanup's pods that succeeded did not "
+                                                                      "print done")
+    lab.reset("job", k8s)
+    console.run(f"kubectl apply -f {lab.save('cleanup', CLEANUP.replace('PARALLEL', '2').replace('WORD', 'done'))}")
+    k8s.run(1)
+    failing(lab.check("job", k8s), "the Job cleanup is not complete yet: 0 of 5 succeeded")
+    console.run("kubectl wait --for=condition=complete job/cleanup --timeout=120s")
+    passing(lab.check("job", k8s))
+
+
+def test_09_autoscale_without_a_cpu_request_never_scales_and_with_one_it_does(lesson09):
+    lab, k8s = lesson09
+    failing(lab.check("autoscale", k8s), "there is no deployment shop any more")
+    assert "shop made again with 2 pods" in str(lab.reset("autoscale", k8s))
+    failing(lab.check("autoscale", k8s), "no HorizontalPodAutoscaler scales the deployment shop yet")
+    console.run("kubectl scale deployment shop --replicas=8")  # by hand: no autoscaler
+    failing(lab.check("autoscale", k8s), "no HorizontalPodAutoscaler scales the deployment shop yet")
+    lab.reset("autoscale", k8s)
+    assert k8s.state().workload("shop").desired == 2
+    console.run("kubectl autoscale deployment shop --cpu=50% --min=2 --max=8")  # the wrong attempt: no request
+    k8s.traffic("shop", rate=150, seconds=180)
+    k8s.run(180)
+    failing(lab.check("autoscale", k8s), "cannot work out shop's CPU utilization",
+            "missing request for cpu in container nginx", "did not scale shop up (at most 2 replicas)")
+
+    lab.reset("autoscale", k8s)  # the traffic before a reset does not count
+    console.run("kubectl set resources deployment shop --requests=cpu=100m")
+    console.run("kubectl rollout status deployment/shop")
+    console.run("kubectl autoscale deployment shop --cpu=80% --min=1 --max=10")
+    failing(lab.check("autoscale", k8s), "keeps shop between 1 and 10 replicas, not 2 and 8",
+            "aims at 80% CPU utilization, not 50%", "no traffic was sent to shop since the exercise's start")
+    console.run("kubectl delete hpa shop")
+    console.run("kubectl autoscale deployment shop --cpu=50% --min=2 --max=8")
+    k8s.traffic("shop", rate=150, seconds=180)
+    k8s.run(15)
+    failing(lab.check("autoscale", k8s), "did not scale shop up (at most 2 replicas); the traffic is still running")
+    k8s.run(165)
+    passing(lab.check("autoscale", k8s))
+    assert k8s.state().workload("shop").desired > 2
+
+
 # -- every exercise's wrong attempt is tried above ---------------------------------------------
 WRONG_TRIED = {  # exercise -> the test that tries the wrong attempt its Exercise.wrong names
     "00.hello": test_00_hello_and_heal, "00.heal": test_00_hello_and_heal,
@@ -774,6 +876,9 @@ WRONG_TRIED = {  # exercise -> the test that tries the wrong attempt its Exercis
     "08.service": test_08_service_a_hand_label_is_one_endpoint_and_either_real_fix_passes,
     "08.pending": test_08_pending_a_new_node_does_not_fit_six_cpus,
     "08.node": test_08_node_uncordon_is_no_fix_and_the_check_does_not_name_the_node,
+    "09.config": test_09_config_a_changed_configmap_reaches_no_running_pod_and_new_pods_read_it,
+    "09.job": test_09_job_kubectl_create_job_is_one_completion_and_it_cannot_change,
+    "09.autoscale": test_09_autoscale_without_a_cpu_request_never_scales_and_with_one_it_does,
 }
 
 

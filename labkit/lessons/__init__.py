@@ -56,6 +56,7 @@ MODULES = {
     "06": "healing",
     "07": "choosing",
     "08": "troubleshooting",
+    "09": "autoscaling",
 }
 
 
