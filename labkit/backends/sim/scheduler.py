@@ -46,6 +46,8 @@ class Scheduler:
             self.unschedulable.pop(pod.name, None)
             if pod.node is not None:
                 self.release(pod)
+        elif event == "MODIFIED" and pod.reason == "Shutdown" and self.unschedulable:
+            self.capacity_changed()  # a Swarm task shut down gave its room back and stays as history (node.py)
 
     def release(self, pod: Pod) -> None:
         unbind(self.api, pod)

@@ -46,16 +46,7 @@ def reconcile(engine: Engine) -> None:
                 pass  # no quorum: the swarm changes nothing until it has a leader again
 
 
-def freed(engine: Engine, task) -> None:
-    """A task shut down gave its node's room back (node.py unbinds it and keeps it as history, which
-    the scheduler does not hear of): what waits for room (max per node, resources) is tried again."""
-    scheduler = engine.sim.scheduler
-    if task.reason == "Shutdown" and scheduler is not None and scheduler.unschedulable:
-        scheduler.capacity_changed()
-
-
 def watch(engine: Engine) -> None:
-    """Follow the swarm's nodes and tasks (a new simulator, after `docker swarm init`, has a new store)."""
+    """Follow the swarm's nodes (a new simulator, after `docker swarm init`, has a new store)."""
     if engine.in_swarm:
         engine.sim.store.watch("nodes", lambda event, node: reconcile(engine))
-        engine.sim.store.watch("pods", lambda event, task: freed(engine, task))
