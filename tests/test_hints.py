@@ -219,3 +219,5 @@ def test_python_m_labkit_lessons_lists_every_exercise_with_its_hint_tiers():
         for tier, text in enumerate(exercise.hints, 1):
             assert f"  hint {tier} of 3 ({lessons.tier_name(tier, 3)}): {text.splitlines()[0]}" in block, id
     assert "def core_only(offer, pending):\n          if ('zone', 'core') in offer.attributes:" in listing
+    assert "04.canary\n" in listing and "  needs: zero downtime started" in listing.split("04.canary\n")[1].split("\n\n")[0]
+    assert "help(labkit.exercises)" in listing and "labkit new lesson NAME" in listing  # how to write one's own
