@@ -123,5 +123,52 @@ def test_a_student_goes_from_not_yet_to_passed(lab):
         said = run(page, check, "00.hello")
         page.screenshot(path=str(ARTIFACTS / "browser-student-2-passed.png"), full_page=False)
         assert "✔ 00.hello: passed" in said, said
+
+        # Time as a person sees it: between two cells a few seconds apart the cluster's clock follows the
+        # wall clock (labkit/timekeeping.py), so the same `get pods` shows older pods the second time.
+        heal = cell_index(page, "# Exercise 00.heal")
+        type_into(page, heal, "%kubectl get pods -l app=hello-minikube --no-headers")
+        first = run(page, heal, "hello-minikube-")
+        page.wait_for_timeout(4000)
+        second = run(page, heal, "hello-minikube-")
+        ages = [[line.split()[-1] for line in text.splitlines() if line.startswith("hello-minikube-")]
+                for text in (first, second)]
+        assert ages[0] != ages[1], f"the pods' AGE should grow between two runs of the cell: {ages}"
         assert not errors, f"JavaScript errors in the page: {errors}"
         browser.close()
+
+
+def test_an_instructor_reads_the_grade_report(tmp_path):
+    """`labkit grade` of two handed-in notebooks of a lesson made with `labkit new lesson`, and its
+    report as a browser shows it: one row per notebook and exercise, passed in green, not yet in red."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_instructor import hand_in
+    require_chromium()
+    tools = Path(sys.executable).parent
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("LABKIT_")}
+    env["PATH"] = f"{tools}:{env.get('PATH', '')}"
+    for command in ("labkit new lesson intro", "cd intro && labkit student solutions notebooks"):
+        subprocess.run(command, shell=True, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=120)
+    lesson = tmp_path / "intro"
+    edition = lesson / "notebooks" / "intro.ipynb"
+    hand_in(edition, lesson / "handed-in", "ada", 'cluster.deploy("hello", image="web-server:1", replicas=2)\n'
+                                                  "cluster.wait()")
+    hand_in(edition, lesson / "handed-in", "bob", None)
+    subprocess.run("labkit grade handed-in/*.ipynb --out results", shell=True, cwd=lesson, env=env, check=True,
+                   capture_output=True, timeout=300)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 600})
+        page.goto((lesson / "results" / "results.html").as_uri())
+        rows = page.evaluate("() => [...document.querySelectorAll('table tr')].slice(1).map(r => "
+                             "[...r.cells].map(c => [c.innerText, getComputedStyle(c).color]))")
+        page.screenshot(path=str(ARTIFACTS / "browser-grade-report.png"))
+        browser.close()
+    seen = {Path(row[0][0]).stem: (row[2][0], row[3][0], row[3][1]) for row in rows}
+    assert seen == {"ada": ("intro.hello", "passed", "rgb(23, 99, 28)"),
+                    "bob": ("intro.hello", "not yet", "rgb(163, 21, 21)")}, rows
