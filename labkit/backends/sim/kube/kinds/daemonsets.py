@@ -107,5 +107,7 @@ DAEMON_SET = REGISTRY.add(Kind(
              Column("Node Selector", "string", "The pods' nodeSelector."),
              AGE, *TEMPLATE, Column("Selector", "string", "Label selector for the daemon set's pods.", 1)),
     row=daemonset_row,
-    **stored("DaemonSet", "apps/v1", "daemonsets", prepare=prepare, check=check, generation=True, status=True,
+    **stored("DaemonSet", "apps/v1", "daemonsets", prepare=prepare, check=check, generation=True,
+             status={"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
+                     "numberReady": 0},
              system=lambda store: daemon_sets(store.sim, store.clock))))

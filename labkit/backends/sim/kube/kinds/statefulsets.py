@@ -103,4 +103,5 @@ STATEFULSET = REGISTRY.add(Kind(
     subresources=(STATUS, replace(SCALE, handlers=scale_handlers("statefulsets", "apps"))),
     columns=(NAME, Column("Ready", "string", "Number of the pod with ready state"), AGE, *TEMPLATE),
     row=statefulset_row,
-    **stored("StatefulSet", "apps/v1", "statefulsets", prepare=prepare, check=check, generation=True, status=True)))
+    **stored("StatefulSet", "apps/v1", "statefulsets", prepare=prepare, check=check, generation=True,
+             status={"replicas": 0, "availableReplicas": 0})))

@@ -90,11 +90,13 @@ def render(kind: str, api_version: str, record: Record, clock: res.Clockwork, ge
 def stored(kind: str, api_version: str, plural: str, *, namespaced: bool = True,
            prepare: Callable[[Obj, Obj | None], Obj] = lambda body, current: body,
            check: Callable[[str, Obj, Obj | None], list[Cause]] = lambda name, body, current: subdomain_name(name),
-           generation: bool = False, status: bool = False, returns_deleted: bool = False,
+           generation: bool = False, status: bool | Obj = False, returns_deleted: bool = False,
            system: Callable[["Storage"], list[Obj]] = lambda store: []) -> dict:
     """The `strategy` and `watch` of a Kind kept as written (see the module's docstring). `system`
     lists objects the cluster's own controllers keep (a namespace's `default` ServiceAccount),
-    served beside the stored ones and not changed through the API here."""
+    served beside the stored ones and not changed through the API here. `status` as a dict: the
+    status a new object has before its controller writes one (its non-omitempty fields, as
+    PrepareForCreate's empty status serializes)."""
     group = api_version.rpartition("/")[0]
     record = record_kind(group, plural)
 
@@ -146,6 +148,8 @@ def stored(kind: str, api_version: str, plural: str, *, namespaced: bool = True,
         body = prepare(written({**body, "metadata": {**meta, "name": name}}), None)
         if status:
             body.pop("status", None)
+            if isinstance(status, dict):
+                body["status"] = copy.deepcopy(status)
         causes = check(name, body, None)
         if causes:
             raise invalid(kind, plural, name, causes)
