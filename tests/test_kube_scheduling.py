@@ -75,6 +75,8 @@ def test_pods_of_a_powered_off_node_show_the_kubelets_last_report():
         return [row.split() for row in rows if row.split()[6] == node]
     k8s.fail_node("node-2")
     assert [row[1:3] for row in on("node-2")] == [["1/1", "Running"]]
+    assert "lost power" in k8s.events()[-1].message  # labkit's own log says what the student did ...
+    assert "lost power" not in console.run("kubectl get events")  # ... a real cluster records nothing of it
     k8s.run(60)
     assert [row[1:3] for row in on("node-2")] == [["0/1", "Running"]]
     k8s.run(300)

@@ -67,8 +67,12 @@ def event_v1(core: dict) -> dict:
 
 
 def objects(store: Storage, namespace: str | None) -> list[Obj]:
+    """The cluster's events, but what the student did to the simulator itself (a machine's power cut,
+    a component stopped: source "student"), which labkit's own event log shows and no real cluster
+    records: `kubectl get events` must not give away what a lesson asks the student to find."""
     uid_of = _uids(store)
-    events = (event(i, *e, clock=store.clock, uid_of=uid_of) for i, e in enumerate(store.sim.api.events))
+    events = (event(i, *e, clock=store.clock, uid_of=uid_of) for i, e in enumerate(store.sim.api.events)
+              if e[5] != "student")
     return aggregated(e for e in events if namespace is None or e["metadata"]["namespace"] == namespace)
 
 
