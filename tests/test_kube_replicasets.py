@@ -111,6 +111,7 @@ def test_two_deployments_of_one_image_get_different_hashes(kubectl, namespace):
     new replica set, as a change of its image is."""
     for name in ("web", "api"):
         assert kubectl("create", "deployment", name, "-n", namespace, "--image=nginx:1.27")[0] == 0
+        assert kubectl("rollout", "status", f"deploy/{name}", "-n", namespace, "--timeout=60s")[0] == 0
     sets = {rs["metadata"]["ownerReferences"][0]["name"]: rs["metadata"]["labels"]["pod-template-hash"]
             for rs in get(kubectl, "rs", "-n", namespace)["items"]}
     assert sets["web"] != sets["api"]

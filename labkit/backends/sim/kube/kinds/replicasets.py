@@ -22,9 +22,10 @@ from ...objects import Deployment, ReplicaSet, Template
 from .. import resources as res
 from ..printers import AGE, NAME, TEMPLATE, age, container_cells, format_label_selector, parts, replicas
 from ..resources import Clockwork, container_name, meta, owner_reference, short, template_meta, template_spec
-from ..status import ApiError, invalid
-from . import ALL, REGISTRY, SCALE, STATUS, Call, Cause, Column, Kind, Obj, Strategy, Watch
-from .common import already_exists, check_cap, check_int32, check_kind, deleted, user_annotations, written_template
+from ..status import invalid
+from . import ALL, REGISTRY, SCALE, STATUS, Cause, Column, Kind, Obj, Strategy, Watch
+from .common import already_exists, check_cap, check_kind, deleted, user_annotations, written_template
+from .apps import scale_handlers
 from .deployments import go_map, validate_deployment
 
 if TYPE_CHECKING:
@@ -164,42 +165,6 @@ def delete(store: Storage, namespace: str, name: str, found: Obj, dry_run: bool)
     return deleted("replicasets", name, found["metadata"]["uid"])
 
 
-def scale(store: Storage, namespace: str, name: str) -> Obj:
-    """The autoscaling/v1 Scale of a replica set."""
-    rs = store.get("replicasets", namespace, name)
-    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: rs["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                                       "creationTimestamp")},
-            "spec": {"replicas": rs["spec"]["replicas"]},
-            "status": {"replicas": rs["status"].get("replicas", 0),
-                       "selector": format_label_selector(rs["spec"]["selector"])}}
-
-
-def read_scale(store: Storage, call: Call) -> tuple[int, Obj]:
-    return 200, scale(store, call.namespace, call.name)
-
-
-def change_scale(store: Storage, call: Call) -> tuple[int, Obj]:
-    """A write of the Scale: spec.replicas, checked as the set's own would be."""
-    current = scale(store, call.namespace, call.name)
-    wanted = call.wanted(current)
-    if call.patch is None and (wanted.get("metadata") or {}).get("resourceVersion") not in (
-            None, current["metadata"]["resourceVersion"]):
-        raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on replicasets.apps "{call.name}": the '
-                       "object has been modified; please apply your changes to the latest version and try again")
-    count = (wanted.get("spec") or {}).get("replicas")
-    check_int32("Scale", "ScaleSpec", count)
-    if not isinstance(count, int) or count < 0:
-        raise invalid("Scale", "replicasets", call.name,
-                      [("spec.replicas", f"Invalid value: {count}: must be greater than or equal to 0")])
-    check_cap(store.sim, "replicasets", call.name, count)
-    if not call.dry_run and count != current["spec"]["replicas"]:
-        rs = store.items("replicasets")[res.key(call.namespace, call.name)]
-        rs.replicas = count
-        store.sim.api.write("replicasets", rs)
-    return 200, scale(store, call.namespace, call.name)
-
-
 # k8s.io/api/apps/v1 generated.proto: what a client sends as protobuf (the status is the server's)
 MESSAGES = {"ReplicaSet": {1: ("metadata", "ObjectMeta"), 2: ("spec", "ReplicaSetSpec"), 3: ("status", "Unread")},
             "ReplicaSetSpec": {1: ("replicas", "*int32"), 4: ("minReadySeconds", "int32"),
@@ -220,7 +185,7 @@ def _follows(changed: str, record: Any) -> str | None:
 
 REPLICASET = REGISTRY.add(Kind(
     group="apps", version="v1", plural="replicasets", kind="ReplicaSet", namespaced=True, verbs=ALL, short=("rs",),
-    subresources=(STATUS, replace(SCALE, handlers={"GET": read_scale, "PUT": change_scale, "PATCH": change_scale})),
+    subresources=(STATUS, replace(SCALE, handlers=scale_handlers("replicasets", "apps"))),
     categories=("all",), schema="io.k8s.api.apps.v1.ReplicaSet", protobuf="ReplicaSet", messages=MESSAGES,
     columns=(NAME, Column("Desired", "integer", "Desired number of pods (spec.replicas)."),
              Column("Current", "integer", "Most recently observed number of pods (status.replicas)."),
