@@ -223,6 +223,34 @@ class ReplicaSetController:
                         source="replicaset-controller")
 
 
+class OwnedPods:
+    """Each owner's pods, kept from the pod watch, as client-go's controllers keep theirs: `owner(pod)`
+    names the key of the object a pod belongs to (None: not one of these), `changed(key)` hears of
+    any change to one of its pods. Jobs, StatefulSets and DaemonSets each keep one."""
+
+    def __init__(self, api: APIServer, owner: Callable[[Pod], str | None], changed: Callable[[str], None]) -> None:
+        self.api, self.owner, self.changed = api, owner, changed
+        self.names: dict[str, set[str]] = {}  # owner key -> its pods' names
+        api.store.watch("pods", self._on_pod)
+
+    def _on_pod(self, event: str, pod: Pod) -> None:
+        key = self.owner(pod)
+        if key is None:
+            return
+        names = self.names.setdefault(key, set())
+        (names.discard if event == "DELETED" else names.add)(pod.name)
+        self.changed(key)
+
+    def made(self, key: str, pod_name: str) -> None:
+        """A pod the controller has just made (counted before its watch event comes)."""
+        self.names.setdefault(key, set()).add(pod_name)
+
+    def of(self, key: str) -> list[Pod]:
+        """The owner's pods, oldest first."""
+        pods = self.api.items("pods")
+        return sorted((pods[n] for n in self.names.get(key, ()) if n in pods), key=lambda p: (p.created, p.name))
+
+
 def deletion_rank(pod: Pod) -> tuple:
     """Which pods go first when scaling down: as Kubernetes ranks them (unscheduled,
     pending, not ready, more restarts, newest first)."""

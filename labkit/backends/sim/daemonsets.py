@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import copy
 
-from .controllers import Result, WorkQueue, delete_pod, suffix
+from .controllers import OwnedPods, Result, WorkQueue, delete_pod, suffix
 from .jobs import MANAGER_POLL
 from .kube.kinds.nodes import render as render_node
 from .kube.kinds.stored import Record, write_status
@@ -136,9 +136,8 @@ class DaemonSetController:
         self.queue = WorkQueue(self.clock, self.api, self.sync)
         self.history = History(self.api, "DaemonSet")
         self.nodes_clock = Clockwork(0.0)
-        self.pods: dict[str, set[str]] = {}  # set key -> its pods' names, from the pod watch
+        self.pods = OwnedPods(self.api, lambda pod: (owner_of(pod, OWNER) or (None, None))[1], self.queue.add)
         self.api.store.watch(RECORD, lambda event, rec: self.queue.add(rec.name))
-        self.api.store.watch("pods", self._on_pod)
         self.api.store.watch("nodes", self._on_node)
 
     def _on_node(self, event: str, node: NodeObj) -> None:
@@ -146,17 +145,8 @@ class DaemonSetController:
         for key in self.api.items(RECORD):
             self.queue.add(key)
 
-    def _on_pod(self, event: str, pod: Pod) -> None:
-        found = owner_of(pod, OWNER)
-        if found is None:
-            return
-        names = self.pods.setdefault(found[1], set())
-        (names.discard if event == "DELETED" else names.add)(pod.name)
-        self.queue.add(found[1])
-
     def owned(self, key: str) -> list[Pod]:
-        pods = self.api.items("pods")
-        return sorted((pods[n] for n in self.pods.get(key, ()) if n in pods), key=lambda p: (p.created, p.name))
+        return self.pods.of(key)
 
     def sync(self, key: str) -> Result | None:
         if not self.manager_running():
@@ -318,7 +308,7 @@ class DaemonSetController:
             self.api.record("FailedPlacement", f"daemonset/{key}", f"failed to place pod on {node.name!r}: "
                             "the node has no room for it (pods, cpu or memory)", type="Warning", source=SOURCE)
             return
-        self.pods.setdefault(key, set()).add(pod_key)
+        self.pods.made(key, pod_key)
         self.api.record("SuccessfulCreate", f"daemonset/{key}", f"Created pod: {split(pod_key)[1]}", source=SOURCE)
         self.api.record("Scheduled", self.api.ref(pod_key),
                         f"Successfully assigned {namespace}/{split(pod_key)[1]} to {node.name}", source="scheduler")

@@ -38,7 +38,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from .controllers import Result, WorkQueue, delete_pod, suffix
+from .controllers import OwnedPods, Result, WorkQueue, delete_pod, suffix
 from .kube.kinds.stored import write_status
 from .kube.resources import key as make_key, short, split, uid as make_uid
 from .objects import Pod, Template
@@ -94,22 +94,12 @@ class JobController:
         self.api, self.clock = sim.api, sim.clock
         self.manager_running = lambda: sim.deployments is None or sim.deployments.queue.running
         self.queue = WorkQueue(self.clock, self.api, self.sync)
-        self.pods: dict[str, set[str]] = {}  # Job key -> its pods' names, from the pod watch
+        self.pods = OwnedPods(self.api, job_of, self.queue.add)  # Job key -> its pods, from the pod watch
         self.books: dict[str, Book] = {}
         self.api.store.watch(RECORD, lambda event, rec: self.queue.add(rec.name))
-        self.api.store.watch("pods", self._on_pod)
-
-    def _on_pod(self, event: str, pod: Pod) -> None:
-        job = job_of(pod)
-        if job is None:
-            return
-        names = self.pods.setdefault(job, set())
-        (names.discard if event == "DELETED" else names.add)(pod.name)
-        self.queue.add(job)
 
     def owned(self, key: str) -> list[Pod]:
-        pods = self.api.items("pods")
-        return sorted((pods[n] for n in self.pods.get(key, ()) if n in pods), key=lambda p: (p.created, p.name))
+        return self.pods.of(key)
 
     # -- one look at one Job ---------------------------------------------------------------
     def sync(self, key: str) -> Result | None:
@@ -265,7 +255,7 @@ class JobController:
         pod = Pod(pod_key, "", f"{OWNER}{uid}/{key}",
                   Template(image, annotations=annotations, labels=labels, spec=spec), 1,
                   self.clock.now, spec.get("restartPolicy") or "Never")
-        self.pods.setdefault(key, set()).add(pod_key)
+        self.pods.made(key, pod_key)
         self.api.write("pods", pod)
         self.api.record("SuccessfulCreate", f"job/{key}", f"Created pod: {short(pod_key)}", source=SOURCE)
         return pod

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import copy
 
-from .controllers import Result, WorkQueue, delete_pod
+from .controllers import OwnedPods, Result, WorkQueue, delete_pod
 from .jobs import MANAGER_POLL
 from .kube.kinds.stored import Record, write_status
 from .kube.resources import key as make_key, split
@@ -61,21 +61,11 @@ class StatefulSetController:
         self.manager_running = lambda: sim.deployments is None or sim.deployments.queue.running
         self.queue = WorkQueue(self.clock, self.api, self.sync)
         self.history = History(self.api, "StatefulSet")
-        self.pods: dict[str, set[str]] = {}  # set key -> its pods' names, from the pod watch
+        self.pods = OwnedPods(self.api, lambda pod: (owner_of(pod, OWNER) or (None, None))[1], self.queue.add)
         self.api.store.watch(RECORD, lambda event, rec: self.queue.add(rec.name))
-        self.api.store.watch("pods", self._on_pod)
-
-    def _on_pod(self, event: str, pod: Pod) -> None:
-        found = owner_of(pod, OWNER)
-        if found is None:
-            return
-        names = self.pods.setdefault(found[1], set())
-        (names.discard if event == "DELETED" else names.add)(pod.name)
-        self.queue.add(found[1])
 
     def owned(self, key: str) -> list[Pod]:
-        pods = self.api.items("pods")
-        return [pods[n] for n in sorted(self.pods.get(key, ())) if n in pods]
+        return sorted(self.pods.of(key), key=lambda p: p.name)
 
     def sync(self, key: str) -> Result | None:
         if not self.manager_running():
@@ -198,7 +188,7 @@ class StatefulSetController:
                   POD_NAME_LABEL: pod_name, POD_INDEX_LABEL: str(o)}
         pod = make_pod(self.api, pod_key, f"{OWNER}{uid}/{key}", template, labels=labels, spec=spec,
                        revision=revision.body.get("revision", 1))
-        self.pods.setdefault(key, set()).add(pod_key)
+        self.pods.made(key, pod_key)
         self.api.write("pods", pod)
         self.api.record("SuccessfulCreate", f"statefulset/{key}",
                         f"create Pod {pod_name} in StatefulSet {name} successful", source=SOURCE)
