@@ -172,6 +172,9 @@ class Image:
     http: bool = False
     page: str = ""  # what GET / answers (HTTP images)
     env: Mapping[str, str] = field(default_factory=dict)  # the image's own ENV ({version} filled in)
+    # One line its server logs per request it answers ({client}, {bytes}, {t:...}); "" for none (Go's
+    # net/http servers and busybox httpd log nothing by default).
+    access_log: str = ""
 
     def page_of(self, version: str, hostname: str = "(the pod's name)", ip: str = "(the pod's IP)",
                 now: str = "(the time of the request)") -> str:
@@ -379,7 +382,8 @@ IMAGES: tuple[Image, ...] = (
         entrypoint=("/docker-entrypoint.sh",), cmd=("nginx", "-g", "daemon off;"),
         programs={"docker-entrypoint.sh": Program(lines=_NGINX_START, wraps=("nginx", "nginx-debug")),
                   "nginx": Program(lines=_NGINX), "nginx-debug": Program(lines=_NGINX)},
-        port=80, http=True, page=NGINX_PAGE, env={"NGINX_VERSION": "{version}", "PKG_RELEASE": "1~bookworm"}),
+        port=80, http=True, page=NGINX_PAGE, env={"NGINX_VERSION": "{version}", "PKG_RELEASE": "1~bookworm"},
+        access_log='{client} - - [{t:%d/%b/%Y:%H:%M:%S +0000}] "GET / HTTP/1.1" 200 {bytes} "-" "labkit-traffic" "-"'),
     Image("httpd", _versions(("2.4.65", ("2.4", "2", "latest")), ("2.4.64", ()), ("2.4.63", ()),
                              ("2.4.62", ()), ("2.4.61", ()), variants=("alpine", "bookworm")),
           cmd=("httpd-foreground",),
@@ -389,7 +393,8 @@ IMAGES: tuple[Image, ...] = (
               "-- resuming normal operations",
               f"{_HTTPD_STAMP} [core:notice] [pid 1:tid 1] AH00094: Command line: 'httpd -D FOREGROUND'"))},
           port=80, http=True, page="<html><body><h1>It works!</h1></body></html>\n",
-          env={"HTTPD_VERSION": "{version}", "HTTPD_PREFIX": "/usr/local/apache2"}),
+          env={"HTTPD_VERSION": "{version}", "HTTPD_PREFIX": "/usr/local/apache2"},
+          access_log='{client} - - [{t:%d/%b/%Y:%H:%M:%S +0000}] "GET / HTTP/1.1" 200 {bytes}'),
     Image("redis", _versions(("8.2.2", ("8.2", "8", "latest")), ("8.0.4", ("8.0",)), ("7.4.6", ("7.4", "7")),
                              ("7.4.1", ()), ("7.2.11", ("7.2",)), ("7.0.15", ("7.0",)), ("6.2.20", ("6.2", "6")),
                              variants=("alpine", "bookworm")),

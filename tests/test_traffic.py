@@ -362,3 +362,24 @@ spec:
     cluster.run(5)
     assert len(sent.requests) == 50 and sent.failed == 0
     console.forget()
+
+
+def test_nginx_logs_a_line_for_each_request_it_answers():
+    """kubectl logs of an nginx pod shows its start lines and then its access log: one line per request
+    of labkit's traffic it answered, in nginx's combined format (615 bytes: its welcome page)."""
+    from labkit import console
+    cluster = console.use(lk.connect(nodes=2, seed=1))
+    cluster.deploy("web", image="nginx:1.27", replicas=2)
+    cluster.wait()
+    cluster.run(2)
+    cluster.expose("web", port=8080)
+    sent = cluster.traffic("web", rate=4, seconds=5)
+    cluster.run(5)
+    lines = []
+    for replica in cluster.state().replicas:
+        log = console.run(f"kubectl logs {replica.name}").splitlines()
+        assert any("start worker processes" in line for line in log), log[:5]
+        lines += [line for line in log if '"GET / HTTP/1.1" 200 615' in line]
+    assert len(lines) == len(sent.requests) == 20 and sent.failed == 0
+    assert lines[0].startswith("10.244.") and lines[0].endswith('"-" "labkit-traffic" "-"')
+    console.forget()

@@ -161,10 +161,15 @@ class SimBackend:
         return self.clock.now
 
     def answered(self, requests: list) -> None:
-        """Requests labkit's traffic sent (traffic.Request): each one answered counts on its pod's CPU."""
+        """Requests labkit's traffic sent (traffic.Request): each one answered counts on its pod's CPU,
+        and is a line in its server's access log (programs.Run.served)."""
+        pods = self.api.items("pods")
         for request in requests:
             if request.outcome == "ok":
                 self.usage.answered(request.replica, request.time)
+                pod = pods.get(request.replica)
+                if pod is not None and pod.runs:
+                    pod.runs[-1].served.append(request.time)
 
     def advance(self, seconds: float, observe: Callable[[], None] | None = None) -> None:
         self.clock.run_until(self.clock.now + seconds, observe)

@@ -30,6 +30,7 @@ programs, the built-ins).
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Mapping
@@ -120,6 +121,8 @@ class Run:
     outcome: Outcome  # worked out once, as it starts (its exit)
     finished: float | None = None  # when it ended (exited, or was stopped)
     code: int | None = None
+    # When its server answered labkit's traffic (cluster seconds; the last MAX_LINES): its access log
+    served: deque = field(default_factory=lambda: deque(maxlen=MAX_LINES))
 
     @property
     def reason(self) -> str:
@@ -134,4 +137,17 @@ class Run:
             return []
         # (a hair over: cluster seconds are floats, and started + offset - started may fall short of offset)
         done = run(self.ctx, end - self.started + 1e-6, lambda offset: wall(self.started + offset))
-        return [(self.started + at, text) for at, text in done.lines]
+        lines = [(self.started + at, text) for at, text in done.lines]
+        return sorted(lines + self.access_lines(end, wall), key=lambda line: line[0])[-MAX_LINES:]
+
+    def access_lines(self, end: float, wall: Callable[[float], datetime]) -> list[tuple[float, str]]:
+        """Its server's line for each request of labkit's traffic it answered by `end` (nginx's and
+        Apache's default access logs go to the container's stdout; the client is the node's bridge,
+        as kube-proxy's NodePort rules masquerade it)."""
+        image = self.ctx.image
+        if image is None or not image.access_log:
+            return []
+        client = self.ctx.ip.rsplit(".", 1)[0] + ".1" if self.ctx.ip else "10.244.0.1"
+        size = len(image.page_of(self.ctx.version, hostname=self.ctx.hostname, ip=self.ctx.ip).encode())
+        return [(at, catalog.fill(image.access_log, wall(at), client=client, bytes=size))
+                for at in self.served if at <= end]
