@@ -85,7 +85,7 @@ def test_a_new_lesson_runs_under_nbval_in_both_editions_and_grades_three_student
         "untouched": ("ok", "intro.hello", False), "wrong": ("ok", "intro.hello", False),
         "right": ("ok", "intro.hello", True)}
     assert "there is no workload named 'hello'" in rows["untouched"]["said"]
-    assert "hello asks for 1 replicas, not 2" in rows["wrong"]["said"]
+    assert "hello asks for 1 replica, not 2" in rows["wrong"]["said"]
     page = (lesson / "results" / "results.html").read_text()
     assert page.count("<td>intro.hello</td>") == 3
     assert page.count("<td class=bad>not yet</td>") == 2 and page.count("<td class=ok>passed</td>") == 1

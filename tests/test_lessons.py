@@ -72,7 +72,7 @@ def test_00_hello_and_heal():
     failing(lessons.check("00.hello", cluster), "no workload named 'hello-minikube'")
     hello = cluster.deploy("hello-minikube", image="hello-minikube", replicas=1)
     cluster.wait()
-    failing(lessons.check("00.hello", cluster), "asks for 1 replicas, not 2")
+    failing(lessons.check("00.hello", cluster), "asks for 1 replica, not 2")
     other = lk.connect(nodes=3)
     other.deploy("hello-minikube", image="web-server:1", replicas=2)
     other.wait()

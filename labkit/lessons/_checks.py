@@ -60,7 +60,7 @@ def workload_problems(state: ClusterState, name: str, replicas: int, image: str 
         return [f"there is no workload named {name!r} (workloads: {known})"]
     problems = []
     if w.desired != replicas:
-        problems.append(f"{name} asks for {w.desired} replicas, not {replicas}")
+        problems.append(f"{name} asks for {w.desired} replica{'' if w.desired == 1 else 's'}, not {replicas}")
     ready = ready_replicas(state, name)
     if len(ready) < replicas:
         problems.append(f"only {len(ready)} of {replicas} replicas of {name} are running and ready")
