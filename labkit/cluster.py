@@ -435,7 +435,7 @@ class Cluster:
                 self._changed(step=True)
             self._changed()
 
-    def catch_up(self, speed: float = 1.0) -> float:
+    def catch_up(self, speed: float = 1.0, *, tick: bool = False) -> float:
         """Bring the simulator's clock up to the wall clock, by the rule of labkit.timekeeping
         (the wall time since it was last up to date, times `speed`, at most ten minutes; nothing
         with $LABKIT_CLOCK=still, while time is held, or on a real cluster, whose time is real).
@@ -445,8 +445,11 @@ class Cluster:
             time.sleep(5)                # a student reading
             cluster.catch_up()           # 5.0: the pods have started meanwhile
         """
-        if self._inside or self.live or threading.current_thread() is not threading.main_thread():
-            return 0.0  # inside a move or a notice; a view's timer thread never moves the clock
+        if self._inside or self.live or (threading.current_thread() is not threading.main_thread() and not tick):
+            # inside a move or a notice; a view's timer thread never moves the clock. A view's tick
+            # (`tick`) may come on the kernel's message thread (ipykernel 7 handles a widget's
+            # messages off the main thread when it is idle), one message at a time, never beside a cell.
+            return 0.0
         seconds = self.timekeeper.due(speed)
         if seconds > 0:
             self._pass(seconds)

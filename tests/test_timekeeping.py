@@ -211,6 +211,12 @@ def test_a_real_cluster_and_another_thread_never_move_the_clock():
     thread.start()
     thread.join()
     assert moved == [0.0]
+    # a view's tick is a message the kernel handles one at a time, on whichever thread it handles them
+    # (ipykernel 7: off the main thread when idle): it moves the clock
+    thread = threading.Thread(target=lambda: moved.append(cluster.catch_up(tick=True)))
+    thread.start()
+    thread.join()
+    assert moved == [0.0, 10.0]
     cluster.backend.simulated = False  # a real engine: its time is real, nothing to catch up
     assert cluster.catch_up() == 0.0 and not cluster.follows_wall_clock
     cluster.hold_time()

@@ -230,7 +230,7 @@ class LiveView(anywidget.AnyWidget):
             return False
         self._ticking = True
         try:
-            moved = self.cluster.catch_up(speed=self.speed)
+            moved = self.cluster.catch_up(speed=self.speed, tick=True)
         finally:
             self._ticking = False
         if not moved:
