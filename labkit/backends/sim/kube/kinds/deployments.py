@@ -23,9 +23,8 @@ from .. import resources as res
 from .. import validation
 from ..printers import AGE, NAME, TEMPLATE, age, container_cells, parts, replicas, selector_string
 from ..resources import Clockwork, container_name, meta, short, template_meta, template_spec
-from ..status import from_labkit, invalid
-from . import ALL, REGISTRY, SCALE, STATUS, Cause, Column, Kind, Obj, Strategy, Watch
-from .apps import scale_handlers
+from ..status import ApiError, from_labkit, invalid
+from . import ALL, REGISTRY, SCALE, STATUS, Call, Cause, Column, Kind, Obj, Strategy, Watch
 from .common import (DNS1123, DNS1123_HELP, already_exists, check_cap, check_int32, check_kind, deleted,
                      user_annotations, written_template)
 
@@ -235,6 +234,44 @@ def delete(store: Storage, namespace: str, name: str, found: Obj, dry_run: bool)
     return deleted("deployments", name, found["metadata"]["uid"])
 
 
+def scale(store: Storage, namespace: str, name: str) -> Obj:
+    """The autoscaling/v1 Scale of a deployment."""
+    d = store.get("deployments", namespace, name)
+    selector = ",".join(f"{k}={v}" for k, v in d["spec"]["selector"]["matchLabels"].items())
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: d["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                                      "creationTimestamp")},
+            "spec": {"replicas": d["spec"]["replicas"]},
+            "status": {"replicas": d["status"].get("replicas", 0), "selector": selector}}
+
+
+def read_scale(store: Storage, call: Call) -> tuple[int, Obj]:
+    return 200, scale(store, call.namespace, call.name)
+
+
+def change_scale(store: Storage, call: Call) -> tuple[int, Obj]:
+    """A write of the Scale: spec.replicas, checked as the deployment's would be."""
+    namespace, name, dry_run = call.namespace, call.name, call.dry_run
+    current = scale(store, namespace, name)
+    wanted = call.wanted(current)
+    if call.patch is None and (wanted.get("metadata") or {}).get("resourceVersion") not in (
+            None, current["metadata"]["resourceVersion"]):
+        raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on deployments.apps "{name}": the '
+                       "object has been modified; please apply your changes to the latest version and try again")
+    replicas = (wanted.get("spec") or {}).get("replicas")
+    check_int32("Scale", "ScaleSpec", replicas)
+    if not isinstance(replicas, int) or replicas < 0:
+        raise invalid("Scale", "deployments", name,
+                      [("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")])
+    check_cap(store.sim, "deployments", name, replicas)
+    if not dry_run and replicas != current["spec"]["replicas"]:
+        try:
+            store.sim.scale(res.key(namespace, name), replicas)
+        except LabkitError as error:
+            raise from_labkit(error, "deployments", name) from None
+    return 200, scale(store, namespace, name)
+
+
 # -- validation (pkg/apis/apps/validation) ------------------------------------------------------
 def validate_deployment(name: str, spec: dict) -> list[tuple[str, str]]:
     """apps/v1 validation (pkg/apis/apps/validation ValidateDeploymentSpec), on a body schema.py
@@ -341,7 +378,7 @@ def _follows(changed: str, record: Any) -> str | None:
 DEPLOYMENT = REGISTRY.add(Kind(
     group="apps", version="v1", plural="deployments", kind="Deployment", namespaced=True, verbs=ALL,
     short=("deploy",), categories=("all",), schema="io.k8s.api.apps.v1.Deployment", protobuf="Deployment",
-    subresources=(STATUS, replace(SCALE, handlers=scale_handlers("deployments", "apps"))),
+    subresources=(STATUS, replace(SCALE, handlers={"GET": read_scale, "PUT": change_scale, "PATCH": change_scale})),
     columns=(NAME, Column("Ready", "string", "Number of the pod with ready state"),
              Column("Up-to-date", "string", "Pods that run the latest pod template (status.updatedReplicas)."),
              Column("Available", "string", "Pods ready for at least minReadySeconds (status.availableReplicas)."),
