@@ -9,6 +9,7 @@ With LABKIT_REQUIRE_DOCKER=1 (CI) a missing engine fails instead of skipping.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -127,6 +128,16 @@ def pytest_sessionfinish(session, exitstatus):
 KUBECTL = os.path.join(os.path.dirname(sys.executable), "kubectl")  # the course's, in the venv
 if not os.path.exists(KUBECTL):
     KUBECTL = shutil.which("kubectl") or KUBECTL
+
+
+def kubectl_json(kubectl, *args: str, warnings: bool = False) -> dict:
+    """`kubectl get ARGS -o json`, parsed (it must succeed). `warnings`: the command may print the
+    server's `Warning:` lines first (a deprecated kind, a relabelled pod); else any line must be JSON."""
+    code, out = kubectl("get", *args, "-o", "json")
+    assert code == 0, out
+    if warnings:
+        out = "\n".join(line for line in out.splitlines() if not line.startswith("Warning:"))
+    return json.loads(out)
 
 
 @pytest.fixture

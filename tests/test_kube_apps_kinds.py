@@ -12,6 +12,7 @@ import time
 import pytest
 
 from labkit.backends.sim.kube.serve import ServedCluster
+from tests.conftest import kubectl_json
 
 KUBECTL = os.path.join(os.path.dirname(sys.executable), "kubectl")
 
@@ -23,10 +24,7 @@ def served():
     cluster.stop()
 
 
-def read(kubectl, *args: str) -> dict:
-    code, out = kubectl("get", *args, "-o", "json")
-    assert code == 0, out
-    return json.loads(out)
+read = kubectl_json  # kubectl get ... -o json, parsed
 
 
 def until(check, timeout: float = 30.0):

@@ -10,6 +10,7 @@ import pytest
 
 from labkit.backends.sim.jobs import job_of
 from labkit.backends.sim.kube.serve import ServedCluster
+from tests.conftest import kubectl_json
 
 
 @pytest.fixture(scope="module")
@@ -19,10 +20,7 @@ def served():
     cluster.stop()
 
 
-def read(kubectl, *args: str) -> dict:
-    code, out = kubectl("get", *args, "-o", "json")
-    assert code == 0, out
-    return json.loads(out)
+read = kubectl_json  # kubectl get ... -o json, parsed
 
 
 def job(name: str, namespace: str, image: str = "busybox", script: str = "echo hi", **spec) -> str:

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from labkit.backends.sim.kube.serve import ServedCluster
+from tests.conftest import kubectl_json
 
 
 @pytest.fixture(scope="module")
@@ -17,10 +18,7 @@ def served():
     cluster.stop()
 
 
-def read(kubectl, *args: str) -> dict:
-    code, out = kubectl("get", *args, "-o", "json")
-    assert code == 0, out
-    return json.loads(out)
+read = kubectl_json  # kubectl get ... -o json, parsed
 
 
 def test_a_configmap_keeps_what_was_written_and_lists_as_kubectl_prints_it(kubectl, namespace):

@@ -2,12 +2,12 @@
 through the real kubectl against a served simulator."""
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 
 from labkit.backends.sim.kube.serve import ServedCluster
+from tests.conftest import kubectl_json
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +18,7 @@ def served():
 
 
 def get(kubectl, *args: str) -> dict:
-    code, out = kubectl("get", *args, "-o", "json")
-    assert code == 0, out
-    return json.loads("\n".join(line for line in out.splitlines() if not line.startswith("Warning:")))
+    return kubectl_json(kubectl, *args, warnings=True)  # (a relabelled pod's kubectl prints a Warning: first)
 
 
 def web(kubectl, namespace: str, replicas: int = 2) -> list[str]:

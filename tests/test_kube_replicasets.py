@@ -3,12 +3,12 @@ against a served simulator: the ReplicaSet page of kubernetes.io's concepts, pla
 (its image swapped for one the simulator's registry holds)."""
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 
 from labkit.backends.sim.kube.serve import ServedCluster
+from tests.conftest import kubectl_json
 
 FRONTEND = """\
 apiVersion: apps/v1
@@ -42,9 +42,7 @@ def served():
 
 
 def get(kubectl, *args: str) -> dict:
-    code, out = kubectl("get", *args, "-o", "json")
-    assert code == 0, out
-    return json.loads("\n".join(line for line in out.splitlines() if not line.startswith("Warning:")))
+    return kubectl_json(kubectl, *args, warnings=True)  # (a relabelled pod's kubectl prints a Warning: first)
 
 
 def pods_of(kubectl, namespace: str, selector: str, count: int) -> list[dict]:
