@@ -14,7 +14,7 @@ from .errors import LabkitError
 
 def doctor() -> list[str]:
     """What this machine can run: simulator, Docker, Swarm, Kubernetes."""
-    lines = ["simulator: ready (the default backend; needs nothing)", kubectl_line()]
+    lines = ["simulator: ready (the default backend; needs nothing)", kubectl_line(), *docker_cli_lines(docker_cli())]
     try:
         lines += docker_lines()
     except LabkitError as error:
@@ -44,6 +44,70 @@ def kubectl_line() -> str:
     except (OSError, ValueError, KeyError, subprocess.TimeoutExpired) as error:
         return f"kubectl: not usable: {error}"
     return f"kubectl: {version} ({path}): %kubectl runs it, on the simulator too"
+
+
+GET_DOCKER_CLI = ("Debian/Ubuntu: apt-get install docker.io (or docker-ce-cli); conda: conda install -c conda-forge "
+                  "docker-cli; macOS: brew install docker")
+
+
+def docker_cli() -> str | None:
+    """The docker command %docker runs (console/real.py binary: Debian's /usr/bin/docker first,
+    then PATH), or None when there is none."""
+    from .console import real
+    try:
+        return real.binary("docker")
+    except LabkitError:
+        return None
+
+
+def docker_cli_lines(path: str | None) -> list[str]:
+    """Which docker CLI %docker runs, its version and the newest API it speaks, and where that API
+    goes: on the simulator, labkit's served Docker Engine (a private unix socket, no daemon); on the
+    docker and swarm backends, the real engine.
+
+        docker_cli_lines("/usr/bin/docker")   # ["docker CLI: 20.10.24+dfsg1 (/usr/bin/docker), API 1.41: ...", ...]
+    """
+    from .backends.sim.engine.state import API_VERSION, ENGINE_VERSION, MIN_API_VERSION
+    if path is None:
+        return [f"docker CLI: not installed: %docker needs the docker command (the client alone; the simulator "
+                f"needs no daemon). Get it: {GET_DOCKER_CLI}"]
+    try:
+        client = client_version(path)
+    except (OSError, ValueError, subprocess.TimeoutExpired) as error:
+        return [f"docker CLI: not usable: {path} did not say its version ({error}); reinstall it ({GET_DOCKER_CLI})"]
+    version, api = client.get("Version") or "?", client.get("ApiVersion") or "?"
+    lines = [f"docker CLI: {version} ({path}), speaks Docker API {api}: %docker runs it",
+             f"  on the simulator its API goes to labkit's served engine (Docker Engine {ENGINE_VERSION}, API "
+             f"{MIN_API_VERSION} to {API_VERSION}, on a private unix socket); on the docker and swarm backends, to the "
+             f"real engine (DOCKER_HOST={os.environ.get('DOCKER_HOST') or 'unix:///var/run/docker.sock'})"]
+    if api_number(api) < api_number(MIN_API_VERSION):
+        lines.append(f"  this CLI is too old for the served engine (it takes API {MIN_API_VERSION} or newer): "
+                     f"install a newer one ({GET_DOCKER_CLI})")
+    return lines
+
+
+def client_version(path: str) -> dict:
+    """The client half of `docker version`, asked of nothing: DOCKER_HOST names a socket nobody
+    listens on, so no daemon, the user's or labkit's, is reached."""
+    import json
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/labkit-doctor.sock"}
+    env.pop("DOCKER_CONTEXT", None)
+    done = subprocess.run([path, "version", "--format", "{{json .Client}}"], capture_output=True, text=True,
+                          timeout=20, env=env)
+    if not done.stdout.strip():
+        raise ValueError(f"it printed nothing (exit code {done.returncode}) {done.stderr.strip()[:120]}".strip())
+    client = json.loads(done.stdout.strip().splitlines()[0])
+    if not isinstance(client, dict):
+        raise ValueError(f"unexpected output {done.stdout[:80]!r}")
+    return client
+
+
+def api_number(version: str) -> tuple[int, ...]:
+    """"1.41" -> (1, 41); anything unreadable is (0,)."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (0,)
 
 
 def docker_lines() -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -102,20 +103,39 @@ def test_only_a_swarm_is_served():
 
 
 # -- docker version, info, node ls -----------------------------------------------------------------
-def test_docker_version_negotiates_down_to_the_engines_api(served, config_dir):
-    out = docker(served, config_dir, "version").stdout
-    assert "Server: labkit's simulated Docker Engine" in out
-    assert "API version:       1.41 (downgraded from" in out  # the CLI is newer than the engine
-    assert " Version:          20.10.24" in out and "API version:      1.41 (minimum version 1.12)" in out
-    assert docker(served, config_dir, "version", "--format", "{{.Server.Version}} {{.Server.APIVersion}}"
-                  ).stdout.strip() == "20.10.24 1.41"
+CLIS = [c for c in dict.fromkeys((CLI, DEBIAN_CLI)) if c]  # each CLI that is installed, once
+
+
+def client_api(binary: str) -> str:
+    """The newest API a CLI speaks (`docker version` without a daemon still prints it)."""
+    return subprocess.run([binary, "version", "--format", "{{.Client.APIVersion}}"], capture_output=True, text=True,
+                          env={"PATH": os.environ.get("PATH", ""), "DOCKER_HOST": "unix:///nonexistent.sock"},
+                          timeout=30).stdout.strip()
+
+
+@pytest.mark.parametrize("binary", CLIS)
+def test_docker_version_is_docker_engine_29_with_api_1_40_to_1_55(served, config_dir, binary):
+    """Docker Engine 29.7.2 (moby docker-v29.7.2 daemon/config/config.go: MaxAPIVersion 1.55,
+    defaultMinAPIVersion 1.40). Both CLIs are older than the engine: each speaks its own newest API."""
+    out = docker(served, config_dir, "version", binary=binary).stdout
+    assert "Server: labkit's simulated Docker Engine" in out and "downgraded" not in out
+    assert " Version:          29.7.2\n" in out and "API version:      1.55 (minimum version 1.40)" in out
+    for line in (" Go version:       go1.26.5", " Git commit:       6a43e3d",
+                 " containerd:\n  Version:          v2.3.3", " runc:\n  Version:          1.4.3",
+                 " docker-init:\n  Version:          0.19.0"):
+        assert line in out, line
+    api = client_api(binary)
+    assert re.fullmatch(r"1\.[0-9]+", api) and int(api[2:]) <= 55, api  # 20.10: 1.41, 28.2: 1.50
+    assert docker(served, config_dir, "version", "--format", "{{.Client.APIVersion}} {{.Server.Version}} "
+                  "{{.Server.APIVersion}} {{.Server.MinAPIVersion}}", binary=binary).stdout.split() == \
+        [api, "29.7.2", "1.55", "1.40"]
 
 
 @pytest.mark.skipif(DEBIAN_CLI is None, reason="Debian's Docker CLI (20.10) is not installed")
 def test_the_debian_20_10_cli_speaks_1_41(served, config_dir):
     out = docker(served, config_dir, "version", "--format", "{{.Client.APIVersion}} {{.Server.APIVersion}}",
                  binary=DEBIAN_CLI).stdout
-    assert out.strip() == "1.41 1.41"
+    assert out.strip() == "1.41 1.55"
     assert "Leader" in docker(served, config_dir, "node", "ls", binary=DEBIAN_CLI).stdout
     docker(served, config_dir, "service", "create", "--name", "old-cli", "--replicas", "2", "--detach", "nginx",
            binary=DEBIAN_CLI)
@@ -125,34 +145,118 @@ def test_the_debian_20_10_cli_speaks_1_41(served, config_dir):
 
 
 def test_an_older_api_lists_services_from_their_tasks(served, config_dir):
-    """Before API 1.41 `docker service ls` counts the running tasks itself (GET /tasks, /nodes)."""
+    """Before API 1.41 `docker service ls` counts the running tasks itself (GET /tasks, /nodes):
+    1.40, the oldest a 29.3+ daemon takes by default."""
     docker(served, config_dir, "service", "create", "--name", "old-api", "--replicas", "2", "--detach", "nginx",
-           api="1.30")
-    assert wait_for(lambda: "old-api=2/2" in replicas_column(served, config_dir, api="1.30"))
-    assert "API version:       1.30" in docker(served, config_dir, "version", api="1.30").stdout
-    docker(served, config_dir, "service", "rm", "old-api", api="1.30")
+           api="1.40")
+    assert wait_for(lambda: "old-api=2/2" in replicas_column(served, config_dir, api="1.40"))
+    assert "API version:       1.40" in docker(served, config_dir, "version", api="1.40").stdout
+    docker(served, config_dir, "service", "rm", "old-api", api="1.40")
 
 
-def test_docker_info_has_the_swarm_section(served, config_dir):
-    out = docker(served, config_dir, "info").stdout
+@pytest.mark.parametrize("binary", CLIS)
+def test_an_api_older_than_1_40_is_refused_in_the_daemons_words(served, config_dir, binary):
+    """moby docker-v29.7.2 daemon/server/middleware/version.go versionUnsupportedError."""
+    done = docker(served, config_dir, "service", "ls", api="1.39", binary=binary, check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("Error response from daemon: client version 1.39 is too old. Minimum supported API "
+                                   "version is 1.40, please upgrade your client to a newer version")
+
+
+@pytest.mark.parametrize("binary", CLIS)
+def test_docker_info_has_the_swarm_section(served, config_dir, binary):
+    out = docker(served, config_dir, "info", binary=binary).stdout
     node_id = served.engine.node_id("node-1")
     for line in ("Swarm: active", f"NodeID: {node_id}", "Is Manager: true", "Managers: 1", "Nodes: 3",
                  "Task History Retention Limit: 5", "Heartbeat Period: 2 seconds", "Node Address: 10.10.0.2",
-                 "Server Version: 20.10.24", "Name: node-1"):
+                 "Server Version: 29.7.2", "Name: node-1",
+                 "containerd version: aad11006b869517fcd3009450b6f82da282e1a9b", "runc version: v1.4.3-0-gbb14dab",
+                 "init version: de40ad0", "Profile: builtin"):
         assert f" {line}\n" in out, line
+    runtimes = next(line for line in out.splitlines() if line.startswith(" Runtimes: "))
+    assert sorted(runtimes.split()[1:]) == ["io.containerd.runc.v2", "runc"]  # (a Go map: printed in any order)
+
+
+def test_info_follows_the_api_version_asked_for(served):
+    """getInfo (moby docker-v29.7.2 system_routes.go): Containerd from 1.46, FirewallBackend from 1.49;
+    the commits' Expected and the bridge-nf fields (always false) only before 1.49 and 1.50."""
+    new = call(served, "GET", "/v1.55/info")[1]
+    assert new["Containerd"]["Namespaces"] == {"Containers": "moby", "Plugins": "plugins.moby"}
+    assert new["FirewallBackend"]["Driver"] == "iptables" and new["RuncCommit"] == {"ID": "v1.4.3-0-gbb14dab"}
+    assert "BridgeNfIptables" not in new and "AllowNondistributableArtifactsCIDRs" not in new["RegistryConfig"]
+    old = call(served, "GET", "/v1.41/info")[1]
+    assert "Containerd" not in old and "FirewallBackend" not in old
+    assert old["RuncCommit"] == {"ID": "v1.4.3-0-gbb14dab", "Expected": "v1.4.3-0-gbb14dab"}
+    assert (old["BridgeNfIptables"], old["BridgeNfIp6tables"]) == (False, False)
+    assert old["RegistryConfig"]["AllowNondistributableArtifactsCIDRs"] is None
+    assert call(served, "GET", "/info")[1].keys() == new.keys()  # no version in the path: the newest
 
 
 def test_docker_node_ls_marks_this_node_and_the_leader(served, config_dir):
     lines = docker(served, config_dir, "node", "ls").stdout.splitlines()
     assert lines[0].split() == ["ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER", "STATUS", "ENGINE", "VERSION"]
     rows = [line.split() for line in lines[1:]]
-    assert rows[0] == [served.engine.node_id("node-1"), "*", "node-1", "Ready", "Active", "Leader", "20.10.24"]
-    assert [r[1:] for r in rows[1:]] == [["node-2", "Ready", "Active", "20.10.24"],
-                                         ["node-3", "Ready", "Active", "20.10.24"]]
+    assert rows[0] == [served.engine.node_id("node-1"), "*", "node-1", "Ready", "Active", "Leader", "29.7.2"]
+    assert [r[1:] for r in rows[1:]] == [["node-2", "Ready", "Active", "29.7.2"],
+                                         ["node-3", "Ready", "Active", "29.7.2"]]
     assert docker(served, config_dir, "node", "ls", "-q", "--filter", "role=worker").stdout.split() == \
         [served.engine.node_id("node-2"), served.engine.node_id("node-3")]
     assert docker(served, config_dir, "node", "inspect", "node-2", "--format", "{{.Status.State}} {{.Spec.Role}}"
                   ).stdout.strip() == "ready worker"
+
+
+# -- labkit doctor: which docker CLI %docker runs, and where its API goes --------------------------------
+@pytest.mark.parametrize("binary", CLIS)
+def test_doctor_names_the_docker_cli_its_version_and_api(binary):
+    from labkit import cli
+    first, where = cli.docker_cli_lines(binary)[:2]
+    api = client_api(binary)
+    assert re.fullmatch(rf"docker CLI: [0-9][^ ]* \({re.escape(binary)}\), speaks Docker API {re.escape(api)}: "
+                        r"%docker runs it", first), first
+    assert "on the simulator its API goes to labkit's served engine (Docker Engine 29.7.2, API 1.40 to 1.55" in where
+    assert "on the docker and swarm backends, to the real engine (DOCKER_HOST=" in where
+
+
+def test_doctor_says_how_to_get_a_docker_cli_when_there_is_none(tmp_path):
+    from labkit import cli
+    (line,) = cli.docker_cli_lines(None)
+    assert line.startswith("docker CLI: not installed: %docker needs the docker command")
+    for way in ("apt-get install docker.io", "docker-ce-cli", "conda install -c conda-forge docker-cli",
+                "brew install docker"):
+        assert way in line
+    broken = tmp_path / "docker"
+    broken.write_text("#!/bin/sh\necho 'docker: cannot run' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    (line,) = cli.docker_cli_lines(str(broken))
+    assert line.startswith(f"docker CLI: not usable: {broken} did not say its version (it printed nothing "
+                           "(exit code 3)")
+    assert "docker: cannot run" in line and "conda-forge docker-cli" in line
+
+
+def test_labkit_doctor_prints_the_docker_cli_line():
+    import sys
+    out = subprocess.run([sys.executable, "-m", "labkit.cli", "doctor"], capture_output=True, text=True,
+                         timeout=120).stdout
+    which = cli_for_console()
+    wanted = "docker CLI: " if which else "docker CLI: not installed"
+    assert any(line.startswith(wanted) and (not which or f"({which})" in line) for line in out.splitlines()), out
+
+
+def cli_for_console() -> str | None:
+    """The docker CLI the console runs: Debian's when it is there, else the one on PATH (console/real.py)."""
+    return DEBIAN_CLI or CLI
+
+
+def test_an_old_cli_is_told_it_is_too_old_for_the_served_engine(tmp_path):
+    """A CLI that speaks less than API 1.40 (Docker 18.09 spoke 1.39) cannot reach the served engine."""
+    from labkit import cli
+    old = tmp_path / "docker"
+    old.write_text('#!/bin/sh\necho \'{"Version":"18.09.1","ApiVersion":"1.39"}\'\n')
+    old.chmod(0o755)
+    lines = cli.docker_cli_lines(str(old))
+    assert lines[0] == f"docker CLI: 18.09.1 ({old}), speaks Docker API 1.39: %docker runs it"
+    assert lines[2].startswith("  this CLI is too old for the served engine (it takes API 1.40 or newer)")
+    assert all(len(cli.docker_cli_lines(binary)) == 2 for binary in CLIS)  # the installed ones are new enough
 
 
 # -- a service's life ----------------------------------------------------------------------------------
@@ -299,16 +403,18 @@ def test_errors_come_in_the_engines_words(served, config_dir):
 def test_raw_http_is_answered_in_the_engines_shape(served):
     code, body, answer = call(served, "GET", "/_ping")
     assert (code, body) == (200, "OK")
-    assert answer.getheader("API-Version") == "1.41" and answer.getheader("Ostype") == "linux"
+    assert answer.getheader("API-Version") == "1.55" and answer.getheader("Ostype") == "linux"
     assert answer.getheader("Docker-Experimental") == "false" and answer.getheader("Swarm") == "active/manager"
+    assert answer.getheader("Builder-Version") == "2" and answer.getheader("Server") == "Docker/29.7.2 (linux)"
     code, body, answer = call(served, "HEAD", "/_ping")
-    assert (code, body, answer.getheader("API-Version")) == (200, "", "1.41")
+    assert (code, body, answer.getheader("API-Version")) == (200, "", "1.55")
     assert call(served, "GET", "/v1.99/version")[:2] == (
-        400, {"message": "client version 1.99 is too new. Maximum supported API version is 1.41"})
-    assert call(served, "GET", "/v1.11/version")[:2] == (
-        400, {"message": "client version 1.11 is too old. Minimum supported API version is 1.12, please upgrade "
+        400, {"message": "client version 1.99 is too new. Maximum supported API version is 1.55"})
+    assert call(served, "GET", "/v1.39/version")[:2] == (
+        400, {"message": "client version 1.39 is too old. Minimum supported API version is 1.40, please upgrade "
                          "your client to a newer version"})
-    assert call(served, "GET", "/v1.24/version")[1]["ApiVersion"] == "1.41"
+    assert call(served, "GET", "/v1.40/version")[1]["MinAPIVersion"] == "1.40"
+    assert call(served, "GET", "/v1.24/version")[0] == 400  # a 29 daemon's default; 20.10 took 1.12 on
     assert call(served, "GET", "/nothing/here")[:2] == (404, {"message": "page not found"})
     assert call(served, "GET", "/v1.41/containers/x/top")[0] == 501  # (containers are served since issue #23)
     assert call(served, "POST", "/v1.41/services/create", raw=b"{bad")[:2] == (

@@ -38,6 +38,13 @@ def test_binder_has_the_lab_extra():
     assert '".[lab]"' in (ROOT / "binder" / "postBuild").read_text()
 
 
+def test_conda_and_binder_bring_the_docker_cli():
+    """%docker runs the real docker CLI (against labkit's served engine on the simulator): conda-forge's
+    docker-cli package is the client alone, no daemon."""
+    for path in (ROOT / "environment.yml", ROOT / "binder" / "environment.yml"):
+        assert "docker-cli" in conda_names(path), path
+
+
 def test_import_loads_no_heavy_library():
     """`import labkit` stays fast because engines, widgets and plots load only when used
     (bench/import_time.py prints the figure)."""

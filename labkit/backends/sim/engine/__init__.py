@@ -12,11 +12,10 @@ A host in no swarm yet (SimBackend(nodes=1, flavor="swarm", init=False), the doc
 containers, and `docker swarm init` makes it a one-node swarm's manager, as the console's
 `docker swarm init` does (`docker swarm leave --force`: a plain host again).
 
-It follows Docker Engine 20.10.24 (Debian 12's Docker Engine package, the engine these machines run and the
-simulator imitates: versions.py), API 1.41, oldest API 1.12; newer CLIs (28.x) negotiate down
-to 1.41 as they do with that engine. Shapes come from moby's API (api/swagger.yaml, the
-routers under api/server/router/) and behaviour from swarmkit, done by the simulator's own
-verbs, so the cluster converges as it does under the facade.
+It follows Docker Engine 29.7.2 (versions.py), API 1.55, oldest API 1.40 (a 29.3+ daemon's default:
+system.py); each CLI speaks its own newest API (Debian's 20.10: 1.41, 28.x: 1.50). Shapes come
+from moby's API (api/swagger.yaml, the routers under api/server/router/) and behaviour from
+swarmkit, done by the simulator's own verbs, so the cluster converges as it does under the facade.
 
     server.py    the socket, HTTP, version negotiation, error shape, streamed answers
     system.py    /_ping, /version, /info          swarm.py     /swarm: init, join-token, update, leave

@@ -18,9 +18,9 @@ from ..objects import NodeObj, Pod, Service
 from ..versions import DOCKER_ENGINE
 from .common import EngineError, bad, swarm_id
 
-ENGINE_VERSION = DOCKER_ENGINE  # the release the simulator follows (versions.py): Debian 12's Docker Engine 20.10
-API_VERSION = "1.41"  # the newest API that release serves (moby 20.10: api/common.go DefaultVersion)
-MIN_API_VERSION = "1.12"  # and the oldest (api/common.go MinVersion)
+ENGINE_VERSION = DOCKER_ENGINE  # the release the simulator follows (versions.py): Docker Engine 29.7.2
+API_VERSION = "1.55"  # the newest API it serves (moby docker-v29.7.2 daemon/config/config.go MaxAPIVersion)
+MIN_API_VERSION = "1.40"  # the oldest, by default (defaultMinAPIVersion since 29.3.0: the 20.10 CLI's 1.41 works)
 NANO = 1_000_000_000
 NOT_MANAGER = ('This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this '
                'node to swarm and try again.')
