@@ -61,7 +61,7 @@ def test_run_pulls_the_image_then_starts_the_container(host, config_dir, binary)
     row = next(line for line in ps(host, config_dir, binary=binary).splitlines() if line.endswith(name))
     assert row.startswith(ident) and "nginx:1.26" in row and "Up " in row
     assert f"0.0.0.0:{8080 + len(name)}->80/tcp" in row  # as `docker ps` shows a published port
-    assert '"/docker-entrypoint.sh nginx -g daemon off;"' in row  # the image's own command (catalog)
+    assert '"/docker-entrypoint.sh nginx -g \'daemon off;\'"' in row  # the image's own (an arg with a space quoted)
     assert docker(host, config_dir, "inspect", "-f", "{{.State.Status}} {{.Name}} {{.HostConfig.RestartPolicy.Name}}",
                   name, binary=binary).stdout.split() == ["running", f"/{name}", "no"]
     docker(host, config_dir, "rm", "-f", name, binary=binary)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ..objects import Pod
 from .common import EngineError, bad, docker_duration, hex_id
-from .image_config import entry
+from .image_config import entry, port_of
 from .state import Engine
 
 RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
@@ -58,7 +58,11 @@ class Box:
 
 
 def pod_state(engine: Engine, pod: Pod) -> tuple[str, int]:
-    """(state, exit code) of a pod's container, in moby's words (container/state.go)."""
+    """(state, exit code) of a pod's container, in moby's words (container/state.go). A swarm task that
+    was shut down keeps its stopped container (swarmkit's agent removes it with the task, once the
+    task history lets it go): `Exited (0)`, where a removed plain container is `Removal In Progress`."""
+    if pod.deleting and pod.slot:
+        return ("running", 0) if pod.container_up else ("exited", 0)
     if pod.deleting:
         return "removing", 0
     if pod.container_up:
@@ -96,8 +100,8 @@ def boxes(engine: Engine) -> list[Box]:
         if pod.name in engine.containers or pod.node != host:
             continue  # (a docker-flavor workload's containers, web-1, web-2, are the host's too)
         if pod.slot:
-            if pod.owner not in services or (pod.phase in ("succeeded",) and pod.reason == "Shutdown"):
-                continue
+            if pod.owner not in services:
+                continue  # (a shut-down task's container stays, Exited (0), until its task leaves the history)
             from .modes import is_global
             slot = engine.node_id(host) if is_global(engine, pod.owner) else pod.slot  # swarmkit's container name
             name = f"{pod.owner}.{slot}.{engine.task_id(pod)}"
@@ -133,12 +137,13 @@ def find(engine: Engine, ref: str) -> Box:
 
 
 def ports(box: Box) -> list[dict]:
-    """The container's ports as `docker ps` reads them: published ones with their host side."""
-    if box.made is None:
-        return []
+    """The container's ports as `docker ps` reads them: published ones with their host side, the
+    others (the image's EXPOSE too: a swarm task's `80/tcp`) while it runs."""
     out = []
-    bound = box.made.host_config.get("PortBindings") or {}
-    exposed = set((box.made.config.get("ExposedPorts") or {})) | set(bound)
+    config = box.made.config if box.made is not None else {}
+    bound = (box.made.host_config.get("PortBindings") or {}) if box.made is not None else {}
+    image_port = port_of(box.image)  # the image's EXPOSE, merged into every container's config (moby's create)
+    exposed = set(config.get("ExposedPorts") or {}) | set(bound) | ({f"{image_port}/tcp"} if image_port else set())
     for key in sorted(exposed):
         port, _, proto = key.partition("/")
         bindings = bound.get(key) or []
@@ -154,12 +159,19 @@ def ports(box: Box) -> list[dict]:
     return out
 
 
-def command(box: Box) -> str:
-    """The container's command line as `docker ps` shows it (the image's own, from the catalog)."""
-    argv = list((box.made.config.get("Entrypoint") or []) if box.made else []) or None
+def argv(box: Box) -> list[str]:
+    """What the container runs: its entrypoint and command, else the image's own (from the catalog)."""
+    given = list((box.made.config.get("Entrypoint") or []) if box.made else []) or None
     cmd = list((box.made.config.get("Cmd") or []) if box.made else []) or None
     entrypoint, default = entry(box.image)
-    return " ".join((argv if argv is not None else entrypoint) + (cmd if cmd is not None else default))
+    return (given if given is not None else entrypoint) + (cmd if cmd is not None else default)
+
+
+def command(box: Box) -> str:
+    """The container's command line as `docker ps` shows it: the path, then the arguments, each one with
+    a space in single quotes (`sh -c 'trap ...'`), as moby's container/view.go makes its snapshot."""
+    path, *args = argv(box) or [""]
+    return " ".join([path] + [f"'{a}'" if " " in a else a for a in args])
 
 
 def status_words(engine: Engine, box: Box, finished: float) -> str:

@@ -1,5 +1,5 @@
-"""What an image runs when a container starts: its entrypoint, its command and its environment, from
-the offline registry (labkit/catalog.py); the course's own images run a small busybox httpd."""
+"""What an image runs when a container starts: its entrypoint, its command, its environment and the port
+it exposes, from the offline registry (labkit/catalog.py); the course's own images run a small busybox httpd."""
 from __future__ import annotations
 
 from .... import catalog
@@ -21,3 +21,9 @@ def env_of(ref: str) -> list[str]:
     if found is None:
         return base
     return base + [f"{k}={catalog.fill(v, version=found.version)}" for k, v in found.image.env.items()]
+
+
+def port_of(ref: str) -> int | None:
+    """The port the image exposes (its EXPOSE), None for none; the course's images serve on 80."""
+    found = catalog.public(ref)
+    return 80 if found is None else found.image.port

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from .... import catalog
 from .common import Answer, Call, EngineError, bad, filters, route
-from .image_config import entry, env_of
+from .image_config import entry, env_of, port_of
 from .state import Engine
 
 BUILT = datetime(2025, 4, 16, tzinfo=timezone.utc)  # when the offline registry's images were built (about)
@@ -58,11 +58,6 @@ def digest(ref: str) -> str:
 
 def size(ref: str) -> int:
     return 5_000_000 + int(image_id(ref)[7:15], 16) % 180_000_000
-
-
-def port_of(ref: str) -> int | None:
-    found = catalog.public(ref)
-    return 80 if found is None else found.image.port
 
 
 def held(engine: Engine) -> dict[str, list[str]]:

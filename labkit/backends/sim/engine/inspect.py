@@ -5,7 +5,7 @@ ContainerInspectResponse): its state from the simulator's pod, its config as its
 """
 from __future__ import annotations
 
-from .boxes import Box, command, health
+from .boxes import Box, argv as argv_of, health
 from .common import hex_id
 from .images import entry, env_of, image_id, known, port_of
 from .state import Engine
@@ -39,7 +39,7 @@ def container_json(engine: Engine, box: Box) -> dict:
     config = dict(made.config) if made is not None else {}
     host = dict(made.host_config) if made is not None else {}
     entrypoint, cmd = entry(box.image)
-    argv = command(box).split(" ") if command(box) else []
+    argv = argv_of(box)
     port = port_of(box.image)
     exposed = config.get("ExposedPorts") or ({f"{port}/tcp": {}} if port else {})
     env = (config.get("Env") or []) + [e for e in env_of(box.image)

@@ -19,10 +19,10 @@ from ...base import DeploySpec
 from .common import Answer, Call, EngineError, bad, filters, labels_match, route, rpc
 from . import modes, networks
 from .events import note
-from .spec import Wanted, not_simulated, plain, read_spec
+from .spec import CONVERTED, Wanted, as_served, not_simulated, plain, read_spec
 from ..api import SWARM_DEFAULTS
 from ..flavors.swarm import update_config
-from .state import Engine, Record, engine_error, strategy
+from .state import NANO, Engine, Record, engine_error, strategy
 from .tasks import state
 
 FILTERS = ("id", "label", "mode", "name")
@@ -40,6 +40,7 @@ def service_json(engine: Engine, name: str, *, status: bool = False) -> dict:
         spec.setdefault("Mode", {}).setdefault("Replicated", {})["Replicas"] = svc.replicas
     spec.setdefault("TaskTemplate", {}).setdefault("ContainerSpec", {})["Image"] = \
         record.refs.get(svc.template.image, svc.template.image)
+    as_served(spec["TaskTemplate"])
     targets = {p.get("PublishedPort"): p.get("TargetPort") for p in (spec.get("EndpointSpec") or {}).get("Ports") or []}
     published = sorted(port for port, holder in engine.sim.published.items() if holder == name)
     ports = [{"Protocol": "tcp", "TargetPort": targets.get(port) or 80, "PublishedPort": port,
@@ -52,7 +53,8 @@ def service_json(engine: Engine, name: str, *, status: bool = False) -> dict:
     if not ports:
         del found["Endpoint"]["Ports"]
     if record.previous is not None:
-        found["PreviousSpec"] = record.previous
+        found["PreviousSpec"] = copy.deepcopy(record.previous)
+        as_served(found["PreviousSpec"].setdefault("TaskTemplate", {}))
     if svc.update_state:
         found["UpdateStatus"] = {"State": svc.update_state, "StartedAt": engine.timestamp(record.updated),
                                  "Message": svc.update_message}
@@ -108,7 +110,33 @@ def inspect(call: Call) -> Answer:
     engine = call.engine
     with engine.lock:
         engine.require_leader()
-        return Answer(json=service_json(engine, engine.find_service(call.params["id"])))
+        found = service_json(engine, engine.find_service(call.params["id"]))
+    # `docker service inspect` asks for them; any value but these is true (moby httputils.BoolValue)
+    if call.query.get("insertDefaults", "").strip().lower() not in ("", "0", "no", "false", "none"):
+        with_defaults(found["Spec"])
+    return Answer(json=found)
+
+
+UPDATE_DEFAULTS = {"Parallelism": 1, "FailureAction": "pause", "Monitor": 5 * NANO, "MaxFailureRatio": 0,
+                   "Order": "stop-first"}
+
+
+def with_defaults(spec: dict) -> None:
+    """Fill in what the client left out with swarmkit's defaults, as `GET /services/{id}?insertDefaults=true`
+    does (moby/swarmkit api/defaults/service.go InterpolateService): the stop grace period, the restart
+    policy, the update and rollback configs `docker service inspect --pretty` then prints."""
+    task = spec.setdefault("TaskTemplate", {})
+    container = task.get("ContainerSpec")
+    if container is not None:
+        container.setdefault("StopGracePeriod", 10 * NANO)
+        container.setdefault("DNSConfig", {})
+    task.setdefault("Resources", {})
+    restart = task.setdefault("RestartPolicy", {"Condition": "any"})
+    restart.setdefault("Delay", 5 * NANO)
+    restart.setdefault("MaxAttempts", 0)
+    task.setdefault("Placement", {})
+    for key in ("UpdateConfig", "RollbackConfig"):
+        spec.setdefault(key, dict(UPDATE_DEFAULTS))
 
 
 # -- writing ----------------------------------------------------------------------------------------
@@ -272,7 +300,7 @@ def settled(spec: dict) -> dict:
     """A spec without what an update may change here, and without empty values (a client may
     send `"Placement": {}` where it had none)."""
     out = copy.deepcopy(spec)
-    for path in UPDATABLE:
+    for path in UPDATABLE + CONVERTED:
         node = out
         for key in path[:-1]:
             node = node.get(key) if isinstance(node, dict) else None
@@ -308,9 +336,12 @@ def remove(call: Call) -> Answer:
 @route("GET", "/distribution/{name+}/json")
 def distribution(call: Call) -> Answer:
     """What a registry says of an image (the CLI pins the digest in the spec): from labkit's offline
-    registry, with a digest made from the reference (the same on every run), since nothing is pulled."""
+    registry, with a digest made from the reference (the same on every run), since nothing is pulled.
+    The course's own images (web-server:1...) are built on the machine and are in no registry: the
+    CLI then warns `image web-server:1 could not be accessed on a registry to record its digest`
+    and the spec keeps the tag, as on the real playground (tests/test_fidelity_cli.py)."""
     ref = call.params["name"]
-    if catalog.lookup(plain(ref)) is None:
+    if catalog.lookup(plain(ref)) is None or catalog.is_demo(plain(ref)):
         raise EngineError(403, "errors:\ndenied: requested access to the resource is denied\n"
                                "unauthorized: authentication required\n")
     digest = "sha256:" + hashlib.sha256(f"labkit-offline/{catalog.normalize(plain(ref))}".encode()).hexdigest()

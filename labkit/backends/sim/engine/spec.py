@@ -185,3 +185,16 @@ def read_update(config: Reader) -> dict:
     if not 0 <= found["MaxFailureRatio"] <= 1:
         raise bad(rpc("InvalidArgument", "TaskSpec: update-maxfailureratio cannot be less than 0 or bigger than 1"))
     return {k: v for k, v in found.items() if config.has(k)}
+
+
+CONVERTED = (("TaskTemplate", "Runtime"), ("TaskTemplate", "ContainerSpec", "Isolation"))  # see as_served
+
+
+def as_served(template: dict) -> dict:
+    """A task template as moby serves every one it reads back: its runtime (`container`) and the
+    container's isolation (`default`) written in (daemon/cluster/convert/service.go serviceSpecFromGRPC,
+    task.go: IsolationFromGRPC, RuntimeContainer); a client then sends them back with an update."""
+    template.setdefault("Runtime", "container")
+    if isinstance(template.get("ContainerSpec"), dict):
+        template["ContainerSpec"].setdefault("Isolation", "default")
+    return template

@@ -10,6 +10,7 @@ from .. import info as sim_info
 from ..objects import Pod
 from .common import Answer, Call, bad, filters, hex_id, labels_match, route
 from .modes import is_global
+from .spec import as_served
 from .state import Engine
 
 FILTERS = ("desired-state", "id", "label", "name", "node", "service", "_up-to-date")
@@ -63,7 +64,7 @@ def task_json(engine: Engine, task: Pod, last_seen: dict[str, float], events: li
     elif now in ("failed", "rejected", "shutdown", "complete"):
         since = last_seen.get(task.name, task.created)
     record = engine.record(task.owner)
-    spec = copy.deepcopy(record.spec.get("TaskTemplate") or {})
+    spec = as_served(copy.deepcopy(record.spec.get("TaskTemplate") or {}))
     spec.setdefault("ContainerSpec", {})["Image"] = record.refs.get(task.image, task.image)
     status = {"Timestamp": engine.timestamp(since), "State": now, "Message": message,
               "ContainerStatus": {"ContainerID": hex_id("container", task.name) if now != "pending" else "",
@@ -91,7 +92,12 @@ def last_events(engine: Engine, names: set[str]) -> dict[str, float]:
 
 
 def wanted_tasks(engine: Engine, wanted: dict[str, list[str]]) -> list[Pod]:
+    """The tasks the filters pick. `_up-to-date` (a value given: the CLI's progress bars ask for it) keeps the
+    tasks made from the service's current spec, as swarmkit's ListTasks does with
+    `!orchestrator.IsTaskDirty(service, task, node)` (moby/swarmkit manager/controlapi/task.go): during
+    an update `docker service update` counts only the new tasks, `1 out of 5 tasks`, `2 out of 5`...."""
     services = {engine.find_service(v) for v in wanted.get("service", [])}
+    current = engine.services()
     nodes = {engine.find_node(v).name for v in wanted.get("node", [])}
     for value in wanted.get("desired-state", []):
         if value not in DESIRED:
@@ -103,6 +109,8 @@ def wanted_tasks(engine: Engine, wanted: dict[str, list[str]]) -> list[Pod]:
         if "service" in wanted and task.owner not in services:
             continue
         if "node" in wanted and task.node not in nodes:
+            continue
+        if wanted.get("_up-to-date") and task.template is not current[task.owner].template:
             continue
         if wanted.get("desired-state") and desired not in wanted["desired-state"] and not (
                 desired == "running" and "accepted" in wanted["desired-state"]):
