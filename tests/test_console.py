@@ -14,6 +14,7 @@ import labkit
 from labkit import console
 from labkit.errors import LabkitError
 from labkit.console.parse import ConsoleError, UsageError
+from labkit.backends.sim.engine.state import ENGINE_VERSION
 
 NOTES_LINES = [
     "docker swarm init",
@@ -94,9 +95,9 @@ def test_notes_swarm_join_tocken_gets_did_you_mean_token_and_changes_nothing():
     console.run("docker swarm init")
     swarm = console.current("docker")
     before = swarm.state().version
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(ConsoleError) as err:  # the real CLI's words
         console.run("docker swarm join --tocken <token>")
-    assert err.value.message.startswith("unknown flag: --tocken\nSee 'docker swarm join --help'.")
+    assert err.value.message.endswith("exited with code 125: unknown flag: --tocken")
     assert "did you mean --token?" in err.value.hint
     assert swarm.backend.join_token("worker") in err.value.output  # the placeholder, explained and filled
     assert swarm.state().version == before and len(swarm.state().nodes) == 1
@@ -107,7 +108,7 @@ def test_notes_swarm_join_tocken_gets_did_you_mean_token_and_changes_nothing():
 
 
 def test_notes_swarm_join_tocken_before_any_swarm_still_names_the_flag():
-    with pytest.raises(UsageError, match="unknown flag: --tocken") as err:
+    with pytest.raises(ConsoleError, match="unknown flag: --tocken") as err:
         console.run("docker swarm join --tocken <token>")
     assert "--token" in err.value.hint
     assert "docker swarm init" in err.value.output
@@ -116,11 +117,11 @@ def test_notes_swarm_join_tocken_before_any_swarm_still_names_the_flag():
 def test_notes_docker_run_my_web_server_starts_a_container_in_the_background():
     out = console.run("docker run my-web-server")
     assert re.search(r"^[0-9a-f]{64}$", out, re.M)
-    assert "as with -d" in out
+    assert "(labkit: added -d" in out
     host = console.current("docker")
     running = [r for r in host.state().replicas if r.phase == "running"]
     assert [r.image for r in running] == ["my-web-server"]
-    assert "my-web-server-1" in console.run("docker ps")
+    assert re.search(r"my-web-server .* [a-z]+_[a-z]+$", console.run("docker ps"), re.M)  # a name Docker picked
 
 
 def test_notes_service_create_with_placeholders_explains_them_and_runs_without():
@@ -284,7 +285,7 @@ def test_docker_table_shapes():
     assert re.search(r"web\.1\s+web-server:1\s+node-\d\s+Running\s+Running (\d+ seconds?|Less than a second) ago", tasks)
     nodes = console.run("docker node ls")
     assert header(nodes) == ["ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS", "ENGINE VERSION"]
-    assert re.search(r"^[a-z0-9]{25} \*\s+node-1\s+Ready\s+Active\s+Leader\s+20\.10\.24$", nodes, re.M)
+    assert re.search(r"^[a-z0-9]{25} \*\s+node-1\s+Ready\s+Active\s+Leader\s+" + re.escape(ENGINE_VERSION) + "$", nodes, re.M)
     ps = console.run("docker ps")
     assert header(ps) == ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
     assert '"sh -c \'trap \'exit 0…"' in ps
@@ -464,7 +465,7 @@ def test_service_update_rollback_scale_rm():
     console.run("docker swarm join --token <token>")
     console.run("docker service create --name web --replicas 3 --update-parallelism 1 --update-delay 2s web-server:1")
     out = console.run("docker service update --image web-server:2 web")
-    assert out.splitlines()[0] == "web" and out.endswith("verify: Service converged")
+    assert "web" in out.splitlines() and out.endswith("verify: Service converged")
     swarm = console.current("docker")
     assert swarm.state().workload("web").image == "web-server:2"
     out = console.run("docker service rollback web")
@@ -480,9 +481,8 @@ def test_service_update_rollback_scale_rm():
 
 def test_unnamed_service_gets_a_docker_style_name():
     console.run("docker swarm init")
-    out = console.run("docker service create -d web-server:1")
-    name = re.search(r"Docker picked one: (\w+_\w+)", out).group(1)
-    assert name in console.run("docker service ls")
+    console.run("docker service create -d web-server:1")
+    assert re.search(r"^\w{12}\s+[a-z]+_[a-z]+\s+replicated", console.run("docker service ls"), re.M)
 
 
 # -- the parser and its messages ------------------------------------------------------------------------------
@@ -503,9 +503,9 @@ def test_unnamed_service_gets_a_docker_style_name():
 ])
 def test_mistakes_get_the_tools_messages(line, message):
     k8s()
-    with pytest.raises(ConsoleError) as err:  # kubectl's own words, or the console's for what it refuses
+    with pytest.raises(ConsoleError) as err:  # the tool's own words, or the console's for what it refuses
         console.run(line)
-    assert message in err.value.message
+    assert message in err.value.message or message in getattr(err.value, "output", "")
 
 
 def test_absurd_replica_counts_are_refused_by_the_facade():
@@ -722,8 +722,8 @@ def test_a_swarm_without_a_majority_of_managers_answers_in_mobys_words():
     for line in ("docker node ls", "docker service scale web=5", "docker service ps web"):
         with pytest.raises(ConsoleError) as error:
             console.run(line)
-        assert error.value.message.startswith("Error response from daemon: rpc error: code = Unknown desc = The swarm "
-                                              "does not have a leader. It's possible that too few managers are online.")
+        assert ("Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader. "
+                "It's possible that too few managers are online.") in error.value.message
         assert "recover_node('node-1')" in error.value.hint
     assert "web-server:1" in console.run("docker ps")
     assert c.workload("web").status().desired == 3
@@ -733,7 +733,7 @@ def test_with_its_only_manager_off_no_docker_daemon_answers():
     c = console.use(labkit.connect("sim", flavor="swarm", nodes=3, managers=1))
     c.fail_node("node-1")
     for line in ("docker node ls", "docker ps"):
-        with pytest.raises(ConsoleError, match=r"^Cannot connect to the Docker daemon at unix:///var/run/docker.sock"):
+        with pytest.raises(ConsoleError, match=r"Cannot connect to the Docker daemon at unix://.*Is the docker daemon"):
             console.run(line)
 
 
@@ -832,14 +832,14 @@ def test_published_ports_reach_the_routing_mesh_and_carry_traffic():
     them, traffic reaches the service, and a taken port is refused before anything is made."""
     swarm = console.use(labkit.connect("sim", flavor="swarm", nodes=3))
     console.run("docker service create --name web -p 8080:80 --replicas 3 web-server:1")
-    with pytest.raises(LabkitError, match="port '8080' is already in use by service 'web' as an ingress port"):
+    with pytest.raises(LabkitError, match=r"port '8080' is already in use by service 'web' \(\w+\) as an ingress port"):
         console.run("docker service create --name other -p 8080:80 web-server:1")
     assert [w.name for w in swarm.state().workloads] == ["web"]  # nothing half made
     console.run("docker service create --name other web-server:1")
     console.run("docker service update --publish-add 8081:80 other")
     console.run("docker service update --publish-add 8081:80 other")  # again: no change, no error
-    with pytest.raises(LabkitError, match="--force is not simulated"):
-        console.run("docker service update --publish-add 8082:80 --force other")
+    with pytest.raises(LabkitError, match="port '8080' is already in use by service 'web'"):
+        console.run("docker service update --publish-add 8080:80 --publish-add 8082:80 other")
     listed = console.run("docker service ls")
     assert "*:8080->80/tcp" in listed and "*:8081->80/tcp" in listed and "8082" not in listed  # nothing half made
     swarm.run(3)  # the demo images listen 2 s after they start
@@ -855,14 +855,14 @@ def test_a_service_with_a_health_command_starts_when_healthy_at_its_interval():
     check = '--health-cmd "wget -q -O /dev/null http://127.0.0.1/ready"'
     console.run(f"docker service create -d --name quick {check} --health-interval 1s --replicas 2 web-server:1")
     console.run(f"docker service create -d --name slow {check} --replicas 2 web-server:1")
-    with pytest.raises(LabkitError, match="--health-interval needs --health-cmd"):
-        console.run("docker service create -d --name odd --health-interval 1s web-server:1")
+    # an interval without a command: Docker accepts it (the image's own check, none here, keeps its command)
+    console.run("docker service create -d --name odd --health-interval 1s web-server:1")
     swarm.run(5)
     assert console.run("docker service ps quick").count("Running") == 4  # desired and current state
     assert "Starting" in console.run("docker service ps slow")
     swarm.run(30)
     assert "Starting" not in console.run("docker service ps slow")
-    assert [w.name for w in swarm.state().workloads] == ["quick", "slow"]  # nothing half made of `odd`
+    assert "Starting" not in console.run("docker service ps odd")  # no check: running once started
     console.forget()
 
 

@@ -4,9 +4,11 @@ Whatever is typed, the console raises nothing but labkit's own errors, and a
 command it rejects leaves the cluster exactly as it was (same store revision,
 same simulated time), unless the tool said it did part of it (`kubectl delete
 deployment web nope` deletes web, then fails on nope, as kubectl does). At least 10,000 cases run; the count is printed. kubectl
-is the real binary against the served simulator (a tenth of a second a run), so
-KUBECTL_CASES of them are kubectl lines: they fuzz the console's translation
-and the served API behind kubectl; the rest fuzz the simulated docker and minikube.
+and docker are the real binaries against the served simulator (a tenth of a second a run), so
+KUBECTL_CASES of them are kubectl lines and DOCKER_CASES docker lines (their service commands with
+-d: a following one watches for five wall seconds): they fuzz the console's translation and the
+served APIs behind the CLIs (tests/test_engine_fuzz.py fuzzes the engine's API itself); the rest
+fuzz the notes' placeholders, mistyped tool names and the simulated minikube.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from labkit.errors import LabkitError
 
 CASES = 10_000
 KUBECTL_CASES = 300
+DOCKER_CASES = 300
 VALID = [
     "kubectl get pods", "kubectl get pods -o wide", "kubectl get deployments", "kubectl get rs", "kubectl get nodes",
     "kubectl describe deployment web", "kubectl scale deployment/web --replicas=2", "kubectl set image deployment/web "
@@ -31,10 +34,10 @@ VALID = [
     "kubectl run --replicas=1000 my-web-server", "kubectl rolling-update my-web-serve --image=web-server:2",
     "kubectl run hello --image=web-server:1", "kubectl get events", "kubectl version --client",
     "docker run -d --name box web-server:1", "docker ps -a", "docker stop box", "docker rm -f box",
-    "docker service ls", "docker service ps web", "docker service scale web=2", "docker node ls",
-    "docker service update --image web-server:2 --update-parallelism 2 web", "docker service rollback web",
+    "docker service ls", "docker service ps web", "docker service scale -d web=2", "docker node ls",
+    "docker service update -d --image web-server:2 --update-parallelism 2 web", "docker service rollback -d web",
     "docker swarm join --tocken <token>", "docker swarm join-token worker", "docker node update --availability drain node-2",
-    "docker service create --replicas=3 <-e> <-p> <--network> my-web-server", "docker service rm web",
+    "docker service create -d --replicas=3 <-e> <-p> <--network> my-web-server", "docker service rm web",
     "minikube status", "minikube node list", "minikube node stop node-3",
 ]
 WORDS = sorted({w for line in VALID for w in line.split()} | {
@@ -104,8 +107,9 @@ def check(line: str, flavor: str) -> None:
         counter["rejected"] += 1
         after = (c.state().version, c.now(), len(c.state().nodes))
         said = getattr(error, "output", "") or ""
-        if after != before and re.search(r" (deleted|created|scaled|configured|cordoned|paused|rolled back)",
-                                         said):  # kubectl did part of it, and said so (as it does)
+        done = set(said.splitlines()) & set(line.split()[2:])  # docker rm/stop/kill print each name they did
+        if after != before and (done or re.search(r" (deleted|created|scaled|configured|cordoned|paused|rolled back)",
+                                                  said)):  # the tool did part of it, and said so (as it does)
             _clusters[flavor] = fresh(flavor)
             return
         assert after == before, f"{line!r} was rejected but changed the cluster"
@@ -120,7 +124,8 @@ FLAVOR = {"kubectl": "kubernetes", "minikube": "kubernetes", "docker": "swarm"}
 
 
 KUBECTL = [line for line in VALID if line.startswith("kubectl")]
-OTHERS = [line for line in VALID if not line.startswith("kubectl")]
+DOCKER = [line for line in VALID if line.startswith("docker")]
+OTHERS = [line for line in VALID if not line.startswith(("kubectl", "docker"))]
 TOKENS = st.lists(st.one_of(st.sampled_from(WORDS), st.text(max_size=8)), max_size=8)
 FLAVORS = st.sampled_from(["kubernetes", "swarm", "docker"])
 
@@ -130,16 +135,28 @@ def fuzz(cases: int):
                     suppress_health_check=list(HealthCheck))
 
 
-@fuzz((CASES - KUBECTL_CASES) // 2)
+@fuzz((CASES - KUBECTL_CASES - DOCKER_CASES) // 2)
 @given(st.sampled_from(OTHERS), st.integers(0, 2 ** 32), FLAVORS)
 def _near_misses(line: str, seed: int, flavor: str) -> None:
     check(mutate(line, random.Random(seed)), flavor)
 
 
-@fuzz((CASES - KUBECTL_CASES) // 2)
-@given(st.sampled_from(["docker", "minikube", "kubeclt", "dokcer", ""]), TOKENS, FLAVORS)
+@fuzz((CASES - KUBECTL_CASES - DOCKER_CASES) // 2)
+@given(st.sampled_from(["minikube", "kubeclt", "dokcer", "", "docker --bogus"]), TOKENS, FLAVORS)
 def _random_tokens(tool: str, tokens: list[str], flavor: str) -> None:
     check(" ".join([tool] + tokens), flavor)
+
+
+@fuzz(DOCKER_CASES // 2)
+@given(st.sampled_from(DOCKER), st.integers(0, 2 ** 32), FLAVORS)
+def _docker_near_misses(line: str, seed: int, flavor: str) -> None:
+    check(mutate(line, random.Random(seed)), flavor)
+
+
+@fuzz(DOCKER_CASES // 2)
+@given(TOKENS, FLAVORS)
+def _docker_random_tokens(tokens: list[str], flavor: str) -> None:
+    check(" ".join(["docker"] + tokens), flavor)
 
 
 @fuzz(KUBECTL_CASES // 2)
@@ -159,6 +176,8 @@ def test_fuzz_the_console_with_10000_cases():
     counter.update(cases=0, rejected=0, accepted=0)
     _near_misses()
     _random_tokens()
+    _docker_near_misses()
+    _docker_random_tokens()
     _kubectl_near_misses()
     _kubectl_random_tokens()
     console.forget()

@@ -11,9 +11,10 @@
     docker swarm init
     docker service create --replicas=3 --name my-web-server web-server:1
 
-On the simulator the console interprets each command and prints what the real
-tool would (ages in simulated time, so outputs repeat exactly); on a real
-backend it runs the real CLI against labkit's own engine or context. Each tool
+kubectl and docker are the real binaries everywhere: on the simulator against its
+own served Kubernetes API and Docker Engine (ages in simulated time, so outputs
+repeat exactly), on a real backend against labkit's own engine or context;
+minikube on the simulator is interpreted. Each tool
 talks to the console's current cluster for it: set it with `use(cluster)`, or
 let the console make one on first use (`labkit.connect()`: the simulator
 unless $LABKIT_BACKEND says otherwise; a plain Docker host for `docker`, so

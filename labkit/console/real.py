@@ -29,7 +29,8 @@ from .parse import ConsoleError, flag_value
 TIMEOUT = float(os.environ.get("LABKIT_CONSOLE_TIMEOUT", "600"))
 SWARM_COMMANDS = ("service", "node", "stack", "secret", "config")
 # `docker service create/scale/update` redraw these lines on a terminal; in a notebook each
-# redraw would be a new line, so a line is shown only when its text changed.
+# redraw would be a new line, so the display is shown as a terminal ends up showing it: each
+# line's last text, in the order they first appeared, once the display is done.
 KEEP_LINES = 200  # of a command's output, for its error message and hint
 PROGRESS = re.compile(r"^(overall progress|verify|\d+/\d+):")
 HELP_POINTER = re.compile(r"^(See '.*--help'( for usage)?\.?|Run '.*--help' for more information\.?)$")
@@ -88,6 +89,9 @@ def names_demo_image(argv: list[str]) -> bool:
 def last_error(lines: list[str]) -> str:
     """The tool's own last words, without the "See 'docker run --help'." that follows them;
     a missing image's "Unable to find image ..." line leads."""
+    usage = next((i for i, line in enumerate(lines) if line.startswith("Usage:")), None)
+    if usage is not None:  # a usage error: its words come before the usage block
+        lines = lines[:usage]
     said = [line.strip() for line in lines if line.strip() and not HELP_POINTER.match(line.strip())]
     errors = [line for line in said if line.lower().startswith("error")]
     tail = errors[-1] if errors else said[-1] if said else ""
@@ -252,7 +256,17 @@ def stream(command: list[str], env: dict[str, str], out, timeout: float = TIMEOU
         started(proc)
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None
-    shown: dict[str, str] = {}
+    frame: dict[str, str] = {}  # a progress display being drawn: its last line for each of its ids
+
+    def show(line: str) -> None:
+        lines.append(line)
+        del lines[:-KEEP_LINES]
+        out(line)
+
+    def draw() -> None:
+        for line in frame.values():
+            show(line)
+        frame.clear()
     with proc:
         for line in proc.stdout:
             if time.monotonic() > deadline:
@@ -262,11 +276,10 @@ def stream(command: list[str], env: dict[str, str], out, timeout: float = TIMEOU
             line = line.rstrip("\n")
             progress = PROGRESS.match(line)
             if progress:
-                if shown.get(progress.group(1)) == line:
-                    continue
-                shown[progress.group(1)] = line
-            lines.append(line)
-            del lines[:-KEEP_LINES]
-            out(line)
+                frame[progress.group(1)] = line.rstrip()
+                continue
+            draw()
+            show(line)
+        draw()
         code = proc.wait()
     return code, lines

@@ -1,10 +1,10 @@
 """One line as a student types it: split it, find the tool and its cluster, run it.
 
-kubectl is always the real binary: against the simulator served as a
-Kubernetes API (`tools/kubectl.py`) or a real cluster (`real.py`). docker and
-minikube on the simulator are interpreted (`tools/docker.py`, `tools/minikube.py`); on a real
-backend the console hands the line to the real CLI (`real.py`). Either way
-the notes' removed commands and placeholders are explained first (`legacy.py`).
+kubectl and docker are always the real binaries: against the simulator served as a
+Kubernetes API (`tools/kubectl.py`) or a Docker Engine (`tools/docker.py`), or against a real
+cluster or engine (`real.py`). minikube on the simulator is interpreted (`tools/minikube.py`);
+on a real backend the console hands the line to the real CLI. Either way the notes' removed
+commands and placeholders are explained first (`legacy.py`).
 """
 from __future__ import annotations
 
@@ -202,14 +202,13 @@ def check_syntax(argv: list[str], cluster=None, session: Session = SESSION) -> N
     if argv[0] not in TOOLS:
         run_argv(argv[:1], cluster, lambda line: None, session)  # raises "command not found"
     from . import legacy
-    from .tools import docker, minikube
+    from .tools import minikube
     target = cluster if cluster is not None else session.cluster_for(argv[0])
     ctx = Context(argv[0], target, lambda line: None, session)
-    if ctx.sim is None or argv[0] == "kubectl":
+    if ctx.sim is None or argv[0] != "minikube":
         return  # the real tool judges its own syntax
-    syntax: dict[str, Callable[[list[str]], None]] = {"docker": docker.syntax, "minikube": minikube.syntax}
     for args in legacy.rewrites(ctx, argv[1:]):
-        syntax[argv[0]](args)
+        minikube.syntax(args)
 
 
 def run_argv(argv: list[str], cluster=None, out: Callable[[str], None] = print,

@@ -52,6 +52,10 @@ SANITIZE = """\
 [served-api-port]
 regex: https://127\\.0\\.0\\.1:\\d+
 replace: https://127.0.0.1:PORT
+# The simulator's Docker Engine listens on a socket in a fresh private folder of each kernel.
+[served-engine-socket]
+regex: unix://\\S*/engine-[\\w-]+/docker\\.sock
+replace: unix:///ENGINE/docker.sock
 """
 
 INTRO = """\

@@ -66,6 +66,7 @@ class SimBackend:
         self.cluster_name = name  # with the seed, what tells this cluster's swarm apart (tokens, address)
         self._built = False  # the first machines are the cluster itself; later ones join it
         self.served_api = getattr(self, "served_api", None)  # kubectl's door (console/tools/kubectl.py); kept by reset
+        self.served_engine = getattr(self, "served_engine", None)  # docker's (console/tools/docker.py); kept by reset
         self.clock = Clock(seed)
         self.store = Store()
         self.api = APIServer(self.store, self.clock, self.flavor)
@@ -397,3 +398,6 @@ class SimBackend:
         if self.served_api is not None:
             self.served_api.stop()
             self.served_api = None
+        if self.served_engine is not None:
+            self.served_engine.stop()
+            self.served_engine = None

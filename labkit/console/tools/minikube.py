@@ -10,7 +10,6 @@ from __future__ import annotations
 from ...backends.sim import info
 from ..registry import Registry
 from ..parse import Command, ConsoleError, Flag, Parsed, UsageError, closest, parse, usage_text
-from ..tables import node_ip
 
 VERSION = "v1.34.0"
 PROFILE = "minikube"
@@ -18,6 +17,11 @@ HELP = Flag("help", "h", "bool", help="help for this command")
 PROFILE_FLAG = Flag("profile", "p", help="The name of the minikube VM being used (default \"minikube\")")
 COMMANDS = Registry("minikube", PROFILE_FLAG, HELP)  # every command, declared above its handler
 CONTROL_PLANE = ("etcd", "api-server", "scheduler", "controller-manager")
+
+
+def node_ip(node_index: int, base: str = "192.168.49") -> str:
+    """minikube's address for its node `node_index` (its docker driver's network)."""
+    return f"{base}.{2 + node_index}"
 
 
 def main(ctx, argv: list[str]) -> None:

@@ -101,7 +101,7 @@ def route(method: str, path: str, *, body: bool = True):
 
 def swarm_id(*parts: object, length: int = 25) -> str:
     """A swarmkit-style object id, 25 characters of [a-z0-9], the same for the same name on every
-    run (the console's simulated `docker` derives its ids the same way, console/tables.py)."""
+    run."""
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     number = int(hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest(), 16)
     out = []

@@ -38,14 +38,19 @@ NO_PROCESS = ("labkit's simulated Docker Engine runs no processes, so it cannot 
               "shows what the container printed")
 
 
-def settle(engine: Engine, done, seconds: float = SETTLE) -> None:
-    """Wait (the lock free, so the clock runs) until `done()` holds, at most `seconds` of wall time."""
+def settle(engine: Engine, done, seconds: float = SETTLE) -> bool:
+    """Wait (the lock free, so the clock runs) until `done()` holds, at most `seconds` of wall time;
+    on a clock that nobody else moves (a notebook's), move it on one step at a time meanwhile."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not engine.closing.is_set():
         with engine.lock:
             if done():
-                return
-        time.sleep(0.03)
+                return True
+        if not engine.stepping:
+            time.sleep(0.03)
+        elif not engine.wait_step():
+            return False  # this command has waited its limit: the engine answers as things are
+    return False
 
 
 def pod_of(engine: Engine, name: str):
@@ -362,7 +367,20 @@ def wait(call: Call) -> Answer:
         return condition != "removed" and seen_running[0] and found.state in ("exited", "created")
 
     def body():
-        settle(engine, ended, seconds=float("inf"))
+        # The CLI's `docker run` opens a wait before it starts the container and leaves at once with
+        # -d: on a notebook's clock only a command that waits (`docker wait`: engine.waits) moves it.
+        moving = engine.stepping and engine.waits
+        while True:
+            with engine.lock:
+                if ended():
+                    break
+            if engine.closing.is_set() or (moving and not engine.wait_step()):
+                while not engine.closing.wait(0.5):  # its limit: the console ends the command
+                    yield b""
+                return
+            if not moving:
+                time.sleep(0.03)
+            yield b""  # (the server ends the stream once the client has gone)
         with engine.lock:
             found = next((b for b in boxes(engine) if b.ident == ident), None)
             code = found.exit_code if found is not None else 0

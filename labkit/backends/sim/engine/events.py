@@ -16,6 +16,7 @@ import re
 import time
 
 from .common import Answer, Call, bad, filters, route
+from .logs import Quiet
 from .state import Engine
 
 FILTERS = ("config", "container", "daemon", "event", "image", "label", "network", "node", "plugin", "scope",
@@ -138,6 +139,7 @@ def events(call: Call) -> Answer:
         if until is not None and until <= time.time():  # the past only
             return
         seen = start
+        quiet = Quiet(engine, POLL)
         while not engine.closing.is_set() and (until is None or time.time() < until):
             with engine.lock:
                 harvest(engine)
@@ -145,5 +147,6 @@ def events(call: Call) -> Answer:
                 seen = engine.journal_dropped + len(engine.journal)
                 out = b"".join((json.dumps(message(engine, e)) + "\n").encode() for e in fresh if matches(e, wanted))
             yield out  # b"": nothing new (the server checks the client is still there)
-            time.sleep(POLL)
+            if not quiet.look(seen):
+                return  # a notebook's `docker events`: nothing new for a while (logs.Quiet)
     return Answer(stream=body, content_type="application/json")

@@ -116,6 +116,31 @@ def task_logs(call: Call) -> Answer:
 
 
 FOLLOW_POLL = 0.2  # wall seconds between looks for a followed container's new lines
+FOLLOW_QUIET = 10.0  # cluster seconds without a new line before a notebook's follow ends
+
+
+class Quiet:
+    """The pace of a followed stream (logs -f, events). With a ticker the stream waits FOLLOW_POLL
+    wall seconds a look and ends only when its client goes. On a notebook's clock (nobody else
+    moves it) each look moves the clock one step, and the stream ends once nothing new came for
+    FOLLOW_QUIET cluster seconds, or the command's limit is reached, as `kubectl get -w` does there:
+    a cell cannot stay attached for ever."""
+
+    def __init__(self, engine: Engine, poll: float = FOLLOW_POLL) -> None:
+        self.engine, self.poll = engine, poll
+        self.last_new, self.since = None, engine.sim.now()
+
+    def look(self, newest) -> bool:
+        """Wait for the next look; False when the stream should end."""
+        if not self.engine.stepping:
+            time.sleep(self.poll)
+            return True
+        if newest != self.last_new:
+            self.last_new, self.since = newest, self.engine.sim.now()
+        if self.engine.sim.now() - self.since >= FOLLOW_QUIET:
+            return False
+        time.sleep(0.01)  # the client reads what was sent
+        return self.engine.wait_step()
 
 
 @route("GET", "/containers/{id}/logs")
@@ -157,8 +182,10 @@ def container_logs(call: Call) -> Answer:
     def follow():
         yield data
         last = first[-1][0] if first else float("-inf")
+        quiet = Quiet(engine)
         while not engine.closing.is_set():
-            time.sleep(FOLLOW_POLL)
+            if not quiet.look(last):
+                return  # a notebook's `docker logs -f`: nothing new for a while (see Quiet)
             with engine.lock:
                 pod = engine.sim.api.items("pods").get(box.pod.name)
                 fresh = [line for line in lines() if line[0] > last]

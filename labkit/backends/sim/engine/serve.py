@@ -68,6 +68,27 @@ class ServedEngine:
         self._ticker.start()
         return self
 
+    def pause(self) -> None:
+        """Nothing listens (the machine whose daemon answers is off): the CLI says it cannot connect."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def resume(self) -> None:
+        if self.server is None:
+            self.server = EngineServer(self.engine, self.socket).start()
+
+    def rebind(self) -> None:
+        """Serve the simulator afresh: it was reset behind this engine's back (an exercise's reset)."""
+        with self.engine.lock:
+            fresh = Engine(self.sim, lock=self.engine.lock, watchers=self.engine.watchers)
+            for name in ("stepping", "limit", "stepped"):
+                setattr(fresh, name, getattr(self.engine, name))
+            self.engine.closing.set()  # what waits on the old one ends
+            self.engine = fresh
+            if self.server is not None:
+                self.server.engine = fresh
+
     def stop(self) -> None:
         self.engine.closing.set()  # requests that wait for the clock (docker wait) end
         self._ticker.stop()

@@ -209,6 +209,8 @@ class Handler(BaseHTTPRequestHandler):
         version, path = negotiate(url.path)
         parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        if server.engine.before is not None:
+            server.engine.before(method, parts)  # a waiting command's pace (progress.py)
         for candidate in ROUTES:
             params = candidate.match(method, parts)
             if params is None:

@@ -239,10 +239,11 @@ def update(call: Call) -> Answer:
         given = copy.deepcopy(call.body)
         given["Name"] = name
         networks.attach(engine, given)  # names as ids, as when it was made
-        if settled(given) != settled(record.spec):
-            raise not_simulated("changing a service's ports, networks, mounts or resources in place",
+        added = added_ports(engine, name, record, wanted)
+        if settled(given, ports=True) != settled(record.spec, ports=True):
+            raise not_simulated("changing a service's networks, mounts or resources, or taking a port back, in place",
                                 "an update here changes its image, env, healthcheck, replicas, constraints, "
-                                "update and rollback config, or replaces its tasks (--force)")
+                                "update and rollback config, adds published ports, or replaces its tasks (--force)")
         svc = engine.services()[name]
         before = read_spec(record.spec)
         force = wanted.force != before.force
@@ -255,6 +256,8 @@ def update(call: Call) -> Answer:
                 engine.sim.api.check()
                 engine.sim.rules.update(svc, wanted.plain_image, strategy(wanted.update), force=force, **template)
             set_rollback(engine, name, wanted)
+            for port in added:
+                engine.sim.expose(name, port)
             replicas = modes.eligible(engine, svc.template.placement) if wanted.mode == "global" else wanted.replicas
             if replicas != svc.replicas:
                 engine.sim.scale(name, replicas)
@@ -282,6 +285,7 @@ def rollback(engine: Engine, name: str, record: Record) -> Answer:
         if wanted != shape(svc.template):
             if svc.previous is not None and shape(svc.previous) == wanted:
                 engine.sim.rollback(name)
+                svc.update_message = "manually requested rollback"  # swarmkit controlapi/service.go
             else:
                 engine.sim.api.check()
                 engine.sim.rules.update(svc, before.plain_image, strategy(before.update), env=before.env,
@@ -296,10 +300,26 @@ def rollback(engine: Engine, name: str, record: Record) -> Answer:
     return Answer(json={})
 
 
-def settled(spec: dict) -> dict:
-    """A spec without what an update may change here, and without empty values (a client may
-    send `"Placement": {}` where it had none)."""
+def added_ports(engine: Engine, name: str, record: Record, wanted: Wanted) -> list[int]:
+    """The ports an update publishes that the service did not (`--publish-add`), checked against the
+    routing mesh before anything changes; one taken back (`--publish-rm`) is not simulated."""
+    before = {published for published, _ in read_spec(record.spec).ports}
+    now = {published for published, _ in wanted.ports}
+    if before - now:
+        raise not_simulated("taking a published port back (--publish-rm)", "docker service rm and create it again")
+    fresh = tuple((p, t) for p, t in wanted.ports if p not in before)
+    if not fresh:
+        return []
+    checked = assign_ports(engine, name, Wanted(name=name, image=wanted.image, replicas=wanted.replicas, ports=fresh))
+    return [published for published, _ in checked]
+
+
+def settled(spec: dict, ports: bool = False) -> dict:
+    """A spec without what an update may change here (`ports`: its published ports too), and
+    without empty values (a client may send `"Placement": {}` where it had none)."""
     out = copy.deepcopy(spec)
+    if ports:
+        out.pop("EndpointSpec", None)
     for path in UPDATABLE + CONVERTED:
         node = out
         for key in path[:-1]:

@@ -6,14 +6,17 @@ holds, the service specs clients wrote, the swarm's ids, and time as timestamps.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime, timezone
 
 from ....errors import InvalidInput, LabkitError, NotFound, Unavailable
 from ...base import UpdateStrategy
 from ..flavors.swarm import NO_LEADER
+from .. import info as sim_info
 from ..objects import NodeObj, Pod, Service
 from ..versions import DOCKER_ENGINE
 from .common import EngineError, bad, swarm_id
@@ -59,10 +62,23 @@ class Engine:
         self.journal_dropped = 0  # how many old ones were let go
         self.journal_events = None  # the simulator's event list read so far, and the last event read
         self.journal_last: tuple | None = None
+        # Time when no ticker moves it (a notebook's clock, console/tools/docker.py): a request that
+        # waits for the cluster moves the clock on itself, `stepping` cluster seconds per look, at
+        # most `limit` seconds for one command (`moved` counts them); 0: a ticker moves it (serve.py).
+        self.stepping = 0.0
+        self.moved = 0.0
+        self.limit = float("inf")
+        self.stepped: Callable[[], None] = lambda: None  # after each such step (the live view redraws)
+        self.waits = False  # the command is `docker wait`: its wait request moves the clock too
+        self.before: Callable[[str, list[str]], None] | None = None  # sees each request first (progress.py)
+        self.join_to: Callable[[list[str], str], str] | None = None  # a new machine's `swarm join` (swarm.py)
+        self.joined: str | None = None  # the role a new machine joined a swarm as
+        self.epoch: float | None = None  # a notebook's command began at this wall time (see timestamp)
         self.begin()
 
     def begin(self) -> None:
         """The swarm's records start afresh (a new engine, or `docker swarm init` / `leave`)."""
+        self.store = self.sim.store  # another store behind the simulator: a reset not of this engine's doing
         self.records: dict[str, Record] = {}
         self.index = 11  # raft's index: every change through the API takes the next one
         self.node_versions: dict[str, int] = {}  # a node's index once a client changed it
@@ -78,12 +94,27 @@ class Engine:
     def in_swarm(self) -> bool:
         return self.sim.flavor == "swarm"
 
+    def wait_step(self) -> bool:
+        """One look of a request that waits for the cluster: on a clock nobody else moves, move it
+        on by `stepping`; False once this command has moved it `limit` seconds (then it waits no more)."""
+        if not self.stepping:
+            return True
+        if self.moved >= self.limit:
+            return False
+        with self.lock:
+            self.sim.advance(self.stepping)
+            self.moved += self.stepping
+        self.stepped()
+        return True
+
     # -- identity --------------------------------------------------------------------------------
     @property
     def host(self) -> NodeObj:
         """The machine whose daemon answers (the swarm's first manager, the one `docker swarm init` ran on)."""
         nodes = list(self.sim.api.items("nodes").values())
-        return next((n for n in nodes if n.role == "manager"), nodes[0])
+        managers = [n for n in nodes if n.role == "manager"]
+        on = [n for n in managers if sim_info.powered(self.sim, n.name)]  # the first off: the terminal is on another
+        return (on or managers or nodes)[0]
 
     def cluster_id(self) -> str:
         return swarm_id("swarm", self.sim.swarm_network())
@@ -108,8 +139,14 @@ class Engine:
 
     # -- time --------------------------------------------------------------------------------------
     def timestamp(self, at: float) -> str:
-        """Cluster time `at` as RFC 3339 (Go's RFC3339Nano): the cluster's now is the wall clock's now."""
-        epoch = time.time() - self.sim.now() + at
+        """Cluster time `at` as RFC 3339 (Go's RFC3339Nano): the cluster's now is the wall clock's now.
+        On a notebook's clock (`epoch` set when its command began) a time is served half a second
+        past its whole age in cluster seconds: the CLI, which counts ages from its own wall clock a
+        moment later, prints the same whole seconds on every run."""
+        if self.epoch is not None:
+            epoch = self.epoch - math.floor(self.sim.now() - at + 1e-6) - 0.5
+        else:
+            epoch = time.time() - self.sim.now() + at
         whole = int(epoch)
         nanos = int(round((epoch - whole) * NANO))
         if nanos >= NANO:

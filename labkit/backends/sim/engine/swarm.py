@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 
-from ..flavors.swarm import HEARTBEAT
+from ..flavors.swarm import HEARTBEAT, NO_LEADER
 from ..orchestrator import TASK_HISTORY
 from .common import Answer, Call, EngineError, Reader, bad, route, rpc
 from .state import NANO, Engine
@@ -56,6 +56,9 @@ def cluster(engine: Engine) -> dict:
 
 def info(engine: Engine) -> dict:
     """swarm.Info, as the manager the client talks to sees its swarm (inactive: in none)."""
+    if not engine.in_swarm and engine.joined is not None:  # a new machine that joined another engine's swarm
+        return {"NodeID": "", "NodeAddr": "", "LocalNodeState": "active",
+                "ControlAvailable": engine.joined == "manager", "Error": "", "RemoteManagers": None}
     if not engine.in_swarm:
         return {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": False,
                 "Error": "", "RemoteManagers": None}
@@ -189,7 +192,7 @@ def join(call: Call) -> Answer:
     listen, remotes, token = request.text("ListenAddr"), request.texts("RemoteAddrs"), request.text("JoinToken")
     request.text("AdvertiseAddr"), request.text("DataPathAddr"), request.text("Availability")
     with engine.lock:
-        if engine.in_swarm:
+        if engine.in_swarm or engine.joined is not None:
             raise EngineError(503, SWARM_EXISTS)
         if listen:
             read_address(listen, f'invalid ListenAddr "{listen}": {BAD_LISTEN}')
@@ -197,10 +200,13 @@ def join(call: Call) -> Answer:
             raise bad("at least 1 RemoteAddr is required to join")
         if not token:
             raise bad(rpc("InvalidArgument", "A valid join token is necessary to join this cluster"))
-        from .spec import not_simulated
-        raise not_simulated("joining another swarm from this engine",
-                            "make this host a swarm's manager with docker swarm init; labkit's facade adds "
-                            "machines to a simulated swarm (cluster.add_node)")
+        if engine.join_to is None:
+            from .spec import not_simulated
+            raise not_simulated("joining another swarm from this engine",
+                                "make this host a swarm's manager with docker swarm init; labkit's facade adds "
+                                "machines to a simulated swarm (cluster.add_node)")
+    engine.joined = engine.join_to(remotes, token)  # the swarm's own engine decides (console/tools/docker.py)
+    return Answer(code=200, text="")
 
 
 @route("POST", "/swarm/leave", body=False)
@@ -300,3 +306,31 @@ def update(call: Call) -> Answer:
                 engine.sim.tokens[role] = f"{old[:60]}{digest[:25]}"
         engine.swarm_index = engine.next_index()
     return Answer(text="")
+
+
+# -- a new machine joins -------------------------------------------------------------------------------
+JOIN_TIMEOUT = ('Timeout was reached before node joined. The attempt to join the swarm will continue in the '
+                'background. Use the "docker info" command to see the current swarm status of your node.')
+
+
+def admit(sim, remotes: list[str], token: str, add=None) -> str:
+    """`docker swarm join --token TOKEN ADDR` typed on a new machine, as the simulated swarm `sim`
+    answers it: the role the machine joined as, after it became a node of `sim`. Refused in the
+    engine's words: no swarm listens at ADDR (connection refused, or nothing answers there before
+    the CLI's timeout), a token of no role of this swarm, a swarm without a leader (moby
+    daemon/cluster/swarm.go Join; swarmkit's ca: a node's certificate comes from the leader).
+    `add(role)` adds the machine (default: the simulator's add_node; the console's goes through
+    the facade, so that its views see the new node)."""
+    address = remotes[0]
+    if sim.flavor != "swarm":
+        raise EngineError(500, rpc("Unavailable", f'connection error: desc = "transport: Error while dialing dial '
+                                                  f'tcp {address}: connect: connection refused"'))
+    if address.rsplit(":", 1)[0] != sim.join_address().rsplit(":", 1)[0]:
+        raise EngineError(503, JOIN_TIMEOUT)
+    role = next((r for r in ("worker", "manager") if sim.join_token(r) == token), None)
+    if role is None:
+        raise EngineError(400, rpc("InvalidArgument", "A valid join token is necessary to join this cluster"))
+    if not sim.has_quorum():
+        raise EngineError(503, NO_LEADER)
+    (add or (lambda r: sim.add_node(role=r)))(role)
+    return role
