@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 
 SPAN = re.compile(r"`([^`\n]+)`")
-EXERCISE = re.compile(r"^# Exercise \d\d\.[\w-]+: your turn\.", re.MULTILINE)
+EXERCISE = re.compile(r"^# Exercise \d\d[a-z]?\.[\w-]+: your turn\.", re.MULTILINE)
 TOOL = re.compile(r"^%?(kubectl|docker|minikube)\s")
 # Python the student could type: a call on one of the lesson's usual names.
 PYTHON = re.compile(r"^(lk|cluster|k8s|kube|swarm|site|web|shop|store|host|lab|single|one|ha|ha3|k3|svc|big)"
@@ -169,10 +169,10 @@ def check_span(ip, index: int, span: str, around: str) -> list[str]:
     return [f"cell {index}: `{span}` -> {error}"]
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=[p.stem[:2] for p in LESSONS])
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem.split("-")[0] for p in LESSONS])
 def test_every_command_a_lesson_shows_runs(path, shell):
     from labkit import console
-    number = path.stem[:2]
+    number = path.stem.split("-")[0]
     notebook = nbformat.read(path, as_version=4)
     console.forget()
     shell.reset(new_session=False)

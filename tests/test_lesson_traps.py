@@ -22,7 +22,7 @@ from labkit.errors import Unavailable
 from labkit.lessons import editions
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLVED = {path.name[:2]: path for path in (ROOT / "solutions").glob("0*.ipynb")}
+SOLVED = {path.name.split("-")[0]: path for path in (ROOT / "solutions").glob("0*.ipynb")}
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +44,7 @@ def play(exercise: str, *steps: str, solved: tuple[str, ...] = ()) -> list[str]:
     printed or showed (errors as the notebook shows them)."""
     import nbclient
 
-    solved_notebook = nbformat.read(SOLVED[exercise[:2]], as_version=4)
+    solved_notebook = nbformat.read(SOLVED[exercise.split(".")[0]], as_version=4)
     student = nbformat.from_dict(editions.student_notebook(solved_notebook))
     cells = []
     for mine, theirs in zip(solved_notebook.cells, student.cells):
@@ -81,7 +81,8 @@ def simulator(monkeypatch):
 
 # -- 02.service: the console, the tokens and the addresses of several swarms ---------------------------
 def test_02_service_the_hints_join_in_the_exercises_cell_joins_swarm(simulator):
-    """The console talked to `ha` (no leader) when the exercise began: the student's join landed there."""
+    """The hint's own join, typed in the exercise's cell, lands in `swarm`: the lesson's machine, which
+    `docker swarm init` made a swarm and the console still talks to."""
     check, = play("02.service", "%docker swarm join --token $token $manager\n"
                                 "%docker service create --replicas=8 --name api web-server:1\n"
                                 'lab.check("service", swarm)')
@@ -114,14 +115,15 @@ def test_swarm_init_keeps_the_machines_name():
     machine = console.use(lk.connect(flavor="swarm", nodes=1, init=False, name="first"))
     out = console.run("docker swarm init")
     swarm = console.current("docker")
-    assert swarm is not machine and swarm.backend.cluster_name == "first"
+    assert swarm is machine and swarm.backend.cluster_name == "first"  # the same machine, now a swarm's manager
+    assert [(n.name, n.role) for n in swarm.state().nodes] == [("node-1", "manager")]
     assert f"--token {swarm.backend.join_token('worker')} {swarm.backend.join_address()}" in out
     swarm.backend.reset()
     assert swarm.backend.cluster_name == "first"  # a reset swarm is the same swarm
 
 
 def leaderless(name: str = "ha"):
-    """Lesson 02's `ha` after it lost two of its three managers."""
+    """Lesson 02b's `ha` after it lost two of its three managers."""
     ha = lk.connect(flavor="swarm", nodes=5, managers=3, name=name)
     ha.fail_node("node-1")
     ha.fail_node("node-2")
@@ -132,15 +134,22 @@ def leaderless(name: str = "ha"):
 def test_a_join_typed_for_one_swarm_does_not_land_in_another():
     lab = lessons.lab("02")
     swarm, ha = lk.connect(flavor="swarm", nodes=3, name="first"), leaderless()
-    console.use(ha)  # where lesson 02 leaves the console
-    with pytest.raises(ConsoleError) as refused:
-        console.run(f"docker swarm join --token {lab.join_token(swarm)} {lab.manager_address(swarm)}")
-    assert "A valid join token is necessary to join this cluster" in refused.value.message
+    console.use(ha)  # where lesson 02b leaves the console
+    for token in (lab.join_token(swarm), lab.join_token(ha)):  # swarm's address: no manager of ha's answers there
+        with pytest.raises(ConsoleError) as elsewhere:
+            console.run(f"docker swarm join --token {token} {lab.manager_address(swarm)}")
+        assert elsewhere.value.message.endswith(
+            "exited with code 1: Error response from daemon: Timeout was reached before node joined. The attempt to "
+            'join the swarm will continue in the background. Use the "docker info" command to see the current swarm '
+            "status of your node."), elsewhere.value.message
+        assert f"swarm 'ha', whose manager listens at {lab.manager_address(ha)}" in elsewhere.value.hint
+        assert "labkit.console.use(" in elsewhere.value.hint
+    with pytest.raises(ConsoleError) as refused:  # swarm's token, ha's address
+        console.run(f"docker swarm join --token {lab.join_token(swarm)} {lab.manager_address(ha)}")
+    assert refused.value.message.endswith("exited with code 1: Error response from daemon: rpc error: code = "
+                                          "InvalidArgument desc = A valid join token is necessary to join this "
+                                          "cluster"), refused.value.message
     assert "swarm 'ha'" in refused.value.hint and "labkit.console.use(" in refused.value.hint
-    with pytest.raises(ConsoleError) as elsewhere:  # ha's token, swarm's address
-        console.run(f"docker swarm join --token {lab.join_token(ha)} {lab.manager_address(swarm)}")
-    assert "Timeout was reached before node joined" in elsewhere.value.message
-    assert lab.manager_address(ha) in elsewhere.value.hint
     assert (len(swarm.nodes), len(ha.nodes)) == (3, 5)
 
 
@@ -149,7 +158,8 @@ def test_joining_a_swarm_without_a_leader_fails_as_docker_says():
     ha = console.use(leaderless())
     with pytest.raises(ConsoleError) as refused:
         console.run(f"docker swarm join --token {lab.join_token(ha)} {lab.manager_address(ha)}")
-    assert refused.value.message == f"Error response from daemon: {NO_LEADER}"
+    assert refused.value.message.endswith(f"exited with code 1: Error response from daemon: {NO_LEADER}"), \
+        refused.value.message
     assert "node-1, node-2" in refused.value.hint and "recover_node('node-1')" in refused.value.hint
     with pytest.raises(Unavailable, match="The swarm does not have a leader"):
         lab.join(ha)
@@ -196,10 +206,11 @@ def test_every_hint_calls_only_what_the_lesson_has(number):
             assert name in mine | {"sum", "range", "len", "print"}, f"{number}.{exercise.name}'s hint calls {name}()"
 
 
-def test_04_canary_names_refer_to_the_exercises_cluster(simulator):
-    """`shop` was bound to a workload of `site` when 04.canary began: the hint's `shop.canary()`
-    tried the canary on the wrong cluster. The hint's own commands, after 04.zero-downtime."""
-    before, check = play("04.canary",
+def test_04b_canary_names_refer_to_the_exercises_cluster(simulator):
+    """`shop` was bound to a workload of `site` when the canary exercise began: the hint's `shop.canary()`
+    tried the canary on the wrong cluster. The hint's own commands, in lesson 04b as a student opens it
+    (04.zero-downtime is another notebook's: the exercise's lab.reset makes the shop it leaves)."""
+    before, check = play("04b.canary",
                          "print('shop' not in globals() or shop.cluster is k8s)",
                          "shop = k8s.workload('shop')\n"
                          "shop.canary('web-server:broken', percent=25)\n"
@@ -207,10 +218,10 @@ def test_04_canary_names_refer_to_the_exercises_cluster(simulator):
                          "print(k8s.ps('shop-canary'))\n"
                          "shop.abort()\n"
                          "k8s.wait()\n"
-                         'lab.check("canary", k8s)', solved=("04.zero-downtime",))
-    assert before.strip() == "↺ 04.canary: back at its start (shop is 8 replicas of web-server:2 with no canary: " \
-                             "nothing to undo)\nTrue"  # the cell's lab.reset, then the student's line
-    assert "✔ 04.canary: passed." in check, check
+                         'lab.check("canary", k8s)')
+    assert before.strip() == "↺ 04b.canary: back at its start (made shop: 8 replicas of web-server:1, updated to " \
+                             "web-server:2)\nTrue"  # the cell's lab.reset, then the student's line
+    assert "✔ 04b.canary: passed." in check, check
 
 
 def test_04_zero_downtime_a_wrong_attempt_then_the_cell_run_again(simulator):
@@ -350,21 +361,36 @@ def test_03_drain_before_capacity_says_do_capacity_first(simulator):
     assert "✔ 03.capacity: passed." in done and "✔ 03.drain: passed." in done, done
 
 
-def test_04_canary_before_zero_downtime_says_do_it_first():
-    lab = lessons.lab("04")
-    k8s = lk.connect(nodes=4)
-    result = str(lab.check("canary", k8s))
-    assert "there is no workload named 'shop': do 04.zero-downtime first" in result
-    shop = k8s.deploy("shop", image="web-server:1", replicas=8)
-    k8s.wait()
-    assert "shop never ran web-server:2: do 04.zero-downtime first" in str(lab.check("canary", k8s))
-    shop.update("web-server:2")  # the wrong strategy for 04.zero-downtime, and yet shop is on version 2
-    k8s.wait()
+def test_04b_canary_reset_makes_shop_on_a_fresh_cluster_and_the_check_then_reads_it():
+    """04b.canary no longer needs 04.zero-downtime done on the same cluster: on a fresh one its check
+    says there is no shop, its reset makes the shop 04.zero-downtime leaves (two revisions, as kubectl
+    shows them), the natural wrong attempt (a canary of another size) is stuck until a reset takes it
+    away, and the right one passes."""
+    lab = lessons.lab("04b")
+    k8s = console.use(lk.connect(nodes=4))
+    assert "no workload named 'shop'" in str(lab.check("canary", k8s))
+    assert str(lab.reset("canary", k8s)) == ("↺ 04b.canary: back at its start (made shop: 8 replicas of "
+                                             "web-server:1, updated to web-server:2)")
+    history = console.run("kubectl rollout history deployment/shop")
+    assert re.findall(r"^(\d+)\s", history, re.MULTILINE) == ["1", "2"], history
+    assert console.run("kubectl get deployment shop -o jsonpath={..image}") == "web-server:2"
+    failing = lab.check("canary", k8s)
+    assert not failing and "shop never had a canary" in str(failing)
+    shop = k8s.workload("shop")
+    shop.canary("web-server:broken", percent=50)  # the wrong size: 4 of 8
+    k8s.run(30)
+    result = lab.check("canary", k8s)
+    assert result.stuck and "shop-canary runs web-server:broken on 4 replica(s)" in str(result), str(result)
+    assert 'lab.reset("04b.canary")' in str(result)
+    assert str(lab.reset("canary")) == ("↺ 04b.canary: back at its start (deleted shop-canary, shop back to 8 "
+                                        "replicas)")  # a canary of 4 took 4 of shop's 8
+    assert console.run("kubectl get deployments -o name").split() == ["deployment.apps/shop"]
+    assert console.run("kubectl get deployment shop -o jsonpath={.status.readyReplicas}") == "8"
     shop.canary("web-server:broken", percent=25)
     k8s.run(60)
     shop.abort()
     k8s.wait()
-    assert lab.check("canary", k8s)
+    assert lab.check("canary", k8s).passed, str(lab.check("canary", k8s))
 
 
 # -- 08: the natural first tries of a troubleshooter ---------------------------------------------------

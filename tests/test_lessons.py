@@ -14,6 +14,8 @@ from labkit import console, lessons
 from labkit.errors import NotFound
 from labkit.lessons import editions, mesos
 
+import test_lessons_rollbacks_canaries as rollbacks_canaries  # 04.rollback's tests (a module: not collected twice)
+
 
 def failing(result, *words: str) -> None:
     """A check that did not pass, saying each of `words` somewhere, and where its hints are (not
@@ -22,7 +24,8 @@ def failing(result, *words: str) -> None:
     text = str(result)
     assert text.startswith(f"✘ {result.id}: not yet.")
     assert result.hints and f'lab.hint("{result.id}")' in text
-    exercise = lessons.lab(result.id[:2]).exercise(result.id) if result.id[:2] in lessons.MODULES else None
+    number = result.id.split(".")[0]
+    exercise = lessons.lab(number).exercise(result.id) if number in lessons.MODULES else None
     for tier in exercise.hints if exercise else ():
         assert tier not in text, f"a hint in the check's report:\n{text}"
     for word in words:
@@ -151,8 +154,29 @@ def test_02_drain_refuses_a_node_switched_off():
     failing(lab.check("drain", swarm), "node-2 still accepts tasks")
 
 
-def test_02_quorum():
+def test_02_service_reset_switches_every_node_on_again_and_removes_api():
+    """A node switched off (by an earlier cell, or a try) would leave 02.service short of four working
+    nodes whatever the student does: its reset switches it on again, as it removes `api`."""
     lab = lessons.lab("02")
+    swarm = console.use(lk.connect(flavor="swarm", nodes=4))
+    console.run("docker service create -d --name api --replicas 8 web-server:1")
+    swarm.wait()
+    swarm.fail_node("node-3")
+    swarm.run(20)
+    failing(lab.check("service", swarm), "the swarm has 3 working nodes, not 4")
+    assert str(lab.reset("service", swarm)) == ("↺ 02.service: back at its start (node-3 switched on again, "
+                                                "removed the service api)")
+    assert "Down" not in console.run("docker node ls") and console.run("docker service ls -q") == ""
+    console.run("docker service create -d --name api --replicas 8 web-server:1")
+    swarm.wait()
+    passing(lab.check("service", swarm))
+    assert str(lab.reset("service", swarm)).endswith("(removed the service api)")
+    console.forget()
+
+
+# -- 02b ---------------------------------------------------------------------------------------
+def test_02b_quorum():
+    lab = lessons.lab("02b")
     small = lk.connect(flavor="swarm", nodes=5, managers=3)
     web = small.deploy("web", image="web-server:1", replicas=2)
     small.wait()
@@ -236,7 +260,8 @@ def test_04_zero_downtime_fails_with_the_default_strategy():
     assert lab.last_rollout(k8s, "shop").fewest_available == 6
 
 
-def test_04_zero_downtime_and_canary():
+def test_04_zero_downtime_then_04b_canary():
+    """04b.canary starts where 04.zero-downtime ends: done there, on the same cluster, it goes on."""
     lab = lessons.lab("04")
     k8s = lk.connect(nodes=4)
     shop = k8s.deploy("shop", image="web-server:1", replicas=8)
@@ -246,6 +271,7 @@ def test_04_zero_downtime_and_canary():
     passing(lab.check("zero-downtime", k8s))
     assert "8/8" in str(lab.compare(k8s, ["shop"]))
 
+    lab = lessons.lab("04b")
     failing(lab.check("canary", k8s), "shop never had a canary")
     shop.canary("web-server:broken", percent=25)
     k8s.run(60)
@@ -279,22 +305,20 @@ def test_04_a_wrong_attempt_names_lab_reset_which_starts_the_exercise_again():
     passing(lab.check("zero-downtime", k8s))
 
 
-def test_04_canary_reset_puts_shop_back_and_forgets_the_canaries_before_it():
-    lab = lessons.lab("04")
+def test_04b_canary_reset_puts_shop_back_and_forgets_the_canaries_before_it():
+    lab = lessons.lab("04b")
     k8s = lk.connect(nodes=4)
-    reset = lab.reset("canary", k8s)  # before 04.zero-downtime: nothing to start from, and no exception
-    assert not reset and "cannot start over yet: there is no workload named 'shop'" in str(reset)
-    shop = k8s.deploy("shop", image="web-server:1", replicas=8)
-    k8s.wait()
-    shop.update("web-server:2", max_surge=2, max_unavailable=0)
-    k8s.wait()
+    reset = lab.reset("canary", k8s)  # a fresh cluster: the reset makes the shop 04.zero-downtime leaves
+    assert reset and str(reset) == ("↺ 04b.canary: back at its start (made shop: 8 replicas of web-server:1, "
+                                    "updated to web-server:2)")
+    shop = k8s.workload("shop")
     shop.canary("web-server:broken", percent=25)
     k8s.run(60)
     shop.promote()  # the wrong end: the broken image everywhere
     k8s.wait()
     result = lab.check("canary", k8s)
-    failing(result, "shop runs image web-server:broken, not web-server:2", 'lab.reset("04.canary")')
-    assert str(lab.reset("canary")) == "↺ 04.canary: back at its start (shop back on web-server:2)"
+    failing(result, "shop runs image web-server:broken, not web-server:2", 'lab.reset("04b.canary")')
+    assert str(lab.reset("canary")) == "↺ 04b.canary: back at its start (shop back on web-server:2)"
     failing(lab.check("canary", k8s), "shop never had a canary")  # the canary before the reset does not count
     shop.canary("web-server:broken", percent=50)
     k8s.run(30)
@@ -308,8 +332,8 @@ def test_04_canary_reset_puts_shop_back_and_forgets_the_canaries_before_it():
     passing(lab.check("canary", k8s))
 
 
-def test_04_no_lost_requests_reset_deletes_store_and_its_service():
-    lab = lessons.lab("04")
+def test_04b_no_lost_requests_reset_deletes_store_and_its_service():
+    lab = lessons.lab("04b")
     site = lk.connect("sim", flavor="kubernetes", nodes=4)
     for attempt in ({}, {"max_surge": 1, "max_unavailable": 0, "readiness": True},
                     {"max_surge": 1, "max_unavailable": 0, "readiness": True, "pre_stop": 5}):
@@ -322,7 +346,7 @@ def test_04_no_lost_requests_reset_deletes_store_and_its_service():
         site.run(60)
         result = lab.check("no-lost-requests", site)
         if not attempt:
-            failing(result, "counted as ready before they listened", 'lab.reset("04.no-lost-requests")')
+            failing(result, "counted as ready before they listened", 'lab.reset("04b.no-lost-requests")')
         elif "pre_stop" not in attempt:  # the probe alone: the race of a stopping pod
             failing(result, "went to old replicas already told to stop", "after their SIGTERM")
             assert "counted as ready" not in str(result)
@@ -334,7 +358,7 @@ def test_an_exercise_without_a_reset_says_its_cell_can_run_again(monkeypatch):
         lessons.lab("00").reset("heal", lk.connect(nodes=1))
     monkeypatch.setattr(lessons, "_checked", {})
     with pytest.raises(NotFound, match="which cluster"):
-        lessons.reset("04.no-lost-requests")  # neither checked nor reset yet: no cluster known
+        lessons.reset("04b.no-lost-requests")  # neither checked nor reset yet: no cluster known
 
 
 def test_05_trace_shows_the_deployment_controllers_words():
@@ -566,8 +590,8 @@ def test_mesos_declined_offers_go_to_the_next_framework():
     assert not any(fw.pending for fw in master.frameworks)
 
 
-def test_04_no_lost_requests_refuses_recreate_and_traffic_that_missed_the_update():
-    lab = lessons.lab("04")
+def test_04b_no_lost_requests_refuses_recreate_and_traffic_that_missed_the_update():
+    lab = lessons.lab("04b")
     site = lk.connect(nodes=4, seed=2)
     failing(lab.check("no-lost-requests", site), "no workload named 'store'")
     store = site.deploy("store", image="web-server:1", replicas=6, type="Recreate")
@@ -615,8 +639,8 @@ def test_04_no_lost_requests_refuses_recreate_and_traffic_that_missed_the_update
 
 
 
-def test_02_healthy_update_wants_a_healthcheck():
-    lab = lessons.lab("02")
+def test_02b_healthy_update_wants_a_healthcheck():
+    lab = lessons.lab("02b")
     mesh = console.use(lk.connect("sim", flavor="swarm", nodes=3, name="mesh"))
     failing(lab.check("healthy-update", mesh), "no workload named 'shop'")
     console.run("docker service create -d --name shop -p 8090:80 --replicas 4 web-server:1")
@@ -636,6 +660,23 @@ def test_02_healthy_update_wants_a_healthcheck():
     console.run("docker service update -d --image web-server:2 shop")
     mesh.run(60)
     passing(lab.check("healthy-update", mesh))
+    console.forget()
+
+
+def test_02b_healthy_update_reset_switches_every_node_on_again_and_removes_shop():
+    """The lesson switches mesh's node-3 off and on before the exercise (and node-1, its only manager):
+    one left off would stop the routing mesh's traffic through it. The reset switches it on again."""
+    lab = lessons.lab("02b")
+    mesh = console.use(lk.connect("sim", flavor="swarm", nodes=3, name="mesh"))
+    assert str(lab.reset("healthy-update", mesh)).endswith("(there was no shop yet: nothing to undo)")
+    console.run("docker service create -d --name shop -p 8090:80 --replicas 4 web-server:1")
+    mesh.wait()
+    mesh.fail_node("node-3")
+    mesh.run(20)
+    assert "Down" in console.run("docker node ls")
+    assert str(lab.reset("healthy-update", mesh)) == ("↺ 02b.healthy-update: back at its start (node-3 switched on "
+                                                      "again, removed the service shop)")
+    assert "Down" not in console.run("docker node ls") and "shop" not in console.run("docker service ls")
     console.forget()
 
 
@@ -862,11 +903,12 @@ WRONG_TRIED = {  # exercise -> the test that tries the wrong attempt its Exercis
     "00.hello": test_00_hello_and_heal, "00.heal": test_00_hello_and_heal,
     "01.restart": test_01_restart_and_self_heal, "01.self-heal": test_01_restart_and_self_heal,
     "02.service": test_02_service_and_drain, "02.drain": test_02_drain_refuses_a_node_switched_off,
-    "02.quorum": test_02_quorum, "02.healthy-update": test_02_healthy_update_wants_a_healthcheck,
+    "02b.quorum": test_02b_quorum, "02b.healthy-update": test_02b_healthy_update_wants_a_healthcheck,
     "03.capacity": test_03_capacity_and_drain, "03.drain": test_03_capacity_and_drain,
     "04.zero-downtime": test_04_zero_downtime_fails_with_the_default_strategy,
-    "04.canary": test_04_zero_downtime_and_canary,
-    "04.no-lost-requests": test_04_no_lost_requests_refuses_recreate_and_traffic_that_missed_the_update,
+    "04.rollback": rollbacks_canaries.test_04_rollback_refuses_a_new_deployment_and_reset_starts_it_again,
+    "04b.canary": test_04_zero_downtime_then_04b_canary,
+    "04b.no-lost-requests": test_04b_no_lost_requests_refuses_recreate_and_traffic_that_missed_the_update,
     "05.path": test_05_path, "05.mystery": test_05_mystery_wants_the_stopped_component_started_first,
     "06.two-nodes": test_06_two_nodes, "06.managers": test_06_managers,
     "06.lost-requests": test_06_lost_requests_are_read_from_the_record,
@@ -923,7 +965,7 @@ def test_student_source_takes_out_every_solution_at_its_indentation():
         editions.student_source("### END SOLUTION\n### BEGIN SOLUTION\n")
 
 
-@pytest.mark.parametrize("solved", SOLVED, ids=lambda p: p.name[:2])
+@pytest.mark.parametrize("solved", SOLVED, ids=lambda p: p.name.split("-")[0])
 def test_the_student_edition_is_the_solved_one_without_its_solutions(solved):
     student = ROOT / "notebooks" / solved.name
     mine, theirs = json.loads(solved.read_text())["cells"], json.loads(student.read_text())["cells"]
@@ -933,10 +975,10 @@ def test_the_student_edition_is_the_solved_one_without_its_solutions(solved):
     assert editions.BEGIN not in student.read_text() and "BEGIN SOLUTION" not in student.read_text()
 
 
-@pytest.mark.parametrize("solved", SOLVED, ids=lambda p: p.name[:2])
+@pytest.mark.parametrize("solved", SOLVED, ids=lambda p: p.name.split("-")[0])
 def test_every_solution_passes_and_every_check_fails_on_the_untouched_edition(solved):
     """Read from the stored outputs, which nbval proves are what running the notebook prints."""
-    lab = lessons.lab(solved.name[:2])
+    lab = lessons.lab(solved.name.split("-")[0])
     ids = {f"{lab.number}.{name}" for name in lab.exercises}
     cells = code_cells(solved)
     # an exercise's cell; a lesson's other solved cells are steps the student types (lesson 08's diagnoses)

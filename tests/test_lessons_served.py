@@ -1,4 +1,4 @@
-"""Lessons 03, 04, 06 and 07, solved (solutions/), on labkit's Kubernetes backend: the official
+"""Lessons 03, 04, 04b, 06 and 07, solved (solutions/), on labkit's Kubernetes backend: the official
 client and the real kubectl against the simulator served as an API server (`labkit serve`).
 
 Each notebook runs under nbval's lax mode with LABKIT_BACKEND=kubernetes: every cell must run
@@ -23,7 +23,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ("03-kubernetes-first-steps.ipynb", "04-rolling-updates-rollbacks-canaries.ipynb",
-             "06-self-healing-and-high-availability.ipynb", "07-choosing-an-orchestrator.ipynb")
+             "04b-bad-updates-canaries-clients.ipynb", "06-self-healing-and-high-availability.ipynb",
+             "07-choosing-an-orchestrator.ipynb")
 SPEED = 30.0
 # One process: a served cluster of NODES workers, then pytest --nbval-lax on NOTEBOOK against it.
 RUNNER = """
@@ -43,7 +44,8 @@ with ServedCluster(nodes, seed=7, speed=speed, kubeconfig=os.path.join(folder, "
 @pytest.mark.parametrize("nodes", [1, 3])
 def test_lessons_run_on_the_kubernetes_backend_against_a_served_cluster(nodes):
     outputs: dict[str, str] = {}
-    for pair in (NOTEBOOKS[:2], NOTEBOOKS[2:]):  # two at a time: the engines' timing tests share the 2 cores
+    for start in range(0, len(NOTEBOOKS), 2):  # two at a time: the engines' timing tests share the 2 cores
+        pair = NOTEBOOKS[start:start + 2]
         runs = {name: subprocess.Popen([sys.executable, "-c", RUNNER, str(ROOT / "solutions" / name), str(nodes),
                                         str(SPEED)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                        start_new_session=True)  # its pytest and kernel go with it

@@ -1,11 +1,10 @@
-"""Lesson 04 · Rolling updates, rollbacks and canaries."""
+"""Lesson 04 · Rolling updates and rollbacks (bad updates, canaries and clients: lesson 04b, canaries.py)."""
 from __future__ import annotations
 
 from ..cluster import Table
-from ..exercises import (Exercise, Lesson, Stuck, delete_workload, last_rollout, lost_request_problems, praise,
-                         ready_replicas, reset_at, timeline_of, workload_problems)
+from ..exercises import Exercise, Lesson, Stuck, delete_workload, last_rollout, praise, reset_at, workload_problems
 
-TITLE = "Rolling updates, rollbacks and canaries"
+TITLE = "Rolling updates and rollbacks"
 
 
 def compare(cluster, names: list[str]) -> Table:
@@ -17,16 +16,6 @@ def compare(cluster, names: list[str]) -> Table:
         rows.append((name, str(w.max_surge), str(w.max_unavailable), f"{r.seconds:g} s",
                      f"{r.fewest_available}/{r.desired}", str(r.most_replicas)))
     return Table(("WORKLOAD", "MAXSURGE", "MAXUNAVAILABLE", "TOOK", "FEWEST AVAILABLE", "MOST PODS"), rows)
-
-
-def by_image(cluster, name: str) -> dict[str, int]:
-    """Running replicas of `name` and of its canary, counted by image."""
-    counts: dict[str, int] = {}
-    state = cluster.state()
-    for w in (name, name + "-canary"):
-        for r in ready_replicas(state, w):
-            counts[r.image] = counts.get(r.image, 0) + 1
-    return dict(sorted(counts.items()))
 
 
 @praise("Not one moment below 8 available: your users never noticed the update.")
@@ -54,33 +43,25 @@ def reset_zero_downtime(cluster) -> str:
     return f"deleted {' and '.join(gone)}" if gone else "there was no shop yet: nothing to undo"
 
 
-@praise("The broken version reached a quarter of the replicas, never all of them; and it is gone.")
-def check_canary(cluster) -> list[str]:
-    state = cluster.state()
-    problems: list[str] = []
-    canary = state.workload("shop-canary")
-    seen = [w for _, w in timeline_of(cluster, "shop-canary", reset_at(cluster, "04.canary"))]
-    if canary and (canary.image, canary.desired) != ("web-server:broken", 2):
-        problems.append(Stuck(f"shop-canary runs {canary.image} on {canary.desired} replica(s), not "
-                              "web-server:broken on 25 % of shop's 8 (2 of them)"))
-    elif canary:
-        problems.append("shop-canary still exists: the canary was never taken back")
-    elif not seen:
-        problems.append("shop never had a canary (a shop-canary beside it)")
-    elif not any(w.image == "web-server:broken" and w.desired == 2 for w in seen):
-        problems.append("the canary should run web-server:broken on 25% of shop's 8 replicas (2 of them)")
-    shop = workload_problems(state, "shop", 8, "web-server:2")
-    if canary is None and state.workload("shop") and state.workload("shop").image != "web-server:2":
-        shop = [Stuck(p) for p in shop]  # promoted, or updated: the canary's test is over
-    return problems + shop
-
-
-def reset_canary(cluster) -> str:
-    """04.canary starts where 04.zero-downtime ends (its `needs`): `shop`, 8 replicas of web-server:2, no
-    canary."""
+def shop_after_zero_downtime(cluster) -> list[str]:
+    """Put `shop` where 04.zero-downtime leaves it: 8 replicas updated from web-server:1 to web-server:2
+    (maxSurge 2, maxUnavailable 0), no canary; made (again) when it is not there, or its history or
+    strategy is not that one's. Says what it changed.
+    04.rollback and 04b.canary start from it."""
     done = []
     if delete_workload(cluster, "shop-canary"):
         done.append("deleted shop-canary")
+    found = cluster.state().workload("shop")
+    images = [image for _, image in cluster.workload("shop").history()] if found else []
+    if found and ("web-server:1" not in images or found.max_unavailable != 0):
+        # made again, or its strategy changed: only a new shop has the start's history and strategy
+        delete_workload(cluster, "shop")
+        cluster.wait()
+    if cluster.state().workload("shop") is None:
+        cluster.deploy("shop", image="web-server:1", replicas=8, max_surge=2, max_unavailable=0)
+        cluster.wait()
+        cluster.workload("shop").update("web-server:2")
+        done.append(f"made shop{' again' if found else ''}: 8 replicas of web-server:1, updated to web-server:2")
     shop = cluster.workload("shop")
     if shop.status().image != "web-server:2":
         shop.update("web-server:2")
@@ -89,47 +70,33 @@ def reset_canary(cluster) -> str:
         shop.scale(8)
         done.append("shop back to 8 replicas")
     cluster.wait()
-    return ", ".join(done) if done else "shop is 8 replicas of web-server:2 with no canary: nothing to undo"
+    return done
 
 
-def zero_downtime_started(cluster) -> list[str]:
-    """The problem, if `shop` is not what 04.zero-downtime makes of it (8 replicas that were updated
-    to web-server:2 once): 04.canary tries its canary on that shop."""
-    if cluster.state().workload("shop") is None:
-        return ["there is no workload named 'shop': do 04.zero-downtime first, which makes it (this exercise "
-                "tries a canary on it)"]
-    if "web-server:2" not in [image for _, image in cluster.workload("shop").history()]:
-        return ["shop never ran web-server:2: do 04.zero-downtime first, which updates it (this exercise ends "
-                "with shop on web-server:2 again)"]
+@praise("Back on version 1, through the deployment's own history, and not one moment below 8 available.")
+def check_rollback(cluster) -> list[str]:
+    state = cluster.state()
+    shop = state.workload("shop")
+    images = [image for _, image in cluster.workload("shop").history()] if shop else []
+    if shop and "web-server:2" not in images:
+        return [Stuck("shop's history has no web-server:2: it was made again, not rolled back (the exercise "
+                      "goes back from version 2 to version 1)")]
+    problems = workload_problems(state, "shop", 8, "web-server:1")
+    if problems:
+        return problems
+    if images[-1] != "web-server:1" or images.index("web-server:2") > len(images) - 2:
+        return ["shop's last revision should be web-server:1, after web-server:2: roll it back"]
+    r = last_rollout(cluster, "shop", reset_at(cluster, "04.rollback"))
+    if r.fewest_available < 8:
+        return [Stuck(f"during the rollback only {r.fewest_available} of 8 replicas were available: a rollback "
+                      "is a rolling update too, with the deployment's strategy")]
     return []
 
 
-@praise("Every request answered, by version 1 and then version 2: that is what zero downtime means to a client.")
-def check_no_lost_requests(cluster) -> list[str]:
-    state = cluster.state()
-    problems = workload_problems(state, "store", 6, "web-server:2") + lost_request_problems(
-        cluster, "store", "the check reads the requests the cluster recorded, and there are none",
-        "nothing told the Service when a new pod could answer", reset_at(cluster, "04.no-lost-requests"),
-        "the Service's proxies still sent them requests for a moment after their SIGTERM, and nothing kept them "
-        "serving meanwhile")
-    store = state.workload("store")
-    if problems and store and store.image == "web-server:2" and store.rollout == "complete":
-        # updated already: deploying, exposing or updating it again fails or changes nothing
-        problems = [Stuck(p) for p in problems]
-    return problems
-
-
-def reset_no_lost_requests(cluster) -> str:
-    """04.no-lost-requests starts with no `store`: delete it and the Service that exposes it."""
-    from ..console import run
-    done = []
-    if delete_workload(cluster, "store"):
-        done.append("deleted store")
-    if cluster.flavor == "kubernetes" and "service/store" in run("kubectl get services -o name", cluster).split():
-        run("kubectl delete service store", cluster)
-        done.append("its Service")
-    cluster.wait()
-    return " and ".join(done) if done else "there was no store yet: nothing to undo"
+def reset_rollback(cluster) -> str:
+    """04.rollback starts where 04.zero-downtime ends: `shop`, 8 replicas of web-server:2 (made if missing)."""
+    done = shop_after_zero_downtime(cluster)
+    return ", ".join(done) if done else "shop is 8 replicas of web-server:2: nothing to undo"
 
 
 EXERCISES = [
@@ -146,34 +113,18 @@ EXERCISES = [
                  "{\"maxSurge\":2,\"maxUnavailable\":0}}}}'; %kubectl set image deployment/shop "
                  "web-server=web-server:2; %kubectl rollout status deployment/shop"), check_zero_downtime,
              wrong="the default strategy (25 % may be unavailable)", reset=reset_zero_downtime),
-    Exercise("canary", "after 04.zero-downtime, try web-server:broken on 25 % of `shop` as a canary, watch it "
-                       "fail, and take it back",
+    Exercise("rollback", "users complain about web-server:2: roll `shop` back to web-server:1 through its "
+                         "history, with 8 replicas available the whole time",
              (
-                 "a canary is a second, small deployment of the new image beside the old one; the Python handle "
-                 "on shop has a method that starts one, and one that takes it back",
-                 "shop = k8s.workload('shop'); shop.canary(..., percent=25); k8s.run(60); k8s.ps('shop-canary'); "
-                 "then take it back: shop.abort()",
-                 "shop = k8s.workload('shop'); shop.canary('web-server:broken', percent=25); k8s.run(60); "
-                 "print(k8s.ps('shop-canary')); shop.abort(); k8s.wait()"), check_canary,
-             wrong="leaving the canary running, or a canary of another size", reset=reset_canary,
-             needs=zero_downtime_started),
-    Exercise("no-lost-requests", "on `site`, deploy `store` (6 replicas of web-server:1), expose it, send it "
-                                 "traffic, and update it to web-server:2 without one failed request",
-             (
-                 "an update loses requests three ways: replicas stopped before their successors are ready (Recreate, "
-                 "or maxUnavailable above 0), new replicas sent requests before they listen (no readiness probe), "
-                 "and old replicas sent requests after they stopped (no preStop hook). The four updates above "
-                 "show each",
-                 "site.deploy('store', ..., max_surge=1, max_unavailable=0, readiness=True, pre_stop=5); "
-                 "site.expose('store', port=8080); site.traffic('store', rate=20, seconds=60); then "
-                 "store.update('web-server:2')",
-                 "store = site.deploy('store', image='web-server:1', replicas=6, max_surge=1, max_unavailable=0, "
-                 "readiness=True, pre_stop=5); site.wait(); site.expose('store', port=8080); "
-                 "site.traffic('store', rate=20, seconds=60); store.update('web-server:2'); site.run(60)"),
-             check_no_lost_requests,
-             wrong="the Recreate strategy (requests are refused while no pod is ready), no readiness probe "
-                   "(new pods get requests before they listen), or the probe without a preStop hook (stopping "
-                   "pods get requests for a moment after their SIGTERM)", reset=reset_no_lost_requests),
+                 "a deployment keeps its revisions (each with its ReplicaSet): going back is one command, and it "
+                 "rolls out with the deployment's own strategy",
+                 "%kubectl rollout history deployment/shop; then %kubectl rollout undo deployment/...; and wait for "
+                 "it with %kubectl rollout status",
+                 "%kubectl rollout history deployment/shop; %kubectl rollout undo deployment/shop; "
+                 "%kubectl rollout status deployment/shop; %kubectl rollout history deployment/shop"),
+             check_rollback,
+             wrong="deleting shop and making it again with web-server:1 (a new deployment, not a rollback)",
+             reset=reset_rollback),
 ]
 
 Lesson("04", title=TITLE, exercises=EXERCISES, helpers=__name__)
