@@ -56,6 +56,10 @@ replace: https://127.0.0.1:PORT
 [served-engine-socket]
 regex: unix://\\S*/engine-[\\w-]+/docker\\.sock
 replace: unix:///ENGINE/docker.sock
+# %%writefile says Overwriting where an earlier run left the file (a student's stack.yml).
+[writefile]
+regex: (Writing|Overwriting) (\\S+)
+replace: Writing \\2
 """
 
 INTRO = """\
