@@ -44,7 +44,7 @@ TOOL = re.compile(r"^%?(kubectl|docker|minikube)\s")
 PYTHON = re.compile(r"^(lk|cluster|k8s|kube|swarm|site|web|shop|store|host|lab|single|one|ha|ha3|k3|svc|big)"
                     r"\.\w+\(.*\)$")
 TEMPLATE = re.compile(r"\.\.\.|<[^>]*>|\$\w|(^|[\s=/])[A-Z][A-Z_]*($|[\s=/,])")
-WATCH = re.compile(r"\s(-w|--watch|-f|--follow)(\s|$)")
+WATCH = re.compile(r"\s(-w|--watch|--follow)(\s|$)|\blogs\b.*\s-f(\s|$)")  # (-f follows logs; apply -f reads a file)
 REAL_BACKEND = re.compile(r"""lk\.connect\(\s*["'](?!sim)""")
 # What the text says just before a command it gives for a real engine or machine, not the simulator.
 ELSEWHERE = re.compile(r"(in a terminal on your machine|on a real engine)[^`]{0,60}$", re.IGNORECASE)
