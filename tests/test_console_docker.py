@@ -104,3 +104,22 @@ def test_without_a_docker_cli_the_error_says_what_to_install(monkeypatch):
         console.run("docker node ls")
     assert error.value.message.startswith("docker: command not found") and "no daemon needed" in error.value.message
     assert "conda install -c conda-forge docker-cli" in error.value.hint
+
+
+def test_promote_and_demote_move_raft_s_majority_and_refuse_in_swarmkits_words():
+    """swarmkit's controlapi UpdateNode: a promoted node is Reachable and counts in the majority; the
+    last manager cannot be demoted, nor one whose leaving would lose the quorum."""
+    c = swarm()
+    assert console.run("docker node promote node-2") == "Node node-2 promoted to a manager in the swarm."
+    assert "node-2     Ready     Active         Reachable" in console.run("docker node ls")
+    assert [n.role for n in c.state().nodes] == ["manager", "manager", "worker"]
+    console.run("docker node demote node-1")
+    with pytest.raises(ConsoleError, match="attempting to demote the last manager of the swarm"):
+        console.run("docker node demote node-2")
+    console.forget()
+    three = console.use(labkit.connect("sim", flavor="swarm", nodes=3, managers=3, name="q"))
+    three.fail_node("node-3")
+    three.run(30)
+    with pytest.raises(ConsoleError, match="this would result in a loss of quorum"):
+        console.run("docker node demote node-2")
+    assert [n.role for n in three.state().nodes] == ["manager"] * 3  # nothing half done

@@ -7,7 +7,6 @@ from __future__ import annotations
 from ....errors import LabkitError
 from ..objects import NodeObj
 from .common import Answer, Call, EngineError, Reader, bad, filters, labels_match, route, rpc
-from .spec import not_simulated
 from .state import ENGINE_VERSION, Engine, engine_error
 
 FILTERS = ("id", "label", "membership", "name", "node.label", "role")
@@ -83,8 +82,9 @@ def inspect(call: Call) -> Answer:
 @route("POST", "/nodes/{id}/update")
 def update(call: Call) -> Answer:
     """`docker node update --availability active|pause|drain`, by the simulator's uncordon,
-    pause_node and drain, and `--label-add/--label-rm` (what placement constraints read); a new
-    role (promote, demote) is not simulated yet."""
+    pause_node and drain, `--label-add/--label-rm` (what placement constraints read), and a new
+    role (`docker node promote/demote`): a manager counts in Raft's majority, and swarmkit refuses
+    to demote the last manager or one whose leaving would lose the quorum (controlapi/node.go)."""
     engine = call.engine
     raw = call.query.get("version", "")
     if not raw.isdigit():
@@ -102,7 +102,7 @@ def update(call: Call) -> Answer:
         if int(raw) != engine.node_index(node.name):
             raise EngineError(500, rpc("Unknown", "update out of sequence"))
         if role != ("manager" if node.role == "manager" else "worker"):
-            raise not_simulated("promoting or demoting a node", "the simulated swarm keeps the roles it was made with")
+            change_role(engine, node, role)
         try:
             if labels != dict(node.labels or {}):  # what constraints read (node.labels.KEY==VALUE)
                 engine.sim.api.check()
@@ -117,3 +117,19 @@ def update(call: Call) -> Answer:
         from .events import note
         note(engine, "node", "update", engine.node_id(node.name), name=node.name)
         return Answer(text="")
+
+
+def change_role(engine: Engine, node: NodeObj, role: str) -> None:
+    """Promote or demote `node` (swarmkit's controlapi UpdateNode: the last manager stays one, and
+    a manager leaves Raft only while the others keep a majority of themselves up)."""
+    managers = [n for n in engine.nodes() if n.role == "manager"]
+    if role == "worker":
+        if len(managers) == 1:
+            raise bad(rpc("FailedPrecondition", "attempting to demote the last manager of the swarm"))
+        others = [n for n in managers if n.name != node.name]
+        if 2 * sum(1 for n in others if n.ready) <= len(others):
+            raise bad(rpc("FailedPrecondition", "can't remove member from the raft: this would result in a loss "
+                                                 "of quorum"))
+    engine.sim.api.check()
+    node.role = role
+    engine.sim.api.write("nodes", node)
