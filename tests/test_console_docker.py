@@ -8,6 +8,7 @@ user's docker configuration left alone, and a clear error without a docker CLI.
 from __future__ import annotations
 
 import os
+import re
 import stat
 
 import pytest
@@ -123,3 +124,27 @@ def test_promote_and_demote_move_raft_s_majority_and_refuse_in_swarmkits_words()
     with pytest.raises(ConsoleError, match="this would result in a loss of quorum"):
         console.run("docker node demote node-2")
     assert [n.role for n in three.state().nodes] == ["manager"] * 3  # nothing half done
+
+
+def test_a_container_joins_and_leaves_networks_as_moby_answers():
+    """`docker run --network`, `network connect/disconnect`: one endpoint per network, shown by both
+    inspects; a network with endpoints is not removed; errors in moby's words."""
+    console.use(labkit.connect("sim", flavor="docker"))
+    console.run("docker network create shop")
+    console.run("docker run -d --name web --network shop web-server:1")
+    console.run("docker network connect bridge web")
+    with pytest.raises(ConsoleError, match="endpoint with name web already exists in network bridge"):
+        console.run("docker network connect bridge web")
+    shown = console.run("docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} "
+                        "{{end}}' web")
+    assert re.fullmatch(r"bridge=172\.17\.0\.\d+ shop=172\.19\.0\.\d+", shown.strip()), shown
+    assert console.run("docker network inspect -f '{{range .Containers}}{{.Name}}{{end}}' shop") == "web"
+    with pytest.raises(ConsoleError, match=r"network shop id \w+ has active endpoints"):
+        console.run("docker network rm shop")
+    console.run("docker network disconnect shop web")
+    with pytest.raises(ConsoleError, match=r"container \w+ is not connected to network shop"):
+        console.run("docker network disconnect shop web")
+    assert console.run("docker network rm shop") == "shop"
+    with pytest.raises(ConsoleError, match="network nosuch not found"):
+        console.run("docker run -d --name other --network nosuch web-server:1")
+    assert "other" not in console.run("docker ps -a")  # nothing half made

@@ -24,13 +24,14 @@ swarmkit, done by the simulator's own verbs, so the cluster converges as it does
     tasks.py     /tasks                            logs.py      /services/{id}/logs, /tasks/{id}/logs
     containers.py /containers (+ boxes.py: what they are, inspect.py: one whole)
     images.py    /images: pull, list, inspect, rm  networks.py  /networks: bridge, overlay, built-in ones
+    endpoints.py run --network, network connect/disconnect   progress.py  a following CLI's pace
     secrets.py   /secrets and /configs             volumes.py   /volumes, /plugins: none
     state.py     the engine, ids, records, time    common.py    routes, errors, filters, typed JSON
     serve.py     ServedEngine: a socket in labkit's private folder, a clock
 
 What the simulator does not run is refused with a 501 that says so (jobs, placement
-preferences, host-mode ports, changing a service's ports, networks, mounts or resources in
-place, node roles, exec and attach, volumes, builds, events), never silently ignored.
+preferences, host-mode ports, taking a service's port back or changing its networks, mounts or
+resources in place, exec and attach, builds), never silently ignored.
 """
 from __future__ import annotations
 

@@ -37,6 +37,7 @@ class Made:
     retries: int = 0
     started: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    networks: list[str] = field(default_factory=lambda: ["bridge"])  # its endpoints' networks (endpoints.py)
 
 
 @dataclass

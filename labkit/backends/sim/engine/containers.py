@@ -19,6 +19,7 @@ import re
 import time
 
 from ....errors import LabkitError
+from . import endpoints
 from .boxes import NAME_CHARS, RESTART_POLICIES, Box, Made, boxes, command, find, ports, status_words
 from .events import note
 from .common import Answer, Call, EngineError, Reader, bad, filters, go_type, hex_id, labels_match, route
@@ -208,9 +209,11 @@ def create(call: Call) -> Answer:
                                        "reuse that name.")
         else:
             name = generated_name(engine)
+        mode = host.value.get("NetworkMode")
+        attached = endpoints.initial(engine, mode if isinstance(mode, str) else "")
         now = engine.sim.now()
         made = Made(name, hex_id("container", name, now, engine.next_index()), image, dict(body.value),
-                    dict(host.value), now, restart, retries, labels=labels)
+                    dict(host.value), now, restart, retries, labels=labels, networks=attached)
         engine.containers[name] = made
         note(engine, "container", "create", made.ident, image=image, name=name, **labels)
     return Answer(code=201, json={"Id": made.ident, "Warnings": []})

@@ -5,6 +5,7 @@ ContainerInspectResponse): its state from the simulator's pod, its config as its
 """
 from __future__ import annotations
 
+from . import endpoints
 from .boxes import Box, argv as argv_of, health
 from .common import hex_id
 from .images import entry, env_of, image_id, known, port_of
@@ -88,5 +89,6 @@ def container_json(engine: Engine, box: Box) -> dict:
                                                                          **bindings}.items()},
                             "SandboxKey": "", "Gateway": net["Gateway"], "IPAddress": ip,
                             "IPPrefixLen": net["IPPrefixLen"], "MacAddress": net["MacAddress"],
-                            "Networks": {"bridge": net}},
+                            "Networks": {n.name: endpoints.endpoint_json(n, box) if n.name != "bridge" else net
+                                         for n in endpoints.networks_of(engine, box)}},
     }

@@ -89,13 +89,19 @@ def users(engine: Engine, net: Network) -> list[str]:
     return out
 
 
+def containers_on(engine: Engine, net: Network) -> dict:
+    from .endpoints import attached  # (endpoints.py builds on this module)
+    return attached(engine, net)
+
+
 def network_json(engine: Engine, net: Network) -> dict:
     config = [{"Subnet": net.subnet, "Gateway": net.gateway}] if net.subnet else []
     found = {"Name": net.name, "Id": net.ident, "Created": engine.timestamp(net.created), "Scope": net.scope,
              "Driver": net.driver, "EnableIPv6": False,
              "IPAM": {"Driver": "default", "Options": None, "Config": config},
              "Internal": net.internal, "Attachable": net.attachable, "Ingress": net.ingress,
-             "ConfigFrom": {"Network": ""}, "ConfigOnly": False, "Containers": {}, "Options": net.options,
+             "ConfigFrom": {"Network": ""}, "ConfigOnly": False, "Containers": containers_on(engine, net),
+             "Options": net.options,
              "Labels": net.labels}
     if net.driver == "overlay":
         found["Peers"] = [{"Name": engine.host.name, "IP": engine.address(engine.host)}]
@@ -186,6 +192,9 @@ def remove(call: Call) -> Answer:
         net = find(engine, call.params["id"])
         if net.builtin:
             raise EngineError(403, f"{net.name} is a pre-defined network and cannot be removed")
+        if containers_on(engine, net):
+            raise EngineError(403, f"error while removing network: network {net.name} id {net.ident} has active "
+                                   "endpoints")
         holders = users(engine, net)
         if holders:
             raise EngineError(409 if not engine.in_swarm else 400, rpc(

@@ -23,12 +23,12 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..http_body import BodyError, read_body
-from . import (containers, events, images, logs, networks, nodes, secrets, services, swarm,  # noqa: F401
-               system, tasks, volumes)
+from . import (containers, endpoints, events, images, logs, networks, nodes, secrets, services,  # noqa: F401
+               swarm, system, tasks, volumes)
 
 # What answers: each module's @route functions (they register themselves as they are imported).
-RESOURCE_GROUPS = (containers, events, images, logs, networks, nodes, secrets, services, swarm, system, tasks,
-                   volumes)
+RESOURCE_GROUPS = (containers, endpoints, events, images, logs, networks, nodes, secrets, services, swarm, system,
+                   tasks, volumes)
 from .common import ROUTES, Answer, Call, EngineError, parse_body
 from .state import API_VERSION, ENGINE_VERSION, MIN_API_VERSION, Engine
 
