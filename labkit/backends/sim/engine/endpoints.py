@@ -17,7 +17,7 @@ from __future__ import annotations
 from .boxes import Box, Made, boxes
 from .common import Answer, Call, EngineError, Reader, hex_id, route, rpc
 from .events import note
-from .networks import Network, find
+from .networks import Network, address, find, mac
 from .state import Engine
 
 HOST_CONFLICT = "container cannot be disconnected from host network or connected to host network"
@@ -37,14 +37,6 @@ def initial(engine: Engine, mode: str) -> list[str]:
     return [net.name]
 
 
-def address(net: Network, box: Box) -> str:
-    """The container's address on `net` while it runs (none on host and none networks)."""
-    if box.state != "running" or not net.subnet:
-        return ""
-    base = net.subnet.split("/")[0].rsplit(".", 1)[0]
-    return f"{base}.{2 + int(box.ident[:6], 16) % 250}"
-
-
 def endpoint_json(net: Network, box: Box) -> dict:
     """One entry of inspect's NetworkSettings.Networks."""
     ip = address(net, box)
@@ -53,24 +45,12 @@ def endpoint_json(net: Network, box: Box) -> dict:
             "NetworkID": net.ident, "EndpointID": hex_id("endpoint", box.ident, net.name) if ip else "",
             "Gateway": net.gateway if ip else "", "IPAddress": ip, "IPPrefixLen": prefix, "IPv6Gateway": "",
             "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-            "MacAddress": f"02:42:ac:11:00:{int(ip.split('.')[-1]):02x}" if ip else "", "DriverOpts": None}
+            "MacAddress": mac(ip), "DriverOpts": None}
 
 
 def networks_of(engine: Engine, box: Box) -> list[Network]:
     names = box.made.networks if box.made is not None else ["bridge"]
     return [find(engine, name) for name in names]
-
-
-def attached(engine: Engine, net: Network) -> dict[str, dict]:
-    """`docker network inspect`'s Containers: the running containers with an endpoint on `net`."""
-    out = {}
-    for box in boxes(engine):
-        if box.made is not None and net.name in box.made.networks and box.state == "running":
-            ip = address(net, box)
-            out[box.ident] = {"Name": box.name, "EndpointID": hex_id("endpoint", box.ident, net.name),
-                              "MacAddress": endpoint_json(net, box)["MacAddress"],
-                              "IPv4Address": f"{ip}/{net.subnet.split('/')[1]}" if ip else "", "IPv6Address": ""}
-    return out
 
 
 def target(engine: Engine, call: Call) -> tuple[Network, Made, Box]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .boxes import Box, boxes
 from .common import Answer, Call, EngineError, Reader, bad, filters, hex_id, labels_match, route, rpc, swarm_id
 from .events import note
 from .spec import not_simulated
@@ -89,9 +90,29 @@ def users(engine: Engine, net: Network) -> list[str]:
     return out
 
 
-def containers_on(engine: Engine, net: Network) -> dict:
-    from .endpoints import attached  # (endpoints.py builds on this module)
-    return attached(engine, net)
+def address(net: Network, box: Box) -> str:
+    """A container's address on `net` while it runs (none on host and none networks)."""
+    if box.state != "running" or not net.subnet:
+        return ""
+    base = net.subnet.split("/")[0].rsplit(".", 1)[0]
+    return f"{base}.{2 + int(box.ident[:6], 16) % 250}"
+
+
+def mac(ip: str) -> str:
+    return f"02:42:ac:11:00:{int(ip.split('.')[-1]):02x}" if ip else ""
+
+
+def containers_on(engine: Engine, net: Network) -> dict[str, dict]:
+    """`docker network inspect`'s Containers: the running containers with an endpoint on `net`
+    (the ones a client made: endpoints.py connects and disconnects them)."""
+    out = {}
+    for box in boxes(engine):
+        if box.made is not None and net.name in box.made.networks and box.state == "running":
+            ip = address(net, box)
+            out[box.ident] = {"Name": box.name, "EndpointID": hex_id("endpoint", box.ident, net.name),
+                              "MacAddress": mac(ip), "IPv4Address": f"{ip}/{net.subnet.split('/')[1]}" if ip else "",
+                              "IPv6Address": ""}
+    return out
 
 
 def network_json(engine: Engine, net: Network) -> dict:
