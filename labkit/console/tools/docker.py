@@ -18,7 +18,8 @@ outputs. A command that waits for the cluster moves the clock itself: a request 
 answers once a container changed (stop, start, restart, rm, wait) one STEP a look until then;
 `service create/update/rollback/scale` one look of the CLI's at a time (engine/progress.py);
 `logs -f` and `events` until nothing new came for a while (engine/logs.py Quiet); each for at
-most LIMIT cluster seconds.
+most LIMIT cluster seconds, a following service command for progress.PATIENCE: then the
+console interrupts the CLI as a student's Ctrl-C would, and says so.
 """
 from __future__ import annotations
 
@@ -29,10 +30,10 @@ import threading
 import time
 
 from ...backends.sim import info
-from ...errors import Unavailable
 from ...backends.sim.engine import progress
 from ...backends.sim.engine.serve import ServedEngine
 from ...backends.sim.engine.swarm import admit
+from ...errors import Unavailable
 from .. import real
 from ..parse import ConsoleError, closest, positionals
 
