@@ -30,7 +30,8 @@ def test_requests_larger_than_any_node_leave_a_pod_pending_in_the_schedulers_wor
     assert kubectl("set", "resources", "deployment", "big", "-n", namespace, "--requests=cpu=6")[0] == 0
     deadline = time.time() + 30
     while time.time() < deadline:
-        pending = [p for p in pods(kubectl, namespace) if p["status"]["phase"] == "Pending"]
+        pending = [p for p in pods(kubectl, namespace) if p["status"]["phase"] == "Pending"
+                   and p["spec"]["containers"][0].get("resources", {}).get("requests")]  # (not the first pod, starting)
         if pending:
             break
         time.sleep(0.3)
