@@ -381,8 +381,10 @@ class SwarmBackend(SwarmNodes, du.RealTime):
         return visible_tasks(tasks, {s.id: s.name for s in services}, hostnames, self._history, self._epoch0)
 
     def state(self) -> ClusterState:
-        """The swarm as its managers see it; the machines alone before `swarm init`; and, while
-        no manager can answer, the last picture with the switched-off machines taken out."""
+        """The swarm as its managers see it; the machines alone before `swarm init`; through a
+        leader election while a majority of managers is up (a busy machine's Raft may take a
+        minute: a check must not read a stale picture meanwhile); and, while no manager can
+        answer, the last picture with the switched-off machines taken out."""
         if self.managers is not None:
             if not self._formed:
                 return self._machines_state()
@@ -393,6 +395,9 @@ class SwarmBackend(SwarmNodes, du.RealTime):
         except du.engine_failures():
             if self.managers is None:
                 raise
+        try:  # a majority is up: an election, or the manager asked went off; read again once one leads
+            return self.managers.through_elections(self._state, self._progress)
+        except (Unavailable, *du.engine_failures()):
             return self._state_without_leader()
 
     def _machines_state(self) -> ClusterState:
